@@ -1,0 +1,80 @@
+"""Containers of arrays as inputs: tuples and dicts of arrays, flattened to a list of leaves.
+
+JAX users pass parameters as ``(W1, b1, W2, b2)`` or ``{"W1": ..., "b1": ...}`` and expect the
+gradient back in the same structure. A *list* is not a container here: ``[2, 5]`` is a vector,
+as numpy reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List, Tuple
+
+import numpy as np
+
+from .primitives import is_traced
+
+__all__ = ["flatten", "unflatten", "as_value"]
+
+Treedef = Any
+
+
+def as_value(x: Any, what: str) -> Any:
+    """A float (or complex) ndarray or scalar from numeric input; a clear TypeError otherwise."""
+    if is_traced(x):
+        return x
+    if isinstance(x, (bool, int)) and not isinstance(x, np.ndarray):
+        return float(x)
+    if isinstance(x, (float, complex)):
+        return x
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what} must be a number or an array of numbers, not {type(x).__name__}") from e
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(float)
+    elif arr.dtype.kind not in "fc":
+        raise TypeError(f"{what} must be a number or an array of numbers, not "
+                        f"{type(x).__name__} of dtype {arr.dtype}")
+    return arr[()] if arr.ndim == 0 else arr
+
+
+def flatten(x: Any, what: str = "x") -> Tuple[List[Any], Treedef]:
+    """The leaves of a (nested) tuple/dict of arrays, and the structure to rebuild it."""
+    if isinstance(x, tuple):
+        leaves: List[Any] = []
+        children = []
+        for item in x:
+            sub, d = flatten(item, what)
+            leaves += sub
+            children.append((len(sub), d))
+        return leaves, ("tuple", type(x), children)
+    if isinstance(x, dict):
+        leaves = []
+        children = []
+        for key, item in x.items():
+            sub, d = flatten(item, what)
+            leaves += sub
+            children.append((len(sub), d))
+        return leaves, ("dict", list(x.keys()), children)
+    return [as_value(x, what)], None
+
+
+def unflatten(treedef: Treedef, leaves: List[Any]) -> Any:
+    """Rebuild the structure ``treedef`` (from :func:`flatten`) around ``leaves``."""
+    if treedef is None:
+        return leaves[0]
+    kind = treedef[0]
+    children = treedef[-1]
+    parts = []
+    start = 0
+    for count, d in children:
+        parts.append(unflatten(d, leaves[start:start + count]))
+        start += count
+    if kind == "dict":
+        return dict(zip(treedef[1], parts))
+    cls = treedef[1]
+    return cls(*parts) if hasattr(cls, "_fields") else cls(parts)
+
+
+def map_leaves(fn: Callable[[Any], Any], treedef: Treedef, leaves: List[Any]) -> Any:
+    return unflatten(treedef, [fn(leaf) for leaf in leaves])

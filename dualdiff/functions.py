@@ -1,0 +1,814 @@
+"""The table of primitives and the public functions that bind them.
+
+Every derivative dualdiff knows is written exactly once, here. Three kinds of entry:
+
+- **elementwise** entries give the numpy implementation and the local partials ∂out/∂argᵢ (as
+  functions of the arguments and the output). :func:`_elementwise` turns the partials into both
+  rules: the tangent ``Σᵢ ∂ᵢ · ṫᵢ`` and the cotangents ``ȳ · ∂ᵢ`` summed back over broadcast axes.
+- **linear** entries (sum, reshape, transpose, indexing, broadcasting, stacking, where) apply
+  themselves to tangents and give their transpose for cotangents.
+- **other** entries (matmul) give both rules side by side.
+
+Partials and rules are written with the public functions of this module, never with raw numpy on
+``.primal``: applied to a Dual or a tape variable they are themselves differentiated, which is
+what makes Hessians by nesting work.
+
+Composite functions (mean, dot, softmax, log_softmax, logsumexp) are written in terms of
+primitives and have no rule of their own.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from .primitives import Primitive, bind, is_traced, shape_of, stop_gradient
+
+__all__ = [
+    "add", "subtract", "multiply", "divide", "negative", "power",
+    "sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sinh", "cosh",
+    "arcsin", "arccos", "arctan", "arctan2", "abs", "sign", "sigmoid", "relu",
+    "maximum", "minimum", "where", "softmax", "log_softmax", "logsumexp",
+    "sum", "mean", "dot", "matmul", "transpose", "reshape", "stack", "concatenate",
+    "broadcast_to", "sum_to", "getitem", "PRIMITIVES",
+]
+
+#: A value dualdiff functions accept: a number, an ndarray, a Dual or a tape variable.
+Value = Any
+
+#: Every primitive by name: the one table both modes read.
+PRIMITIVES: "dict[str, Primitive]" = {}
+
+_FLOATS = (float, np.float64)
+
+
+def _register(prim: Primitive) -> Primitive:
+    if prim.name in PRIMITIVES:
+        raise ValueError(f"primitive {prim.name!r} defined twice")
+    PRIMITIVES[prim.name] = prim
+    return prim
+
+
+# --------------------------------------------------------------------------------------------
+# Generic rules for elementwise primitives, generated from their partials
+# --------------------------------------------------------------------------------------------
+
+def _align(t: Value, out_ndim: int) -> Value:
+    """Give a chunked tangent (k, *S) enough unit axes after k to broadcast like its primal."""
+    tshape = shape_of(t)
+    missing = out_ndim - (len(tshape) - 1)
+    if missing > 0:
+        return reshape(t, tshape[:1] + (1,) * missing + tshape[1:])
+    return t
+
+
+def _elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
+                 needs: str = "both", doc: str = "") -> Primitive:
+    """A primitive whose rules come from its partials.
+
+    Each partial is a function ``(*args, out) -> ∂out/∂argᵢ`` or one of the constants 1 and -1
+    (add and subtract), which skip a multiplication by a known factor.
+    """
+
+    def jvp(primals, tangents, out, params, chunked):
+        total = None
+        out_shape = shape_of(out)
+        for p, t in zip(partials, tangents):
+            if t is None:
+                continue
+            if chunked:
+                t = _align(t, len(out_shape))
+            if p == 1 and not callable(p):
+                term = t
+            elif p == -1 and not callable(p):
+                term = negative(t)
+            else:
+                term = multiply(p(*primals, out), t)
+            total = term if total is None else add(total, term)
+        want = (shape_of(total)[0],) + out_shape if chunked else out_shape
+        if shape_of(total) != want:
+            total = broadcast_to(total, want)
+        return total
+
+    def vjp(ct, primals, out, params, shapes, wants):
+        cts = []
+        for p, shape, want in zip(partials, shapes, wants):
+            if not want:
+                cts.append(None)
+                continue
+            if p == 1 and not callable(p):
+                c = ct
+            elif p == -1 and not callable(p):
+                c = negative(ct)
+            else:
+                c = multiply(ct, p(*primals, out))
+            cts.append(sum_to(c, shape))
+        return tuple(cts)
+
+    return _register(Primitive(name, impl, jvp, vjp, needs=needs, kind="elementwise",
+                               partials=partials, doc=doc))
+
+
+def _scalar_fast(math_fn: Callable[[float], float], np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
+    """numpy's function, with the math module's for a lone float (about 10x less overhead).
+
+    math raises where numpy returns nan/inf with a warning (log(-1), exp(1000)); falling back
+    to numpy there keeps numpy's semantics exactly.
+    """
+
+    def impl(x):
+        if type(x) in _FLOATS:
+            try:
+                return math_fn(x)
+            except (ValueError, OverflowError):
+                pass
+        return np_fn(x)
+
+    impl.__name__ = np_fn.__name__
+    return impl
+
+
+def _div_impl(a, b):
+    try:
+        return a / b
+    except ZeroDivisionError:  # Python floats raise where numpy gives inf/nan with a warning
+        return np.true_divide(a, b)
+
+
+def _pow_impl(a, b):
+    if type(a) in _FLOATS and type(b) in (float, int, np.float64):
+        try:
+            r = a ** b
+            if type(r) is not complex:  # Python gives complex for (-8.0) ** (1/3); numpy nan
+                return r
+        except (ZeroDivisionError, OverflowError):
+            pass
+    return np.power(a, b)
+
+
+def _relu_impl(x):
+    if type(x) in _FLOATS:
+        return 0.0 if x <= 0.0 else x  # nan stays nan, as in numpy
+    return np.maximum(x, 0)
+
+
+def _sigmoid_impl(x):
+    # 1/(1+e^-x) overflows for large negative x; e^-|x| never does and keeps full relative
+    # precision in both tails.
+    if type(x) in _FLOATS:
+        if x >= 0:
+            return 1.0 / (1.0 + math.exp(-x))
+        e = math.exp(x)
+        return e / (1.0 + e)
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _step(x):
+    """1.0 where x > 0, else 0.0: the derivative of relu, with relu'(0) = 0."""
+    x = stop_gradient(x)
+    if type(x) in _FLOATS or type(x) is int:
+        return 1.0 if x > 0 else 0.0
+    return (np.asarray(x) > 0).astype(float)
+
+
+def _zeros_partial(x, out):
+    return np.zeros(shape_of(out))
+
+
+def _max_partial(x, y, out):
+    # Ties split the derivative evenly between the two sides, so maximum(x, x) has derivative 1
+    # and neither argument is favoured (JAX's convention).
+    xv, yv = stop_gradient(x), stop_gradient(y)
+    return np.where(np.greater(xv, yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+
+
+def _min_partial(x, y, out):
+    xv, yv = stop_gradient(x), stop_gradient(y)
+    return np.where(np.less(xv, yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+
+
+def _pow_base_partial(x, y, out):
+    return multiply(y, power(x, subtract(y, 1)))
+
+
+def _pow_exponent_partial(x, y, out):
+    # d/dy x**y = x**y log x. At x == 0 the limit (for y > 0) is 0; log(0) = -inf would give nan.
+    xv = stop_gradient(x)
+    if np.any(np.equal(xv, 0)):
+        return where(np.equal(xv, 0), 0.0, multiply(out, log(where(np.equal(xv, 0), 1.0, x))))
+    return multiply(out, log(x))
+
+
+_ADD = _elementwise("add", lambda a, b: a + b, (1, 1), needs="none")
+_SUB = _elementwise("subtract", lambda a, b: a - b, (1, -1), needs="none")
+_MUL = _elementwise("multiply", lambda a, b: a * b, (lambda a, b, o: b, lambda a, b, o: a), needs="args")
+_DIV = _elementwise("divide", _div_impl,
+                    (lambda a, b, o: divide(1.0, b), lambda a, b, o: negative(divide(o, b))))
+_NEG = _elementwise("negative", lambda a: -a, (-1,), needs="none")
+_POW = _elementwise("power", _pow_impl, (_pow_base_partial, _pow_exponent_partial))
+
+_SIN = _elementwise("sin", _scalar_fast(math.sin, np.sin), (lambda x, o: cos(x),), needs="args")
+_COS = _elementwise("cos", _scalar_fast(math.cos, np.cos), (lambda x, o: negative(sin(x)),), needs="args")
+_TAN = _elementwise("tan", _scalar_fast(math.tan, np.tan), (lambda x, o: add(1.0, multiply(o, o)),),
+                    needs="out")
+_EXP = _elementwise("exp", _scalar_fast(math.exp, np.exp), (lambda x, o: o,), needs="out")
+_LOG = _elementwise("log", _scalar_fast(math.log, np.log), (lambda x, o: divide(1.0, x),), needs="args")
+_LOG1P = _elementwise("log1p", _scalar_fast(math.log1p, np.log1p),
+                      (lambda x, o: divide(1.0, add(1.0, x)),), needs="args")
+_EXPM1 = _elementwise("expm1", _scalar_fast(math.expm1, np.expm1), (lambda x, o: add(o, 1.0),),
+                      needs="out")
+_SQRT = _elementwise("sqrt", _scalar_fast(math.sqrt, np.sqrt), (lambda x, o: divide(0.5, o),),
+                     needs="out")
+_TANH = _elementwise("tanh", _scalar_fast(math.tanh, np.tanh),
+                     (lambda x, o: subtract(1.0, multiply(o, o)),), needs="out")
+_SINH = _elementwise("sinh", _scalar_fast(math.sinh, np.sinh), (lambda x, o: cosh(x),), needs="args")
+_COSH = _elementwise("cosh", _scalar_fast(math.cosh, np.cosh), (lambda x, o: sinh(x),), needs="args")
+_ARCSIN = _elementwise("arcsin", _scalar_fast(math.asin, np.arcsin),
+                       (lambda x, o: divide(1.0, sqrt(subtract(1.0, multiply(x, x)))),), needs="args")
+_ARCCOS = _elementwise("arccos", _scalar_fast(math.acos, np.arccos),
+                       (lambda x, o: divide(-1.0, sqrt(subtract(1.0, multiply(x, x)))),), needs="args")
+_ARCTAN = _elementwise("arctan", _scalar_fast(math.atan, np.arctan),
+                       (lambda x, o: divide(1.0, add(1.0, multiply(x, x))),), needs="args")
+_ARCTAN2 = _elementwise(
+    "arctan2", np.arctan2,
+    (lambda y, x, o: divide(x, add(multiply(x, x), multiply(y, y))),
+     lambda y, x, o: divide(negative(y), add(multiply(x, x), multiply(y, y)))),
+    needs="args")
+_ABS = _elementwise("abs", lambda x: abs(x) if type(x) in _FLOATS else np.abs(x),
+                    (lambda x, o: np.sign(stop_gradient(x)),), needs="args",
+                    doc="abs'(0) = 0 (the sign of 0), as JAX and PyTorch")
+_SIGN = _elementwise("sign", np.sign, (_zeros_partial,), needs="out")
+_SIGMOID = _elementwise("sigmoid", _sigmoid_impl,
+                        (lambda x, o: multiply(o, subtract(1.0, o)),), needs="out")
+_RELU = _elementwise("relu", _relu_impl, (lambda x, o: _step(x),), needs="args",
+                     doc="relu'(0) = 0")
+_MAXIMUM = _elementwise("maximum", np.maximum,
+                        (_max_partial, lambda x, y, o: subtract(1.0, _max_partial(x, y, o))),
+                        needs="args", doc="a tie splits the derivative evenly: 1/2 to each side")
+_MINIMUM = _elementwise("minimum", np.minimum,
+                        (_min_partial, lambda x, y, o: subtract(1.0, _min_partial(x, y, o))),
+                        needs="args", doc="a tie splits the derivative evenly: 1/2 to each side")
+
+
+# --------------------------------------------------------------------------------------------
+# Linear primitives: the tangent rule is the operation itself, the cotangent rule its transpose
+# --------------------------------------------------------------------------------------------
+
+def _norm_axes(axis, ndim: int) -> Optional[tuple]:
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"axis must be an int or a tuple of ints, not {type(a).__name__}")
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+        out.append(int(a) % ndim if ndim else 0)
+    return tuple(out)
+
+
+def _sum_jvp(primals, tangents, out, params, chunked):
+    axis = params["axis"]
+    if chunked:
+        nd = len(shape_of(primals[0]))
+        axis = tuple(range(1, nd + 1)) if axis is None else tuple(a + 1 for a in axis)
+    return sum(tangents[0], axis=axis, keepdims=params["keepdims"])
+
+
+def _sum_vjp(ct, primals, out, params, shapes, wants):
+    shape = shapes[0]
+    axis, keepdims = params["axis"], params["keepdims"]
+    if not keepdims:
+        axes = range(len(shape)) if axis is None else axis
+        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        ct = reshape(ct, kept)
+    return (broadcast_to(ct, shape),)
+
+
+_SUM = _register(Primitive(
+    "sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    _sum_jvp, _sum_vjp, needs="none", kind="linear"))
+
+
+def _reshape_jvp(primals, tangents, out, params, chunked):
+    t = tangents[0]
+    shape = shape_of(out)
+    return reshape(t, (shape_of(t)[0],) + shape if chunked else shape)
+
+
+_RESHAPE = _register(Primitive(
+    "reshape", lambda x, shape: np.reshape(x, shape), _reshape_jvp,
+    lambda ct, primals, out, params, shapes, wants: (reshape(ct, shapes[0]),),
+    needs="none", kind="linear"))
+
+
+def _transpose_jvp(primals, tangents, out, params, chunked):
+    axes = params["axes"]
+    if chunked:
+        axes = (0,) + tuple(a + 1 for a in axes)
+    return transpose(tangents[0], axes)
+
+
+def _transpose_vjp(ct, primals, out, params, shapes, wants):
+    return (transpose(ct, tuple(np.argsort(params["axes"]))),)
+
+
+_TRANSPOSE = _register(Primitive(
+    "transpose", lambda x, axes: np.transpose(x, axes), _transpose_jvp, _transpose_vjp,
+    needs="none", kind="linear"))
+
+
+def _broadcast_jvp(primals, tangents, out, params, chunked):
+    t = tangents[0]
+    shape = params["shape"]
+    if chunked:
+        t = _align(t, len(shape))
+        shape = (shape_of(t)[0],) + shape
+    return broadcast_to(t, shape)
+
+
+_BROADCAST = _register(Primitive(
+    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_jvp,
+    lambda ct, primals, out, params, shapes, wants: (sum_to(ct, shapes[0]),),
+    needs="none", kind="linear"))
+
+
+def _chunk_index(idx: tuple) -> tuple:
+    return (slice(None),) + idx
+
+
+def _getitem_jvp(primals, tangents, out, params, chunked):
+    idx = params["idx"]
+    return getitem(tangents[0], _chunk_index(idx) if chunked else idx)
+
+
+def _getitem_vjp(ct, primals, out, params, shapes, wants):
+    return (bind(_INDEX_ADD, ct, idx=params["idx"], shape=shapes[0]),)
+
+
+_GETITEM = _register(Primitive(
+    "getitem", lambda x, idx: x[idx], _getitem_jvp, _getitem_vjp, needs="none", kind="linear"))
+
+
+def _is_basic_index(idx: tuple) -> bool:
+    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in idx)
+
+
+def _index_add_impl(ct, idx, shape):
+    z = np.zeros(shape, dtype=np.result_type(ct, float))
+    if _is_basic_index(idx):
+        z[idx] = ct  # basic indexing never repeats an element, so assignment is the sum
+    else:
+        np.add.at(z, idx, ct)  # x[[0, 0]] must receive both contributions
+    return z
+
+
+def _index_add_jvp(primals, tangents, out, params, chunked):
+    t = tangents[0]
+    if chunked:
+        return bind(_INDEX_ADD, t, idx=_chunk_index(params["idx"]),
+                    shape=(shape_of(t)[0],) + params["shape"])
+    return bind(_INDEX_ADD, t, idx=params["idx"], shape=params["shape"])
+
+
+_INDEX_ADD = _register(Primitive(
+    "index_add", _index_add_impl, _index_add_jvp,
+    lambda ct, primals, out, params, shapes, wants: (getitem(ct, params["idx"]),),
+    needs="none", kind="linear",
+    doc="zeros of `shape` with the argument added at `idx`: the transpose of indexing"))
+
+
+def _zeros_for(primal: Value, chunk_of: Optional[Value]) -> np.ndarray:
+    shape = shape_of(primal)
+    if chunk_of is not None:
+        shape = (shape_of(chunk_of)[0],) + shape
+    return np.zeros(shape)
+
+
+def _fill_tangents(primals, tangents, chunked) -> list:
+    """Tangents for a multi-argument linear op, with zeros standing in for constants."""
+    first = next(t for t in tangents if t is not None)
+    return [t if t is not None else _zeros_for(p, first if chunked else None)
+            for p, t in zip(primals, tangents)]
+
+
+def _shift_axis(axis: int, chunked: bool) -> int:
+    return axis + 1 if chunked and axis >= 0 else axis
+
+
+def _stack_jvp(primals, tangents, out, params, chunked):
+    return bind(_STACK, *_fill_tangents(primals, tangents, chunked),
+                axis=_shift_axis(params["axis"], chunked))
+
+
+def _stack_vjp(ct, primals, out, params, shapes, wants):
+    axis = params["axis"] % len(shape_of(ct))
+    return tuple(getitem(ct, (slice(None),) * axis + (i,)) if w else None
+                 for i, w in enumerate(wants))
+
+
+_STACK = _register(Primitive(
+    "stack", lambda *xs, axis: np.stack(xs, axis=axis), _stack_jvp, _stack_vjp,
+    needs="none", kind="linear"))
+
+
+def _concat_jvp(primals, tangents, out, params, chunked):
+    return bind(_CONCAT, *_fill_tangents(primals, tangents, chunked),
+                axis=_shift_axis(params["axis"], chunked))
+
+
+def _concat_vjp(ct, primals, out, params, shapes, wants):
+    axis = params["axis"] % len(shape_of(ct))
+    cts, start = [], 0
+    for shape, w in zip(shapes, wants):
+        stop = start + shape[axis]
+        cts.append(getitem(ct, (slice(None),) * axis + (slice(start, stop),)) if w else None)
+        start = stop
+    return tuple(cts)
+
+
+_CONCAT = _register(Primitive(
+    "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), _concat_jvp, _concat_vjp,
+    needs="none", kind="linear"))
+
+
+def _where_jvp(primals, tangents, out, params, chunked):
+    cond = params["cond"]
+    tx, ty = _fill_tangents(primals, tangents, chunked)
+    if chunked:
+        nd = len(shape_of(out))
+        tx, ty = _align(tx, nd), _align(ty, nd)
+    t = bind(_WHERE, tx, ty, cond=cond)
+    want = (shape_of(t)[0],) + shape_of(out) if chunked else shape_of(out)
+    return t if shape_of(t) == want else broadcast_to(t, want)
+
+
+def _where_vjp(ct, primals, out, params, shapes, wants):
+    cond = params["cond"]
+    zero = np.zeros(())
+    return (sum_to(bind(_WHERE, ct, zero, cond=cond), shapes[0]) if wants[0] else None,
+            sum_to(bind(_WHERE, zero, ct, cond=cond), shapes[1]) if wants[1] else None)
+
+
+# A select, not a blend: the tangent of the branch not taken is dropped rather than multiplied
+# by 0, so an inf or nan there (the classic where(x > 0, sqrt(x), 0)) cannot leak through.
+_WHERE = _register(Primitive(
+    "where", lambda x, y, cond: np.where(cond, x, y), _where_jvp, _where_vjp,
+    needs="none", kind="linear"))
+
+
+# --------------------------------------------------------------------------------------------
+# matmul: bilinear, both rules written out
+# --------------------------------------------------------------------------------------------
+
+def _matmul_jvp(primals, tangents, out, params, chunked):
+    a, b = primals
+    ta, tb = tangents
+    total = None
+    if ta is not None:
+        total = matmul(ta, b)
+    if tb is not None:
+        if chunked and len(shape_of(b)) == 1:
+            # (k, n) would be read by matmul as a stack of matrices; make each direction a column.
+            term = reshape(matmul(a, reshape(tb, shape_of(tb) + (1,))), shape_of(tb)[:1] + shape_of(out))
+        else:
+            term = matmul(a, tb)
+        total = term if total is None else add(total, term)
+    return total
+
+
+def _mT(x):
+    nd = len(shape_of(x))
+    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def _matmul_vjp(ct, primals, out, params, shapes, wants):
+    a, b = primals
+    sa, sb = shapes
+    # Promote vectors to matrices so that the textbook rules ∂l/∂A = ∂l/∂Y·Bᵀ and
+    # ∂l/∂B = Aᵀ·∂l/∂Y apply unchanged; the promoted axes are dropped again by the reshape.
+    a2 = reshape(a, (1,) + sa) if len(sa) == 1 else a
+    b2 = reshape(b, sb + (1,)) if len(sb) == 1 else b
+    ct_shape = shape_of(ct)
+    if len(sa) == 1:
+        ct_shape = ct_shape[:-1] + (1,) + ct_shape[-1:] if len(sb) > 1 else ct_shape + (1,)
+    if len(sb) == 1:
+        ct_shape = ct_shape + (1,)
+    ct2 = reshape(ct, ct_shape)
+    ca = cb = None
+    if wants[0]:
+        g = matmul(ct2, _mT(b2))
+        ca = reshape(g, sa) if len(sa) == 1 else sum_to(g, sa)
+    if wants[1]:
+        g = matmul(_mT(a2), ct2)
+        cb = reshape(g, sb) if len(sb) == 1 else sum_to(g, sb)
+    return (ca, cb)
+
+
+_MATMUL = _register(Primitive("matmul", np.matmul, _matmul_jvp, _matmul_vjp,
+                              needs="args", kind="other"))
+
+
+# --------------------------------------------------------------------------------------------
+# The public functions
+# --------------------------------------------------------------------------------------------
+
+def _unary(prim: Primitive, summary: str, example_in: str, example_out: str, note: str = ""):
+    def fn(x: Value) -> Value:
+        return bind(prim, x)
+
+    fn.__name__ = fn.__qualname__ = prim.name
+    fn.__doc__ = (
+        f"{summary}, elementwise: the output has x's shape.\n\n"
+        f"Accepts numbers, arrays, Duals and tape variables; plain input gives plain output.\n"
+        + (f"{note}\n" if note else "")
+        + f"\n>>> import dualdiff as dd\n>>> dd.{prim.name}({example_in})\n{example_out}\n"
+    )
+    return fn
+
+
+sin = _unary(_SIN, "sin x", "0.0", "0.0")
+cos = _unary(_COS, "cos x", "0.0", "1.0")
+tan = _unary(_TAN, "tan x", "0.0", "0.0")
+exp = _unary(_EXP, "e to the x", "0.0", "1.0")
+log = _unary(_LOG, "Natural logarithm of x", "1.0", "0.0",
+             "Negative x gives nan with numpy's RuntimeWarning, exactly as np.log.")
+log1p = _unary(_LOG1P, "log(1 + x), accurate for small x", "0.0", "0.0")
+expm1 = _unary(_EXPM1, "e**x - 1, accurate for small x", "0.0", "0.0")
+sqrt = _unary(_SQRT, "Square root of x", "4.0", "2.0", "Its derivative at 0 is inf.")
+tanh = _unary(_TANH, "Hyperbolic tangent of x", "0.0", "0.0")
+sinh = _unary(_SINH, "Hyperbolic sine of x", "0.0", "0.0")
+cosh = _unary(_COSH, "Hyperbolic cosine of x", "0.0", "1.0")
+arcsin = _unary(_ARCSIN, "Inverse sine of x", "0.0", "0.0")
+arccos = _unary(_ARCCOS, "Inverse cosine of x", "1.0", "0.0")
+arctan = _unary(_ARCTAN, "Inverse tangent of x", "0.0", "0.0")
+negative = _unary(_NEG, "-x", "2.0", "-2.0")
+abs = _unary(_ABS, "|x|", "-2.0", "2.0", "Convention: abs'(0) = 0.")
+sign = _unary(_SIGN, "The sign of x (-1, 0 or 1)", "-2.0", "-1.0", "Its derivative is 0.")
+sigmoid = _unary(_SIGMOID, "The logistic function 1 / (1 + e**-x), computed without overflow",
+                 "0.0", "0.5")
+relu = _unary(_RELU, "max(x, 0)", "-1.0", "0.0", "Convention: relu'(0) = 0.")
+
+
+def _binary(prim: Primitive, summary: str, example: str, result: str, note: str = ""):
+    def fn(x: Value, y: Value) -> Value:
+        return bind(prim, x, y)
+
+    fn.__name__ = fn.__qualname__ = prim.name
+    fn.__doc__ = (
+        f"{summary}, elementwise with numpy broadcasting: the output has the broadcast shape.\n\n"
+        + (f"{note}\n" if note else "")
+        + f"\n>>> import dualdiff as dd\n>>> dd.{prim.name}({example})\n{result}\n"
+    )
+    return fn
+
+
+add = _binary(_ADD, "x + y", "1.0, 2.0", "3.0")
+subtract = _binary(_SUB, "x - y", "1.0, 2.0", "-1.0")
+multiply = _binary(_MUL, "x * y", "3.0, 2.0", "6.0")
+divide = _binary(_DIV, "x / y", "1.0, 4.0", "0.25")
+power = _binary(_POW, "x ** y; y may be traced too", "2.0, 3.0", "8.0",
+                "∂/∂y at x = 0 is taken as 0 (the limit for y > 0).")
+maximum = _binary(_MAXIMUM, "The larger of x and y", "1.0, 2.0", "np.float64(2.0)",
+                  "At a tie the derivative is split evenly: 1/2 goes to each argument.")
+minimum = _binary(_MINIMUM, "The smaller of x and y", "1.0, 2.0", "np.float64(1.0)",
+                  "At a tie the derivative is split evenly: 1/2 goes to each argument.")
+
+
+def arctan2(y: Value, x: Value) -> Value:
+    """The angle of the point (x, y): arctan(y / x) in the right quadrant, elementwise.
+
+    >>> import dualdiff as dd
+    >>> float(dd.arctan2(1.0, 1.0))
+    0.7853981633974483
+    """
+    return bind(_ARCTAN2, y, x)
+
+
+def where(cond: Any, x: Value, y: Value) -> Value:
+    """x where cond is true, else y, with broadcasting; the derivative flows only to the branch taken.
+
+    ``cond`` is a boolean array or comparison result; a Dual there counts only by its value.
+
+    >>> import dualdiff as dd
+    >>> dd.where([True, False], [1.0, 2.0], [3.0, 4.0])
+    array([1., 4.])
+    """
+    cond = np.asarray(stop_gradient(cond) if is_traced(cond) else cond, dtype=bool)
+    return bind(_WHERE, x, y, cond=cond)
+
+
+def sum(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool = False) -> Value:
+    """The sum of x's elements over ``axis`` (all of them by default), as np.sum.
+
+    >>> import dualdiff as dd
+    >>> dd.sum([[1.0, 2.0], [3.0, 4.0]], axis=0)
+    array([4., 6.])
+    """
+    return bind(_SUM, x, axis=_norm_axes(axis, len(shape_of(x))), keepdims=bool(keepdims))
+
+
+def mean(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool = False) -> Value:
+    """The mean of x's elements over ``axis`` (all by default), as np.mean.
+
+    >>> import dualdiff as dd
+    >>> float(dd.mean([1.0, 2.0, 3.0]))
+    2.0
+    """
+    shape = shape_of(x)
+    axes = _norm_axes(axis, len(shape))
+    count = math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+    return divide(sum(x, axis=axes, keepdims=keepdims), float(count))
+
+
+def reshape(x: Value, shape: Union[int, Sequence[int]]) -> Value:
+    """x's elements in a new shape (C order), as np.reshape; one entry may be -1.
+
+    >>> import dualdiff as dd
+    >>> dd.reshape([1.0, 2.0, 3.0, 4.0], (2, 2)).shape
+    (2, 2)
+    """
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    return bind(_RESHAPE, x, shape=shape)
+
+
+def transpose(x: Value, axes: Optional[Sequence[int]] = None) -> Value:
+    """x with its axes permuted (reversed by default), as np.transpose.
+
+    >>> import dualdiff as dd
+    >>> dd.transpose([[1.0, 2.0]]).shape
+    (2, 1)
+    """
+    nd = len(shape_of(x))
+    axes = tuple(range(nd))[::-1] if axes is None else tuple(int(a) % max(nd, 1) for a in axes)
+    if sorted(axes) != list(range(nd)):
+        raise ValueError(f"axes {axes} are not a permutation of the {nd} axes of an array of shape {shape_of(x)}")
+    return bind(_TRANSPOSE, x, axes=axes)
+
+
+def broadcast_to(x: Value, shape: Sequence[int]) -> Value:
+    """x broadcast to ``shape`` (a read-only view for plain arrays), as np.broadcast_to.
+
+    >>> import dualdiff as dd
+    >>> dd.broadcast_to(1.0, (2,))
+    array([1., 1.])
+    """
+    return bind(_BROADCAST, x, shape=tuple(shape))
+
+
+def sum_to(x: Value, shape: Sequence[int]) -> Value:
+    """x summed down to ``shape``: the transpose of broadcasting ``shape`` up to x's shape.
+
+    This is how a cotangent flows back through numpy broadcasting.
+
+    >>> import dualdiff as dd
+    >>> dd.sum_to([[1.0, 2.0], [3.0, 4.0]], (2,))
+    array([4., 6.])
+    """
+    shape = tuple(shape)
+    xshape = shape_of(x)
+    if xshape == shape:
+        return x
+    lead = len(xshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and xshape[lead + i] != 1)
+    out = sum(x, axis=axes, keepdims=True) if axes else x
+    return reshape(out, shape)
+
+
+def getitem(x: Value, idx: Any) -> Value:
+    """x[idx] with numpy's indexing rules (ints, slices, None, ..., integer and boolean arrays).
+
+    >>> import dualdiff as dd
+    >>> dd.getitem([1.0, 2.0, 3.0], slice(1, 3))
+    array([2., 3.])
+    """
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    if any(is_traced(i) for i in idx):
+        raise TypeError("an index cannot be a Dual or tape variable: indices are not differentiable; "
+                        "use an int or an integer array")
+    if not is_traced(x):
+        return np.asarray(x)[idx]
+    return bind(_GETITEM, x, idx=idx)
+
+
+def stack(arrays: Sequence[Value], axis: int = 0) -> Value:
+    """Join arrays of one shape along a new axis, as np.stack.
+
+    >>> import dualdiff as dd
+    >>> dd.stack([1.0, 2.0]).shape
+    (2,)
+    """
+    arrays = _as_sequence(arrays, "stack")
+    return bind(_STACK, *arrays, axis=int(axis))
+
+
+def concatenate(arrays: Sequence[Value], axis: int = 0) -> Value:
+    """Join arrays along an existing axis, as np.concatenate.
+
+    >>> import dualdiff as dd
+    >>> dd.concatenate([[1.0], [2.0, 3.0]]).shape
+    (3,)
+    """
+    arrays = _as_sequence(arrays, "concatenate")
+    if axis is None:
+        return concatenate([reshape(a, (-1,)) for a in arrays], 0)
+    return bind(_CONCAT, *arrays, axis=int(axis))
+
+
+def _as_sequence(arrays: Any, name: str) -> list:
+    if is_traced(arrays) or isinstance(arrays, np.ndarray):
+        return [arrays[i] for i in range(len(arrays))]
+    if not isinstance(arrays, (list, tuple)):
+        raise TypeError(f"{name} takes a list or tuple of arrays, not {type(arrays).__name__}")
+    if not arrays:
+        raise ValueError(f"{name} needs at least one array")
+    return list(arrays)
+
+
+def matmul(a: Value, b: Value) -> Value:
+    """The matrix product a @ b, as np.matmul: (m, n) @ (n, p) -> (m, p); vectors and stacks too.
+
+    >>> import dualdiff as dd
+    >>> dd.matmul([[1.0, 2.0]], [[3.0], [4.0]])
+    array([[11.]])
+    """
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"matmul: input operand has no dimension to multiply (shapes {sa} and {sb}); "
+                         "use * for scalars")
+    if sa[-1] != sb[-2 if len(sb) > 1 else 0]:
+        raise ValueError(f"matmul: shapes {sa} and {sb} are not aligned "
+                         f"({sa[-1]} != {sb[-2 if len(sb) > 1 else 0]})")
+    return bind(_MATMUL, a, b)
+
+
+def dot(a: Value, b: Value) -> Value:
+    """The dot product as np.dot for arrays of up to two dimensions (a scalar multiplies).
+
+    >>> import dualdiff as dd
+    >>> float(dd.dot([1.0, 2.0], [3.0, 4.0]))
+    11.0
+    """
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
+        return multiply(a, b)
+    if na > 2 or nb > 2:
+        raise TypeError("dualdiff.dot handles arrays of up to 2 dimensions; for stacks of "
+                        "matrices use matmul, whose broadcasting differs from np.dot's")
+    return matmul(a, b)
+
+
+def _shift(x: Value, axis) -> tuple:
+    """x minus its (constant) maximum over ``axis``: exp of the result cannot overflow."""
+    v = stop_gradient(x)
+    m = np.max(np.real(v), axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)  # all -inf along an axis: shift by 0, not by -inf
+    return subtract(x, m), m
+
+
+def logsumexp(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool = False) -> Value:
+    """log(sum(exp(x))) over ``axis`` (all elements by default), without overflow.
+
+    The maximum is subtracted first and added back; it is a constant to every derivative (it
+    cancels), so the gradient is softmax(x).
+
+    >>> import dualdiff as dd
+    >>> round(float(dd.logsumexp([1000.0, 1000.0])), 6)
+    1000.693147
+    """
+    axes = _norm_axes(axis, len(shape_of(x)))
+    shifted, m = _shift(x, axes)
+    out = add(log(sum(exp(shifted), axis=axes, keepdims=True)), m)
+    if keepdims:
+        return out
+    return reshape(out, tuple(n for i, n in enumerate(shape_of(out))
+                              if not (axes is None or i in axes)))
+
+
+def softmax(x: Value, axis: int = -1) -> Value:
+    """exp(x) / sum(exp(x)) along ``axis`` (the last by default), without overflow.
+
+    >>> import dualdiff as dd
+    >>> dd.softmax([1000.0, 1000.0])
+    array([0.5, 0.5])
+    """
+    axes = _norm_axes(axis, len(shape_of(x)))
+    e = exp(_shift(x, axes)[0])
+    return divide(e, sum(e, axis=axes, keepdims=True))
+
+
+def log_softmax(x: Value, axis: int = -1) -> Value:
+    """x - logsumexp(x) along ``axis`` (the last by default): the log of softmax, without overflow.
+
+    >>> import dualdiff as dd
+    >>> dd.log_softmax([1000.0, 1000.0])
+    array([-0.69314718, -0.69314718])
+    """
+    axes = _norm_axes(axis, len(shape_of(x)))
+    return subtract(x, logsumexp(x, axis=axes, keepdims=True))

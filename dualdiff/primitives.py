@@ -1,0 +1,168 @@
+"""The primitive record, perturbation tags, and ``bind``: the one door every operation goes through.
+
+A *primitive* is an operation dualdiff knows how to differentiate. Its record holds the plain
+numpy implementation and two rules: ``jvp`` pushes tangents forward, ``vjp`` pulls a cotangent
+back. The records themselves (the table) live in :mod:`dualdiff.functions`, next to the public
+function that binds each one; this module only defines what a record is and how an operation on
+traced values finds the interpreter that should handle it.
+
+Traced values (``Dual`` for forward mode, ``Var`` for the tape) carry a :class:`Tag`. A tag is
+created fresh for every transformation call and ordered by creation (``level``). ``bind`` hands
+an operation to the *newest* tag among its arguments; arguments with older tags are constants to
+that interpreter and are handled recursively when it computes the primal. That ordering is what
+keeps nested derivatives (Hessians, ``d/dx [x * d/dy (x + y)]``) from confusing their
+perturbations.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+__all__ = ["Primitive", "Tag", "bind", "register_traced", "is_traced", "shape_of", "stop_gradient"]
+
+# Classes whose instances carry a tag (Dual, Var). Filled by register_traced so this module
+# needs to import neither of them.
+_TRACED: set = set()
+
+_levels = itertools.count(1)
+
+
+class Tag:
+    """One perturbation: created per transformation call, ordered by ``level``.
+
+    ``chunk`` is ``None`` when tangents have the primal's shape (one direction) and ``k`` when
+    they carry k directions on a leading axis. ``active`` turns false when the transformation
+    that owns the tag returns, so a traced value that leaked out of it is caught instead of
+    silently joining a different derivative.
+    """
+
+    __slots__ = ("level", "chunk", "active", "owner", "count", "__weakref__")
+
+    def __init__(self, chunk: Optional[int] = None, level: Optional[int] = None, owner: str = ""):
+        self.level = next(_levels) if level is None else level
+        self.chunk = chunk
+        self.active = True
+        self.owner = owner
+        self.count = 0  # operations interpreted: the honest cost of a pass
+
+    def process(self, prim: "Primitive", args: tuple, params: dict) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.owner or 'user'} level={self.level} chunk={self.chunk}>"
+
+
+class Primitive:
+    """A differentiable operation: its numpy implementation and its derivative rules.
+
+    - ``impl(*args, **params)``: the value on plain numbers/arrays.
+    - ``jvp(primals, tangents, out, params, chunked)``: the output tangent. ``tangents[i]`` is
+      ``None`` for an argument that is constant to this perturbation.
+    - ``vjp(ct, primals, out, params, shapes, wants)``: one cotangent per argument (``None``
+      where ``wants[i]`` is false), each with that argument's shape.
+    - ``needs``: what the tape must keep for ``vjp``: ``"args"``, ``"out"``, ``"both"`` or
+      ``"none"`` (shapes and params are always kept).
+    - ``partials``: for elementwise primitives, the local partial derivatives ∂out/∂argᵢ the
+      rules were generated from (the evaluation trace labels graph edges with them).
+    """
+
+    __slots__ = ("name", "impl", "jvp", "vjp", "needs", "kind", "partials", "doc")
+
+    def __init__(
+        self,
+        name: str,
+        impl: Callable[..., Any],
+        jvp: Callable[..., Any],
+        vjp: Callable[..., Any],
+        *,
+        needs: str = "both",
+        kind: str = "other",
+        partials: Optional[Sequence[Any]] = None,
+        doc: str = "",
+    ):
+        if needs not in ("args", "out", "both", "none"):
+            raise ValueError(f"needs must be 'args', 'out', 'both' or 'none', not {needs!r}")
+        self.name = name
+        self.impl = impl
+        self.jvp = jvp
+        self.vjp = vjp
+        self.needs = needs
+        self.kind = kind
+        self.partials = tuple(partials) if partials is not None else None
+        self.doc = doc
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return bind(self, *args, **params)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name} ({self.kind})>"
+
+
+def register_traced(cls: type) -> type:
+    """Mark ``cls`` as a traced type: its instances have a ``tag`` and take part in ``bind``."""
+    _TRACED.add(cls)
+    return cls
+
+
+def is_traced(x: Any) -> bool:
+    """True when ``x`` is a Dual or a tape variable of any tag."""
+    return type(x) in _TRACED
+
+
+def _leaked(tag: Tag, prim: Primitive) -> Exception:
+    return ValueError(
+        f"a traced value from a finished {tag.owner or 'transformation'} call was used in "
+        f"'{prim.name}': it escaped the function being differentiated (stored in a list, a "
+        f"global or a closure) and its derivative no longer means anything. Return values from "
+        f"the function instead of storing them."
+    )
+
+
+def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
+    """Apply ``prim`` to ``args``: plain numpy when nothing is traced, else the newest tag's rule."""
+    top = None
+    for a in args:
+        if type(a) in _TRACED:
+            tag = a.tag
+            if top is None or tag.level > top.level:
+                top = tag
+            elif tag.level == top.level and tag is not top:
+                # Only user-built Duals share a level; different tags there means different
+                # numbers of directions, which cannot be combined.
+                raise ValueError(
+                    f"'{prim.name}' got Duals with {top.chunk or 1} and {tag.chunk or 1} tangent "
+                    f"directions; all Duals in one computation must carry the same number"
+                )
+    if top is None:
+        return prim.impl(*args, **params)
+    if not top.active:
+        raise _leaked(top, prim)
+    return top.process(prim, args, params)
+
+
+_ndarray = np.ndarray
+_SCALARS = (float, int, complex, np.float64)
+
+
+def shape_of(x: Any) -> tuple:
+    """The shape of a plain value or of a traced value's primal."""
+    t = type(x)
+    if t is _ndarray or t in _TRACED:
+        return x.shape
+    if t in _SCALARS:
+        return ()
+    return np.shape(x)
+
+
+def stop_gradient(x: Any) -> Any:
+    """The plain value under every layer of tracing: a constant to every derivative.
+
+    Used where a quantity only steers the computation (the shift in a stable logsumexp, a
+    branch condition) and so must not contribute a derivative.
+    """
+    while type(x) in _TRACED:
+        x = x.primal
+    return x

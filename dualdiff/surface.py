@@ -1,0 +1,275 @@
+"""The operator surface shared by ``Dual`` and the tape's ``Var``.
+
+:class:`Traced` gives a traced type every Python operator, the ndarray-like attributes, and
+numpy's two dispatch protocols, each forwarding to a function of :mod:`dualdiff.functions`. A
+subclass supplies only ``primal`` and ``tag``. Because both modes share this one class, a user
+function runs unchanged under either: ``A @ x`` with a plain ndarray ``A``, ``np.sin(x)``,
+``x[1:3]``, ``np.stack([...])``.
+
+Anything that would silently drop the derivative raises a ``TypeError`` that says what to use:
+``float(x)`` (and so ``math.sin(x)``), ``np.asarray(x)``, a numpy function with no rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from . import functions as F
+from .primitives import shape_of, stop_gradient
+
+__all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES"]
+
+
+def _plain_args(args) -> list:
+    return [stop_gradient(a) for a in args]
+
+
+def _compare(np_fn: Callable[..., Any]) -> Callable[..., Any]:
+    # Comparisons look at values only: their result steers control flow and carries no derivative.
+    def fn(*args):
+        return np_fn(*_plain_args(args))
+    return fn
+
+
+#: numpy ufuncs and the dualdiff function that stands in for each (``np.sin(x)`` -> ``dd.sin``).
+UFUNC_RULES: "dict[Any, Callable[..., Any]]" = {
+    np.add: F.add, np.subtract: F.subtract, np.multiply: F.multiply, np.true_divide: F.divide,
+    np.negative: F.negative, np.positive: lambda x: x, np.power: F.power,
+    np.square: lambda x: F.multiply(x, x), np.reciprocal: lambda x: F.divide(1.0, x),
+    np.sin: F.sin, np.cos: F.cos, np.tan: F.tan, np.exp: F.exp, np.log: F.log,
+    np.log1p: F.log1p, np.expm1: F.expm1, np.sqrt: F.sqrt, np.tanh: F.tanh, np.sinh: F.sinh,
+    np.cosh: F.cosh, np.arcsin: F.arcsin, np.arccos: F.arccos, np.arctan: F.arctan,
+    np.arctan2: F.arctan2, np.absolute: F.abs, np.sign: F.sign, np.maximum: F.maximum,
+    np.minimum: F.minimum, np.matmul: F.matmul,
+}
+for _cmp in (np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+             np.isfinite, np.isnan, np.isinf, np.signbit):
+    UFUNC_RULES[_cmp] = _compare(_cmp)
+
+
+def _reject(name: str, kwargs: dict, allowed: tuple = ()) -> None:
+    extra = [k for k, v in kwargs.items() if k not in allowed and v is not None]
+    if extra:
+        raise TypeError(f"numpy.{name} with {', '.join(extra)}= is not supported on Duals/tape variables")
+
+
+def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    _reject("sum", {"dtype": dtype, "out": out, **kw})
+    return F.sum(a, axis=axis, keepdims=bool(keepdims))
+
+
+def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    _reject("mean", {"dtype": dtype, "out": out, **kw})
+    return F.mean(a, axis=axis, keepdims=bool(keepdims))
+
+
+def _np_where(cond, *xy):
+    if not xy:  # the one-argument form is np.nonzero: positions, no derivative
+        return np.where(stop_gradient(cond))
+    return F.where(cond, *xy)
+
+
+def _np_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    if order != "C":
+        raise TypeError("reshape of a Dual/tape variable supports only order='C'")
+    return F.reshape(a, shape if shape is not None else newshape)
+
+
+def _np_concatenate(arrays, axis=0, out=None, **kw):
+    _reject("concatenate", {"out": out, **kw})
+    return F.concatenate(arrays, axis=axis)
+
+
+def _np_stack(arrays, axis=0, out=None, **kw):
+    _reject("stack", {"out": out, **kw})
+    return F.stack(arrays, axis=axis)
+
+
+def _like(np_fn):
+    def fn(a, *args, **kwargs):
+        return np_fn(stop_gradient(a), *args, **kwargs)  # a new constant array: no derivative
+    return fn
+
+
+def _squeeze(a, axis=None):
+    shape = shape_of(a)
+    axes = range(len(shape)) if axis is None else F._norm_axes(axis, len(shape))
+    return F.reshape(a, tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1)))
+
+
+def _expand_dims(a, axis):
+    shape = list(shape_of(a))
+    nd = len(shape) + (1 if isinstance(axis, int) else len(axis))
+    for ax in sorted(F._norm_axes(axis, nd)):
+        shape.insert(ax, 1)
+    return F.reshape(a, tuple(shape))
+
+
+def _swapaxes(a, axis1, axis2):
+    axes = list(range(len(shape_of(a))))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return F.transpose(a, axes)
+
+
+def _outer(a, b, out=None):
+    _reject("outer", {"out": out})
+    return F.multiply(F.reshape(a, (-1, 1)), F.reshape(b, (1, -1)))
+
+
+#: numpy functions (``__array_function__``) and their dualdiff counterparts.
+FUNCTION_RULES: "dict[Any, Callable[..., Any]]" = {
+    np.sum: _np_sum, np.mean: _np_mean, np.dot: F.dot, np.matmul: F.matmul, np.where: _np_where,
+    np.stack: _np_stack, np.concatenate: _np_concatenate,
+    np.transpose: lambda a, axes=None: F.transpose(a, axes), np.reshape: _np_reshape,
+    np.ravel: lambda a, order="C": F.reshape(a, (-1,)), np.squeeze: _squeeze,
+    np.expand_dims: _expand_dims, np.swapaxes: _swapaxes, np.outer: _outer,
+    np.broadcast_to: lambda a, shape, subok=False: F.broadcast_to(a, shape),
+    np.shape: shape_of, np.ndim: lambda a: len(shape_of(a)),
+    np.size: lambda a, axis=None: int(np.prod(shape_of(a))) if axis is None else shape_of(a)[axis],
+    np.zeros_like: _like(np.zeros_like), np.ones_like: _like(np.ones_like),
+    np.empty_like: _like(np.empty_like), np.full_like: _like(np.full_like),
+    np.isclose: _like(np.isclose), np.allclose: _like(np.allclose),
+}
+
+
+class Traced:
+    """Operators, ndarray attributes and numpy dispatch for a type with ``primal`` and ``tag``."""
+
+    __slots__ = ()
+
+    # -- what the value looks like ----------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        """The primal's shape."""
+        return shape_of(self.primal)
+
+    @property
+    def ndim(self) -> int:
+        """The primal's number of dimensions."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """The primal's number of elements."""
+        return int(np.prod(self.shape))
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The primal's dtype."""
+        return np.result_type(stop_gradient(self))
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d (scalar) value")
+        return shape[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        shape = self.shape
+        if not shape:
+            raise TypeError("iteration over a 0-d (scalar) value")
+        for i in range(shape[0]):
+            yield F.getitem(self, i)
+
+    # -- arithmetic -------------------------------------------------------------------------
+    def __add__(self, other): return F.add(self, other)
+    def __radd__(self, other): return F.add(other, self)
+    def __sub__(self, other): return F.subtract(self, other)
+    def __rsub__(self, other): return F.subtract(other, self)
+    def __mul__(self, other): return F.multiply(self, other)
+    def __rmul__(self, other): return F.multiply(other, self)
+    def __truediv__(self, other): return F.divide(self, other)
+    def __rtruediv__(self, other): return F.divide(other, self)
+    def __pow__(self, other): return F.power(self, other)
+    def __rpow__(self, other): return F.power(other, self)
+    def __matmul__(self, other): return F.matmul(self, other)
+    def __rmatmul__(self, other): return F.matmul(other, self)
+    def __neg__(self): return F.negative(self)
+    def __pos__(self): return self
+    def __abs__(self): return F.abs(self)
+
+    # -- comparisons: on values, returning plain booleans ------------------------------------
+    def __lt__(self, other): return np.less(stop_gradient(self), stop_gradient(other))
+    def __le__(self, other): return np.less_equal(stop_gradient(self), stop_gradient(other))
+    def __gt__(self, other): return np.greater(stop_gradient(self), stop_gradient(other))
+    def __ge__(self, other): return np.greater_equal(stop_gradient(self), stop_gradient(other))
+    def __eq__(self, other): return np.equal(stop_gradient(self), stop_gradient(other))
+    def __ne__(self, other): return np.not_equal(stop_gradient(self), stop_gradient(other))
+    __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for ndarrays
+
+    def __bool__(self) -> bool:
+        return bool(stop_gradient(self))
+
+    # -- array-like methods -----------------------------------------------------------------
+    def __getitem__(self, idx): return F.getitem(self, idx)
+
+    def __setitem__(self, idx, value):
+        raise TypeError(
+            f"{type(self).__name__} values are immutable: assigning into one would lose the "
+            f"derivative of what was there. Build a new value with dd.where, dd.stack or "
+            f"dd.concatenate instead")
+
+    @property
+    def T(self): return F.transpose(self)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+            axes = axes[0]
+        return F.transpose(self, axes or None)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return F.reshape(self, shape)
+
+    def sum(self, axis=None, keepdims=False): return F.sum(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False): return F.mean(self, axis=axis, keepdims=keepdims)
+    def dot(self, other): return F.dot(self, other)
+    def ravel(self): return F.reshape(self, (-1,))
+    flatten = ravel
+
+    # -- conversions that would drop the derivative -------------------------------------------
+    def _no_conversion(self, what: str) -> TypeError:
+        return TypeError(
+            f"{what}() of a {type(self).__name__} would drop its derivative. Use dualdiff's "
+            f"functions (dd.sin, dd.exp, ...) or numpy's (np.sin, np.exp, ...) instead of the "
+            f"math module, and .primal if you only want the value")
+
+    def __float__(self): raise self._no_conversion("float")
+    def __int__(self): raise self._no_conversion("int")
+    def __complex__(self): raise self._no_conversion("complex")
+    def __index__(self): raise self._no_conversion("operator.index")
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            f"converting a {type(self).__name__} to a numpy array (np.asarray, np.array, a "
+            f"numpy function without a dualdiff rule) would drop its derivative. Use dd.stack "
+            f"to build an array from several values, and .primal for the value alone")
+
+    # -- numpy's dispatch protocols -----------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__":
+            raise TypeError(
+                f"numpy.{ufunc.__name__}.{method} has no dualdiff rule; use dualdiff's "
+                f"functions (for add.reduce: dd.sum)")
+        if kwargs.get("out") is not None:
+            raise TypeError(f"numpy.{ufunc.__name__} with out= would write in place and lose "
+                            f"the derivative; assign the result instead")
+        rule = UFUNC_RULES.get(ufunc)
+        if rule is None:
+            raise TypeError(
+                f"numpy.{ufunc.__name__} has no dualdiff rule, so its result would carry no "
+                f"derivative. Supported numpy functions: see dualdiff.surface.UFUNC_RULES")
+        _reject(ufunc.__name__, {k: v for k, v in kwargs.items() if k != "out"})
+        return rule(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        rule = FUNCTION_RULES.get(func)
+        if rule is None:
+            raise TypeError(
+                f"numpy.{func.__name__} has no dualdiff rule, so its result would carry no "
+                f"derivative. Use dualdiff's functions (dd.sum, dd.matmul, dd.stack, ...); "
+                f"supported numpy functions are listed in dualdiff.surface.FUNCTION_RULES")
+        return rule(*args, **kwargs)

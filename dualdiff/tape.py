@@ -1,0 +1,165 @@
+"""Reverse mode: a recorded tape (the Wengert list) and the backward sweep over it.
+
+Running a function on :class:`Var` inputs appends one :class:`Entry` per primitive to an
+append-only :class:`Tape`; each value gets a *slot* number in order of creation, so the tape is
+already in topological order and needs no sorting. :func:`backward` walks the entries in reverse
+and adds each entry's cotangent contributions into a table keyed by slot — the textbook
+``grad_table``. A value used twice simply receives two contributions. There is no recursion, so a
+chain of 100,000 operations sweeps like a chain of ten.
+
+The adjoint rules come from the same table entries as the tangent rules
+(:mod:`dualdiff.functions`) and are written with dualdiff's own functions, so a sweep over values
+that are themselves Duals (forward-over-reverse Hessians) differentiates through.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from .functions import add
+from .primitives import Primitive, Tag, bind, register_traced, shape_of
+from .surface import Traced
+
+__all__ = ["Var", "Tape", "TapeTag", "Entry", "backward"]
+
+_new = object.__new__
+
+
+class Entry:
+    """One recorded primitive application: ``slot = prim(*parents, **params)``.
+
+    ``args`` and ``out`` hold only what the primitive's adjoint rule needs (``prim.needs``);
+    ``shapes`` always holds the argument shapes, which broadcasting and concatenation need.
+    """
+
+    __slots__ = ("prim", "parents", "args", "out", "params", "shapes", "slot")
+
+    def __init__(self, prim, parents, args, out, params, shapes, slot):
+        self.prim = prim
+        self.parents = parents
+        self.args = args
+        self.out = out
+        self.params = params
+        self.shapes = shapes
+        self.slot = slot
+
+    def __repr__(self) -> str:
+        return f"<v{self.slot} = {self.prim.name}({', '.join('const' if p is None else f'v{p}' for p in self.parents)})>"
+
+
+class Tape:
+    """The Wengert list of one reverse-mode recording.
+
+    ``inputs`` are the slots of the input variables, ``entries`` the recorded operations in the
+    order they ran. With ``keep_all=True`` every argument and output value is kept (the
+    evaluation trace needs them); otherwise only what the adjoint rules need.
+    """
+
+    __slots__ = ("entries", "inputs", "nslots", "keep_all", "values", "swept")
+
+    def __init__(self, keep_all: bool = False):
+        self.entries: List[Entry] = []
+        self.inputs: List[int] = []
+        self.nslots = 0
+        self.keep_all = keep_all
+        self.values: Dict[int, Any] = {}
+        self.swept = 0  # entries visited by all backward sweeps so far
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class TapeTag(Tag):
+    """The tag of one reverse-mode recording; it appends operations on its Vars to the tape."""
+
+    __slots__ = ("tape",)
+
+    def __init__(self, tape: Tape, owner: str = "vjp"):
+        super().__init__(None, owner=owner)
+        self.tape = tape
+
+    def new_var(self, value: Any) -> "Var":
+        tape = self.tape
+        v = _new(Var)
+        v.primal = value
+        v.slot = tape.nslots
+        v.tag = self
+        tape.nslots += 1
+        tape.inputs.append(v.slot)
+        if tape.keep_all:
+            tape.values[v.slot] = value
+        return v
+
+    def process(self, prim: Primitive, args: tuple, params: dict) -> "Var":
+        values = []
+        parents = []
+        for a in args:
+            if type(a) is Var and a.tag is self:
+                values.append(a.primal)
+                parents.append(a.slot)
+            else:  # a constant, or a value of an older perturbation: constant to this one
+                values.append(a)
+                parents.append(None)
+        out = bind(prim, *values, **params)
+        self.count += 1
+        tape = self.tape
+        slot = tape.nslots
+        tape.nslots = slot + 1
+        needs = "both" if tape.keep_all else prim.needs
+        tape.entries.append(Entry(
+            prim, tuple(parents),
+            tuple(values) if needs in ("args", "both") else None,
+            out if needs in ("out", "both") else None,
+            params, tuple(shape_of(v) for v in values), slot))
+        if tape.keep_all:
+            tape.values[slot] = out
+        v = _new(Var)
+        v.primal = out
+        v.slot = slot
+        v.tag = self
+        return v
+
+
+@register_traced
+class Var(Traced):
+    """A reverse-mode variable: a value and the slot of the tape entry that produced it.
+
+    Vars are made by :func:`dualdiff.vjp` and the reverse-mode transforms; user code only sees
+    them as the argument of the function being differentiated. They support the same operators
+    and numpy functions as :class:`dualdiff.Dual`.
+    """
+
+    __slots__ = ("primal", "slot", "tag")
+
+    def __repr__(self) -> str:
+        from .dual import _fmt
+        return f"Var({_fmt(self.primal)}, slot={self.slot})"
+
+
+def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False) -> List[Optional[Any]]:
+    """One reverse sweep: the grad_table of cotangents, indexed by slot.
+
+    ``seeds`` maps output slots to their cotangents (ȳ). Entries are visited newest first; each
+    entry's cotangent is pushed to its parents by the primitive's adjoint rule and summed there.
+    With ``keep=False`` a slot's cotangent is dropped once it has been pushed back (only the
+    inputs' survive), so memory stays at the live frontier of the sweep.
+    """
+    table: List[Optional[Any]] = [None] * tape.nslots
+    for slot, ct in seeds.items():
+        table[slot] = ct
+    for e in reversed(tape.entries):
+        ct = table[e.slot]
+        if ct is None:
+            continue
+        if not keep:
+            table[e.slot] = None
+        tape.swept += 1
+        parents = e.parents
+        wants = tuple(p is not None for p in parents)
+        args = e.args if e.args is not None else (None,) * len(parents)
+        cts = e.prim.vjp(ct, args, e.out, e.params, e.shapes, wants)
+        for p, c in zip(parents, cts):
+            if p is not None and c is not None:
+                old = table[p]
+                table[p] = c if old is None else add(old, c)
+    return table

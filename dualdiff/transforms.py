@@ -1,0 +1,430 @@
+"""The transformations: derivative, jvp, vjp, grad, jacobian, hessian, hvp.
+
+Only two private functions touch Duals and the tape: :func:`_forward_pass` (one forward pass,
+one or k tangent directions) and :func:`_record` (one recording, then any number of reverse
+sweeps). Every public transform is built on them and counts its passes here, in one place.
+
+Shapes follow one convention everywhere: ``J[i..., j...] = ∂f_i/∂x_j`` with shape
+``f(x).shape + x.shape``; a gradient has x's shape.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
+
+import numpy as np
+
+from . import functions as F
+from .containers import as_value, flatten, unflatten
+from .dual import Dual, ForwardTag, make_dual
+from .primitives import is_traced, shape_of
+from .tape import Tape, TapeTag, Var, backward
+
+__all__ = ["derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "JacobianInfo",
+           "seed_directions", "auto_chunk"]
+
+#: Directions per forward pass that ``chunk="auto"`` never exceeds.
+MAX_AUTO_CHUNK = 64
+#: ``chunk="auto"`` keeps k * x.size at or below this many tangent elements (32 MiB of float64).
+AUTO_CHUNK_ELEMENTS = 1 << 22
+
+
+@dataclass(frozen=True)
+class JacobianInfo:
+    """What a Jacobian computation did: the honest cost.
+
+    ``passes``: forward passes (each seeds ``chunk`` directions) or reverse sweeps (one per output
+    element). ``operations``: primitive operations interpreted in all passes together, the
+    recording included for reverse mode. ``n_inputs``/``n_outputs``: x.size and f(x).size.
+    """
+
+    passes: int
+    mode: str
+    chunk: Optional[int]
+    operations: int
+    n_inputs: int
+    n_outputs: int
+
+
+# --------------------------------------------------------------------------------------------
+# Checking what the user passed
+# --------------------------------------------------------------------------------------------
+
+def _check_callable(f: Any, name: str) -> None:
+    if not callable(f):
+        raise TypeError(f"{name} takes a function as its first argument, not {type(f).__name__}")
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in ("forward", "reverse"):
+        raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}")
+    return mode
+
+
+def _output(out: Any) -> Any:
+    """f's output as one value: lists/tuples of scalars are stacked; non-numbers rejected."""
+    if isinstance(out, (list, tuple)):
+        if not out:
+            raise TypeError("f returned an empty list/tuple; it must return a number or an array")
+        for item in out:
+            if not is_traced(item):
+                as_value(item, "each element of f's output")
+        out = F.stack(list(out))
+    if is_traced(out):
+        return out
+    return as_value(out, "f's output")
+
+
+# --------------------------------------------------------------------------------------------
+# The two primitive passes
+# --------------------------------------------------------------------------------------------
+
+def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[Any],
+                  chunk: Optional[int], owner: str) -> Tuple[Any, Any, int]:
+    """One forward pass: f's value and its tangent(s), and the operations it took.
+
+    ``tangents[i]`` has ``leaves[i]``'s shape, or ``(k,) + shape`` when ``chunk`` is k.
+    """
+    tag = ForwardTag(chunk, owner=owner)
+    try:
+        duals = [make_dual(x, t, tag) for x, t in zip(leaves, tangents)]
+        out = _output(f(unflatten(treedef, duals)))
+    finally:
+        tag.active = False
+    if type(out) is not Dual or out.tag is not tag:
+        # f does not depend on x (or only through an outer perturbation): zero tangent.
+        shape = shape_of(out)
+        return out, np.zeros(shape if chunk is None else (chunk,) + shape), tag.count
+    return out.primal, out.tangent, tag.count
+
+
+class _Recording:
+    """One reverse-mode recording of f: its output and the tape to sweep backwards."""
+
+    def __init__(self, f: Callable, leaves: List[Any], treedef: Any, owner: str,
+                 keep_all: bool = False):
+        self.tape = Tape(keep_all=keep_all)
+        tag = TapeTag(self.tape, owner=owner)
+        try:
+            xs = [tag.new_var(x) for x in leaves]
+            out = _output(f(unflatten(treedef, xs)))
+        finally:
+            tag.active = False
+        self.leaves = leaves
+        self.treedef = treedef
+        self.tag = tag
+        if type(out) is Var and out.tag is tag:
+            self.value, self.out_slot = out.primal, out.slot
+        else:
+            self.value, self.out_slot = out, None
+        self.out_shape = shape_of(self.value)
+        self.sweeps = 0
+
+    @property
+    def operations(self) -> int:
+        return len(self.tape) + self.tape.swept
+
+    def sweep(self, ybar: Any) -> List[Any]:
+        """One reverse sweep with output cotangent ``ybar``: the cotangent of every leaf."""
+        self.sweeps += 1
+        if self.out_slot is None:
+            return [np.zeros(shape_of(x)) for x in self.leaves]
+        table = backward(self.tape, {self.out_slot: ybar})
+        return [np.zeros(shape_of(x)) if table[s] is None else table[s]
+                for x, s in zip(self.leaves, self.tape.inputs)]
+
+
+def _leaves(x: Any) -> Tuple[List[Any], Any]:
+    leaves, treedef = flatten(x)
+    if not leaves:
+        raise ValueError("x is an empty container: there is nothing to differentiate with respect to")
+    return leaves, treedef
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds
+# --------------------------------------------------------------------------------------------
+
+def auto_chunk(n: int) -> int:
+    """The number of directions per pass that ``chunk="auto"`` uses for n inputs.
+
+    The fewest passes with at most ``MAX_AUTO_CHUNK`` (64) directions each and at most
+    ``AUTO_CHUNK_ELEMENTS`` tangent elements per input-sized value, then balanced so that all
+    passes carry about as many directions (n = 70 gives 2 passes of 35, not 64 + 6).
+
+    >>> import dualdiff as dd
+    >>> dd.auto_chunk(2), dd.auto_chunk(64), dd.auto_chunk(70), dd.auto_chunk(10**6)
+    (2, 64, 35, 4)
+    """
+    cap = max(1, min(MAX_AUTO_CHUNK, AUTO_CHUNK_ELEMENTS // max(n, 1)))
+    passes = math.ceil(n / cap)
+    return math.ceil(n / passes)
+
+
+def _resolve_chunk(chunk: Union[int, str], n: int) -> int:
+    if isinstance(chunk, str):
+        if chunk != "auto":
+            raise ValueError(f"chunk must be a positive int or 'auto', not {chunk!r}")
+        return auto_chunk(n)
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)):
+        raise TypeError(f"chunk must be a positive int or 'auto', not {type(chunk).__name__}")
+    if chunk < 1:
+        raise ValueError(f"chunk must be a positive int or 'auto', not {chunk}")
+    return min(int(chunk), n)
+
+
+def seed_directions(n: int, chunk: int) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    """The seed directions of a forward-mode Jacobian: blocks of rows of the n×n identity.
+
+    Yields ``(S, columns)``: ``S`` has shape (k, n), one seed direction per row, and
+    ``columns[i]`` is the Jacobian column that direction i recovers (J[:, columns] = J Sᵀ).
+    ``ceil(n / chunk)`` blocks in all. This is the only place seeds are made, so compressed
+    seeds for sparse Jacobians need change nothing else.
+
+    >>> import dualdiff as dd
+    >>> [S.tolist() for S, cols in dd.seed_directions(3, 2)]
+    [[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [[0.0, 0.0, 1.0]]]
+    """
+    for start in range(0, n, chunk):
+        columns = np.arange(start, min(start + chunk, n))
+        S = np.zeros((len(columns), n))
+        S[np.arange(len(columns)), columns] = 1.0
+        yield S, columns
+
+
+def _split_seed(S_row_block: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
+    """Cut a (k, n) block of seed directions into one tangent per leaf."""
+    out, start = [], 0
+    k = S_row_block.shape[0]
+    for x in leaves:
+        shape = shape_of(x)
+        size = math.prod(shape)
+        block = S_row_block[:, start:start + size]
+        out.append(block.reshape((k,) + shape) if chunked else block.reshape(shape))
+        start += size
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The public transforms
+# --------------------------------------------------------------------------------------------
+
+def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
+    """``(f(x), J(x) @ v)`` in one forward pass: the value and the directional derivative along v.
+
+    ``v`` has x's shape (x may be a number, an array, or a tuple/dict of arrays, and v then has
+    the same structure). The tangent has f(x)'s shape.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> y, t = dd.jvp(lambda x: np.sin(x) * x, np.array([0.0, 1.0]), np.array([1.0, 0.0]))
+    >>> t
+    array([0., 0.])
+    """
+    _check_callable(f, "jvp")
+    leaves, treedef = _leaves(x)
+    vleaves, vtree = flatten(v, "v")
+    if vtree != treedef or len(vleaves) != len(leaves):
+        raise ValueError("v must have the same structure as x (the same tuple/dict layout)")
+    for xl, vl in zip(leaves, vleaves):
+        if shape_of(xl) != shape_of(vl):
+            raise ValueError(f"v must have x's shape: x has shape {shape_of(xl)}, v has shape {shape_of(vl)}")
+    value, tangent, _ = _forward_pass(f, leaves, treedef, vleaves, None, "jvp")
+    return value, tangent
+
+
+def derivative(f: Callable, x: Any) -> Any:
+    """f'(x) for a scalar x, by one forward pass; the result has f(x)'s shape.
+
+    >>> import dualdiff as dd
+    >>> float(dd.derivative(lambda x: x ** 3, 2.0))
+    12.0
+    """
+    _check_callable(f, "derivative")
+    xv = as_value(x, "x")
+    if shape_of(xv) != ():
+        raise ValueError(f"derivative takes a scalar x, got shape {shape_of(xv)}; "
+                         f"use dd.jacobian (or dd.jvp) for array inputs")
+    return _forward_pass(f, [xv], None, [1.0], None, "derivative")[1]
+
+
+def vjp(f: Callable, x: Any) -> Tuple[Any, Callable[[Any], Any]]:
+    """``(f(x), pullback)`` where ``pullback(ybar) = ybarᵀ J`` with x's shape (and structure).
+
+    f is called once and recorded; each pullback call is one reverse sweep over the tape and
+    does not call f again. ``ybar`` must have f(x)'s shape.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> y, pullback = dd.vjp(lambda x: x * x, np.array([1.0, 2.0]))
+    >>> pullback(np.array([1.0, 1.0]))
+    array([2., 4.])
+    """
+    _check_callable(f, "vjp")
+    leaves, treedef = _leaves(x)
+    rec = _Recording(f, leaves, treedef, "vjp")
+
+    def pullback(ybar: Any) -> Any:
+        ybar = as_value(ybar, "ybar")
+        if shape_of(ybar) != rec.out_shape:
+            raise ValueError(f"ybar must have f(x)'s shape: f(x) has shape {rec.out_shape}, "
+                             f"ybar has shape {shape_of(ybar)}")
+        return unflatten(treedef, rec.sweep(ybar))
+
+    return rec.value, pullback
+
+
+def _scalar_output_error(shape: tuple) -> ValueError:
+    return ValueError(f"grad needs f to return a scalar, but f(x) has shape {shape}; "
+                      f"use dd.jacobian for a vector- or matrix-valued f")
+
+
+def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto") -> Any:
+    """The gradient of a scalar-valued f at x: same shape (and tuple/dict structure) as x.
+
+    ``mode="reverse"`` (default) records f once and sweeps back once; ``mode="forward"`` takes
+    ceil(x.size / chunk) forward passes. A non-scalar f(x) raises ValueError.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> f = lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1])
+    >>> dd.grad(f, [2.0, 5.0])
+    array([5.5       , 1.71633781])
+    """
+    _check_callable(f, "grad")
+    if _check_mode(mode) == "reverse":
+        leaves, treedef = _leaves(x)
+        rec = _Recording(f, leaves, treedef, "grad")
+        if rec.out_shape != ():
+            raise _scalar_output_error(rec.out_shape)
+        return unflatten(treedef, rec.sweep(1.0))
+    J, info = _jacobian_forward(f, x, chunk, scalar_output=True)
+    return J
+
+
+def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False):
+    leaves, treedef = _leaves(x)
+    n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
+    k = _resolve_chunk(chunk, n)
+    chunked = k > 1
+    J = None
+    value = None
+    ops = passes = 0
+    for S, columns in seed_directions(n, k):
+        value, tangent, count = _forward_pass(f, leaves, treedef, _split_seed(S, leaves, chunked),
+                                              len(columns) if chunked else None, "jacobian")
+        ops += count
+        passes += 1
+        out_shape = shape_of(value)
+        if scalar_output and out_shape != ():
+            raise _scalar_output_error(out_shape)
+        if J is None:
+            J = np.zeros((math.prod(out_shape), n), dtype=np.result_type(tangent, float))
+        t = np.asarray(tangent) if not is_traced(tangent) else tangent
+        if is_traced(t):
+            J = _traced_columns(J, t, columns, chunked, out_shape)
+        else:
+            J[:, columns] = t.reshape(len(columns), -1).T if chunked else t.reshape(-1, 1)
+    out_shape = shape_of(value)
+    info = JacobianInfo(passes, "forward", k, ops, n, math.prod(out_shape))
+    return _shape_jacobian(J, out_shape, leaves, treedef), info
+
+
+def _traced_columns(J, t, columns, chunked, out_shape):
+    """Columns that are themselves traced (a Jacobian inside another derivative): build by stacking."""
+    cols = F.reshape(t, (len(columns), -1)) if chunked else F.reshape(t, (1, -1))
+    existing = J if isinstance(J, list) else [None] * J.shape[1]
+    for i, c in enumerate(columns):
+        existing[c] = cols[i]
+    return existing
+
+
+def _shape_jacobian(J, out_shape, leaves, treedef):
+    if isinstance(J, list):  # traced columns: stack them, then shape as below
+        zero = np.zeros(math.prod(out_shape))
+        J = F.transpose(F.stack([zero if c is None else c for c in J], axis=0))
+    parts, start = [], 0
+    for leaf in leaves:
+        shape = shape_of(leaf)
+        size = math.prod(shape)
+        parts.append(F.reshape(J[:, start:start + size], out_shape + shape)
+                     if is_traced(J) else J[:, start:start + size].reshape(out_shape + shape))
+        start += size
+    return unflatten(treedef, parts)
+
+
+def _jacobian_reverse(f: Callable, x: Any):
+    leaves, treedef = _leaves(x)
+    rec = _Recording(f, leaves, treedef, "jacobian")
+    out_shape = rec.out_shape
+    m = math.prod(out_shape)
+    rows = []
+    for i in range(m):
+        ybar = np.zeros(m)
+        ybar[i] = 1.0
+        rows.append(rec.sweep(ybar.reshape(out_shape)))
+    parts = []
+    for j, leaf in enumerate(leaves):
+        shape = shape_of(leaf)
+        cols = [r[j] for r in rows]
+        if any(is_traced(c) for c in cols):
+            parts.append(F.reshape(F.stack(cols), out_shape + shape))
+        else:
+            parts.append(np.stack([np.asarray(c, dtype=float) for c in cols]).reshape(out_shape + shape))
+    n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
+    info = JacobianInfo(rec.sweeps, "reverse", None, rec.operations, n, m)
+    return unflatten(treedef, parts), info
+
+
+def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] = 1,
+             full_output: bool = False) -> Any:
+    """The Jacobian ``J[i..., j...] = ∂f_i/∂x_j``, shape ``f(x).shape + x.shape``.
+
+    ``mode="forward"`` seeds ``chunk`` input directions per pass and builds J column by column:
+    ``ceil(x.size / chunk)`` passes (``chunk=1``: x.size passes; ``chunk="auto"``: see
+    :func:`auto_chunk`). ``mode="reverse"`` records f once and sweeps back once per output
+    element, row by row: f(x).size passes. With ``full_output=True`` returns ``(J, info)``, info
+    a :class:`JacobianInfo`. x may be a tuple/dict of arrays: J is then the same structure of
+    per-leaf Jacobians.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> f = lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1])
+    >>> J, info = dd.jacobian(f, [2, 5], chunk=2, full_output=True)
+    >>> J, info.passes
+    (array([5.5       , 1.71633781]), 1)
+    """
+    _check_callable(f, "jacobian")
+    if _check_mode(mode) == "forward":
+        J, info = _jacobian_forward(f, x, chunk)
+    else:
+        J, info = _jacobian_reverse(f, x)
+    return (J, info) if full_output else J
+
+
+def hessian(f: Callable, x: Any) -> Any:
+    """The Hessian ``H[i..., j...] = ∂²f/∂x_i∂x_j`` of a scalar f, shape ``x.shape + x.shape``.
+
+    Forward over reverse: the forward-mode Jacobian of the reverse-mode gradient. Tags keep the
+    two perturbations apart.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.hessian(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    _check_callable(f, "hessian")
+    xv = as_value(x, "x") if not isinstance(x, (tuple, dict)) else None
+    if xv is None:
+        raise TypeError("hessian takes a number or an array x, not a tuple/dict; "
+                        "concatenate the parameters into one vector")
+    return jacobian(lambda z: grad(f, z), xv, mode="forward", chunk="auto")
+
+
+def hvp(f: Callable, x: Any, v: Any) -> Any:
+    """The Hessian-vector product ``H(x) @ v`` in one forward-over-reverse pass; x's shape.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([ 6., 12.])
+    """
+    _check_callable(f, "hvp")
+    return jvp(lambda z: grad(f, z), x, v)[1]
