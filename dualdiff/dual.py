@@ -14,7 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .containers import as_value as _as_value
-from .primitives import Primitive, Tag, bind, register_traced, shape_of, is_traced
+from .primitives import TRACED, Primitive, Tag, bind, register_traced, shape_of, is_traced
 from .surface import Traced
 
 __all__ = ["Dual", "ForwardTag"]
@@ -31,14 +31,20 @@ class ForwardTag(Tag):
         self.count += 1
         primals = []
         tangents = []
+        nested = False  # does any value carry an older perturbation that must see this op?
         for a in args:
             if type(a) is Dual and a.tag is self:
-                primals.append(a.primal)
+                p = a.primal
+                primals.append(p)
                 tangents.append(a.tangent)
+                if type(p) in TRACED:
+                    nested = True
             else:  # a constant, or a value of an older perturbation: constant to this one
                 primals.append(a)
                 tangents.append(None)
-        out = bind(prim, *primals, **params)
+                if type(a) in TRACED:
+                    nested = True
+        out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
         d = _new(Dual)
         d.primal = out
         d.tangent = prim.jvp(primals, tangents, out, params, self.chunk is not None)

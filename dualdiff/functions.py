@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from .primitives import Primitive, bind, is_traced, shape_of, stop_gradient
+from .primitives import Primitive, bind, bind1, bind2, is_traced, shape_of, stop_gradient
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "power",
@@ -69,24 +69,31 @@ def _elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *
     """A primitive whose rules come from its partials.
 
     Each partial is a function ``(*args, out) -> ∂out/∂argᵢ`` or one of the constants 1 and -1
-    (add and subtract), which skip a multiplication by a known factor.
+    (add and subtract), which skip a multiplication by a known factor. The rules combine terms
+    with Python's operators rather than with :func:`multiply`/:func:`add`: on plain floats that
+    is native arithmetic, and on traced values the operators dispatch back into ``bind``.
     """
+    kinds = tuple(0 if callable(p) else int(p) for p in partials)
+    if any(k not in (0, 1, -1) for k in kinds):
+        raise ValueError(f"{name}: a constant partial must be 1 or -1")
+    terms = tuple(zip(partials, kinds))
 
     def jvp(primals, tangents, out, params, chunked):
         total = None
-        out_shape = shape_of(out)
-        for p, t in zip(partials, tangents):
+        out_nd = len(shape_of(out)) if chunked else 0
+        for (p, kind), t in zip(terms, tangents):
             if t is None:
                 continue
             if chunked:
-                t = _align(t, len(out_shape))
-            if p == 1 and not callable(p):
-                term = t
-            elif p == -1 and not callable(p):
-                term = negative(t)
-            else:
-                term = multiply(p(*primals, out), t)
-            total = term if total is None else add(total, term)
+                t = _align(t, out_nd)
+            if kind == 0:
+                t = p(*primals, out) * t
+            elif kind == -1:
+                t = -t
+            total = t if total is None else total + t
+        if type(out) in _SCALAR_TYPES and not chunked:
+            return total  # every argument was a scalar too: nothing was broadcast
+        out_shape = shape_of(out)
         want = (shape_of(total)[0],) + out_shape if chunked else out_shape
         if shape_of(total) != want:
             total = broadcast_to(total, want)
@@ -94,21 +101,32 @@ def _elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *
 
     def vjp(ct, primals, out, params, shapes, wants):
         cts = []
-        for p, shape, want in zip(partials, shapes, wants):
+        for (p, kind), shape, want in zip(terms, shapes, wants):
             if not want:
                 cts.append(None)
                 continue
-            if p == 1 and not callable(p):
-                c = ct
-            elif p == -1 and not callable(p):
-                c = negative(ct)
-            else:
-                c = multiply(ct, p(*primals, out))
+            c = ct * p(*primals, out) if kind == 0 else (ct if kind == 1 else -ct)
             cts.append(sum_to(c, shape))
         return tuple(cts)
 
     return _register(Primitive(name, impl, jvp, vjp, needs=needs, kind="elementwise",
                                partials=partials, doc=doc))
+
+
+_SCALAR_TYPES = frozenset((float, int, complex, np.float64, np.complex128))
+_NATIVE = frozenset((float, int, complex, np.float64, np.ndarray))
+
+
+def _arith(op: Callable[[Any, Any], Any], np_fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+    """Python's operator for numbers and ndarrays, numpy's ufunc for anything else (lists)."""
+
+    def impl(a, b):
+        if type(a) in _NATIVE and type(b) in _NATIVE:
+            return op(a, b)
+        return np_fn(a, b)
+
+    impl.__name__ = np_fn.__name__
+    return impl
 
 
 def _scalar_fast(math_fn: Callable[[float], float], np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
@@ -131,6 +149,8 @@ def _scalar_fast(math_fn: Callable[[float], float], np_fn: Callable[..., Any]) -
 
 
 def _div_impl(a, b):
+    if type(a) not in _NATIVE or type(b) not in _NATIVE:
+        return np.true_divide(a, b)
     try:
         return a / b
     except ZeroDivisionError:  # Python floats raise where numpy gives inf/nan with a warning
@@ -192,65 +212,64 @@ def _min_partial(x, y, out):
 
 
 def _pow_base_partial(x, y, out):
-    return multiply(y, power(x, subtract(y, 1)))
+    return y * power(x, y - 1)
 
 
 def _pow_exponent_partial(x, y, out):
     # d/dy x**y = x**y log x. At x == 0 the limit (for y > 0) is 0; log(0) = -inf would give nan.
     xv = stop_gradient(x)
     if np.any(np.equal(xv, 0)):
-        return where(np.equal(xv, 0), 0.0, multiply(out, log(where(np.equal(xv, 0), 1.0, x))))
-    return multiply(out, log(x))
+        return where(np.equal(xv, 0), 0.0, out * log(where(np.equal(xv, 0), 1.0, x)))
+    return out * log(x)
 
 
-_ADD = _elementwise("add", lambda a, b: a + b, (1, 1), needs="none")
-_SUB = _elementwise("subtract", lambda a, b: a - b, (1, -1), needs="none")
-_MUL = _elementwise("multiply", lambda a, b: a * b, (lambda a, b, o: b, lambda a, b, o: a), needs="args")
+_ADD = _elementwise("add", _arith(lambda a, b: a + b, np.add), (1, 1), needs="none")
+_SUB = _elementwise("subtract", _arith(lambda a, b: a - b, np.subtract), (1, -1), needs="none")
+_MUL = _elementwise("multiply", _arith(lambda a, b: a * b, np.multiply), (lambda a, b, o: b, lambda a, b, o: a), needs="args")
 _DIV = _elementwise("divide", _div_impl,
-                    (lambda a, b, o: divide(1.0, b), lambda a, b, o: negative(divide(o, b))))
-_NEG = _elementwise("negative", lambda a: -a, (-1,), needs="none")
+                    (lambda a, b, o: divide(1.0, b), lambda a, b, o: -divide(o, b)))
+_NEG = _elementwise("negative", lambda a: -a if type(a) in _NATIVE else np.negative(a), (-1,), needs="none")
 _POW = _elementwise("power", _pow_impl, (_pow_base_partial, _pow_exponent_partial))
 
 _SIN = _elementwise("sin", _scalar_fast(math.sin, np.sin), (lambda x, o: cos(x),), needs="args")
-_COS = _elementwise("cos", _scalar_fast(math.cos, np.cos), (lambda x, o: negative(sin(x)),), needs="args")
-_TAN = _elementwise("tan", _scalar_fast(math.tan, np.tan), (lambda x, o: add(1.0, multiply(o, o)),),
+_COS = _elementwise("cos", _scalar_fast(math.cos, np.cos), (lambda x, o: -sin(x),), needs="args")
+_TAN = _elementwise("tan", _scalar_fast(math.tan, np.tan), (lambda x, o: 1.0 + o * o,),
                     needs="out")
 _EXP = _elementwise("exp", _scalar_fast(math.exp, np.exp), (lambda x, o: o,), needs="out")
 _LOG = _elementwise("log", _scalar_fast(math.log, np.log), (lambda x, o: divide(1.0, x),), needs="args")
 _LOG1P = _elementwise("log1p", _scalar_fast(math.log1p, np.log1p),
-                      (lambda x, o: divide(1.0, add(1.0, x)),), needs="args")
-_EXPM1 = _elementwise("expm1", _scalar_fast(math.expm1, np.expm1), (lambda x, o: add(o, 1.0),),
+                      (lambda x, o: divide(1.0, 1.0 + x),), needs="args")
+_EXPM1 = _elementwise("expm1", _scalar_fast(math.expm1, np.expm1), (lambda x, o: o + 1.0,),
                       needs="out")
 _SQRT = _elementwise("sqrt", _scalar_fast(math.sqrt, np.sqrt), (lambda x, o: divide(0.5, o),),
                      needs="out")
 _TANH = _elementwise("tanh", _scalar_fast(math.tanh, np.tanh),
-                     (lambda x, o: subtract(1.0, multiply(o, o)),), needs="out")
+                     (lambda x, o: 1.0 - o * o,), needs="out")
 _SINH = _elementwise("sinh", _scalar_fast(math.sinh, np.sinh), (lambda x, o: cosh(x),), needs="args")
 _COSH = _elementwise("cosh", _scalar_fast(math.cosh, np.cosh), (lambda x, o: sinh(x),), needs="args")
 _ARCSIN = _elementwise("arcsin", _scalar_fast(math.asin, np.arcsin),
-                       (lambda x, o: divide(1.0, sqrt(subtract(1.0, multiply(x, x)))),), needs="args")
+                       (lambda x, o: divide(1.0, sqrt(1.0 - x * x)),), needs="args")
 _ARCCOS = _elementwise("arccos", _scalar_fast(math.acos, np.arccos),
-                       (lambda x, o: divide(-1.0, sqrt(subtract(1.0, multiply(x, x)))),), needs="args")
+                       (lambda x, o: divide(-1.0, sqrt(1.0 - x * x)),), needs="args")
 _ARCTAN = _elementwise("arctan", _scalar_fast(math.atan, np.arctan),
-                       (lambda x, o: divide(1.0, add(1.0, multiply(x, x))),), needs="args")
+                       (lambda x, o: divide(1.0, 1.0 + x * x),), needs="args")
 _ARCTAN2 = _elementwise(
     "arctan2", np.arctan2,
-    (lambda y, x, o: divide(x, add(multiply(x, x), multiply(y, y))),
-     lambda y, x, o: divide(negative(y), add(multiply(x, x), multiply(y, y)))),
+    (lambda y, x, o: divide(x, x * x + y * y), lambda y, x, o: divide(-y, x * x + y * y)),
     needs="args")
 _ABS = _elementwise("abs", lambda x: abs(x) if type(x) in _FLOATS else np.abs(x),
                     (lambda x, o: np.sign(stop_gradient(x)),), needs="args",
                     doc="abs'(0) = 0 (the sign of 0), as JAX and PyTorch")
 _SIGN = _elementwise("sign", np.sign, (_zeros_partial,), needs="out")
 _SIGMOID = _elementwise("sigmoid", _sigmoid_impl,
-                        (lambda x, o: multiply(o, subtract(1.0, o)),), needs="out")
+                        (lambda x, o: o * (1.0 - o),), needs="out")
 _RELU = _elementwise("relu", _relu_impl, (lambda x, o: _step(x),), needs="args",
                      doc="relu'(0) = 0")
 _MAXIMUM = _elementwise("maximum", np.maximum,
-                        (_max_partial, lambda x, y, o: subtract(1.0, _max_partial(x, y, o))),
+                        (_max_partial, lambda x, y, o: 1.0 - _max_partial(x, y, o)),
                         needs="args", doc="a tie splits the derivative evenly: 1/2 to each side")
 _MINIMUM = _elementwise("minimum", np.minimum,
-                        (_min_partial, lambda x, y, o: subtract(1.0, _min_partial(x, y, o))),
+                        (_min_partial, lambda x, y, o: 1.0 - _min_partial(x, y, o)),
                         needs="args", doc="a tie splits the derivative evenly: 1/2 to each side")
 
 
@@ -520,7 +539,7 @@ _MATMUL = _register(Primitive("matmul", np.matmul, _matmul_jvp, _matmul_vjp,
 
 def _unary(prim: Primitive, summary: str, example_in: str, example_out: str, note: str = ""):
     def fn(x: Value) -> Value:
-        return bind(prim, x)
+        return bind1(prim, x)
 
     fn.__name__ = fn.__qualname__ = prim.name
     fn.__doc__ = (
@@ -557,7 +576,7 @@ relu = _unary(_RELU, "max(x, 0)", "-1.0", "0.0", "Convention: relu'(0) = 0.")
 
 def _binary(prim: Primitive, summary: str, example: str, result: str, note: str = ""):
     def fn(x: Value, y: Value) -> Value:
-        return bind(prim, x, y)
+        return bind2(prim, x, y)
 
     fn.__name__ = fn.__qualname__ = prim.name
     fn.__doc__ = (
@@ -587,7 +606,7 @@ def arctan2(y: Value, x: Value) -> Value:
     >>> float(dd.arctan2(1.0, 1.0))
     0.7853981633974483
     """
-    return bind(_ARCTAN2, y, x)
+    return bind2(_ARCTAN2, y, x)
 
 
 def where(cond: Any, x: Value, y: Value) -> Value:
@@ -688,12 +707,14 @@ def getitem(x: Value, idx: Any) -> Value:
     >>> dd.getitem([1.0, 2.0, 3.0], slice(1, 3))
     array([2., 3.])
     """
-    idx = idx if isinstance(idx, tuple) else (idx,)
-    if any(is_traced(i) for i in idx):
-        raise TypeError("an index cannot be a Dual or tape variable: indices are not differentiable; "
-                        "use an int or an integer array")
+    if type(idx) is not tuple:
+        idx = (idx,)
     if not is_traced(x):
-        return np.asarray(x)[idx]
+        return (x if type(x) is np.ndarray else np.asarray(x))[idx]
+    for i in idx:
+        if is_traced(i):
+            raise TypeError("an index cannot be a Dual or tape variable: indices are not "
+                            "differentiable; use an int or an integer array")
     return bind(_GETITEM, x, idx=idx)
 
 

@@ -21,11 +21,12 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Primitive", "Tag", "bind", "register_traced", "is_traced", "shape_of", "stop_gradient"]
+__all__ = ["Primitive", "Tag", "bind", "bind1", "bind2", "register_traced", "is_traced", "shape_of", "stop_gradient"]
 
 # Classes whose instances carry a tag (Dual, Var). Filled by register_traced so this module
 # needs to import neither of them.
 _TRACED: set = set()
+TRACED = _TRACED  # read-only by convention: the interpreters check membership on their hot path
 
 _levels = itertools.count(1)
 
@@ -145,6 +146,35 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
 
 _ndarray = np.ndarray
 _SCALARS = (float, int, complex, np.float64)
+
+
+def bind1(prim: Primitive, x: Any) -> Any:
+    """``bind`` for a one-argument primitive without parameters: the hot path of unary functions."""
+    if type(x) not in _TRACED:
+        return prim.impl(x)
+    tag = x.tag
+    if not tag.active:
+        raise _leaked(tag, prim)
+    return tag.process(prim, (x,), _NO_PARAMS)
+
+
+def bind2(prim: Primitive, x: Any, y: Any) -> Any:
+    """``bind`` for a two-argument primitive without parameters: the hot path of operators."""
+    tx = type(x) in _TRACED
+    if tx is (type(y) in _TRACED):
+        if not tx:
+            return prim.impl(x, y)
+        if x.tag is not y.tag:
+            return bind(prim, x, y)
+        top = x.tag
+    else:
+        top = x.tag if tx else y.tag
+    if not top.active:
+        raise _leaked(top, prim)
+    return top.process(prim, (x, y), _NO_PARAMS)
+
+
+_NO_PARAMS: dict = {}
 
 
 def shape_of(x: Any) -> tuple:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from . import functions as F
-from .primitives import shape_of, stop_gradient
+from .primitives import bind1, bind2, shape_of, stop_gradient
 
 __all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES"]
 
@@ -174,19 +174,19 @@ class Traced:
             yield F.getitem(self, i)
 
     # -- arithmetic -------------------------------------------------------------------------
-    def __add__(self, other): return F.add(self, other)
-    def __radd__(self, other): return F.add(other, self)
-    def __sub__(self, other): return F.subtract(self, other)
-    def __rsub__(self, other): return F.subtract(other, self)
-    def __mul__(self, other): return F.multiply(self, other)
-    def __rmul__(self, other): return F.multiply(other, self)
-    def __truediv__(self, other): return F.divide(self, other)
-    def __rtruediv__(self, other): return F.divide(other, self)
-    def __pow__(self, other): return F.power(self, other)
-    def __rpow__(self, other): return F.power(other, self)
+    def __add__(self, other): return bind2(F._ADD, self, other)
+    def __radd__(self, other): return bind2(F._ADD, other, self)
+    def __sub__(self, other): return bind2(F._SUB, self, other)
+    def __rsub__(self, other): return bind2(F._SUB, other, self)
+    def __mul__(self, other): return bind2(F._MUL, self, other)
+    def __rmul__(self, other): return bind2(F._MUL, other, self)
+    def __truediv__(self, other): return bind2(F._DIV, self, other)
+    def __rtruediv__(self, other): return bind2(F._DIV, other, self)
+    def __pow__(self, other): return bind2(F._POW, self, other)
+    def __rpow__(self, other): return bind2(F._POW, other, self)
     def __matmul__(self, other): return F.matmul(self, other)
     def __rmatmul__(self, other): return F.matmul(other, self)
-    def __neg__(self): return F.negative(self)
+    def __neg__(self): return bind1(F._NEG, self)
     def __pos__(self): return self
     def __abs__(self): return F.abs(self)
 

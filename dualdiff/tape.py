@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from .functions import add
-from .primitives import Primitive, Tag, bind, register_traced, shape_of
+from .primitives import TRACED, Primitive, Tag, bind, register_traced, shape_of
 from .surface import Traced
 
 __all__ = ["Var", "Tape", "TapeTag", "Entry", "backward"]
@@ -93,14 +93,20 @@ class TapeTag(Tag):
     def process(self, prim: Primitive, args: tuple, params: dict) -> "Var":
         values = []
         parents = []
+        nested = False  # does any value carry an older perturbation that must see this op?
         for a in args:
             if type(a) is Var and a.tag is self:
-                values.append(a.primal)
+                v = a.primal
+                values.append(v)
                 parents.append(a.slot)
+                if type(v) in TRACED:
+                    nested = True
             else:  # a constant, or a value of an older perturbation: constant to this one
                 values.append(a)
                 parents.append(None)
-        out = bind(prim, *values, **params)
+                if type(a) in TRACED:
+                    nested = True
+        out = bind(prim, *values, **params) if nested else prim.impl(*values, **params)
         self.count += 1
         tape = self.tape
         slot = tape.nslots
