@@ -29,21 +29,37 @@ class ForwardTag(Tag):
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> "Dual":
         self.count += 1
-        primals = []
-        tangents = []
-        nested = False  # does any value carry an older perturbation that must see this op?
-        for a in args:
+        n = len(args)
+        # One and two arguments are unrolled: this runs once per operation, and on scalars the
+        # interpreter's overhead is most of forward mode's cost.
+        if n == 2:
+            a, b = args
             if type(a) is Dual and a.tag is self:
-                p = a.primal
-                primals.append(p)
-                tangents.append(a.tangent)
-                if type(p) in TRACED:
-                    nested = True
+                pa, ta = a.primal, a.tangent
             else:  # a constant, or a value of an older perturbation: constant to this one
-                primals.append(a)
-                tangents.append(None)
-                if type(a) in TRACED:
-                    nested = True
+                pa, ta = a, None
+            if type(b) is Dual and b.tag is self:
+                pb, tb = b.primal, b.tangent
+            else:
+                pb, tb = b, None
+            primals, tangents = (pa, pb), (ta, tb)
+            nested = type(pa) in TRACED or type(pb) in TRACED
+        elif n == 1:
+            a = args[0]  # bind only calls us when a carries this tag
+            primals, tangents = (a.primal,), (a.tangent,)
+            nested = type(a.primal) in TRACED
+        else:
+            primals, tangents, nested = [], [], False
+            for a in args:
+                if type(a) is Dual and a.tag is self:
+                    primals.append(a.primal)
+                    tangents.append(a.tangent)
+                    nested = nested or type(a.primal) in TRACED
+                else:
+                    primals.append(a)
+                    tangents.append(None)
+                    nested = nested or type(a) in TRACED
+        # Values carrying an older perturbation must see this operation too: bind again.
         out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
         d = _new(Dual)
         d.primal = out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -179,30 +179,38 @@ def seed_directions(n: int, chunk: int) -> Iterator[Tuple[np.ndarray, np.ndarray
     """The seed directions of a forward-mode Jacobian: blocks of rows of the n×n identity.
 
     Yields ``(S, columns)``: ``S`` has shape (k, n), one seed direction per row, and
-    ``columns[i]`` is the Jacobian column that direction i recovers (J[:, columns] = J Sᵀ).
+    ``columns[i]`` is the Jacobian column that direction i recovers (J[:, columns] = J Sᵀ); a
+    ``range`` for these identity seeds.
     ``ceil(n / chunk)`` blocks in all. This is the only place seeds are made, so compressed
     seeds for sparse Jacobians need change nothing else.
 
     >>> import dualdiff as dd
-    >>> [S.tolist() for S, cols in dd.seed_directions(3, 2)]
-    [[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [[0.0, 0.0, 1.0]]]
+    >>> [(S.tolist(), list(cols)) for S, cols in dd.seed_directions(3, 2)]
+    [([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [0, 1]), ([[0.0, 0.0, 1.0]], [2])]
     """
     for start in range(0, n, chunk):
-        columns = np.arange(start, min(start + chunk, n))
+        columns = range(start, min(start + chunk, n))
         S = np.zeros((len(columns), n))
-        S[np.arange(len(columns)), columns] = 1.0
+        # Row i has its 1 at column start + i: flat positions start, start + n + 1, ...
+        S.reshape(-1)[start::n + 1] = 1.0
         yield S, columns
 
 
-def _split_seed(S_row_block: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
+def _split_seed(S: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
     """Cut a (k, n) block of seed directions into one tangent per leaf."""
+    if len(leaves) == 1 and not chunked:  # the common case, kept lean
+        shape = shape_of(leaves[0])
+        return [S[0].reshape(shape) if shape else S[0, 0]]
     out, start = [], 0
-    k = S_row_block.shape[0]
+    k = S.shape[0]
     for x in leaves:
         shape = shape_of(x)
         size = math.prod(shape)
-        block = S_row_block[:, start:start + size]
-        out.append(block.reshape((k,) + shape) if chunked else block.reshape(shape))
+        block = S[:, start:start + size]
+        if chunked:
+            out.append(block.reshape((k,) + shape))
+        else:
+            out.append(block[0].reshape(shape) if shape else block[0, 0])
         start += size
     return out
 
@@ -297,57 +305,62 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape)
         return unflatten(treedef, rec.sweep(1.0))
-    J, info = _jacobian_forward(f, x, chunk, scalar_output=True)
-    return J
+    return _jacobian_forward(f, x, chunk, scalar_output=True)[0]
 
 
 def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False):
+    """J by forward passes over the seed directions; returns (J, passes, operations, n, m)."""
     leaves, treedef = _leaves(x)
-    n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
+    n = 0
+    for leaf in leaves:
+        n += leaf.size if type(leaf) is np.ndarray else math.prod(shape_of(leaf))
     k = _resolve_chunk(chunk, n)
     chunked = k > 1
-    J = None
+    blocks = []  # (columns, tangents as a (len(columns), m) block)
     value = None
-    ops = passes = 0
+    ops = 0
     for S, columns in seed_directions(n, k):
         value, tangent, count = _forward_pass(f, leaves, treedef, _split_seed(S, leaves, chunked),
                                               len(columns) if chunked else None, "jacobian")
         ops += count
-        passes += 1
-        out_shape = shape_of(value)
-        if scalar_output and out_shape != ():
-            raise _scalar_output_error(out_shape)
-        if J is None:
-            J = np.zeros((math.prod(out_shape), n), dtype=np.result_type(tangent, float))
-        t = np.asarray(tangent) if not is_traced(tangent) else tangent
-        if is_traced(t):
-            J = _traced_columns(J, t, columns, chunked, out_shape)
-        else:
-            J[:, columns] = t.reshape(len(columns), -1).T if chunked else t.reshape(-1, 1)
+        if scalar_output and shape_of(value) != ():
+            raise _scalar_output_error(shape_of(value))
+        blocks.append((columns, tangent))
     out_shape = shape_of(value)
-    info = JacobianInfo(passes, "forward", k, ops, n, math.prod(out_shape))
-    return _shape_jacobian(J, out_shape, leaves, treedef), info
+    m = math.prod(out_shape)
+    if any(is_traced(t) for _, t in blocks):  # a Jacobian inside another derivative
+        rows: List[Any] = [None] * n
+        for columns, t in blocks:
+            t = F.reshape(t, (len(columns), m))
+            for i, c in enumerate(columns):
+                rows[c] = t[i]
+        Jt = F.stack(rows)
+    else:
+        # Stacking the blocks in order is much cheaper than scattering them one by one (numpy's
+        # per-call overhead dominates for small n); seeds that come out of order are scattered.
+        tangents = [t for _, t in blocks]
+        Jt = np.concatenate(tangents) if chunked else np.array(tangents)
+        Jt = Jt.reshape(n, m)
+        order = [c for columns, _ in blocks for c in columns]
+        if order != list(range(n)):
+            scattered = np.empty_like(Jt)
+            scattered[order] = Jt
+            Jt = scattered
+    return _shape_jacobian(Jt, out_shape, leaves, treedef), len(blocks), ops, n, m
 
 
-def _traced_columns(J, t, columns, chunked, out_shape):
-    """Columns that are themselves traced (a Jacobian inside another derivative): build by stacking."""
-    cols = F.reshape(t, (len(columns), -1)) if chunked else F.reshape(t, (1, -1))
-    existing = J if isinstance(J, list) else [None] * J.shape[1]
-    for i, c in enumerate(columns):
-        existing[c] = cols[i]
-    return existing
-
-
-def _shape_jacobian(J, out_shape, leaves, treedef):
-    if isinstance(J, list):  # traced columns: stack them, then shape as below
-        zero = np.zeros(math.prod(out_shape))
-        J = F.transpose(F.stack([zero if c is None else c for c in J], axis=0))
+def _shape_jacobian(Jt: Any, out_shape: tuple, leaves: List[Any], treedef: Any) -> Any:
+    """Cut the (n, m) transposed Jacobian into one f(x).shape + leaf.shape block per leaf."""
+    traced = is_traced(Jt)
     parts, start = [], 0
     for leaf in leaves:
         shape = shape_of(leaf)
         size = math.prod(shape)
-        parts.append(F.reshape(J[:, start:start + size], out_shape + shape)
-                     if is_traced(J) else J[:, start:start + size].reshape(out_shape + shape))
+        block = Jt[start:start + size]
+        if traced:
+            parts.append(F.reshape(F.transpose(block), out_shape + shape))
+        else:
+            parts.append(block.T.reshape(out_shape + shape))
         start += size
     return unflatten(treedef, parts)
 
@@ -394,7 +407,9 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     """
     _check_callable(f, "jacobian")
     if _check_mode(mode) == "forward":
-        J, info = _jacobian_forward(f, x, chunk)
+        J, passes, ops, n, m = _jacobian_forward(f, x, chunk)
+        k = _resolve_chunk(chunk, n)
+        info = JacobianInfo(passes, "forward", k, ops, n, m)
     else:
         J, info = _jacobian_reverse(f, x)
     return (J, info) if full_output else J
