@@ -19,6 +19,7 @@ primitives and have no rule of their own.
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -118,18 +119,35 @@ def _elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *
                 t0 = p0(primals[0], primals[1], out) * t0 if k0 == 0 else -t0
             if t1 is not None and k1 != 1:
                 t1 = p1(primals[0], primals[1], out) * t1 if k1 == 0 else -t1
-            total = t0 if t1 is None else (t1 if t0 is None else t0 + t1)
+            if t0 is None or t1 is None:
+                total = t1 if t0 is None else t0
+            elif k0 != 1 and _owns_same(t0, t1):
+                total = np.add(t0, t1, out=t0)  # t0 is a temporary made just above: reuse it
+            else:
+                total = t0 + t1
             if chunked or type(out) not in _SCALAR_TYPES:
                 return _fit(total, out, chunked)
             return total  # scalar arguments: nothing was broadcast
 
     def vjp(ct, primals, out, params, shapes, wants):
         cts = []
+        # The cotangent of a sum is a scalar broadcast over the summed shape (all strides 0).
+        # Multiplying by it would be a full pass over memory for nothing; scale by the scalar.
+        scalar = _broadcast_scalar(ct)
         for (p, kind), shape, want in zip(terms, shapes, wants):
             if not want:
                 cts.append(None)
                 continue
-            c = ct * p(*primals, out) if kind == 0 else (ct if kind == 1 else -ct)
+            if kind == 1:
+                c = ct
+            elif scalar is None:
+                # partial first: numpy reuses a temporary left operand in place
+                c = p(*primals, out) * ct if kind == 0 else -ct
+            else:
+                d = p(*primals, out) if kind == 0 else -1.0
+                c = d if scalar == 1.0 else d * scalar
+                if shape_of(c) != ct.shape:
+                    c = broadcast_to(c, ct.shape)
             cts.append(sum_to(c, shape))
         return tuple(cts)
 
@@ -138,6 +156,19 @@ def _elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *
 
 
 _SCALAR_TYPES = frozenset((float, int, complex, np.float64, np.complex128))
+
+
+def _owns_same(a: Value, b: Value) -> bool:
+    """Whether plain array ``a`` may receive ``a + b`` in place: same shape and dtype as b."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape
+            and a.dtype == b.dtype and a.flags.writeable)
+
+
+def _broadcast_scalar(x: Value) -> Optional[Any]:
+    """The value of a plain array that is one scalar broadcast (every stride 0), else None."""
+    if type(x) is np.ndarray and x.ndim and not any(x.strides):
+        return x.reshape(-1)[0]
+    return None
 
 
 def _fit(total: Value, out: Value, chunked: bool) -> Value:
@@ -247,6 +278,8 @@ def _min_partial(x, y, out):
 
 
 def _pow_base_partial(x, y, out):
+    if type(y) in _SCALAR_TYPES and y == 2:
+        return 2.0 * x  # x ** 2 is common; x ** 1 would be a wasted pass over memory
     return y * power(x, y - 1)
 
 
@@ -292,7 +325,7 @@ _ARCTAN2 = _elementwise(
     "arctan2", np.arctan2,
     (lambda y, x, o: divide(x, x * x + y * y), lambda y, x, o: divide(-y, x * x + y * y)),
     needs="args")
-_ABS = _elementwise("abs", lambda x: abs(x) if type(x) in _FLOATS else np.abs(x),
+_ABS = _elementwise("abs", lambda x: builtins.abs(x) if type(x) in _FLOATS else np.abs(x),
                     (lambda x, o: np.sign(stop_gradient(x)),), needs="args",
                     doc="abs'(0) = 0 (the sign of 0), as JAX and PyTorch")
 _SIGN = _elementwise("sign", np.sign, (_zeros_partial,), needs="out")
@@ -396,9 +429,45 @@ def _chunk_index(idx: tuple) -> tuple:
     return (slice(None),) + idx
 
 
+def _is_array_index(i: Any) -> bool:
+    return isinstance(i, (np.ndarray, list)) and not (isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype != bool)
+
+
+def _separated_advanced_ndim(idx: tuple) -> int:
+    """How many leading axes numpy gives the advanced indices of ``idx`` when it moves them first.
+
+    numpy puts the broadcast dimensions of advanced (array) indices where the first of them
+    stood, unless they are separated by a slice, Ellipsis or None: then they go in front of
+    everything — in front of a chunk's direction axis too. Returns 0 when they stay in place.
+    """
+    arrays = [n for n, i in enumerate(idx) if _is_array_index(i)]
+    if not arrays:
+        return 0
+    # With an array present, integers count as advanced indices too.
+    positions = [n for n, i in enumerate(idx)
+                 if n in arrays or (isinstance(i, (int, np.integer)) and not isinstance(i, bool))]
+    if positions == list(range(positions[0], positions[-1] + 1)):
+        return 0
+    shapes = []
+    for n in positions:
+        i = np.asarray(idx[n])
+        shapes.append(np.nonzero(i)[0].shape if i.dtype == bool else i.shape)
+    return len(np.broadcast_shapes(*shapes))
+
+
+def _move_axis(x: Value, source: int, dest: int) -> Value:
+    axes = list(range(len(shape_of(x))))
+    axes.insert(dest, axes.pop(source))
+    return transpose(x, tuple(axes))
+
+
 def _getitem_jvp(primals, tangents, out, params, chunked):
     idx = params["idx"]
-    return getitem(tangents[0], _chunk_index(idx) if chunked else idx)
+    if not chunked:
+        return getitem(tangents[0], idx)
+    t = getitem(tangents[0], _chunk_index(idx))
+    moved = _separated_advanced_ndim(idx)
+    return _move_axis(t, moved, 0) if moved else t
 
 
 def _getitem_vjp(ct, primals, out, params, shapes, wants):
@@ -425,8 +494,11 @@ def _index_add_impl(ct, idx, shape):
 def _index_add_jvp(primals, tangents, out, params, chunked):
     t = tangents[0]
     if chunked:
+        moved = _separated_advanced_ndim(params["idx"])
+        if moved:  # the values must come in the axis order numpy's indexing produces
+            t = _move_axis(t, 0, moved)
         return bind(_INDEX_ADD, t, idx=_chunk_index(params["idx"]),
-                    shape=(shape_of(t)[0],) + params["shape"])
+                    shape=(shape_of(tangents[0])[0],) + params["shape"])
     return bind(_INDEX_ADD, t, idx=params["idx"], shape=params["shape"])
 
 
@@ -523,17 +595,28 @@ _WHERE = _register(Primitive(
 def _matmul_jvp(primals, tangents, out, params, chunked):
     a, b = primals
     ta, tb = tangents
+    if not chunked:
+        ta = None if ta is None else matmul(ta, b)
+        tb = None if tb is None else matmul(a, tb)
+        return tb if ta is None else (ta if tb is None else ta + tb)
+    # k directions: matmul would read the leading k axis as one more batch axis and pair it
+    # with the other operand's batch axes. Promote vectors to matrices and give the tangent unit
+    # batch axes so that k sits in front of every batch axis, then drop the promoted axes.
+    sa, sb, so = shape_of(a), shape_of(b), shape_of(out)
+    a2 = sa if len(sa) > 1 else (1,) + sa
+    b2 = sb if len(sb) > 1 else sb + (1,)
+    nbatch = max(len(a2), len(b2)) - 2
+
+    def lift(t, s2):
+        return reshape(t, shape_of(t)[:1] + (1,) * (nbatch - (len(s2) - 2)) + s2)
+
     total = None
     if ta is not None:
-        total = matmul(ta, b)
+        total = matmul(lift(ta, a2), reshape(b, b2))
     if tb is not None:
-        if chunked and len(shape_of(b)) == 1:
-            # (k, n) would be read by matmul as a stack of matrices; make each direction a column.
-            term = reshape(matmul(a, reshape(tb, shape_of(tb) + (1,))), shape_of(tb)[:1] + shape_of(out))
-        else:
-            term = matmul(a, tb)
-        total = term if total is None else add(total, term)
-    return total
+        term = matmul(reshape(a, a2), lift(tb, b2))
+        total = term if total is None else total + term
+    return reshape(total, shape_of(total)[:1] + so)
 
 
 def _mT(x):

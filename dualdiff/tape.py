@@ -14,7 +14,10 @@ that are themselves Duals (forward-over-reverse Hessians) differentiates through
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Dict, List, Optional
+
+import numpy as np
 
 from .functions import add
 from .primitives import TRACED, Primitive, Tag, bind, register_traced, shape_of
@@ -167,5 +170,27 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False) -> List[Opti
         for p, c in zip(parents, cts):
             if p is not None and c is not None:
                 old = table[p]
-                table[p] = c if old is None else add(old, c)
+                if old is None:
+                    table[p] = c
+                elif _exclusive(old, c):
+                    np.add(old, c, out=old)
+                else:
+                    table[p] = add(old, c)
     return table
+
+
+def _exclusive(old: Any, c: Any) -> bool:
+    """Whether the table's array ``old`` may take ``old + c`` in place.
+
+    Only when nothing else can see it: it owns its memory (not a view or a broadcast) and the
+    table holds the only reference (refcount 3: the table, the caller's local, the call's
+    argument). Rules pass cotangents through unchanged and keep forward values on the tape, so
+    most cotangents are shared; the fresh ones a rule computed are the ones this catches, and
+    summing into them saves an allocation and a pass over memory per shared parameter.
+    """
+    return (type(old) is np.ndarray and type(c) is np.ndarray and old.base is None
+            and old.shape == c.shape and old.dtype == c.dtype and old.flags.writeable
+            and _REFCOUNTS and sys.getrefcount(old) <= 3)
+
+
+_REFCOUNTS = sys.implementation.name == "cpython"
