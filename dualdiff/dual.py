@@ -134,7 +134,11 @@ def _fmt(x: Any) -> str:
     if is_traced(x):
         return repr(x)
     if np.ndim(x) == 0:
-        return f"{x:.5g}" if not isinstance(x, complex) else repr(x)
+        if isinstance(x, complex):
+            return repr(x)
+        text = f"{float(x):.5g}"
+        # 2.0 prints as "2" under %g; keep it recognisably a float, as numpy does.
+        return text if any(c in text for c in ".einf") else text + ".0"
     return np.array2string(np.asarray(x), precision=5, separator=", ")
 
 

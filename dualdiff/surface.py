@@ -134,6 +134,13 @@ FUNCTION_RULES: "dict[Any, Callable[..., Any]]" = {
 }
 
 
+def _qualname(func: Any) -> str:
+    module = getattr(func, "__module__", None) or "numpy"
+    if module.startswith("numpy._core") or module == "numpy.core":
+        module = "numpy"  # np.sum lives in numpy._core.fromnumeric; users know it as numpy.sum
+    return f"{module}.{func.__name__}"
+
+
 class Traced:
     """Operators, ndarray attributes and numpy dispatch for a type with ``primal`` and ``tag``."""
 
@@ -269,7 +276,7 @@ class Traced:
         rule = FUNCTION_RULES.get(func)
         if rule is None:
             raise TypeError(
-                f"numpy.{func.__name__} has no dualdiff rule, so its result would carry no "
+                f"{_qualname(func)} has no dualdiff rule, so its result would carry no "
                 f"derivative. Use dualdiff's functions (dd.sum, dd.matmul, dd.stack, ...); "
                 f"supported numpy functions are listed in dualdiff.surface.FUNCTION_RULES")
         return rule(*args, **kwargs)
