@@ -638,12 +638,16 @@ def _matmul_vjp(ct, primals, out, params, shapes, wants):
         ct_shape = ct_shape + (1,)
     ct2 = reshape(ct, ct_shape)
     ca = cb = None
+    # Batch axes that an operand was broadcast along are summed away (sum_to), then a promoted
+    # vector drops its unit axis again.
     if wants[0]:
-        g = matmul(ct2, _mT(b2))
-        ca = reshape(g, sa) if len(sa) == 1 else sum_to(g, sa)
+        ca = sum_to(matmul(ct2, _mT(b2)), shape_of(a2))
+        if len(sa) == 1:
+            ca = reshape(ca, sa)
     if wants[1]:
-        g = matmul(_mT(a2), ct2)
-        cb = reshape(g, sb) if len(sb) == 1 else sum_to(g, sb)
+        cb = sum_to(matmul(_mT(a2), ct2), shape_of(b2))
+        if len(sb) == 1:
+            cb = reshape(cb, sb)
     return (ca, cb)
 
 
@@ -747,7 +751,7 @@ def sum(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool =
     >>> dd.sum([[1.0, 2.0], [3.0, 4.0]], axis=0)
     array([4., 6.])
     """
-    return bind(_SUM, x, axis=_norm_axes(axis, len(shape_of(x))), keepdims=bool(keepdims))
+    return bind1(_SUM, x, {"axis": _norm_axes(axis, len(shape_of(x))), "keepdims": bool(keepdims)})
 
 
 def mean(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool = False) -> Value:
@@ -771,7 +775,7 @@ def reshape(x: Value, shape: Union[int, Sequence[int]]) -> Value:
     (2, 2)
     """
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    return bind(_RESHAPE, x, shape=shape)
+    return bind1(_RESHAPE, x, {"shape": shape})
 
 
 def transpose(x: Value, axes: Optional[Sequence[int]] = None) -> Value:
@@ -785,7 +789,7 @@ def transpose(x: Value, axes: Optional[Sequence[int]] = None) -> Value:
     axes = tuple(range(nd))[::-1] if axes is None else tuple(int(a) % max(nd, 1) for a in axes)
     if sorted(axes) != list(range(nd)):
         raise ValueError(f"axes {axes} are not a permutation of the {nd} axes of an array of shape {shape_of(x)}")
-    return bind(_TRANSPOSE, x, axes=axes)
+    return bind1(_TRANSPOSE, x, {"axes": axes})
 
 
 def broadcast_to(x: Value, shape: Sequence[int]) -> Value:
@@ -795,7 +799,7 @@ def broadcast_to(x: Value, shape: Sequence[int]) -> Value:
     >>> dd.broadcast_to(1.0, (2,))
     array([1., 1.])
     """
-    return bind(_BROADCAST, x, shape=tuple(shape))
+    return bind1(_BROADCAST, x, {"shape": tuple(shape)})
 
 
 def sum_to(x: Value, shape: Sequence[int]) -> Value:
@@ -830,10 +834,10 @@ def getitem(x: Value, idx: Any) -> Value:
     if not is_traced(x):
         return (x if type(x) is np.ndarray else np.asarray(x))[idx]
     for i in idx:
-        if is_traced(i):
+        if type(i) is not int and is_traced(i):
             raise TypeError("an index cannot be a Dual or tape variable: indices are not "
                             "differentiable; use an int or an integer array")
-    return bind(_GETITEM, x, idx=idx)
+    return bind1(_GETITEM, x, {"idx": idx})
 
 
 def stack(arrays: Sequence[Value], axis: int = 0) -> Value:

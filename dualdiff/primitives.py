@@ -148,14 +148,18 @@ _ndarray = np.ndarray
 _SCALARS = (float, int, complex, np.float64)
 
 
-def bind1(prim: Primitive, x: Any) -> Any:
-    """``bind`` for a one-argument primitive without parameters: the hot path of unary functions."""
-    if type(x) not in _TRACED:
-        return prim.impl(x)
+def bind1(prim: Primitive, x: Any, params: Optional[dict] = None) -> Any:
+    """``bind`` for a primitive with one array argument: the hot path of unary functions."""
+    if params is None:
+        if type(x) not in _TRACED:
+            return prim.impl(x)
+        params = _NO_PARAMS
+    elif type(x) not in _TRACED:
+        return prim.impl(x, **params)
     tag = x.tag
     if not tag.active:
         raise _leaked(tag, prim)
-    return tag.process(prim, (x,), _NO_PARAMS)
+    return tag.process(prim, (x,), params)
 
 
 def bind2(prim: Primitive, x: Any, y: Any) -> Any:
