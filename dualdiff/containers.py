@@ -7,7 +7,7 @@ as numpy reads it.
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Tuple
+from typing import Any, List, Tuple
 
 import numpy as np
 
@@ -74,7 +74,3 @@ def unflatten(treedef: Treedef, leaves: List[Any]) -> Any:
         return dict(zip(treedef[1], parts))
     cls = treedef[1]
     return cls(*parts) if hasattr(cls, "_fields") else cls(parts)
-
-
-def map_leaves(fn: Callable[[Any], Any], treedef: Treedef, leaves: List[Any]) -> Any:
-    return unflatten(treedef, [fn(leaf) for leaf in leaves])

@@ -3,7 +3,7 @@
 Every derivative dualdiff knows is written exactly once, here. Three kinds of entry:
 
 - **elementwise** entries give the numpy implementation and the local partials ∂out/∂argᵢ (as
-  functions of the arguments and the output). :func:`_elementwise` turns the partials into both
+  functions of the arguments and the output). :func:`elementwise` turns the partials into both
   rules: the tangent ``Σᵢ ∂ᵢ · ṫᵢ`` and the cotangents ``ȳ · ∂ᵢ`` summed back over broadcast axes.
 - **linear** entries (sum, reshape, transpose, indexing, broadcasting, stacking, where) apply
   themselves to tangents and give their transpose for cotangents.
@@ -33,7 +33,7 @@ __all__ = [
     "arcsin", "arccos", "arctan", "arctan2", "abs", "sign", "sigmoid", "relu",
     "maximum", "minimum", "where", "softmax", "log_softmax", "logsumexp",
     "sum", "mean", "dot", "matmul", "transpose", "reshape", "stack", "concatenate",
-    "broadcast_to", "sum_to", "getitem", "PRIMITIVES",
+    "broadcast_to", "sum_to", "getitem", "PRIMITIVES", "elementwise",
 ]
 
 #: A value dualdiff functions accept: a number, an ndarray, a Dual or a tape variable.
@@ -65,15 +65,25 @@ def _align(t: Value, out_ndim: int) -> Value:
     return t
 
 
-def _elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
-                 needs: str = "both", doc: str = "") -> Primitive:
-    """A primitive whose rules come from its partials.
+def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
+                needs: str = "both", doc: str = "", register: bool = True) -> Primitive:
+    """A new elementwise primitive whose tangent and adjoint rules come from its partials.
 
-    Each partial is a function ``(*args, out) -> ∂out/∂argᵢ`` or one of the constants 1 and -1
-    (add and subtract), which skip a multiplication by a known factor. The rules combine terms
-    with Python's operators rather than with :func:`multiply`/:func:`add`: on plain floats that
-    is native arithmetic, and on traced values the operators dispatch back into ``bind``.
+    ``impl(*args)`` computes the value on plain numbers/arrays (numpy broadcasting). Each
+    partial is a function ``(*args, out) -> ∂out/∂argᵢ`` (with the output's or the argument's
+    shape), written with dualdiff's functions or operators so that it can be differentiated in
+    turn, or one of the constants 1 and -1 (add, subtract), which skip a multiplication.
+    ``needs`` says what the tape must keep for the partials: ``"args"``, ``"out"``, ``"both"``.
+    ``register=False`` keeps it out of :data:`PRIMITIVES` (the table the test suite checks).
+
+    >>> import dualdiff as dd
+    >>> cube = dd.elementwise("cube_demo", lambda x: x ** 3, [lambda x, out: 3 * x * x],
+    ...                       needs="args", register=False)
+    >>> float(dd.derivative(cube, 2.0)), float(dd.grad(cube, 2.0))
+    (12.0, 12.0)
     """
+    # The rules combine terms with Python's operators rather than multiply()/add(): on plain
+    # floats that is native arithmetic, and on traced values the operators dispatch to bind.
     kinds = tuple(0 if callable(p) else int(p) for p in partials)
     if any(k not in (0, 1, -1) for k in kinds):
         raise ValueError(f"{name}: a constant partial must be 1 or -1")
@@ -151,8 +161,8 @@ def _elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *
             cts.append(sum_to(c, shape))
         return tuple(cts)
 
-    return _register(Primitive(name, impl, jvp, vjp, needs=needs, kind="elementwise",
-                               partials=partials, doc=doc))
+    prim = Primitive(name, impl, jvp, vjp, needs=needs, kind="elementwise", partials=partials, doc=doc)
+    return _register(prim) if register else prim
 
 
 _SCALAR_TYPES = frozenset((float, int, complex, np.float64, np.complex128))
@@ -291,52 +301,52 @@ def _pow_exponent_partial(x, y, out):
     return out * log(x)
 
 
-_ADD = _elementwise("add", _arith(lambda a, b: a + b, np.add), (1, 1), needs="none")
-_SUB = _elementwise("subtract", _arith(lambda a, b: a - b, np.subtract), (1, -1), needs="none")
-_MUL = _elementwise("multiply", _arith(lambda a, b: a * b, np.multiply), (lambda a, b, o: b, lambda a, b, o: a), needs="args")
-_DIV = _elementwise("divide", _div_impl,
+_ADD = elementwise("add", _arith(lambda a, b: a + b, np.add), (1, 1), needs="none")
+_SUB = elementwise("subtract", _arith(lambda a, b: a - b, np.subtract), (1, -1), needs="none")
+_MUL = elementwise("multiply", _arith(lambda a, b: a * b, np.multiply), (lambda a, b, o: b, lambda a, b, o: a), needs="args")
+_DIV = elementwise("divide", _div_impl,
                     (lambda a, b, o: divide(1.0, b), lambda a, b, o: -divide(o, b)))
-_NEG = _elementwise("negative", lambda a: -a if type(a) in _NATIVE else np.negative(a), (-1,), needs="none")
-_POW = _elementwise("power", _pow_impl, (_pow_base_partial, _pow_exponent_partial))
+_NEG = elementwise("negative", lambda a: -a if type(a) in _NATIVE else np.negative(a), (-1,), needs="none")
+_POW = elementwise("power", _pow_impl, (_pow_base_partial, _pow_exponent_partial))
 
-_SIN = _elementwise("sin", _scalar_fast(math.sin, np.sin), (lambda x, o: cos(x),), needs="args")
-_COS = _elementwise("cos", _scalar_fast(math.cos, np.cos), (lambda x, o: -sin(x),), needs="args")
-_TAN = _elementwise("tan", _scalar_fast(math.tan, np.tan), (lambda x, o: 1.0 + o * o,),
+_SIN = elementwise("sin", _scalar_fast(math.sin, np.sin), (lambda x, o: cos(x),), needs="args")
+_COS = elementwise("cos", _scalar_fast(math.cos, np.cos), (lambda x, o: -sin(x),), needs="args")
+_TAN = elementwise("tan", _scalar_fast(math.tan, np.tan), (lambda x, o: 1.0 + o * o,),
                     needs="out")
-_EXP = _elementwise("exp", _scalar_fast(math.exp, np.exp), (lambda x, o: o,), needs="out")
-_LOG = _elementwise("log", _scalar_fast(math.log, np.log), (lambda x, o: divide(1.0, x),), needs="args")
-_LOG1P = _elementwise("log1p", _scalar_fast(math.log1p, np.log1p),
+_EXP = elementwise("exp", _scalar_fast(math.exp, np.exp), (lambda x, o: o,), needs="out")
+_LOG = elementwise("log", _scalar_fast(math.log, np.log), (lambda x, o: divide(1.0, x),), needs="args")
+_LOG1P = elementwise("log1p", _scalar_fast(math.log1p, np.log1p),
                       (lambda x, o: divide(1.0, 1.0 + x),), needs="args")
-_EXPM1 = _elementwise("expm1", _scalar_fast(math.expm1, np.expm1), (lambda x, o: o + 1.0,),
+_EXPM1 = elementwise("expm1", _scalar_fast(math.expm1, np.expm1), (lambda x, o: o + 1.0,),
                       needs="out")
-_SQRT = _elementwise("sqrt", _scalar_fast(math.sqrt, np.sqrt), (lambda x, o: divide(0.5, o),),
+_SQRT = elementwise("sqrt", _scalar_fast(math.sqrt, np.sqrt), (lambda x, o: divide(0.5, o),),
                      needs="out")
-_TANH = _elementwise("tanh", _scalar_fast(math.tanh, np.tanh),
+_TANH = elementwise("tanh", _scalar_fast(math.tanh, np.tanh),
                      (lambda x, o: 1.0 - o * o,), needs="out")
-_SINH = _elementwise("sinh", _scalar_fast(math.sinh, np.sinh), (lambda x, o: cosh(x),), needs="args")
-_COSH = _elementwise("cosh", _scalar_fast(math.cosh, np.cosh), (lambda x, o: sinh(x),), needs="args")
-_ARCSIN = _elementwise("arcsin", _scalar_fast(math.asin, np.arcsin),
+_SINH = elementwise("sinh", _scalar_fast(math.sinh, np.sinh), (lambda x, o: cosh(x),), needs="args")
+_COSH = elementwise("cosh", _scalar_fast(math.cosh, np.cosh), (lambda x, o: sinh(x),), needs="args")
+_ARCSIN = elementwise("arcsin", _scalar_fast(math.asin, np.arcsin),
                        (lambda x, o: divide(1.0, sqrt(1.0 - x * x)),), needs="args")
-_ARCCOS = _elementwise("arccos", _scalar_fast(math.acos, np.arccos),
+_ARCCOS = elementwise("arccos", _scalar_fast(math.acos, np.arccos),
                        (lambda x, o: divide(-1.0, sqrt(1.0 - x * x)),), needs="args")
-_ARCTAN = _elementwise("arctan", _scalar_fast(math.atan, np.arctan),
+_ARCTAN = elementwise("arctan", _scalar_fast(math.atan, np.arctan),
                        (lambda x, o: divide(1.0, 1.0 + x * x),), needs="args")
-_ARCTAN2 = _elementwise(
+_ARCTAN2 = elementwise(
     "arctan2", np.arctan2,
     (lambda y, x, o: divide(x, x * x + y * y), lambda y, x, o: divide(-y, x * x + y * y)),
     needs="args")
-_ABS = _elementwise("abs", lambda x: builtins.abs(x) if type(x) in _FLOATS else np.abs(x),
+_ABS = elementwise("abs", lambda x: builtins.abs(x) if type(x) in _FLOATS else np.abs(x),
                     (lambda x, o: np.sign(stop_gradient(x)),), needs="args",
                     doc="abs'(0) = 0 (the sign of 0), as JAX and PyTorch")
-_SIGN = _elementwise("sign", np.sign, (_zeros_partial,), needs="out")
-_SIGMOID = _elementwise("sigmoid", _sigmoid_impl,
+_SIGN = elementwise("sign", np.sign, (_zeros_partial,), needs="out")
+_SIGMOID = elementwise("sigmoid", _sigmoid_impl,
                         (lambda x, o: o * (1.0 - o),), needs="out")
-_RELU = _elementwise("relu", _relu_impl, (lambda x, o: _step(x),), needs="args",
+_RELU = elementwise("relu", _relu_impl, (lambda x, o: _step(x),), needs="args",
                      doc="relu'(0) = 0")
-_MAXIMUM = _elementwise("maximum", np.maximum,
+_MAXIMUM = elementwise("maximum", np.maximum,
                         (_max_partial, lambda x, y, o: 1.0 - _max_partial(x, y, o)),
                         needs="args", doc="a tie splits the derivative evenly: 1/2 to each side")
-_MINIMUM = _elementwise("minimum", np.minimum,
+_MINIMUM = elementwise("minimum", np.minimum,
                         (_min_partial, lambda x, y, o: 1.0 - _min_partial(x, y, o)),
                         needs="args", doc="a tie splits the derivative evenly: 1/2 to each side")
 
@@ -581,8 +591,11 @@ def _where_vjp(ct, primals, out, params, shapes, wants):
             sum_to(bind(_WHERE, zero, ct, cond=cond), shapes[1]) if wants[1] else None)
 
 
-# A select, not a blend: the tangent of the branch not taken is dropped rather than multiplied
-# by 0, so an inf or nan there (the classic where(x > 0, sqrt(x), 0)) cannot leak through.
+# A select, not a blend: in forward mode the tangent of the branch not taken is dropped rather
+# than multiplied by 0, so an inf or nan there cannot leak through. In reverse mode that branch
+# receives a zero cotangent, and its own adjoint can still make 0 * inf = nan (sqrt at x <= 0 in
+# where(x > 0, sqrt(x), 0)), exactly as in JAX and PyTorch: keep such values out of the branch
+# altogether with the "double where", sqrt(where(x > 0, x, 1)). docs/api.md shows it.
 _WHERE = _register(Primitive(
     "where", lambda x, y, cond: np.where(cond, x, y), _where_jvp, _where_vjp,
     needs="none", kind="linear"))
@@ -690,7 +703,7 @@ arccos = _unary(_ARCCOS, "Inverse cosine of x", "1.0", "0.0")
 arctan = _unary(_ARCTAN, "Inverse tangent of x", "0.0", "0.0")
 negative = _unary(_NEG, "-x", "2.0", "-2.0")
 abs = _unary(_ABS, "|x|", "-2.0", "2.0", "Convention: abs'(0) = 0.")
-sign = _unary(_SIGN, "The sign of x (-1, 0 or 1)", "-2.0", "-1.0", "Its derivative is 0.")
+sign = _unary(_SIGN, "The sign of x (-1, 0 or 1)", "-2.0", "np.float64(-1.0)", "Its derivative is 0.")
 sigmoid = _unary(_SIGMOID, "The logistic function 1 / (1 + e**-x), computed without overflow",
                  "0.0", "0.5")
 relu = _unary(_RELU, "max(x, 0)", "-1.0", "0.0", "Convention: relu'(0) = 0.")
