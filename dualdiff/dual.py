@@ -101,6 +101,11 @@ class Dual(Traced):
     __slots__ = ("primal", "tangent", "tag")
 
     def __init__(self, primal: Any, tangent: Any = None):
+        if is_traced(primal):
+            raise TypeError(
+                "a Dual's primal must be a number or an array, not a Dual or tape variable; for "
+                "nested derivatives nest dd.derivative / dd.jvp / dd.grad calls, whose tags keep "
+                "the perturbations apart")
         primal = _as_value(primal, "Dual's primal")
         shape = shape_of(primal)
         if tangent is None:

@@ -38,6 +38,7 @@ def test_a_wrong_adjoint_is_caught_by_the_dot_product_test():
         check_grad(lambda x: drifted(x), X)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
 def test_nan_derivatives_fail():
     with pytest.raises(GradientCheckError):
         check_grad(lambda x: np.sqrt(x - 10.0), X)
