@@ -9,12 +9,13 @@ array([5.5       , 1.71633781])
 from .dual import Dual
 from .functions import (
     PRIMITIVES, abs, add, arccos, arcsin, arctan, arctan2, broadcast_to, concatenate, cos, cosh,
-    divide, dot, exp, expm1, getitem, log, log1p, log_softmax, logsumexp, matmul, maximum, mean,
+    divide, dot, elementwise, exp, expm1, getitem, log, log1p, log_softmax, logsumexp, matmul, maximum, mean,
     minimum, multiply, negative, power, relu, reshape, sigmoid, sign, sin, sinh, softmax, sqrt,
     stack, subtract, sum, sum_to, tan, tanh, transpose, where,
 )
 from .primitives import Primitive, stop_gradient
 from .tape import Var
+from .trace import trace
 from .transforms import (
     JacobianInfo, auto_chunk, derivative, grad, hessian, hvp, jacobian, jvp, seed_directions, vjp,
 )
@@ -24,7 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Dual", "Var", "Primitive", "PRIMITIVES", "JacobianInfo", "stop_gradient",
     "derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "auto_chunk",
-    "seed_directions",
+    "seed_directions", "trace", "elementwise",
     "add", "subtract", "multiply", "divide", "negative", "power",
     "sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sinh", "cosh",
     "arcsin", "arccos", "arctan", "arctan2", "abs", "sign", "sigmoid", "relu",

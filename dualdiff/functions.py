@@ -358,7 +358,12 @@ _MINIMUM = elementwise("minimum", np.minimum,
 def _norm_axes(axis, ndim: int) -> Optional[tuple]:
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"axis must be an int or a tuple of ints, not {type(axis).__name__}")
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)):

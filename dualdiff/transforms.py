@@ -132,8 +132,9 @@ class _Recording:
         if self.out_slot is None:
             return [np.zeros(shape_of(x)) for x in self.leaves]
         table = backward(self.tape, {self.out_slot: ybar})
-        return [np.zeros(shape_of(x)) if table[s] is None else table[s]
-                for x, s in zip(self.leaves, self.tape.inputs)]
+        # `c is ybar` when f returned an input unchanged: hand back a copy, not the caller's array.
+        return [np.zeros(shape_of(x)) if c is None else (np.copy(c) if c is ybar else c)
+                for x, c in zip(self.leaves, (table[s] for s in self.tape.inputs))]
 
 
 def _leaves(x: Any) -> Tuple[List[Any], Any]:
@@ -411,6 +412,7 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
         k = _resolve_chunk(chunk, n)
         info = JacobianInfo(passes, "forward", k, ops, n, m)
     else:
+        _resolve_chunk(chunk, 1)  # chunk is a forward-mode setting, but a bad one is still an error
         J, info = _jacobian_reverse(f, x)
     return (J, info) if full_output else J
 
@@ -442,4 +444,20 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
     array([ 6., 12.])
     """
     _check_callable(f, "hvp")
-    return jvp(lambda z: grad(f, z), x, v)[1]
+    leaves, treedef = _leaves(x)
+    if treedef is None:
+        return jvp(lambda z: grad(f, z), x, v)[1]
+
+    # A tuple/dict x: the gradient is a container too; join it into one vector inside the
+    # forward pass and cut the resulting tangent back into x's structure.
+    def flat_grad(z):
+        return F.concatenate([F.reshape(g, (-1,)) for g in flatten(grad(f, z), "the gradient")[0]])
+
+    flat = np.asarray(jvp(flat_grad, x, v)[1])
+    parts, start = [], 0
+    for leaf in leaves:
+        shape = shape_of(leaf)
+        size = math.prod(shape)
+        parts.append(flat[start:start + size].reshape(shape))
+        start += size
+    return unflatten(treedef, parts)

@@ -1,0 +1,438 @@
+"""Forward against reverse mode, on the textbook example and on growing maps: ``python -m dualdiff.compare``.
+
+Prints, in order: (1) the evaluation trace of f(x1, x2) = log x1 + x1·x2 − sin x2 at (2, 5)
+with one tangent column per seeded direction (forward mode), (2) the reverse sweep of adjoints
+over the same trace (reverse mode), (3) the value, the gradient and what each mode cost, and (4) a
+scaling table over maps R^n -> R^m showing where each mode wins. Every pass and operation count
+comes from :func:`dualdiff.jacobian`'s own accounting (``full_output=True``); nothing is assumed.
+
+Installed as the console script ``dualdiff-compare``. ``--no-timing`` makes the output
+deterministic:
+
+>>> from dualdiff.compare import main
+>>> main(["--no-timing", "--sizes", "1", "10"])  # doctest: +ELLIPSIS
+Forward and reverse mode on f(x1, x2) = log x1 + x1·x2 − sin x2 at (x1, x2) = (2, 5)
+...
+3. Result and cost
+f(2, 5) = 11.6521
+∇f(2, 5) = (5.5, 1.7163)
+...
+forward  2 (one per input)           10
+reverse  1 (one per output)          10
+...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+
+import numpy as np
+
+from .trace import _decimals, _render, trace
+from .transforms import jacobian
+
+__all__ = ["main", "textbook_f", "FAMILIES", "DEFAULT_SIZES", "MAX_SIZE"]
+
+#: The input sizes n of the default scaling run, per family (``--sizes`` replaces both).
+DEFAULT_SIZES = {"m = 1": (1, 10, 100, 1000), "m = n": (1, 10, 100, 300)}
+#: The largest n accepted: the m = n map stores an n×n matrix (4096² floats are 128 MiB).
+MAX_SIZE = 4096
+
+PLOT_HINT = 'install it with: pip install "dualdiff[plot]"'
+
+_num = _decimals(4)
+
+
+def textbook_f(x: Tuple[Any, Any]) -> Any:
+    """f(x1, x2) = log x1 + x1·x2 − sin x2, the worked example; x is the pair (x1, x2).
+
+    >>> round(float(textbook_f((2.0, 5.0))), 4)
+    11.6521
+    """
+    x1, x2 = x
+    return np.log(x1) + x1 * x2 - np.sin(x2)
+
+
+# --------------------------------------------------------------------------------------------
+# The scaling families
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Family:
+    """A family of maps R^n -> R^m, one per size n: ``make(n)`` gives ``(f, x)``."""
+
+    key: str
+    formula: str
+    make: Callable[[int], Tuple[Callable[[Any], Any], np.ndarray]]
+    note: str = ""
+
+
+def _sum_sin(n: int):
+    return (lambda x: np.sum(np.sin(x) * x)), np.linspace(0.5, 1.5, n)
+
+
+def _running_tanh(n: int):
+    L = np.tril(np.ones((n, n)))
+    return (lambda x: L @ np.tanh(x)), np.linspace(-1.0, 1.0, n)
+
+
+#: m = 1 (a loss: reverse mode's home ground) and m = n (a square Jacobian: a draw in passes).
+FAMILIES = (
+    Family("m = 1", "f(x) = sum(sin(x) · x)", _sum_sin),
+    Family("m = n", "f(x) = L @ tanh(x), L lower-triangular ones (a running sum)", _running_tanh,
+           # Each of its n passes multiplies by an n×n matrix: n³ work per mode, so the default
+           # run stops at n = 300 to stay within a few seconds on a small machine.
+           note="(default sizes stop at n = 300: its full Jacobian costs n passes of n² work each)"),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------------------------
+
+def _measure(fn: Callable[[], Any], budget: float = 0.05) -> float:
+    """Median seconds per call of ``fn`` over a few repeats, each long enough to time."""
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    if first >= 0.2:
+        return first  # a long call is its own measurement; repeating it would only cost time
+    repeats = 5 if first < 0.02 else 3
+    loops = max(1, int(budget / repeats / max(first, 1e-7)))
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        samples.append((time.perf_counter() - t0) / loops)
+    return statistics.median(samples)
+
+
+def _fmt_time(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "—"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def _fmt_ratio(r: Optional[float]) -> str:
+    if r is None:
+        return "—"
+    return f"{r:.3g}" if r < 1000 else f"{r:.0f}"
+
+
+class _Progress:
+    """Progress lines on ``stream`` for the scaling runs, shown once they have taken ``after`` s.
+
+    Short runs stay silent; on a terminal each line overwrites the previous one.
+    """
+
+    def __init__(self, total: int, stream: Optional[TextIO] = None, after: float = 1.0):
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.after = after
+        self.start = time.perf_counter()
+        self.count = 0
+        self.shown = False
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def step(self, label: str) -> None:
+        self.count += 1
+        if time.perf_counter() - self.start < self.after:
+            return
+        text = f"scaling [{self.count}/{self.total}] {label}"
+        if self.tty:
+            self.stream.write("\r" + text.ljust(60))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            elapsed = time.perf_counter() - self.start
+            text = f"scaling done in {elapsed:.1f} s"
+            self.stream.write(("\r" + text.ljust(60) if self.tty else text) + "\n")
+            self.stream.flush()
+
+
+def _cost(f: Callable, x: Any, mode: str, chunk: int, timing: bool) -> Dict[str, Any]:
+    """One Jacobian in ``mode``: its passes and operations (the library's count) and its time."""
+    _, info = jacobian(f, x, mode=mode, chunk=chunk, full_output=True)
+    seconds = _measure(lambda: jacobian(f, x, mode=mode, chunk=chunk)) if timing else None
+    return {"passes": info.passes, "operations": info.operations, "chunk": info.chunk,
+            "n_inputs": info.n_inputs, "n_outputs": info.n_outputs, "time_s": seconds}
+
+
+def _winner(fwd: Dict[str, Any], rev: Dict[str, Any], timing: bool) -> str:
+    if timing:
+        a, b = fwd["time_s"], rev["time_s"]
+        if abs(a - b) <= 0.05 * max(a, b):
+            return "tie"
+        return "forward" if a < b else "reverse"
+    a, b = fwd["passes"], rev["passes"]
+    return "tie" if a == b else ("forward" if a < b else "reverse")
+
+
+# --------------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------------
+
+def _example(point: Tuple[float, float], chunk: int, timing: bool) -> Dict[str, Any]:
+    t = trace(textbook_f, point)
+    fwd = _cost(textbook_f, point, "forward", chunk, timing)
+    rev = _cost(textbook_f, point, "reverse", chunk, timing)
+    f_time = _measure(lambda: textbook_f(point)) if timing else None
+    for c in (fwd, rev):
+        c["ratio"] = c["time_s"] / f_time if timing else None
+    return {"trace": t, "forward": fwd, "reverse": rev, "f_time_s": f_time}
+
+
+def _scaling(sizes: Optional[Sequence[int]], chunk: int, timing: bool) -> List[Dict[str, Any]]:
+    plan = [(fam, n) for fam in FAMILIES for n in (sizes or DEFAULT_SIZES[fam.key])]
+    rows = []
+    progress = _Progress(len(plan))
+    for fam, n in plan:
+        progress.step(f"{fam.key}, n = {n}")
+        f, x = fam.make(n)
+        fwd = _cost(f, x, "forward", chunk, timing)
+        rev = _cost(f, x, "reverse", chunk, timing)
+        f_time = _measure(lambda: f(x)) if timing else None
+        for c in (fwd, rev):
+            c["ratio"] = c["time_s"] / f_time if timing else None
+        rows.append({"family": fam.key, "n": n, "m": fwd["n_outputs"], "forward": fwd,
+                     "reverse": rev, "f_time_s": f_time, "winner": _winner(fwd, rev, timing)})
+    progress.done()
+    return rows
+
+
+def _passes_text(c: Dict[str, Any], mode: str) -> str:
+    if mode == "reverse":
+        return f"{c['passes']} (one per output)"
+    if c["chunk"] == 1:
+        return f"{c['passes']} (one per input)"
+    return f"{c['passes']} (ceil({c['n_inputs']}/{c['chunk']}): {c['chunk']} inputs per pass)"
+
+
+def _text(point, chunk, ex, rows, timing, sizes_given) -> str:
+    t = ex["trace"]
+    x1, x2 = (_num(v) for v in point)
+    g = t.gradient
+    out = [f"Forward and reverse mode on f(x1, x2) = log x1 + x1·x2 − sin x2 at (x1, x2) = ({x1}, {x2})",
+           "",
+           "1. Forward evaluation trace: v₋₁ = x1, v₀ = x2 (inputs), v₁ … v₅ (intermediates), y = v₅",
+           "   Each tangent column is one forward-mode pass seeded with ẋ = eⱼ: v̇ᵢ = ∂vᵢ/∂xⱼ."
+           + (f"\n   With --chunk {chunk}, one pass carries up to {chunk} of these columns at once."
+              if chunk > 1 else ""),
+           "",
+           t.table(adjoints=False),
+           "",
+           "2. Reverse sweep over the same trace, from ȳ = 1 back to the inputs: v̄ᵢ = ∂y/∂vᵢ",
+           "",
+           t.sweep(),
+           "",
+           "3. Result and cost",
+           f"f({x1}, {x2}) = {_num(t.value)}",
+           f"∇f({x1}, {x2}) = ({_num(g[0])}, {_num(g[1])})",
+           f"   closed form (1/x1 + x2, x1 − cos x2) = "
+           f"({_num(1 / point[0] + point[1])}, {_num(point[0] - math.cos(point[1]))})",
+           ""]
+    header = ["mode", "passes", "operations"] + (["time", "× f"] if timing else [])
+    table = []
+    for mode in ("forward", "reverse"):
+        c = ex[mode]
+        row = [mode, _passes_text(c, mode), str(c["operations"])]
+        if timing:
+            row += [_fmt_time(c["time_s"]), _fmt_ratio(c["ratio"])]
+        table.append(row)
+    out.append(_render(header, table, [False, False, True, True, True]))
+    out.append("operations: primitive operations interpreted, the recording included for reverse mode")
+    out.append(f"one evaluation of f: {_fmt_time(ex['f_time_s'])}" if timing
+               else "(timing off: --no-timing)")
+    out.append("")
+    out.append("4. Scaling over maps R^n -> R^m: passes and cost of the full Jacobian")
+    out.append("   forward mode: " + ("one pass per input (n passes)" if chunk == 1
+                                      else f"{chunk} inputs per pass (ceil(n/{chunk}) passes)")
+               + "; reverse mode: one sweep per output (m sweeps)")
+    for fam in FAMILIES:
+        out.append(f"   {fam.key}:  {fam.formula}")
+        if fam.note and not sizes_given:
+            out.append(f"           {fam.note}")
+    out.append("")
+    header = ["map", "n", "m", "fwd passes", "rev passes", "fwd ops", "rev ops"]
+    if timing:
+        header += ["f time", "fwd time", "rev time", "fwd/f", "rev/f"]
+    header.append("faster" if timing else "fewer passes")
+    table = []
+    for r in rows:
+        fwd, rev = r["forward"], r["reverse"]
+        row = [r["family"], str(r["n"]), str(r["m"]), str(fwd["passes"]), str(rev["passes"]),
+               str(fwd["operations"]), str(rev["operations"])]
+        if timing:
+            row += [_fmt_time(r["f_time_s"]), _fmt_time(fwd["time_s"]), _fmt_time(rev["time_s"]),
+                    _fmt_ratio(fwd["ratio"]), _fmt_ratio(rev["ratio"])]
+        row.append(r["winner"])
+        table.append(row)
+    breaks = [i for i in range(1, len(rows)) if rows[i]["family"] != rows[i - 1]["family"]]
+    out.append(_render(header, table, [False] + [True] * (len(header) - 2) + [False], breaks))
+    out.append("")
+    out.append("Forward mode needs one pass per input, reverse mode one sweep per output. With "
+               "m = 1 the reverse\nsweep count stays at 1 while forward passes grow with n; "
+               "with m = n both need n, and the\ncost of one pass decides.")
+    return "\n".join(out)
+
+
+def _json(point, chunk, ex, rows, timing, sizes_given) -> str:
+    t = ex["trace"]
+    doc = {
+        "function": "f(x1, x2) = log x1 + x1·x2 − sin x2",
+        "point": list(point),
+        "chunk": chunk,
+        "timing": timing,
+        "trace": t.to_dict(),
+        "sweep": [dict(zip(("adjoint", "rule", "numbers", "value"), r)) for r in t.sweep_rows()],
+        "value": float(t.value),
+        "gradient": [float(v) for v in t.gradient],
+        "cost": {"forward": ex["forward"], "reverse": ex["reverse"], "f_time_s": ex["f_time_s"]},
+        "scaling": {"families": {fam.key: fam.formula for fam in FAMILIES}, "rows": rows},
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _plot(path: str, rows: List[Dict[str, Any]], timing: bool, figure_cls: Any) -> None:
+    fig = figure_cls(figsize=(10, 4))
+    ax_passes, ax_cost = fig.subplots(1, 2)
+    for fam in FAMILIES:
+        sub = [r for r in rows if r["family"] == fam.key]
+        ns = [r["n"] for r in sub]
+        for mode, style in (("forward", "o-"), ("reverse", "s--")):
+            label = f"{mode}, {fam.key}"
+            ax_passes.plot(ns, [r[mode]["passes"] for r in sub], style, label=label)
+            ys = [r[mode]["ratio"] if timing else r[mode]["operations"] for r in sub]
+            ax_cost.plot(ns, ys, style, label=label)
+    for ax in (ax_passes, ax_cost):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("n (inputs)")
+        ax.legend()
+    ax_passes.set_ylabel("passes")
+    ax_passes.set_title("passes for the full Jacobian")
+    ax_cost.set_ylabel("time / one evaluation of f" if timing else "operations")
+    ax_cost.set_title("cost relative to f" if timing else "operations (timing off)")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _size(text: str) -> int:
+    v = _positive_int(text)
+    if v > MAX_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"n = {v} is too large: at most {MAX_SIZE} (the m = n map stores an n×n matrix)")
+    return v
+
+
+def _finite_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def _prog() -> str:
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return name if name and name not in ("compare.py", "__main__.py", "-c") else "python -m dualdiff.compare"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=_prog(),
+        description="Forward against reverse mode automatic differentiation: the evaluation "
+                    "trace of f(x1, x2) = log x1 + x1·x2 − sin x2, its reverse sweep, the cost "
+                    "of each mode, and how that cost scales for maps R^n -> R^m.")
+    p.add_argument("--point", nargs=2, type=_finite_float, metavar=("X1", "X2"), default=(2.0, 5.0),
+                   help="the point (x1, x2) of the worked example; x1 > 0 (default: 2 5)")
+    p.add_argument("--chunk", type=_positive_int, default=1, metavar="K",
+                   help="input directions per forward pass: ceil(n/K) passes (default: 1)")
+    p.add_argument("--sizes", nargs="+", type=_size, metavar="N",
+                   help=f"input sizes n of the scaling table, for both maps (default: "
+                        f"{' '.join(map(str, DEFAULT_SIZES['m = 1']))} for m = 1 and "
+                        f"{' '.join(map(str, DEFAULT_SIZES['m = n']))} for m = n; "
+                        f"at most {MAX_SIZE})")
+    p.add_argument("--json", action="store_true", help="print the same content as JSON")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help='save a plot of cost against n for both modes (needs matplotlib: '
+                        'pip install "dualdiff[plot]")')
+    p.add_argument("--no-timing", action="store_true",
+                   help="measure nothing: deterministic output (passes and operations only)")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the comparison with command-line arguments ``argv`` (default ``sys.argv[1:]``).
+
+    Returns the exit status: 0 on success, 1 when ``--plot`` cannot run because matplotlib is
+    missing. Bad arguments raise ``SystemExit(2)`` after argparse's usage message.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    point = (float(args.point[0]), float(args.point[1]))
+    if point[0] <= 0:
+        parser.error(f"--point: x1 must be > 0 (f takes log x1), got {args.point[0]:g}")
+    figure_cls = None
+    if args.plot:
+        # Checked before the long runs, so a missing extra costs no waiting.
+        try:
+            from matplotlib.figure import Figure as figure_cls
+        except ImportError:
+            print(f"--plot needs matplotlib, which is not installed; {PLOT_HINT}", file=sys.stderr)
+            return 1
+    timing = not args.no_timing
+    ex = _example(point, args.chunk, timing)
+    rows = _scaling(args.sizes, args.chunk, timing)
+    render = _json if args.json else _text
+    try:
+        print(render(point, args.chunk, ex, rows, timing, bool(args.sizes)))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`... | head`): not an error of ours. Point stdout at devnull so
+        # the interpreter's final flush does not raise again.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+    if args.plot:
+        _plot(args.plot, rows, timing, figure_cls)
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

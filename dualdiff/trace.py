@@ -1,0 +1,833 @@
+"""The evaluation trace of one call of f: the Wengert list, with tangents, adjoints and edge partials.
+
+:func:`trace` records f once on a tape and names every value the way the AD textbooks do: the n
+inputs are v₋ₙ₊₁ … v₀, the recorded operations v₁ … vₗ, and the output y = vₗ. For each entry it
+keeps the value, one tangent v̇ per seeded input direction (forward mode), the adjoint v̄ from one
+reverse sweep (reverse mode), and the local partial derivative on every edge of the
+computational graph. The result prints as a table (``str``), as Markdown, or as Graphviz DOT.
+
+This module only reads the tape and the primitives' own rules; it adds no derivative of its own.
+
+>>> import dualdiff as dd, numpy as np
+>>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
+>>> [e.formula for e in t.entries]
+['x1', 'x2', 'log v₋₁', 'v₋₁ · v₀', 'v₁ + v₂', 'sin v₀', 'v₃ − v₄']
+>>> round(t.value, 4), tuple(round(g, 4) for g in t.gradient)
+(11.6521, (5.5, 1.7163))
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .containers import as_value, flatten, unflatten
+from .primitives import is_traced, shape_of
+from .tape import Entry, backward
+from .transforms import _Recording, _leaves
+
+__all__ = ["trace", "Trace", "TraceEntry", "Edge", "MAX_DEFAULT_DIRECTIONS", "MAX_SHOWN"]
+
+#: Without ``directions``, the trace seeds the first this-many unit directions e₁, e₂, ….
+MAX_DEFAULT_DIRECTIONS = 4
+#: Arrays with more elements than this are shown by their shape instead of their numbers.
+MAX_SHOWN = 4
+
+_SUBSCRIPT = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+_BAR = "\u0304"  # combining macron: v̄
+_DOT = "\u0307"  # combining dot above: v̇
+_MINUS = "\u2212"
+
+
+def _sub(i: int) -> str:
+    return str(i).translate(_SUBSCRIPT)
+
+
+def _vname(i: int) -> str:
+    return "v" + _sub(i)
+
+
+def _bar(name: str) -> str:
+    return name[0] + _BAR + name[1:]
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting numbers and values
+# --------------------------------------------------------------------------------------------
+
+Formatter = Callable[[float], str]
+
+
+def _decimals(digits: int) -> Formatter:
+    """At most ``digits`` decimals, trailing zeros dropped; scientific for tiny or huge numbers."""
+    def fmt(v: float) -> str:
+        if isinstance(v, complex):
+            return f"{v:.{digits}g}"
+        v = float(v)
+        if v == 0:
+            return "0"  # also -0.0, which would otherwise print as "-0"
+        if not math.isfinite(v):
+            return str(v)
+        if abs(v) < 0.5 * 10.0 ** -digits or abs(v) >= 1e9:
+            return np.format_float_scientific(v, precision=digits, trim="-")
+        return np.format_float_positional(v, precision=digits, trim="-")
+    return fmt
+
+
+def _significant(digits: int) -> Formatter:
+    """``digits`` significant figures, as the textbook labels its edges (cos 5 = 0.284)."""
+    def fmt(v: float) -> str:
+        if isinstance(v, complex):
+            return f"{v:.{digits}g}"
+        v = float(v)
+        if v == 0:
+            return "0"
+        if not math.isfinite(v):
+            return str(v)
+        if abs(v) < 1e-4 or abs(v) >= 1e9:
+            return np.format_float_scientific(v, precision=digits - 1, trim="-")
+        return np.format_float_positional(v, precision=digits, fractional=False, trim="-")
+    return fmt
+
+
+def _shape_text(shape: tuple) -> str:
+    return f"shape {shape}"
+
+
+def _show(value: Any, fmt: Formatter) -> str:
+    """A number, a small array's numbers, or a large array's shape."""
+    if value is None:
+        return ""
+    shape = shape_of(value)
+    if shape == ():
+        return fmt(value)
+    arr = np.asarray(value)
+    if arr.size > MAX_SHOWN or arr.ndim > 2:
+        return _shape_text(shape)
+    if arr.ndim == 1:
+        return "[" + ", ".join(fmt(v) for v in arr) + "]"
+    return "[" + ", ".join("[" + ", ".join(fmt(v) for v in row) + "]" for row in arr) + "]"
+
+
+def _plain(value: Any) -> Any:
+    """Scalars as Python numbers and everything else as ndarrays, so reprs stay predictable."""
+    if value is None:
+        return None
+    if shape_of(value) == ():
+        v = np.asarray(value)[()]
+        return complex(v) if np.iscomplexobj(v) else float(v)
+    return np.asarray(value)
+
+
+def _jsonable(value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _width(text: str) -> int:
+    # Combining marks (the bar of v̄, the dot of v̇) take no column of their own.
+    return sum(0 if unicodedata.combining(c) else 1 for c in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * (width - _width(text))
+    return fill + text if right else text + fill
+
+
+def _render(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool],
+            breaks: Sequence[int] = ()) -> str:
+    """A plain-text table; a rule under the header and before each row index in ``breaks``."""
+    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    rule = "─" * (sum(widths) + 2 * (len(widths) - 1))
+
+    def line(cells):
+        return "  ".join(_pad(c, w, r) for c, w, r in zip(cells, widths, right)).rstrip()
+
+    out = [line(header), rule]
+    for i, row in enumerate(rows):
+        if i in breaks:
+            out.append(rule)
+        out.append(line(row))
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# How each primitive reads as a formula, a partial, and an adjoint contribution
+# --------------------------------------------------------------------------------------------
+
+# Formulas in the textbook's notation; {0}, {1} are the operands. Primitives not listed are
+# written as function calls, so a primitive added to the table later still prints sensibly.
+_INFIX = {
+    "add": "{0} + {1}", "subtract": "{0} − {1}", "multiply": "{0} · {1}", "divide": "{0} / {1}",
+    "power": "{0}^{1}", "matmul": "{0} @ {1}", "negative": "−{0}",
+    "maximum": "max({0}, {1})", "minimum": "min({0}, {1})", "arctan2": "arctan2({0}, {1})",
+}
+_UNARY_WORD = {"abs": "|{0}|", "sigmoid": "σ({0})", "relu": "relu({0})"}
+
+# The local partials ∂out/∂argᵢ in symbols; {o} is the output's name.
+_PARTIAL_SYMBOLS: Dict[str, Tuple[str, ...]] = {
+    "add": ("1", "1"), "subtract": ("1", "−1"), "negative": ("−1",),
+    "multiply": ("{1}", "{0}"), "divide": ("1/{1}", "−{o}/{1}"),
+    "power": ("{1}·{0}^({1} − 1)", "{o}·log {0}"),
+    "sin": ("cos {0}",), "cos": ("−sin {0}",), "tan": ("1 + {o}²",), "exp": ("{o}",),
+    "log": ("1/{0}",), "log1p": ("1/(1 + {0})",), "expm1": ("{o} + 1",), "sqrt": ("1/(2{o})",),
+    "tanh": ("1 − {o}²",), "sinh": ("cosh {0}",), "cosh": ("sinh {0}",),
+    "arcsin": ("1/√(1 − {0}²)",), "arccos": ("−1/√(1 − {0}²)",), "arctan": ("1/(1 + {0}²)",),
+    "arctan2": ("{1}/({0}² + {1}²)", "−{0}/({0}² + {1}²)"), "abs": ("sign {0}",),
+    "sign": ("0",), "sigmoid": ("{o}(1 − {o})",), "relu": ("[{0} > 0]",),
+    "maximum": ("[{0} > {1}]", "[{1} > {0}]"), "minimum": ("[{0} < {1}]", "[{1} < {0}]"),
+}
+
+
+def _fmt_index(idx: tuple) -> str:
+    parts = []
+    for i in idx:
+        if i is None:
+            parts.append("None")
+        elif i is Ellipsis:
+            parts.append("...")
+        elif isinstance(i, slice):
+            s = "" if i.start is None else str(i.start)
+            s += ":" + ("" if i.stop is None else str(i.stop))
+            if i.step is not None:
+                s += ":" + str(i.step)
+            parts.append(s)
+        elif np.ndim(i) == 0:
+            parts.append(str(i))
+        else:
+            arr = np.asarray(i)
+            parts.append(str(arr.tolist()) if arr.size <= MAX_SHOWN else f"array{arr.shape}")
+    return ", ".join(parts)
+
+
+def _formula(e: Entry, ops: List[str]) -> str:
+    name, p = e.prim.name, e.params
+    if name in _INFIX:
+        return _INFIX[name].format(*ops)
+    if name == "sum":
+        if p.get("axis") is None and not p.get("keepdims"):
+            return f"sum {ops[0]}"
+        return f"sum({ops[0]}, axis={p.get('axis')}{', keepdims' if p.get('keepdims') else ''})"
+    if name == "reshape":
+        return f"reshape({ops[0]}, {p['shape']})"
+    if name == "transpose":
+        axes = tuple(p["axes"])
+        if axes == tuple(range(len(axes)))[::-1]:
+            return f"{ops[0]}ᵀ"
+        return f"transpose({ops[0]}, {axes})"
+    if name == "broadcast_to":
+        return f"broadcast({ops[0]}, {p['shape']})"
+    if name == "getitem":
+        return f"{ops[0]}[{_fmt_index(p['idx'])}]"
+    if name == "index_add":
+        return f"scatter({ops[0]} → [{_fmt_index(p['idx'])}] of {p['shape']})"
+    if name == "where":
+        return f"where(cond, {ops[0]}, {ops[1]})"
+    if name in ("stack", "concatenate"):
+        return f"{name}({', '.join(ops)}, axis={p.get('axis', 0)})"
+    if e.prim.kind == "elementwise" and len(ops) == 1:
+        return _UNARY_WORD.get(name, name + " {0}").format(*ops)
+    extra = "".join(f", {k}={v}" for k, v in p.items())
+    return f"{name}({', '.join(ops)}{extra})"
+
+
+def _linear_label(e: Entry, k: int, ops: List[str]) -> str:
+    """The edge label of a non-elementwise operation: what it does to that argument."""
+    name, p = e.prim.name, e.params
+    if name == "matmul":
+        return f"· @ {ops[1]}" if k == 0 else f"{ops[0]} @ ·"
+    if name == "getitem":
+        return f"index [{_fmt_index(p['idx'])}]"
+    if name in ("stack", "concatenate"):
+        return f"{name} part {k + 1}"
+    if name == "where":
+        return "where (branch taken)" if k == 0 else "where (branch not taken)"
+    if name == "broadcast_to":
+        return "broadcast"
+    return name
+
+
+def _adjoint_term(e: Entry, k: int, child_bar: str, ops: List[str], symbol: str) -> str:
+    """How the adjoint of argument k is pulled back from the adjoint of e's output."""
+    name, p = e.prim.name, e.params
+    if e.prim.kind == "elementwise":
+        needs_parens = symbol.startswith("−") or " + " in symbol or " − " in symbol
+        term = f"{child_bar} · {'(' + symbol + ')' if needs_parens else symbol}"
+        # Broadcasting copied the argument; its adjoint sums the copies back (sum_to).
+        return term if e.shapes[k] == shape_of(e.out) else f"Σ({term})"
+    if name == "matmul":
+        return f"{child_bar} @ {ops[1]}ᵀ" if k == 0 else f"{ops[0]}ᵀ @ {child_bar}"
+    if name == "sum":
+        return f"broadcast {child_bar}"
+    if name == "broadcast_to":
+        return f"Σ({child_bar})"
+    if name == "reshape":
+        return f"reshape {child_bar}"
+    if name == "transpose":
+        return f"{child_bar}ᵀ" if len(p["axes"]) <= 2 else f"transpose {child_bar}"
+    if name == "getitem":
+        return f"scatter {child_bar} to [{_fmt_index(p['idx'])}]"
+    if name == "index_add":
+        return f"{child_bar}[{_fmt_index(p['idx'])}]"
+    if name in ("stack", "concatenate"):
+        return f"{child_bar} part {k + 1}"
+    if name == "where":
+        return f"where(cond, {child_bar}, 0)" if k == 0 else f"where(cond, 0, {child_bar})"
+    return f"{name}ᵀ({child_bar})"
+
+
+# --------------------------------------------------------------------------------------------
+# The trace objects
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)  # fields may be arrays, whose == is elementwise
+class Edge:
+    """One edge of the computational graph, from an argument to the value computed from it.
+
+    ``source``/``target`` are textbook indices (v₋₁ is -1). ``partial`` is the local partial
+    derivative ∂v_target/∂v_source for elementwise operations (a number, or an array of the
+    broadcast shape) and ``None`` for the others, which are linear maps described by ``label``.
+    ``symbol`` is the partial in symbols (``"cos v₀"``); ``label`` is what the graph shows;
+    ``adjoint_term`` is this edge's contribution to v̄_source (``"v̄₄ · cos v₀"``).
+    """
+
+    source: int
+    target: int
+    position: int
+    partial: Any
+    symbol: str
+    label: str
+    adjoint_term: str
+
+
+@dataclass(frozen=True, eq=False)
+class TraceEntry:
+    """One value of the trace: vᵢ = ``formula``, with its value, tangents and adjoint.
+
+    ``index`` is the textbook index (inputs -n+1 … 0, operations 1 … l) and ``name`` the
+    matching ``vᵢ``. ``operation`` is ``"input"`` or the primitive's name. ``parents`` are the
+    indices of the traced arguments (constants appear only in ``formula``). ``tangents[d]`` is
+    v̇ for seeded direction d; ``adjoint`` is v̄ (zero when vᵢ does not reach the output).
+    ``edges`` are the incoming edges, one per parent.
+    """
+
+    index: int
+    name: str
+    operation: str
+    formula: str
+    parents: Tuple[int, ...]
+    value: Any
+    tangents: Tuple[Any, ...]
+    adjoint: Any
+    edges: Tuple[Edge, ...] = ()
+
+    @property
+    def shape(self) -> tuple:
+        """The value's shape; ``()`` for a number."""
+        return shape_of(self.value)
+
+
+class Trace:
+    """The evaluation trace of f at x, as returned by :func:`trace`.
+
+    ``entries`` (a list of :class:`TraceEntry`, inputs first), ``value`` (f(x)), ``gradient``
+    (ȳᵀJ in x's structure: the adjoints of the inputs), ``output`` (the entry that is y, or None
+    when f does not depend on x), ``directions`` (the seeded tangent directions, flat, with
+    ``direction_labels``), ``output_tangents`` (J·ẋ for each), ``ybar``, and the operation
+    counts ``forward_operations`` (entries × directions: forward mode) and
+    ``reverse_operations`` (recording plus one reverse sweep: reverse mode).
+    """
+
+    def __init__(self, entries: List[TraceEntry], output: Optional[TraceEntry], value: Any,
+                 gradient: Any, directions: List[np.ndarray], direction_labels: List[str],
+                 output_tangents: List[Any], ybar: Any, forward_operations: int,
+                 reverse_operations: int, input_names: List[str]):
+        self.entries: List[TraceEntry] = entries
+        self.output: Optional[TraceEntry] = output
+        self.value: Any = value
+        self.gradient: Any = gradient
+        self.directions: List[np.ndarray] = directions
+        self.direction_labels: List[str] = direction_labels
+        self.output_tangents: List[Any] = output_tangents
+        self.ybar: Any = ybar
+        self.forward_operations: int = forward_operations
+        self.reverse_operations: int = reverse_operations
+        self.input_names: List[str] = input_names
+        self._by_index = {e.index: e for e in entries}
+
+    # ---- access ------------------------------------------------------------------------------
+
+    @property
+    def inputs(self) -> List[TraceEntry]:
+        """The input entries v₋ₙ₊₁ … v₀."""
+        return [e for e in self.entries if e.index <= 0]
+
+    @property
+    def edges(self) -> List[Edge]:
+        """Every edge of the computational graph, in the order the operations ran."""
+        return [edge for e in self.entries for edge in e.edges]
+
+    def entry(self, key: Union[int, str]) -> TraceEntry:
+        """The entry with textbook index ``key`` (``-1`` for v₋₁) or name ``key`` (``"v₋₁"``)."""
+        if isinstance(key, str):
+            for e in self.entries:
+                if e.name == key:
+                    return e
+            raise KeyError(f"no entry named {key!r}; names run from {self.entries[0].name} "
+                           f"to {self.entries[-1].name}")
+        try:
+            return self._by_index[key]
+        except KeyError:
+            raise KeyError(f"no entry v{key}: indices run from {self.entries[0].index} to "
+                           f"{self.entries[-1].index}") from None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[TraceEntry]:
+        return iter(self.entries)
+
+    def __repr__(self) -> str:
+        n = len(self.inputs)
+        return (f"<Trace: {n} input{'s' if n != 1 else ''}, {len(self.entries) - n} operations, "
+                f"value {_show(self.value, _decimals(4))}>")
+
+    def __str__(self) -> str:
+        return self.table()
+
+    # ---- text --------------------------------------------------------------------------------
+
+    def _rows(self, fmt: Formatter, tangents: bool, adjoints: bool):
+        header = ["v", "formula", "value"]
+        if tangents:
+            header += [f"v{_DOT} ({lab})" for lab in self.direction_labels]
+        if adjoints:
+            header.append(f"v{_BAR}")
+        rows = []
+        for e in self.entries:
+            row = [e.name, e.formula, _show(e.value, fmt)]
+            if tangents:
+                row += [_show(t, fmt) for t in e.tangents]
+            if adjoints:
+                row.append(_show(e.adjoint, fmt))
+            rows.append(row)
+        out = self.output
+        row = ["y", out.name if out is not None else "const", _show(self.value, fmt)]
+        if tangents:
+            row += [_show(t, fmt) for t in self.output_tangents]
+        if adjoints:
+            row.append(_show(self.ybar, fmt))
+        rows.append(row)
+        n = len(self.inputs)
+        breaks = sorted({n, len(self.entries)} - {0})
+        return header, rows, breaks
+
+    def table(self, digits: int = 4, tangents: bool = True, adjoints: bool = True) -> str:
+        """The trace as a text table: one row per entry, then the output row y.
+
+        Rules separate the three parts of the notation (inputs, intermediates, output). Columns:
+        name, formula, value, one tangent column per seeded direction, and the adjoint; numbers
+        have at most ``digits`` decimals, arrays larger than ``MAX_SHOWN`` show their shape.
+
+        >>> import dualdiff as dd, numpy as np
+        >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
+        >>> print(t.table(adjoints=False))
+        v    formula     value  v̇ (ẋ = e₁)  v̇ (ẋ = e₂)
+        ──────────────────────────────────────────────
+        v₋₁  x1              2           1           0
+        v₀   x2              5           0           1
+        ──────────────────────────────────────────────
+        v₁   log v₋₁    0.6931         0.5           0
+        v₂   v₋₁ · v₀       10           5           2
+        v₃   v₁ + v₂   10.6931         5.5           2
+        v₄   sin v₀    -0.9589           0      0.2837
+        v₅   v₃ − v₄   11.6521         5.5      1.7163
+        ──────────────────────────────────────────────
+        y    v₅        11.6521         5.5      1.7163
+        """
+        header, rows, breaks = self._rows(_decimals(digits), tangents, adjoints)
+        return _render(header, rows, [False, False] + [True] * (len(header) - 2), breaks)
+
+    def sweep_rows(self, digits: int = 4) -> List[Tuple[str, str, str, str]]:
+        """The reverse sweep, newest entry first: (adjoint name, rule, the rule's numbers, value).
+
+        Each adjoint is the sum over the entries that use vᵢ of v̄ⱼ · ∂vⱼ/∂vᵢ; the numbers column
+        is filled only where every term is a number.
+        """
+        fmt = _decimals(digits)
+        children: Dict[int, List[Tuple[TraceEntry, Edge]]] = {}
+        for e in self.entries:
+            for edge in e.edges:
+                children.setdefault(edge.source, []).append((e, edge))
+        out_index = self.output.index if self.output is not None else None
+        reaches = self._reaches
+        rows = []
+        for e in reversed(self.entries):
+            rules, numbers, numeric = [], [], True
+            if e.index == out_index:
+                rules.append("ȳ")
+                numbers.append(_show(self.ybar, fmt))
+                numeric = shape_of(self.ybar) == ()
+            for child, edge in children.get(e.index, []):
+                if child.index not in reaches:
+                    continue  # its adjoint is zero: the term adds nothing
+                rules.append(edge.adjoint_term)
+                a, p = child.adjoint, edge.partial
+                if p is not None and shape_of(a) == () and shape_of(p) == ():
+                    a_s, p_s = fmt(_plain(a)), fmt(_plain(p))
+                    numbers.append(f"{_paren(a_s)} · {_paren(p_s)}")
+                else:
+                    numeric = False
+            if not rules:
+                rows.append((_bar(e.name), "0 (does not reach y)", "", _show(e.adjoint, fmt)))
+                continue
+            rows.append((_bar(e.name), " + ".join(rules), " + ".join(numbers) if numeric else "",
+                         _show(e.adjoint, fmt)))
+        return rows
+
+    def sweep(self, digits: int = 4) -> str:
+        """The reverse sweep as a text table: v̄ᵢ = Σⱼ v̄ⱼ · ∂vⱼ/∂vᵢ, from ȳ back to the inputs.
+
+        >>> import dualdiff as dd, numpy as np
+        >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
+        >>> print(t.sweep())
+        adjoint  = Σ v̄ⱼ · ∂vⱼ/∂vᵢ        numbers                 value
+        ──────────────────────────────────────────────────────────────
+        v̄₅       ȳ                       1                           1
+        v̄₄       v̄₅ · (−1)               1 · (-1)                   -1
+        v̄₃       v̄₅ · 1                  1 · 1                       1
+        v̄₂       v̄₃ · 1                  1 · 1                       1
+        v̄₁       v̄₃ · 1                  1 · 1                       1
+        v̄₀       v̄₂ · v₋₁ + v̄₄ · cos v₀  1 · 2 + (-1) · 0.2837  1.7163
+        v̄₋₁      v̄₁ · 1/v₋₁ + v̄₂ · v₀    1 · 0.5 + 1 · 5           5.5
+        """
+        rows = self.sweep_rows(digits)
+        return _render(("adjoint", f"= Σ v{_BAR}ⱼ · ∂vⱼ/∂vᵢ", "numbers", "value"), rows,
+                       (False, False, False, True))
+
+    def to_markdown(self, digits: int = 4) -> str:
+        """The same table as ``str(trace)`` in Markdown (GitHub pipe-table syntax).
+
+        >>> import dualdiff as dd, numpy as np
+        >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
+        >>> print(t.to_markdown().splitlines()[4])
+        | v₁ | log v₋₁ | 0.6931 | 0.5 | 0 | 1 |
+        """
+        header, rows, _ = self._rows(_decimals(digits), True, True)
+
+        def cells(r):
+            return "| " + " | ".join(c.replace("|", "\\|") for c in r) + " |"
+
+        align = "|" + "|".join([":---", ":---"] + ["---:"] * (len(header) - 2)) + "|"
+        return "\n".join([cells(header), align] + [cells(r) for r in rows])
+
+    def to_dot(self, digits: int = 3) -> str:
+        """The computational graph in Graphviz DOT, each edge labelled by its local partial.
+
+        Nodes show the name and value (shape for large arrays); the output is a double circle.
+        Elementwise edges carry ∂v_target/∂v_source to ``digits`` significant figures (the
+        symbol is in the edge's tooltip); other edges name the linear map. Render with
+        ``dot -Tpng``.
+
+        >>> import dualdiff as dd, numpy as np
+        >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
+        >>> print("\\n".join(l for l in t.to_dot().splitlines() if "->" in l))
+          "v-1" -> "v1" [label="0.5", tooltip="∂v₁/∂v₋₁ = 1/v₋₁"];
+          "v-1" -> "v2" [label="5", tooltip="∂v₂/∂v₋₁ = v₀"];
+          "v0" -> "v2" [label="2", tooltip="∂v₂/∂v₀ = v₋₁"];
+          "v1" -> "v3" [label="1", tooltip="∂v₃/∂v₁ = 1"];
+          "v2" -> "v3" [label="1", tooltip="∂v₃/∂v₂ = 1"];
+          "v0" -> "v4" [label="0.284", tooltip="∂v₄/∂v₀ = cos v₀"];
+          "v3" -> "v5" [label="1", tooltip="∂v₅/∂v₃ = 1"];
+          "v4" -> "v5" [label="-1", tooltip="∂v₅/∂v₄ = −1"];
+        """
+        fmt = _significant(digits)
+
+        def q(s: str) -> str:
+            return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        lines = ["digraph trace {", "  rankdir=LR;", "  node [shape=circle];"]
+        out_index = self.output.index if self.output is not None else None
+        for e in self.entries:
+            attrs = [f"label={q(e.name + chr(10) + _show(e.value, fmt))}".replace("\n", "\\n"),
+                     f"tooltip={q(e.name + ' = ' + e.formula)}"]
+            if e.index <= 0:
+                attrs.append("shape=box")
+            if e.index == out_index:
+                attrs += ["shape=doublecircle", 'xlabel="y"']
+            lines.append(f"  {q('v' + str(e.index))} [{', '.join(attrs)}];")
+        for edge in self.edges:
+            src, dst = self.entry(edge.source).name, self.entry(edge.target).name
+            if edge.partial is None:
+                tip = f"{dst} is linear in {src}: {edge.label}"
+            else:
+                tip = f"∂{dst}/∂{src}"
+                tip += "" if edge.symbol == tip else f" = {edge.symbol}"  # no "∂a/∂b = ∂a/∂b"
+            lines.append(f"  {q('v' + str(edge.source))} -> {q('v' + str(edge.target))} "
+                         f"[label={q(_edge_label(edge, fmt))}, tooltip={q(tip)}];")
+        lines.append("}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Everything in the trace as plain lists, numbers and strings (ready for ``json.dumps``)."""
+        return {
+            "inputs": self.input_names,
+            "directions": self.direction_labels,
+            "entries": [{
+                "index": e.index, "name": e.name, "operation": e.operation,
+                "formula": e.formula, "parents": list(e.parents), "shape": list(e.shape),
+                "value": _jsonable(e.value), "tangents": [_jsonable(t) for t in e.tangents],
+                "adjoint": _jsonable(e.adjoint),
+                "edges": [{"source": d.source, "target": d.target, "partial": _jsonable(d.partial),
+                           "symbol": d.symbol, "label": d.label} for d in e.edges],
+            } for e in self.entries],
+            "output": self.output.name if self.output is not None else None,
+            "value": _jsonable(self.value),
+            "output_tangents": [_jsonable(t) for t in self.output_tangents],
+            "ybar": _jsonable(self.ybar),
+            "gradient": [_jsonable(e.adjoint) for e in self.inputs],
+            "forward_operations": self.forward_operations,
+            "reverse_operations": self.reverse_operations,
+        }
+
+    @property
+    def _reaches(self) -> set:
+        """Indices of the entries whose adjoint can be nonzero (they lead to the output)."""
+        if self.output is None:
+            return set()
+        seen = {self.output.index}
+        for e in reversed(self.entries):
+            if e.index in seen:
+                seen.update(e.parents)
+        return seen
+
+
+def _paren(s: str) -> str:
+    return f"({s})" if s.startswith("-") else s
+
+
+def _edge_label(edge: Edge, fmt: Formatter) -> str:
+    if edge.partial is None:
+        return edge.label
+    if np.size(edge.partial) <= MAX_SHOWN:
+        return _show(edge.partial, fmt)
+    return f"{edge.symbol} {_shape_text(shape_of(edge.partial))}"
+
+
+# --------------------------------------------------------------------------------------------
+# Building a trace
+# --------------------------------------------------------------------------------------------
+
+def _input_names(x: Any, n: int) -> List[str]:
+    if isinstance(x, dict) and len(x) == n:
+        return [str(k) for k in x]
+    if n == 1 and not isinstance(x, (tuple, dict)):
+        return ["x"]
+    return [f"x{i + 1}" for i in range(n)]
+
+
+def _directions(directions: Any, size: int) -> Tuple[List[np.ndarray], List[str]]:
+    if directions is None or isinstance(directions, (int, np.integer)) and not isinstance(directions, bool):
+        k = min(size, MAX_DEFAULT_DIRECTIONS) if directions is None else int(directions)
+        if not 0 <= k <= size:
+            raise ValueError(f"directions={k}: x has {size} elements, so between 0 and {size} "
+                             f"unit directions can be seeded")
+        seeds = []
+        for j in range(k):
+            e = np.zeros(size)  # not rows of np.eye(size): x may have millions of elements
+            e[j] = 1.0
+            seeds.append(e)
+        return seeds, [f"ẋ = e{_sub(j + 1)}" for j in range(k)]
+    if not isinstance(directions, (list, tuple)):
+        raise TypeError("directions must be None, an int, or a list of seed directions, not "
+                        f"{type(directions).__name__}")
+    seeds = []
+    for d in directions:
+        dl, _ = flatten(d, "each direction")
+        flat = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in dl]) if dl else np.zeros(0)
+        if flat.size != size:
+            raise ValueError(f"each direction needs {size} numbers (x's size), got {flat.size}")
+        seeds.append(flat)
+    return seeds, [f"ẋ = d{_sub(j + 1)}" for j in range(len(seeds))]
+
+
+def _split(seed: np.ndarray, leaves: List[Any]) -> List[Any]:
+    out, start = [], 0
+    for leaf in leaves:
+        shape = shape_of(leaf)
+        size = math.prod(shape)
+        piece = seed[start:start + size].reshape(shape)
+        out.append(float(piece) if shape == () else piece)
+        start += size
+    return out
+
+
+def trace(f: Callable[[Any], Any], x: Any, directions: Union[None, int, Sequence[Any]] = None,
+          ybar: Any = None) -> Trace:
+    """The evaluation trace of f at x: every intermediate value with its tangents and adjoint.
+
+    f is recorded once on a tape that keeps every value. Then:
+
+    - **tangents (forward mode).** For each seeded direction ẋ, one forward sweep over the
+      entries applies each primitive's tangent rule to the recorded values: v̇ⱼ = Σᵢ ∂vⱼ/∂vᵢ · v̇ᵢ.
+      That is exactly what a forward-mode pass with Dual numbers computes; one sweep per
+      direction, so the full gradient takes n sweeps. ``directions`` is an int k (the unit
+      directions e₁ … e_k), a list of directions (each x's size, flat or in x's structure), or
+      None: e₁ … eₙ for up to ``MAX_DEFAULT_DIRECTIONS`` input elements.
+    - **adjoints (reverse mode).** One reverse sweep from ȳ (``ybar``; 1 for a scalar output,
+      ones by default otherwise, i.e. the adjoints of sum(y)) gives every v̄ᵢ = Σⱼ v̄ⱼ · ∂vⱼ/∂vᵢ.
+    - **edges.** Each argument→result edge carries the local partial ∂vⱼ/∂vᵢ from the
+      primitive's own partials (elementwise operations) or names the linear map (sum, index,
+      matmul …).
+
+    x may be a number, an array, or a tuple/dict of them; each leaf is one input v₋ₙ₊₁ … v₀, so
+    pass ``(2.0, 5.0)`` rather than ``[2.0, 5.0]`` to get two scalar inputs.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
+    >>> print(t)
+    v    formula     value  v̇ (ẋ = e₁)  v̇ (ẋ = e₂)       v̄
+    ──────────────────────────────────────────────────────
+    v₋₁  x1              2           1           0     5.5
+    v₀   x2              5           0           1  1.7163
+    ──────────────────────────────────────────────────────
+    v₁   log v₋₁    0.6931         0.5           0       1
+    v₂   v₋₁ · v₀       10           5           2       1
+    v₃   v₁ + v₂   10.6931         5.5           2       1
+    v₄   sin v₀    -0.9589           0      0.2837      -1
+    v₅   v₃ − v₄   11.6521         5.5      1.7163       1
+    ──────────────────────────────────────────────────────
+    y    v₅        11.6521         5.5      1.7163       1
+    >>> edge = t.entry(4).edges[0]  # v₄ = sin v₀: the edge from v₀
+    >>> edge.symbol, round(edge.partial, 3)
+    ('cos v₀', 0.284)
+    >>> t.forward_operations, t.reverse_operations
+    (10, 10)
+    """
+    if not callable(f):
+        raise TypeError(f"trace takes a function as its first argument, not {type(f).__name__}")
+    leaves, treedef = _leaves(x)
+    if any(is_traced(leaf) for leaf in leaves):
+        # The table shows numbers; a Dual or tape variable here means trace was called inside
+        # another derivative, where its entries would be traced values, not numbers.
+        raise TypeError("trace takes plain numbers or arrays as x, not Duals or tape variables: "
+                        "call it outside grad/jacobian/jvp")
+    rec = _Recording(f, leaves, treedef, "trace", keep_all=True)
+    tape = rec.tape
+    n = len(leaves)
+    size = sum(math.prod(shape_of(leaf)) for leaf in leaves)
+    seeds, labels = _directions(directions, size)
+
+    index: Dict[int, int] = {slot: k - (n - 1) for k, slot in enumerate(tape.inputs)}
+    for j, e in enumerate(tape.entries, start=1):
+        index[e.slot] = j
+
+    # Forward mode: one sweep of tangent rules per seeded direction, over the recorded values.
+    tangents: List[Dict[int, Any]] = []
+    for seed in seeds:
+        table = dict(zip(tape.inputs, _split(seed, leaves)))
+        for e in tape.entries:
+            ts = [None if p is None else table[p] for p in e.parents]
+            table[e.slot] = e.prim.jvp(list(e.args), ts, e.out, e.params, False)
+        tangents.append(table)
+    forward_operations = len(tape.entries) * len(seeds)
+
+    # Reverse mode: one sweep from ȳ, keeping every slot's adjoint.
+    if rec.out_slot is None:
+        ybar_v = np.zeros(rec.out_shape) if rec.out_shape else 0.0
+        adjoints: List[Any] = [None] * tape.nslots
+    else:
+        if ybar is None:
+            ybar_v = 1.0 if rec.out_shape == () else np.ones(rec.out_shape)
+        else:
+            ybar_v = as_value(ybar, "ybar")
+            if shape_of(ybar_v) != rec.out_shape:
+                raise ValueError(f"ybar must have f(x)'s shape: f(x) has shape {rec.out_shape}, "
+                                 f"ybar has shape {shape_of(ybar_v)}")
+        adjoints = backward(tape, {rec.out_slot: ybar_v}, keep=True)
+    reverse_operations = rec.operations
+
+    def adjoint_of(slot: int) -> Any:
+        a = adjoints[slot]
+        return _plain(a) if a is not None else _plain(np.zeros(shape_of(tape.values[slot])))
+
+    names = _input_names(x, n)
+    entries: List[TraceEntry] = []
+    for k, slot in enumerate(tape.inputs):
+        entries.append(TraceEntry(index[slot], _vname(index[slot]), "input", names[k], (),
+                                  _plain(tape.values[slot]),
+                                  tuple(_plain(t[slot]) for t in tangents), adjoint_of(slot)))
+    for e in tape.entries:
+        j = index[e.slot]
+        ops = [_vname(index[p]) if p is not None else _const(a)
+               for p, a in zip(e.parents, e.args)]
+        entries.append(TraceEntry(j, _vname(j), e.prim.name, _formula(e, ops),
+                                  tuple(index[p] for p in e.parents if p is not None),
+                                  _plain(e.out), tuple(_plain(t[e.slot]) for t in tangents),
+                                  adjoint_of(e.slot), _edges(e, j, index, ops)))
+
+    output = None
+    if rec.out_slot is not None:
+        output = next(t for t in entries if t.index == index[rec.out_slot])
+    gradient = unflatten(treedef, [entries[k].adjoint for k in range(n)])
+    out_tangents = [_plain(output.tangents[d]) if output is not None
+                    else _plain(np.zeros(rec.out_shape)) for d in range(len(seeds))]
+    return Trace(entries, output, _plain(rec.value), gradient, seeds, labels, out_tangents,
+                 _plain(ybar_v), forward_operations, reverse_operations, names)
+
+
+def _const(value: Any) -> str:
+    """A constant operand as it reads in a formula."""
+    if shape_of(value) == ():
+        s = _decimals(4)(_plain(value))
+        return f"({s})" if s.startswith("-") else s
+    arr = np.asarray(value)
+    if arr.size <= MAX_SHOWN and arr.ndim <= 2:
+        return _show(arr, _decimals(4))
+    return "const[" + "×".join(str(s) for s in arr.shape) + "]"
+
+
+def _power_symbol(base: str, c: Any) -> str:
+    """d/dx x^c for a constant c, simplified the way one would write it (x^2 gives 2·x)."""
+    fmt = _decimals(4)
+    if isinstance(c, float) and c == 1:
+        return "1"
+    lower = c - 1
+    power = "" if lower == 1 else "^" + _paren(fmt(lower))
+    return f"{_paren(fmt(c))}·{base}{power}"
+
+
+def _edges(e: Entry, j: int, index: Dict[int, int], ops: List[str]) -> Tuple[Edge, ...]:
+    prim = e.prim
+    out_name = _vname(j)
+    edges = []
+    for k, p in enumerate(e.parents):
+        if p is None:
+            continue
+        if prim.kind == "elementwise" and prim.partials is not None:
+            pk = prim.partials[k]
+            if callable(pk):
+                # The primal run already warned about any domain problem; say it once.
+                with np.errstate(all="ignore"):
+                    partial = _plain(pk(*e.args, e.out))
+            else:
+                partial = float(pk)
+            symbols = _PARTIAL_SYMBOLS.get(prim.name)
+            symbol = (symbols[k].format(*ops, o=out_name) if symbols
+                      else f"∂{out_name}/∂{ops[k]}")
+            if prim.name == "power" and k == 0 and e.parents[1] is None and shape_of(e.args[1]) == ():
+                symbol = _power_symbol(ops[0], _plain(e.args[1]))
+            label = symbol
+        else:
+            partial = None
+            label = _linear_label(e, k, ops)
+            symbol = label
+        edges.append(Edge(index[p], j, k, partial, symbol, label,
+                          _adjoint_term(e, k, _bar(out_name), ops, symbol)))
+    return tuple(edges)
