@@ -137,6 +137,19 @@ class _Recording:
                 for x, c in zip(self.leaves, (table[s] for s in self.tape.inputs))]
 
 
+def _finish(v: Any) -> Any:
+    """A result as numpy gives it: an ndarray, or a numpy scalar for 0-d; traced values as they are.
+
+    Rules produce Python floats, numpy scalars or 0-d arrays depending on the path taken; users
+    should see one type, whatever the mode.
+    """
+    if type(v) is np.ndarray:
+        return v[()] if v.ndim == 0 else v
+    if is_traced(v):
+        return v
+    return np.asarray(v)[()]
+
+
 def _leaves(x: Any) -> Tuple[List[Any], Any]:
     leaves, treedef = flatten(x)
     if not leaves:
@@ -240,7 +253,7 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
         if shape_of(xl) != shape_of(vl):
             raise ValueError(f"v must have x's shape: x has shape {shape_of(xl)}, v has shape {shape_of(vl)}")
     value, tangent, _ = _forward_pass(f, leaves, treedef, vleaves, None, "jvp")
-    return value, tangent
+    return _finish(value), _finish(tangent)
 
 
 def derivative(f: Callable, x: Any) -> Any:
@@ -255,7 +268,7 @@ def derivative(f: Callable, x: Any) -> Any:
     if shape_of(xv) != ():
         raise ValueError(f"derivative takes a scalar x, got shape {shape_of(xv)}; "
                          f"use dd.jacobian (or dd.jvp) for array inputs")
-    return _forward_pass(f, [xv], None, [1.0], None, "derivative")[1]
+    return _finish(_forward_pass(f, [xv], None, [1.0], None, "derivative")[1])
 
 
 def vjp(f: Callable, x: Any) -> Tuple[Any, Callable[[Any], Any]]:
@@ -278,9 +291,9 @@ def vjp(f: Callable, x: Any) -> Tuple[Any, Callable[[Any], Any]]:
         if shape_of(ybar) != rec.out_shape:
             raise ValueError(f"ybar must have f(x)'s shape: f(x) has shape {rec.out_shape}, "
                              f"ybar has shape {shape_of(ybar)}")
-        return unflatten(treedef, rec.sweep(ybar))
+        return unflatten(treedef, [_finish(c) for c in rec.sweep(ybar)])
 
-    return rec.value, pullback
+    return _finish(rec.value), pullback
 
 
 def _scalar_output_error(shape: tuple) -> ValueError:
@@ -305,7 +318,7 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         rec = _Recording(f, leaves, treedef, "grad")
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape)
-        return unflatten(treedef, rec.sweep(1.0))
+        return unflatten(treedef, [_finish(c) for c in rec.sweep(1.0)])
     return _jacobian_forward(f, x, chunk, scalar_output=True)[0]
 
 
@@ -361,7 +374,7 @@ def _shape_jacobian(Jt: Any, out_shape: tuple, leaves: List[Any], treedef: Any) 
         if traced:
             parts.append(F.reshape(F.transpose(block), out_shape + shape))
         else:
-            parts.append(block.T.reshape(out_shape + shape))
+            parts.append(_finish(block.T.reshape(out_shape + shape)))
         start += size
     return unflatten(treedef, parts)
 
@@ -383,7 +396,7 @@ def _jacobian_reverse(f: Callable, x: Any):
         if any(is_traced(c) for c in cols):
             parts.append(F.reshape(F.stack(cols), out_shape + shape))
         else:
-            parts.append(np.stack([np.asarray(c, dtype=float) for c in cols]).reshape(out_shape + shape))
+            parts.append(_finish(np.stack([np.asarray(c, dtype=float) for c in cols]).reshape(out_shape + shape)))
     n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
     info = JacobianInfo(rec.sweeps, "reverse", None, rec.operations, n, m)
     return unflatten(treedef, parts), info
