@@ -31,11 +31,12 @@ _new = object.__new__
 class Entry:
     """One recorded primitive application: ``slot = prim(*parents, **params)``.
 
-    ``args`` and ``out`` hold only what the primitive's adjoint rule needs (``prim.needs``);
-    ``shapes`` always holds the argument shapes, which broadcasting and concatenation need.
+    ``args`` and ``out`` hold only what the primitive's adjoint rule needs (``prim.needs``; the
+    rest is None); ``shapes`` always holds the argument shapes, which broadcasting and
+    concatenation need; ``wants[i]`` says whether argument i is on the tape (needs a cotangent).
     """
 
-    __slots__ = ("prim", "parents", "args", "out", "params", "shapes", "slot")
+    __slots__ = ("prim", "parents", "args", "out", "params", "shapes", "slot", "wants")
 
     def __init__(self, prim, parents, args, out, params, shapes, slot):
         self.prim = prim
@@ -45,6 +46,7 @@ class Entry:
         self.params = params
         self.shapes = shapes
         self.slot = slot
+        self.wants = tuple(p is not None for p in parents)
 
     def __repr__(self) -> str:
         return f"<v{self.slot} = {self.prim.name}({', '.join('const' if p is None else f'v{p}' for p in self.parents)})>"
@@ -94,21 +96,32 @@ class TapeTag(Tag):
         return v
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> "Var":
-        values = []
-        parents = []
-        nested = False  # does any value carry an older perturbation that must see this op?
-        for a in args:
+        if len(args) == 2:  # unrolled: this runs once per recorded operation
+            a, b = args
             if type(a) is Var and a.tag is self:
-                v = a.primal
-                values.append(v)
-                parents.append(a.slot)
-                if type(v) in TRACED:
-                    nested = True
+                va, sa = a.primal, a.slot
             else:  # a constant, or a value of an older perturbation: constant to this one
-                values.append(a)
-                parents.append(None)
-                if type(a) in TRACED:
-                    nested = True
+                va, sa = a, None
+            if type(b) is Var and b.tag is self:
+                vb, sb = b.primal, b.slot
+            else:
+                vb, sb = b, None
+            values, parents = (va, vb), (sa, sb)
+            nested = type(va) in TRACED or type(vb) in TRACED
+            shapes = (shape_of(va), shape_of(vb))
+        else:
+            vals, pars, nested = [], [], False
+            for a in args:
+                if type(a) is Var and a.tag is self:
+                    vals.append(a.primal)
+                    pars.append(a.slot)
+                else:
+                    vals.append(a)
+                    pars.append(None)
+                nested = nested or type(vals[-1]) in TRACED
+            values, parents = tuple(vals), tuple(pars)
+            shapes = tuple([shape_of(v) for v in values])
+        # Values carrying an older perturbation must see this operation too: bind again.
         out = bind(prim, *values, **params) if nested else prim.impl(*values, **params)
         self.count += 1
         tape = self.tape
@@ -116,10 +129,10 @@ class TapeTag(Tag):
         tape.nslots = slot + 1
         needs = "both" if tape.keep_all else prim.needs
         tape.entries.append(Entry(
-            prim, tuple(parents),
-            tuple(values) if needs in ("args", "both") else None,
+            prim, parents,
+            values if needs in ("args", "both") else (None,) * len(values),
             out if needs in ("out", "both") else None,
-            params, tuple(shape_of(v) for v in values), slot))
+            params, shapes, slot))
         if tape.keep_all:
             tape.values[slot] = out
         v = _new(Var)
@@ -163,11 +176,8 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False) -> List[Opti
         if not keep:
             table[e.slot] = None
         tape.swept += 1
-        parents = e.parents
-        wants = tuple(p is not None for p in parents)
-        args = e.args if e.args is not None else (None,) * len(parents)
-        cts = e.prim.vjp(ct, args, e.out, e.params, e.shapes, wants)
-        for p, c in zip(parents, cts):
+        cts = e.prim.vjp(ct, e.args, e.out, e.params, e.shapes, e.wants)
+        for p, c in zip(e.parents, cts):
             if p is not None and c is not None:
                 old = table[p]
                 if old is None:
