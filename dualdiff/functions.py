@@ -972,4 +972,7 @@ def log_softmax(x: Value, axis: int = -1) -> Value:
     array([-0.69314718, -0.69314718])
     """
     axes = _norm_axes(axis, len(shape_of(x)))
-    return subtract(x, logsumexp(x, axis=axes, keepdims=True))
+    # (x - m) - log Σ exp(x - m): subtracting the whole logsumexp from x instead would cancel
+    # the leading digits at large x (1000 - 1000.69...) and lose ~1e-13 relative accuracy.
+    shifted = _shift(x, axes)[0]
+    return subtract(shifted, log(sum(exp(shifted), axis=axes, keepdims=True)))

@@ -60,7 +60,7 @@ class Tape:
     evaluation trace needs them); otherwise only what the adjoint rules need.
     """
 
-    __slots__ = ("entries", "inputs", "nslots", "keep_all", "values", "swept")
+    __slots__ = ("entries", "inputs", "nslots", "keep_all", "values", "swept", "inplace")
 
     def __init__(self, keep_all: bool = False):
         self.entries: List[Entry] = []
@@ -69,6 +69,7 @@ class Tape:
         self.keep_all = keep_all
         self.values: Dict[int, Any] = {}
         self.swept = 0  # entries visited by all backward sweeps so far
+        self.inplace = 0  # cotangent sums done in place (see _exclusive)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -182,25 +183,28 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False) -> List[Opti
                 old = table[p]
                 if old is None:
                     table[p] = c
-                elif _exclusive(old, c):
+                # refcount 3 here: the table, the local `old`, getrefcount's argument. Evaluated
+                # on its own, not as an argument of _exclusive (which would add a stack reference).
+                elif type(old) is np.ndarray and _REFCOUNTS and getrefcount(old) <= 3 and _exclusive(old, c):
                     np.add(old, c, out=old)
+                    tape.inplace += 1
                 else:
-                    table[p] = add(old, c)
+                    table[p] = old + c if type(old) is float and type(c) is float else add(old, c)
     return table
 
 
-def _exclusive(old: Any, c: Any) -> bool:
-    """Whether the table's array ``old`` may take ``old + c`` in place.
+def _exclusive(old: np.ndarray, c: Any) -> bool:
+    """Whether the table's array ``old``, referenced by the table alone, may take ``old + c`` in place.
 
-    Only when nothing else can see it: it owns its memory (not a view or a broadcast) and the
-    table holds the only reference (refcount 3: the table, the caller's local, the call's
-    argument). Rules pass cotangents through unchanged and keep forward values on the tape, so
-    most cotangents are shared; the fresh ones a rule computed are the ones this catches, and
-    summing into them saves an allocation and a pass over memory per shared parameter.
+    The caller has checked the reference count; here: it owns its memory (not a view or a
+    broadcast) and ``old + c`` has its shape and dtype. Rules pass cotangents through unchanged
+    (add gives both parents the same array) and keep forward values on the tape, so most
+    cotangents are shared; the fresh ones a rule computed are the ones this catches, and summing
+    into them saves an allocation and a pass over memory.
     """
-    return (type(old) is np.ndarray and type(c) is np.ndarray and old.base is None
-            and old.shape == c.shape and old.dtype == c.dtype and old.flags.writeable
-            and _REFCOUNTS and sys.getrefcount(old) <= 3)
+    return (type(c) is np.ndarray and old.base is None and old.shape == c.shape
+            and old.dtype == c.dtype and old.flags.writeable)
 
 
 _REFCOUNTS = sys.implementation.name == "cpython"
+getrefcount = sys.getrefcount
