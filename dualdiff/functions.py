@@ -295,6 +295,10 @@ def _pow_base_partial(x, y, out):
 
 def _pow_exponent_partial(x, y, out):
     # d/dy x**y = x**y log x. At x == 0 the limit (for y > 0) is 0; log(0) = -inf would give nan.
+    if out is None:
+        # The tape keeps only the arguments of power (needs="args"): x**2 is common and its
+        # output need not stay alive for the exponent's rarely wanted partial.
+        out = power(x, y)
     xv = stop_gradient(x)
     if np.any(np.equal(xv, 0)):
         return where(np.equal(xv, 0), 0.0, out * log(where(np.equal(xv, 0), 1.0, x)))
@@ -307,7 +311,7 @@ _MUL = elementwise("multiply", _arith(lambda a, b: a * b, np.multiply), (lambda 
 _DIV = elementwise("divide", _div_impl,
                     (lambda a, b, o: divide(1.0, b), lambda a, b, o: -divide(o, b)))
 _NEG = elementwise("negative", lambda a: -a if type(a) in _NATIVE else np.negative(a), (-1,), needs="none")
-_POW = elementwise("power", _pow_impl, (_pow_base_partial, _pow_exponent_partial))
+_POW = elementwise("power", _pow_impl, (_pow_base_partial, _pow_exponent_partial), needs="args")
 
 _SIN = elementwise("sin", _scalar_fast(math.sin, np.sin), (lambda x, o: cos(x),), needs="args")
 _COS = elementwise("cos", _scalar_fast(math.cos, np.cos), (lambda x, o: -sin(x),), needs="args")

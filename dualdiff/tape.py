@@ -159,18 +159,22 @@ class Var(Traced):
         return f"Var({_fmt(self.primal)}, slot={self.slot})"
 
 
-def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False) -> List[Optional[Any]]:
+def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
+             consume: bool = False) -> List[Optional[Any]]:
     """One reverse sweep: the grad_table of cotangents, indexed by slot.
 
     ``seeds`` maps output slots to their cotangents (ȳ). Entries are visited newest first; each
     entry's cotangent is pushed to its parents by the primitive's adjoint rule and summed there.
     With ``keep=False`` a slot's cotangent is dropped once it has been pushed back (only the
-    inputs' survive), so memory stays at the live frontier of the sweep.
+    inputs' survive), so memory stays at the live frontier of the sweep. With ``consume=True``
+    each entry is dropped from the tape once swept, releasing the forward values it kept: for a
+    single sweep (grad), memory then shrinks as the sweep goes instead of peaking at the end.
     """
     table: List[Optional[Any]] = [None] * tape.nslots
     for slot, ct in seeds.items():
         table[slot] = ct
-    for e in reversed(tape.entries):
+    entries = tape.entries
+    for e in (_consume(entries) if consume else reversed(entries)):
         ct = table[e.slot]
         if ct is None:
             continue
@@ -191,6 +195,12 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False) -> List[Opti
                 else:
                     table[p] = old + c if type(old) is float and type(c) is float else add(old, c)
     return table
+
+
+def _consume(entries: List[Entry]):
+    """The entries newest first, each removed from the tape before it is handed out."""
+    while entries:
+        yield entries.pop()
 
 
 def _exclusive(old: np.ndarray, c: Any) -> bool:

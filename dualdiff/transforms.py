@@ -120,18 +120,22 @@ class _Recording:
         else:
             self.value, self.out_slot = out, None
         self.out_shape = shape_of(self.value)
+        self.recorded = len(self.tape)  # a last sweep consumes the tape; the count stays
         self.sweeps = 0
 
     @property
     def operations(self) -> int:
-        return len(self.tape) + self.tape.swept
+        return self.recorded + self.tape.swept
 
-    def sweep(self, ybar: Any) -> List[Any]:
-        """One reverse sweep with output cotangent ``ybar``: the cotangent of every leaf."""
+    def sweep(self, ybar: Any, last: bool = False) -> List[Any]:
+        """One reverse sweep with output cotangent ``ybar``: the cotangent of every leaf.
+
+        ``last=True`` promises no further sweep, so the tape is consumed as it is swept.
+        """
         self.sweeps += 1
         if self.out_slot is None:
             return [np.zeros(shape_of(x)) for x in self.leaves]
-        table = backward(self.tape, {self.out_slot: ybar})
+        table = backward(self.tape, {self.out_slot: ybar}, consume=last)
         # `c is ybar` when f returned an input unchanged: hand back a copy, not the caller's array.
         return [np.zeros(shape_of(x)) if c is None else (np.copy(c) if c is ybar else c)
                 for x, c in zip(self.leaves, (table[s] for s in self.tape.inputs))]
@@ -318,7 +322,7 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         rec = _Recording(f, leaves, treedef, "grad")
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape)
-        return unflatten(treedef, [_finish(c) for c in rec.sweep(1.0)])
+        return unflatten(treedef, [_finish(c) for c in rec.sweep(1.0, last=True)])
     return _jacobian_forward(f, x, chunk, scalar_output=True)[0]
 
 
