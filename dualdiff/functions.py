@@ -144,20 +144,31 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
         # The cotangent of a sum is a scalar broadcast over the summed shape (all strides 0).
         # Multiplying by it would be a full pass over memory for nothing; scale by the scalar.
         scalar = _broadcast_scalar(ct)
+        last_d = last_c = None
         for (p, kind), shape, want in zip(terms, shapes, wants):
             if not want:
                 cts.append(None)
                 continue
             if kind == 1:
                 c = ct
-            elif scalar is None:
-                # partial first: numpy reuses a temporary left operand in place
-                c = p(*primals, out) * ct if kind == 0 else -ct
+            elif kind == -1:
+                c = -ct if scalar is None else broadcast_to(-scalar, ct.shape)
             else:
-                d = p(*primals, out) if kind == 0 else -1.0
-                c = d if scalar == 1.0 else d * scalar
-                if shape_of(c) != ct.shape:
-                    c = broadcast_to(c, ct.shape)
+                d = p(*primals, out)
+                if d is last_d:
+                    # x * x: both partials are x itself, so both contributions are the same
+                    # array; compute it once.
+                    cts.append(last_c)
+                    continue
+                if scalar is None:
+                    c = d * ct
+                else:
+                    c = d if scalar == 1.0 else d * scalar
+                    if shape_of(c) != ct.shape:
+                        c = broadcast_to(c, ct.shape)
+                last_d, last_c = d, sum_to(c, shape)
+                cts.append(last_c)
+                continue
             cts.append(sum_to(c, shape))
         return tuple(cts)
 

@@ -216,5 +216,8 @@ def _exclusive(old: np.ndarray, c: Any) -> bool:
             and old.dtype == c.dtype and old.flags.writeable)
 
 
-_REFCOUNTS = sys.implementation.name == "cpython"
+# Reference counts tell "only the table holds this array" on CPython up to 3.13. From 3.14 the
+# interpreter may hold borrowed (uncounted) references on its stack, so a low count no longer
+# proves exclusivity: there the sweep simply allocates every sum.
+_REFCOUNTS = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
 getrefcount = sys.getrefcount

@@ -136,9 +136,18 @@ class _Recording:
         if self.out_slot is None:
             return [np.zeros(shape_of(x)) for x in self.leaves]
         table = backward(self.tape, {self.out_slot: ybar}, consume=last)
-        # `c is ybar` when f returned an input unchanged: hand back a copy, not the caller's array.
-        return [np.zeros(shape_of(x)) if c is None else (np.copy(c) if c is ybar else c)
-                for x, c in zip(self.leaves, (table[s] for s in self.tape.inputs))]
+        out, seen = [], {id(ybar)}
+        for x, s in zip(self.leaves, self.tape.inputs):
+            c = table[s]
+            if c is None:
+                c = np.zeros(shape_of(x))
+            elif id(c) in seen:
+                # The caller's ybar (f returned an input unchanged), or one array given to two
+                # inputs (x * y with x and y the same array): hand back separate copies.
+                c = np.copy(c) if not is_traced(c) else c
+            seen.add(id(c))
+            out.append(c)
+        return out
 
 
 def _finish(v: Any) -> Any:
