@@ -25,29 +25,14 @@ import numpy as np  # noqa: E402
 
 dd = use_working_tree()
 
-SEED_X = [2.0, 5.0]
-SEED_TARGET = 40.0
+from seed import SEED_TARGET, SEED_X, seed_dd, seed_math, seed_np  # noqa: E402  (after the path is set)
+
 JVP_TARGET = 2.2
 
 
 # --------------------------------------------------------------------------------------------
 # The functions, in each spelling
 # --------------------------------------------------------------------------------------------
-
-def seed_dd(x):
-    x1, x2 = x
-    return dd.log(x1) + x1 * x2 - dd.sin(x2)
-
-
-def seed_np(x):
-    x1, x2 = x
-    return np.log(x1) + x1 * x2 - np.sin(x2)
-
-
-def seed_math(x):
-    x1, x2 = x
-    return math.log(x1) + x1 * x2 - math.sin(x2)
-
 
 def seed_grad_exact(x):
     x1, x2 = x

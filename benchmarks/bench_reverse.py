@@ -28,10 +28,10 @@ import numpy as np  # noqa: E402
 
 dd = use_working_tree()
 
+from seed import SEED_TARGET, SEED_X, seed_dd, seed_math, seed_np  # noqa: E402  (after the path is set)
+
 BIG_TARGET = 2.5
 MLP_TARGET = 2.2
-SEED_TARGET = 40.0
-SEED_X = [2.0, 5.0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,21 +256,6 @@ def bench_mlp(settings) -> None:
 # --------------------------------------------------------------------------------------------
 # [5] the seed example in reverse mode
 # --------------------------------------------------------------------------------------------
-
-def seed_dd(x):
-    x1, x2 = x
-    return dd.log(x1) + x1 * x2 - dd.sin(x2)
-
-
-def seed_np(x):
-    x1, x2 = x
-    return np.log(x1) + x1 * x2 - np.sin(x2)
-
-
-def seed_math(x):
-    x1, x2 = x
-    return math.log(x1) + x1 * x2 - math.sin(x2)
-
 
 def _seed_peers(x):
     def jax_(jax):

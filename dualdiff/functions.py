@@ -692,18 +692,23 @@ _MATMUL = _register(Primitive("matmul", np.matmul, _matmul_jvp, _matmul_vjp,
 # The public functions
 # --------------------------------------------------------------------------------------------
 
-def _unary(prim: Primitive, summary: str, example_in: str, example_out: str, note: str = ""):
+def _document(fn: Callable[..., Any], prim: Primitive, shapes: str, summary: str, example: str,
+              result: str, note: str) -> Callable[..., Any]:
+    fn.__name__ = fn.__qualname__ = prim.name
+    fn.__doc__ = (
+        f"{summary}, elementwise{shapes}.\n\n"
+        "Accepts numbers, arrays, Duals and tape variables; plain input gives plain output.\n"
+        + (f"{note}\n" if note else "")
+        + f"\n>>> import dualdiff as dd\n>>> dd.{prim.name}({example})\n{result}\n"
+    )
+    return fn
+
+
+def _unary(prim: Primitive, summary: str, example: str, result: str, note: str = ""):
     def fn(x: Value) -> Value:
         return bind1(prim, x)
 
-    fn.__name__ = fn.__qualname__ = prim.name
-    fn.__doc__ = (
-        f"{summary}, elementwise: the output has x's shape.\n\n"
-        f"Accepts numbers, arrays, Duals and tape variables; plain input gives plain output.\n"
-        + (f"{note}\n" if note else "")
-        + f"\n>>> import dualdiff as dd\n>>> dd.{prim.name}({example_in})\n{example_out}\n"
-    )
-    return fn
+    return _document(fn, prim, ": the output has x's shape", summary, example, result, note)
 
 
 sin = _unary(_SIN, "sin x", "0.0", "0.0")
@@ -733,13 +738,8 @@ def _binary(prim: Primitive, summary: str, example: str, result: str, note: str 
     def fn(x: Value, y: Value) -> Value:
         return bind2(prim, x, y)
 
-    fn.__name__ = fn.__qualname__ = prim.name
-    fn.__doc__ = (
-        f"{summary}, elementwise with numpy broadcasting: the output has the broadcast shape.\n\n"
-        + (f"{note}\n" if note else "")
-        + f"\n>>> import dualdiff as dd\n>>> dd.{prim.name}({example})\n{result}\n"
-    )
-    return fn
+    return _document(fn, prim, " with numpy broadcasting: the output has the broadcast shape",
+                     summary, example, result, note)
 
 
 add = _binary(_ADD, "x + y", "1.0, 2.0", "3.0")

@@ -337,7 +337,7 @@ def test_explicit_and_counted_directions():
 
 def test_unused_values_get_zero_adjoint():
     def f(x):
-        unused = np.exp(x)  # recorded, but does not reach y
+        np.exp(x)  # recorded, but does not reach y
         return x * x
 
     t = dd.trace(f, 3.0)
