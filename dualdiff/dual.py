@@ -60,7 +60,12 @@ class ForwardTag(Tag):
                     tangents.append(None)
                     nested = nested or type(a) in TRACED
         # Values carrying an older perturbation must see this operation too: bind again.
-        out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
+        if nested:
+            out = bind(prim, *primals, **params)
+        elif params:
+            out = prim.impl(*primals, **params)
+        else:
+            out = prim.impl(*primals)
         d = _new(Dual)
         d.primal = out
         d.tangent = prim.jvp(primals, tangents, out, params, self.chunk is not None)

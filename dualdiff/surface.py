@@ -177,8 +177,9 @@ class Traced:
         shape = self.shape
         if not shape:
             raise TypeError("iteration over a 0-d (scalar) value")
+        getitem = F._GETITEM  # the index is a plain int: skip getitem()'s checks
         for i in range(shape[0]):
-            yield F.getitem(self, i)
+            yield bind1(getitem, self, {"idx": (i,)})
 
     # -- arithmetic -------------------------------------------------------------------------
     def __add__(self, other): return bind2(F._ADD, self, other)

@@ -215,11 +215,17 @@ def seed_directions(n: int, chunk: int) -> Iterator[Tuple[np.ndarray, np.ndarray
     >>> [(S.tolist(), list(cols)) for S, cols in dd.seed_directions(3, 2)]
     [([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [0, 1]), ([[0.0, 0.0, 1.0]], [2])]
     """
+    # Small n: slice the rows out of one identity (views, no per-pass allocation); large n:
+    # build each block alone so memory stays at chunk × n, not n².
+    eye = np.eye(n) if n <= 2048 else None
     for start in range(0, n, chunk):
         columns = range(start, min(start + chunk, n))
-        S = np.zeros((len(columns), n))
-        # Row i has its 1 at column start + i: flat positions start, start + n + 1, ...
-        S.reshape(-1)[start::n + 1] = 1.0
+        if eye is not None:
+            S = eye[start:columns.stop]
+        else:
+            S = np.zeros((len(columns), n))
+            # Row i has its 1 at column start + i: flat positions start, start + n + 1, ...
+            S.reshape(-1)[start::n + 1] = 1.0
         yield S, columns
 
 
@@ -368,8 +374,8 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         tangents = [t for _, t in blocks]
         Jt = np.concatenate(tangents) if chunked else np.array(tangents)
         Jt = Jt.reshape(n, m)
-        order = [c for columns, _ in blocks for c in columns]
-        if order != list(range(n)):
+        if type(blocks[0][0]) is not range:  # ranges come consecutive and in order
+            order = [c for columns, _ in blocks for c in columns]
             scattered = np.empty_like(Jt)
             scattered[order] = Jt
             Jt = scattered
