@@ -42,9 +42,11 @@ from .transforms import jacobian
 
 __all__ = ["main", "textbook_f", "FAMILIES", "DEFAULT_SIZES", "MAX_SIZE"]
 
-#: The input sizes n of the default scaling run, per family (``--sizes`` replaces both).
-DEFAULT_SIZES = {"m = 1": (1, 10, 100, 1000), "m = n": (1, 10, 100, 300)}
-#: The largest n accepted: the m = n map stores an n×n matrix (4096² floats are 128 MiB).
+#: The sizes of the default scaling run, per family: n, or m for the n = 1 family
+#: (``--sizes`` replaces all of them).
+DEFAULT_SIZES = {"m = 1": (1, 10, 100, 1000), "n = 1": (1, 10, 100, 1000),
+                 "m = n": (1, 10, 100, 300)}
+#: The largest size accepted: the m = n map stores an n×n matrix (4096² floats are 128 MiB).
 MAX_SIZE = 4096
 
 PLOT_HINT = 'install it with: pip install "dualdiff[plot]"'
@@ -68,16 +70,27 @@ def textbook_f(x: Tuple[Any, Any]) -> Any:
 
 @dataclass(frozen=True)
 class Family:
-    """A family of maps R^n -> R^m, one per size n: ``make(n)`` gives ``(f, x)``."""
+    """A family of maps R^n -> R^m, one per size: ``make(size)`` gives ``(f, x)``.
+
+    ``size_of`` names the dimension the size sets, "n" or "m"; the table and the JSON report
+    n and m as :func:`dualdiff.jacobian` counted them, whichever was chosen.
+    """
 
     key: str
     formula: str
     make: Callable[[int], Tuple[Callable[[Any], Any], np.ndarray]]
     note: str = ""
+    size_of: str = "n"
 
 
 def _sum_sin(n: int):
     return (lambda x: np.sum(np.sin(x) * x)), np.linspace(0.5, 1.5, n)
+
+
+def _sin_fan(m: int):
+    k = np.arange(1.0, m + 1)
+    # t stays a length-1 vector rather than a scalar so that J is m × 1, the shape of R^1 -> R^m.
+    return (lambda t: np.sin(t * k) * k), np.array([0.5])
 
 
 def _running_tanh(n: int):
@@ -85,9 +98,12 @@ def _running_tanh(n: int):
     return (lambda x: L @ np.tanh(x)), np.linspace(-1.0, 1.0, n)
 
 
-#: m = 1 (a loss: reverse mode's home ground) and m = n (a square Jacobian: a draw in passes).
+#: m = 1 (a loss: reverse mode's home ground), n = 1 (a curve: forward mode's) and m = n (a
+#: square Jacobian: a draw in passes).
 FAMILIES = (
     Family("m = 1", "f(x) = sum(sin(x) · x)", _sum_sin),
+    Family("n = 1", "f(t) = sin(t · k) · k for k = 1 … m; t is a length-1 vector, J is m × 1",
+           _sin_fan, size_of="m"),
     Family("m = n", "f(x) = L @ tanh(x), L lower-triangular ones (a running sum)", _running_tanh,
            # Each of its n passes multiplies by an n×n matrix: n³ work per mode, so the default
            # run stops at n = 300 to stay within a few seconds on a small machine.
@@ -200,18 +216,18 @@ def _example(point: Tuple[float, float], chunk: int, timing: bool) -> Dict[str, 
 
 
 def _scaling(sizes: Optional[Sequence[int]], chunk: int, timing: bool) -> List[Dict[str, Any]]:
-    plan = [(fam, n) for fam in FAMILIES for n in (sizes or DEFAULT_SIZES[fam.key])]
+    plan = [(fam, size) for fam in FAMILIES for size in (sizes or DEFAULT_SIZES[fam.key])]
     rows = []
     progress = _Progress(len(plan))
-    for fam, n in plan:
-        progress.step(f"{fam.key}, n = {n}")
-        f, x = fam.make(n)
+    for fam, size in plan:
+        progress.step(f"{fam.key}, {fam.size_of} = {size}")
+        f, x = fam.make(size)
         fwd = _cost(f, x, "forward", chunk, timing)
         rev = _cost(f, x, "reverse", chunk, timing)
         f_time = _measure(lambda: f(x)) if timing else None
         for c in (fwd, rev):
             c["ratio"] = c["time_s"] / f_time if timing else None
-        rows.append({"family": fam.key, "n": n, "m": fwd["n_outputs"], "forward": fwd,
+        rows.append({"family": fam.key, "n": fwd["n_inputs"], "m": fwd["n_outputs"], "forward": fwd,
                      "reverse": rev, "f_time_s": f_time, "winner": _winner(fwd, rev, timing)})
     progress.done()
     return rows
@@ -289,7 +305,8 @@ def _text(point, chunk, ex, rows, timing, sizes_given) -> str:
     out.append("")
     out.append("Forward mode needs one pass per input, reverse mode one sweep per output. With "
                "m = 1 the reverse\nsweep count stays at 1 while forward passes grow with n; "
-               "with m = n both need n, and the\ncost of one pass decides.")
+               "with n = 1 it is the other way round, one\nforward pass against m reverse sweeps; "
+               "with m = n both need n, and the cost of one pass decides.")
     return "\n".join(out)
 
 
@@ -315,7 +332,8 @@ def _plot(path: str, rows: List[Dict[str, Any]], timing: bool, figure_cls: Any) 
     ax_passes, ax_cost = fig.subplots(1, 2)
     for fam in FAMILIES:
         sub = [r for r in rows if r["family"] == fam.key]
-        ns = [r["n"] for r in sub]
+        # Against n the n = 1 family would be a single column of points: it grows in m.
+        ns = [r[fam.size_of] for r in sub]
         for mode, style in (("forward", "o-"), ("reverse", "s--")):
             label = f"{mode}, {fam.key}"
             ax_passes.plot(ns, [r[mode]["passes"] for r in sub], style, label=label)
@@ -324,7 +342,7 @@ def _plot(path: str, rows: List[Dict[str, Any]], timing: bool, figure_cls: Any) 
     for ax in (ax_passes, ax_cost):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("n (inputs)")
+        ax.set_xlabel("size: n (inputs), m (outputs) for n = 1")
         ax.legend()
     ax_passes.set_ylabel("passes")
     ax_passes.set_title("passes for the full Jacobian")
@@ -352,7 +370,7 @@ def _size(text: str) -> int:
     v = _positive_int(text)
     if v > MAX_SIZE:
         raise argparse.ArgumentTypeError(
-            f"n = {v} is too large: at most {MAX_SIZE} (the m = n map stores an n×n matrix)")
+            f"size {v} is too large: at most {MAX_SIZE} (the m = n map stores an n×n matrix)")
     return v
 
 
@@ -382,8 +400,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=_positive_int, default=1, metavar="K",
                    help="input directions per forward pass: ceil(n/K) passes (default: 1)")
     p.add_argument("--sizes", nargs="+", type=_size, metavar="N",
-                   help=f"input sizes n of the scaling table, for both maps (default: "
-                        f"{' '.join(map(str, DEFAULT_SIZES['m = 1']))} for m = 1 and "
+                   help=f"sizes of the scaling table, for every map: n, or m for the n = 1 "
+                        f"map (default: {' '.join(map(str, DEFAULT_SIZES['m = 1']))} for m = 1, "
+                        f"{' '.join(map(str, DEFAULT_SIZES['n = 1']))} for n = 1 and "
                         f"{' '.join(map(str, DEFAULT_SIZES['m = n']))} for m = n; "
                         f"at most {MAX_SIZE})")
     p.add_argument("--json", action="store_true", help="print the same content as JSON")

@@ -15,6 +15,7 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import dualdiff.compare as compare
@@ -111,22 +112,56 @@ def test_result_and_cost(default_output):
 
 def scaling_rows(out: str) -> list:
     s4 = section(out, 4)
-    return [l.split() for l in s4.splitlines() if l.startswith("m = ")]
+    return [l.split() for l in s4.splitlines() if l.startswith(("m = ", "n = "))]
+
+
+def family_rows(rows: list, key: str) -> list:
+    """(n, m, fwd passes, rev passes, fwd ops, rev ops, winner) of the rows of family ``key``."""
+    return [tuple(int(v) for v in r[3:9]) + (r[-1],) for r in rows if " ".join(r[:3]) == key]
 
 
 def test_scaling_table_passes(default_output):
     rows = scaling_rows(default_output)
     # "m = 1" (3 tokens), n, m, fwd passes, rev passes, fwd ops, rev ops, fewer passes
-    m1 = [(int(r[3]), int(r[4]), int(r[5]), int(r[6]), r[-1]) for r in rows if r[2] == "1"]
-    mn = [(int(r[3]), int(r[4]), int(r[5]), int(r[6]), r[-1]) for r in rows if r[2] == "n"]
+    m1, n1, mn = (family_rows(rows, key) for key in ("m = 1", "n = 1", "m = n"))
+    assert len(rows) == len(m1) + len(n1) + len(mn)
     assert [r[0] for r in m1] == [1, 10, 100, 1000]
+    assert [r[1] for r in n1] == [1, 10, 100, 1000]  # this family grows in m
     assert [r[0] for r in mn] == [1, 10, 100, 300]  # the n³ map stops earlier by default
-    for n, m, fwd, rev, winner in m1:
+    for n, m, fwd, rev, _, _, winner in m1:
         assert (m, fwd, rev) == (1, n, 1)
         assert winner == ("tie" if n == 1 else "reverse")
-    for n, m, fwd, rev, winner in mn:
+    for n, m, fwd, rev, fwd_ops, _, winner in n1:
+        assert (n, fwd, rev) == (1, 1, m)
+        assert fwd_ops == n1[0][4]  # one forward pass, however many outputs
+        assert winner == ("tie" if m == 1 else "forward")
+    for n, m, fwd, rev, _, _, winner in mn:
         assert (m, fwd, rev, winner) == (n, n, n, "tie")
     assert "default sizes stop at n = 300" in default_output
+
+
+def test_scaling_families_come_in_the_order_of_the_argument(default_output):
+    # reverse wins (m = 1), forward wins (n = 1), then the draw in passes (m = n)
+    order = []
+    for r in scaling_rows(default_output):
+        if " ".join(r[:3]) not in order:
+            order.append(" ".join(r[:3]))
+    assert order == ["m = 1", "n = 1", "m = n"]
+    s4 = section(default_output, 4)
+    assert "n = 1:  f(t) = sin(t · k) · k for k = 1 … m" in s4
+    assert "with n = 1 it is the other way round" in " ".join(s4.split())
+
+
+@pytest.mark.parametrize("m", [1, 7])
+def test_n1_family_jacobian_is_m_by_1(m):
+    import dualdiff as dd
+    fam = next(f for f in compare.FAMILIES if f.key == "n = 1")
+    f, t = fam.make(m)
+    k = np.arange(1.0, m + 1)
+    for mode in ("forward", "reverse"):
+        J = dd.jacobian(f, t, mode=mode)
+        assert J.shape == (m, 1)
+        np.testing.assert_allclose(J[:, 0], k * k * np.cos(t[0] * k))
 
 
 def test_default_output_is_deterministic(default_output, capsys):
@@ -154,21 +189,24 @@ def test_counts_come_from_jacobian_full_output(monkeypatch, capsys):
     monkeypatch.setattr(compare, "jacobian", spy)
     code, out, _ = run(capsys, "--no-timing", "--sizes", "3")
     assert code == 0
-    assert len(calls) == 2 + 2 * 2  # the example and each family, in both modes
+    assert len(calls) == 2 + 3 * 2  # the example and each family, in both modes
     s3 = section(out, 3)
     assert "1002 (one per input)" in s3 and "1001 (one per output)" in s3
     assert "7010" in s3
-    assert [r[5:7] for r in scaling_rows(out)] == [["1003", "1001"], ["1003", "1003"]]
+    assert [r[5:7] for r in scaling_rows(out)] == [["1003", "1001"], ["1001", "1003"],
+                                                   ["1003", "1003"]]
 
 
 def test_chunk_reduces_forward_passes(capsys):
     code, out, _ = run(capsys, "--no-timing", "--chunk", "4", "--sizes", "1", "10", "100")
     assert code == 0
     assert "1 (ceil(2/2): 2 inputs per pass)" in section(out, 3)  # chunk 4 > n = 2: one pass of 2
-    for r in scaling_rows(out):
-        n = int(r[3])
+    rows = scaling_rows(out)
+    assert len(rows) == 3 * 3
+    for r in rows:
+        n, m = int(r[3]), int(r[4])
         assert int(r[5]) == math.ceil(n / 4)
-        assert int(r[6]) == (1 if r[2] == "1" else n)
+        assert int(r[6]) == m
     assert "4 inputs per pass (ceil(n/4) passes)" in out
 
 
@@ -202,11 +240,15 @@ def test_json_matches_the_text(capsys):
     assert (cost["forward"]["passes"], cost["reverse"]["passes"]) == (2, 1)
     assert cost["forward"]["operations"] == cost["reverse"]["operations"] == 10
     assert cost["forward"]["time_s"] is None and cost["f_time_s"] is None
+    assert list(doc["scaling"]["families"]) == ["m = 1", "n = 1", "m = n"]
+    assert doc["scaling"]["families"]["n = 1"].startswith("f(t) = sin(t · k) · k")
     rows = doc["scaling"]["rows"]
     assert [(r["family"], r["n"], r["m"]) for r in rows] == [
-        ("m = 1", 1, 1), ("m = 1", 10, 1), ("m = n", 1, 1), ("m = n", 10, 10)]
+        ("m = 1", 1, 1), ("m = 1", 10, 1), ("n = 1", 1, 1), ("n = 1", 1, 10),
+        ("m = n", 1, 1), ("m = n", 10, 10)]
     assert [(r["forward"]["passes"], r["reverse"]["passes"]) for r in rows] == [
-        (1, 1), (10, 1), (1, 1), (10, 10)]
+        (1, 1), (10, 1), (1, 1), (1, 10), (1, 1), (10, 10)]
+    assert [r["winner"] for r in rows] == ["tie", "reverse", "tie", "forward", "tie", "tie"]
     # The same numbers as the text output of the same run.
     code, text, _ = run(capsys, "--no-timing", "--sizes", "1", "10")
     assert [[r["n"], r["m"], r["forward"]["operations"], r["reverse"]["operations"]] for r in rows] == \
@@ -313,16 +355,21 @@ def fake_matplotlib(monkeypatch):
     return drawn
 
 
-def test_plot_draws_both_modes_for_both_families(monkeypatch, capsys, tmp_path):
+def test_plot_draws_both_modes_for_every_family(monkeypatch, capsys, tmp_path):
     drawn = fake_matplotlib(monkeypatch)
     path = str(tmp_path / "cost.png")
     code, out, err = run(capsys, "--no-timing", "--sizes", "1", "10", "--plot", path)
     assert code == 0 and drawn["saved"] == path and path in err
     labels = [p[0] for p in drawn["plots"]]
-    assert set(labels) == {"forward, m = 1", "reverse, m = 1", "forward, m = n", "reverse, m = n"}
+    assert set(labels) == {f"{mode}, {key}" for mode in ("forward", "reverse")
+                           for key in ("m = 1", "n = 1", "m = n")}
     passes = {label: ys for label, xs, ys in drawn["plots"][::2]}  # first panel of each pair
     assert passes == {"forward, m = 1": [1, 10], "reverse, m = 1": [1, 1],
+                      "forward, n = 1": [1, 1], "reverse, n = 1": [1, 10],
                       "forward, m = n": [1, 10], "reverse, m = n": [1, 10]}
+    # each family against the size it grows in: n = 1 against m, not a column at n = 1
+    xs = {label: xs for label, xs, ys in drawn["plots"]}
+    assert all(v == [1, 10] for v in xs.values())
 
 
 def test_plot_with_real_matplotlib(tmp_path, capsys):
