@@ -62,24 +62,11 @@ def _bar(name: str) -> str:
 Formatter = Callable[[float], str]
 
 
-def _decimals(digits: int) -> Formatter:
-    """At most ``digits`` decimals, trailing zeros dropped; scientific for tiny or huge numbers."""
-    def fmt(v: float) -> str:
-        if isinstance(v, complex):
-            return f"{v:.{digits}g}"
-        v = float(v)
-        if v == 0:
-            return "0"  # also -0.0, which would otherwise print as "-0"
-        if not math.isfinite(v):
-            return str(v)
-        if abs(v) < 0.5 * 10.0 ** -digits or abs(v) >= 1e9:
-            return np.format_float_scientific(v, precision=digits, trim="-")
-        return np.format_float_positional(v, precision=digits, trim="-")
-    return fmt
+def _formatter(digits: int, significant: bool) -> Formatter:
+    # Shared by both styles: complex as %g, zeros (and -0.0, which would print as "-0") as
+    # "0", inf/nan as numpy spells them, scientific notation only for tiny or huge numbers.
+    tiny = 1e-4 if significant else 0.5 * 10.0 ** -digits
 
-
-def _significant(digits: int) -> Formatter:
-    """``digits`` significant figures, as the textbook labels its edges (cos 5 = 0.284)."""
     def fmt(v: float) -> str:
         if isinstance(v, complex):
             return f"{v:.{digits}g}"
@@ -88,10 +75,20 @@ def _significant(digits: int) -> Formatter:
             return "0"
         if not math.isfinite(v):
             return str(v)
-        if abs(v) < 1e-4 or abs(v) >= 1e9:
-            return np.format_float_scientific(v, precision=digits - 1, trim="-")
-        return np.format_float_positional(v, precision=digits, fractional=False, trim="-")
+        if abs(v) < tiny or abs(v) >= 1e9:
+            return np.format_float_scientific(v, precision=digits - 1 if significant else digits, trim="-")
+        return np.format_float_positional(v, precision=digits, fractional=not significant, trim="-")
     return fmt
+
+
+def _decimals(digits: int) -> Formatter:
+    """At most ``digits`` decimals, trailing zeros dropped; scientific for tiny or huge numbers."""
+    return _formatter(digits, significant=False)
+
+
+def _significant(digits: int) -> Formatter:
+    """``digits`` significant figures, as the textbook labels its edges (cos 5 = 0.284)."""
+    return _formatter(digits, significant=True)
 
 
 def _shape_text(shape: tuple) -> str:
