@@ -361,18 +361,24 @@ def _run_here(name: str, run: Callable[[Settings], None], settings: Settings) ->
         FAILURES.append(f"section {name} raised {type(e).__name__}: {e}")
 
 
-def _run_child(script: str, name: str, settings: Settings) -> None:
-    """Run one section in a fresh interpreter, echo its output, collect its ratios."""
+def stream_child(cmd: List[str]) -> "tuple[int, List[Ratio]]":
+    """Run cmd in a fresh interpreter, echo its output as it comes; its exit status and ratios."""
     import subprocess
-    cmd = [sys.executable, "-u", script] + settings.argv + ["--section", name]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
+    ratios = []
     for line in proc.stdout:
         print(line, end="", flush=True)
         r = parse_ratio(line)
         if r is not None:
-            RESULTS.append(r)
-    rc = proc.wait()
+            ratios.append(r)
+    return proc.wait(), ratios
+
+
+def _run_child(script: str, name: str, settings: Settings) -> None:
+    """Run one section in a fresh interpreter, echo its output, collect its ratios."""
+    rc, ratios = stream_child([sys.executable, "-u", script] + settings.argv + ["--section", name])
+    RESULTS.extend(ratios)
     if rc != 0:
         FAILURES.append(f"section {name} exited with status {rc} (see its output above)")
 

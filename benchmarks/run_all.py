@@ -7,7 +7,6 @@ or a crash), never because a target was missed.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import HEADLINES, parse_ratio  # noqa: E402
+from common import HEADLINES, stream_child  # noqa: E402
 
 SCRIPTS = ("bench_forward.py", "bench_reverse.py")
 
@@ -29,16 +28,10 @@ def main(argv=None) -> int:
     status = 0
     start = time.perf_counter()
     for name in SCRIPTS:
-        cmd = [sys.executable, "-u", str(HERE / name)] + args
         print(f"$ python benchmarks/{name} {' '.join(args)}".rstrip(), flush=True)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            print(line, end="", flush=True)
-            r = parse_ratio(line)
-            if r is not None:
-                found.setdefault(r.key, r)
-        rc = proc.wait()
+        rc, ratios = stream_child([sys.executable, "-u", str(HERE / name)] + args)
+        for r in ratios:
+            found.setdefault(r.key, r)
         if rc != 0:
             print(f"!! benchmarks/{name} exited with status {rc}")
             status = status or rc
