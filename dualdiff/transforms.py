@@ -186,8 +186,8 @@ def auto_chunk(n: int) -> int:
     (2, 64, 35, 4)
     """
     cap = max(1, min(MAX_AUTO_CHUNK, AUTO_CHUNK_ELEMENTS // max(n, 1)))
-    passes = math.ceil(n / cap)
-    return math.ceil(n / passes)
+    passes = max(1, math.ceil(n / cap))
+    return max(1, math.ceil(n / passes))
 
 
 def _resolve_chunk(chunk: Union[int, str], n: int) -> int:
@@ -199,10 +199,10 @@ def _resolve_chunk(chunk: Union[int, str], n: int) -> int:
         raise TypeError(f"chunk must be a positive int or 'auto', not {type(chunk).__name__}")
     if chunk < 1:
         raise ValueError(f"chunk must be a positive int or 'auto', not {chunk}")
-    return min(int(chunk), n)
+    return max(1, min(int(chunk), n))
 
 
-def seed_directions(n: int, chunk: int) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+def seed_directions(n: int, chunk: int, dtype: Any = float) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
     """The seed directions of a forward-mode Jacobian: blocks of rows of the n×n identity.
 
     Yields ``(S, columns)``: ``S`` has shape (k, n), one seed direction per row, and
@@ -217,13 +217,13 @@ def seed_directions(n: int, chunk: int) -> Iterator[Tuple[np.ndarray, np.ndarray
     """
     # Small n: slice the rows out of one identity (views, no per-pass allocation); large n:
     # build each block alone so memory stays at chunk × n, not n².
-    eye = np.eye(n) if n <= 2048 else None
+    eye = np.eye(n, dtype=dtype) if n <= 2048 else None
     for start in range(0, n, chunk):
         columns = range(start, min(start + chunk, n))
         if eye is not None:
             S = eye[start:columns.stop]
         else:
-            S = np.zeros((len(columns), n))
+            S = np.zeros((len(columns), n), dtype=dtype)
             # Row i has its 1 at column start + i: flat positions start, start + n + 1, ...
             S.reshape(-1)[start::n + 1] = 1.0
         yield S, columns
@@ -348,11 +348,20 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     for leaf in leaves:
         n += leaf.size if type(leaf) is np.ndarray else math.prod(shape_of(leaf))
     k = _resolve_chunk(chunk, n)
+    if n == 0:  # nothing to seed: one plain evaluation gives the output's shape
+        out_shape = shape_of(_output(f(unflatten(treedef, leaves))))
+        if scalar_output and out_shape != ():
+            raise _scalar_output_error(out_shape)
+        parts = [np.zeros(out_shape + shape_of(leaf)) for leaf in leaves]
+        return unflatten(treedef, parts), 0, 0, 0, math.prod(out_shape)
     chunked = k > 1
     blocks = []  # (columns, tangents as a (len(columns), m) block)
     value = None
     ops = 0
-    for S, columns in seed_directions(n, k):
+    # Seeds in the inputs' precision, so float32 inputs get float32 Jacobians, as in numpy.
+    dtypes = {leaf.dtype for leaf in leaves if type(leaf) is np.ndarray}
+    dtype = np.result_type(*dtypes) if dtypes and dtypes != {np.dtype(float)} else float
+    for S, columns in seed_directions(n, k, dtype):
         value, tangent, count = _forward_pass(f, leaves, treedef, _split_seed(S, leaves, chunked),
                                               len(columns) if chunked else None, "jacobian")
         ops += count
@@ -404,18 +413,22 @@ def _jacobian_reverse(f: Callable, x: Any):
     out_shape = rec.out_shape
     m = math.prod(out_shape)
     rows = []
+    value = rec.value
+    dtype = value.dtype if type(value) is np.ndarray else float  # float32 stays float32
     for i in range(m):
-        ybar = np.zeros(m)
+        ybar = np.zeros(m, dtype=dtype)
         ybar[i] = 1.0
         rows.append(rec.sweep(ybar.reshape(out_shape)))
     parts = []
     for j, leaf in enumerate(leaves):
         shape = shape_of(leaf)
         cols = [r[j] for r in rows]
-        if any(is_traced(c) for c in cols):
+        if not cols:  # f(x) is empty: no rows to sweep
+            parts.append(np.zeros(out_shape + shape))
+        elif any(is_traced(c) for c in cols):
             parts.append(F.reshape(F.stack(cols), out_shape + shape))
         else:
-            parts.append(_finish(np.stack([np.asarray(c, dtype=float) for c in cols]).reshape(out_shape + shape)))
+            parts.append(_finish(np.stack([np.asarray(c) for c in cols]).reshape(out_shape + shape)))
     n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
     info = JacobianInfo(rec.sweeps, "reverse", None, rec.operations, n, m)
     return unflatten(treedef, parts), info

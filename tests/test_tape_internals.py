@@ -46,3 +46,4 @@ def test_forward_values_kept_on_the_tape_are_never_written_into():
     g = dd.grad(f, X)
     np.testing.assert_array_equal(seen["e"], before)
     np.testing.assert_allclose(g, np.exp(X) * (2.0 + X), rtol=1e-14)
+
