@@ -205,7 +205,7 @@ def _resolve_chunk(chunk: Union[int, str], n: int) -> int:
 def seed_directions(n: int, chunk: int, dtype: Any = float) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
     """The seed directions of a forward-mode Jacobian: blocks of rows of the n×n identity.
 
-    Yields ``(S, columns)``: ``S`` has shape (k, n), one seed direction per row, and
+    Yields ``(S, columns)``: ``S`` has shape (k, n) and ``dtype``, one seed direction per row, and
     ``columns[i]`` is the Jacobian column that direction i recovers (J[:, columns] = J Sᵀ); a
     ``range`` for these identity seeds.
     ``ceil(n / chunk)`` blocks in all. This is the only place seeds are made, so compressed
