@@ -425,11 +425,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     point = (float(args.point[0]), float(args.point[1]))
     if point[0] <= 0:
         parser.error(f"--point: x1 must be > 0 (f takes log x1), got {args.point[0]:g}")
-    figure_cls = None
+    figure_cls: Any = None
     if args.plot:
         # Checked before the long runs, so a missing extra costs no waiting.
         try:
-            from matplotlib.figure import Figure as figure_cls
+            from matplotlib.figure import Figure
+            figure_cls = Figure
         except ImportError:
             print(f"--plot needs matplotlib, which is not installed; {PLOT_HINT}", file=sys.stderr)
             return 1

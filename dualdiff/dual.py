@@ -9,7 +9,7 @@ transpose, indexing) shift their axis by one, and they read ``chunked`` to know 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
@@ -30,6 +30,8 @@ class ForwardTag(Tag):
     def process(self, prim: Primitive, args: tuple, params: dict) -> "Dual":
         self.count += 1
         n = len(args)
+        primals: Sequence[Any]
+        tangents: Sequence[Any]
         # One and two arguments are unrolled: this runs once per operation, and on scalars the
         # interpreter's overhead is most of forward mode's cost.
         if n == 2:
@@ -49,16 +51,19 @@ class ForwardTag(Tag):
             primals, tangents = (a.primal,), (a.tangent,)
             nested = type(a.primal) in TRACED
         else:
-            primals, tangents, nested = [], [], False
+            plist: List[Any] = []
+            tlist: List[Any] = []
+            nested = False
             for a in args:
                 if type(a) is Dual and a.tag is self:
-                    primals.append(a.primal)
-                    tangents.append(a.tangent)
+                    plist.append(a.primal)
+                    tlist.append(a.tangent)
                     nested = nested or type(a.primal) in TRACED
                 else:
-                    primals.append(a)
-                    tangents.append(None)
+                    plist.append(a)
+                    tlist.append(None)
                     nested = nested or type(a) in TRACED
+            primals, tangents = plist, tlist
         # Values carrying an older perturbation must see this operation too: bind again.
         if nested:
             out = bind(prim, *primals, **params)
@@ -104,6 +109,9 @@ class Dual(Traced):
     """
 
     __slots__ = ("primal", "tangent", "tag")
+    primal: Any
+    tangent: Any
+    tag: ForwardTag
 
     def __init__(self, primal: Any, tangent: Any = None):
         if is_traced(primal):

@@ -39,6 +39,17 @@ __all__ = [
 #: A value dualdiff functions accept: a number, an ndarray, a Dual or a tape variable.
 Value = Any
 
+# The public functions are assembled further down from the table's entries; the partials above
+# them refer to them by name, which is resolved when a rule runs.
+sin: Callable[[Value], Value]
+cos: Callable[[Value], Value]
+sinh: Callable[[Value], Value]
+cosh: Callable[[Value], Value]
+sqrt: Callable[[Value], Value]
+log: Callable[[Value], Value]
+divide: Callable[[Value, Value], Value]
+power: Callable[[Value, Value], Value]
+
 #: Every primitive by name: the one table both modes read.
 PRIMITIVES: "dict[str, Primitive]" = {}
 
@@ -704,7 +715,8 @@ def _document(fn: Callable[..., Any], prim: Primitive, shapes: str, summary: str
     return fn
 
 
-def _unary(prim: Primitive, summary: str, example: str, result: str, note: str = ""):
+def _unary(prim: Primitive, summary: str, example: str, result: str,
+           note: str = "") -> Callable[[Value], Value]:
     def fn(x: Value) -> Value:
         return bind1(prim, x)
 
@@ -734,7 +746,8 @@ sigmoid = _unary(_SIGMOID, "The logistic function 1 / (1 + e**-x), computed with
 relu = _unary(_RELU, "max(x, 0)", "-1.0", "0.0", "Convention: relu'(0) = 0.")
 
 
-def _binary(prim: Primitive, summary: str, example: str, result: str, note: str = ""):
+def _binary(prim: Primitive, summary: str, example: str, result: str,
+            note: str = "") -> Callable[[Value, Value], Value]:
     def fn(x: Value, y: Value) -> Value:
         return bind2(prim, x, y)
 

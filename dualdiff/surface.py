@@ -145,6 +145,8 @@ class Traced:
     """Operators, ndarray attributes and numpy dispatch for a type with ``primal`` and ``tag``."""
 
     __slots__ = ()
+    primal: Any  # supplied by the subclass's slots
+    tag: Any
 
     # -- what the value looks like ----------------------------------------------------------
     @property

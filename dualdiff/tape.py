@@ -15,7 +15,7 @@ that are themselves Duals (forward-over-reverse Hessians) differentiates through
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -107,11 +107,14 @@ class TapeTag(Tag):
                 vb, sb = b.primal, b.slot
             else:
                 vb, sb = b, None
-            values, parents = (va, vb), (sa, sb)
+            values: Tuple[Any, ...] = (va, vb)
+            parents: Tuple[Optional[int], ...] = (sa, sb)
             nested = type(va) in TRACED or type(vb) in TRACED
-            shapes = (shape_of(va), shape_of(vb))
+            shapes: Tuple[tuple, ...] = (shape_of(va), shape_of(vb))
         else:
-            vals, pars, nested = [], [], False
+            vals: List[Any] = []
+            pars: List[Optional[int]] = []
+            nested = False
             for a in args:
                 if type(a) is Var and a.tag is self:
                     vals.append(a.primal)
@@ -153,6 +156,9 @@ class Var(Traced):
     """
 
     __slots__ = ("primal", "slot", "tag")
+    primal: Any
+    slot: int
+    tag: TapeTag
 
     def __repr__(self) -> str:
         from .dual import _fmt

@@ -115,10 +115,10 @@ class _Recording:
         self.leaves = leaves
         self.treedef = treedef
         self.tag = tag
+        self.out_slot: Optional[int] = None
+        self.value = out
         if type(out) is Var and out.tag is tag:
             self.value, self.out_slot = out.primal, out.slot
-        else:
-            self.value, self.out_slot = out, None
         self.out_shape = shape_of(self.value)
         self.recorded = len(self.tape)  # a last sweep consumes the tape; the count stays
         self.sweeps = 0
@@ -202,7 +202,7 @@ def _resolve_chunk(chunk: Union[int, str], n: int) -> int:
     return max(1, min(int(chunk), n))
 
 
-def seed_directions(n: int, chunk: int, dtype: Any = float) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+def seed_directions(n: int, chunk: int, dtype: Any = float) -> Iterator[Tuple[np.ndarray, range]]:
     """The seed directions of a forward-mode Jacobian: blocks of rows of the n×n identity.
 
     Yields ``(S, columns)``: ``S`` has shape (k, n) and ``dtype``, one seed direction per row, and
