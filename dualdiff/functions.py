@@ -167,19 +167,16 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             else:
                 d = p(*primals, out)
                 if d is last_d:
-                    # x * x: both partials are x itself, so both contributions are the same
-                    # array; compute it once.
-                    cts.append(last_c)
-                    continue
-                if scalar is None:
+                    # x * x: both partials are x itself, so ȳ·∂ is the same array for both;
+                    # compute it once (each argument still sums it to its own shape).
+                    c = last_c
+                elif scalar is None:
                     c = d * ct
                 else:
                     c = d if scalar == 1.0 else d * scalar
                     if shape_of(c) != ct.shape:
                         c = broadcast_to(c, ct.shape)
-                last_d, last_c = d, sum_to(c, shape)
-                cts.append(last_c)
-                continue
+                last_d, last_c = d, c
             cts.append(sum_to(c, shape))
         return tuple(cts)
 
@@ -312,6 +309,12 @@ def _min_partial(x, y, out):
 def _pow_base_partial(x, y, out):
     if type(y) in _SCALAR_TYPES and y == 2:
         return 2.0 * x  # x ** 2 is common; x ** 1 would be a wasted pass over memory
+    zero = np.equal(stop_gradient(y), 0)
+    if np.any(zero):
+        # x ** 0 is the constant 1, so its derivative is 0 everywhere; the formula would give
+        # 0 * 0 ** -1 = 0 * inf = nan at x = 0 (a polynomial's constant term, x ** arange(n)).
+        # The base is replaced by 1 there too, so that 0 ** -1 is not even computed (no warning).
+        return where(zero, 0.0, y * power(where(zero, 1.0, x), y - 1))
     return y * power(x, y - 1)
 
 
@@ -470,8 +473,18 @@ def _chunk_index(idx: tuple) -> tuple:
     return (slice(None),) + idx
 
 
+def _is_integer_index(i: Any) -> bool:
+    """An integer (Python, numpy, or a 0-d integer array): basic alone, advanced beside arrays."""
+    if isinstance(i, (bool, np.bool_)):
+        return False
+    if isinstance(i, (int, np.integer)):
+        return True
+    return isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu"
+
+
 def _is_array_index(i: Any) -> bool:
-    return isinstance(i, (np.ndarray, list)) and not (isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype != bool)
+    """An advanced index in its own right: any array-like (ndarray, list, tuple, range, bool)."""
+    return not (i is None or i is Ellipsis or isinstance(i, slice) or _is_integer_index(i))
 
 
 def _separated_advanced_ndim(idx: tuple) -> int:
@@ -481,12 +494,10 @@ def _separated_advanced_ndim(idx: tuple) -> int:
     stood, unless they are separated by a slice, Ellipsis or None: then they go in front of
     everything — in front of a chunk's direction axis too. Returns 0 when they stay in place.
     """
-    arrays = [n for n, i in enumerate(idx) if _is_array_index(i)]
-    if not arrays:
+    if not any(_is_array_index(i) for i in idx):
         return 0
     # With an array present, integers count as advanced indices too.
-    positions = [n for n, i in enumerate(idx)
-                 if n in arrays or (isinstance(i, (int, np.integer)) and not isinstance(i, bool))]
+    positions = [n for n, i in enumerate(idx) if _is_array_index(i) or _is_integer_index(i)]
     if positions == list(range(positions[0], positions[-1] + 1)):
         return 0
     shapes = []
@@ -832,9 +843,12 @@ def transpose(x: Value, axes: Optional[Sequence[int]] = None) -> Value:
     (2, 1)
     """
     nd = len(shape_of(x))
-    axes = tuple(range(nd))[::-1] if axes is None else tuple(int(a) % max(nd, 1) for a in axes)
+    axes = tuple(range(nd))[::-1] if axes is None else tuple(
+        int(a) + nd if -nd <= int(a) < 0 else int(a) for a in axes)
     if sorted(axes) != list(range(nd)):
-        raise ValueError(f"axes {axes} are not a permutation of the {nd} axes of an array of shape {shape_of(x)}")
+        # Out-of-range axes stay as given (not wrapped round), so the message shows them.
+        raise ValueError(f"axes {axes} are not a permutation of the {nd} axes of an array "
+                         f"of shape {shape_of(x)}")
     return bind1(_TRANSPOSE, x, {"axes": axes})
 
 

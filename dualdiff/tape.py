@@ -203,6 +203,23 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
     return table
 
 
+def take(table: List[Any], slot: int) -> Any:
+    """Remove ``slot``'s cotangent from a grad_table and return it as an array the caller owns.
+
+    Rules may hand back a forward value kept on the tape, the user's own array (x * w gives x
+    the cotangent w) or a read-only broadcast; returning one of those as a gradient would let a
+    later in-place update of the gradient corrupt it. Only an array provably held by nobody else
+    (CPython reference count, as in :func:`_exclusive`) is returned as it is; anything else is
+    copied.
+    """
+    c = table[slot]
+    table[slot] = None
+    if type(c) is np.ndarray and not (_REFCOUNTS and getrefcount(c) <= 2 and c.base is None
+                                      and c.flags.writeable):
+        c = np.array(c)
+    return c
+
+
 def _consume(entries: List[Entry]):
     """The entries newest first, each removed from the tape before it is handed out."""
     while entries:

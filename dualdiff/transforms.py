@@ -20,7 +20,7 @@ from . import functions as F
 from .containers import as_value, flatten, unflatten
 from .dual import Dual, ForwardTag, make_dual
 from .primitives import is_traced, shape_of
-from .tape import Tape, TapeTag, Var, backward
+from .tape import Tape, TapeTag, Var, backward, take
 
 __all__ = ["derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "JacobianInfo",
            "seed_directions", "auto_chunk"]
@@ -136,17 +136,10 @@ class _Recording:
         if self.out_slot is None:
             return [np.zeros(shape_of(x)) for x in self.leaves]
         table = backward(self.tape, {self.out_slot: ybar}, consume=last)
-        out, seen = [], {id(ybar)}
+        out = []
         for x, s in zip(self.leaves, self.tape.inputs):
-            c = table[s]
-            if c is None:
-                c = np.zeros(shape_of(x))
-            elif id(c) in seen:
-                # The caller's ybar (f returned an input unchanged), or one array given to two
-                # inputs (x * y with x and y the same array): hand back separate copies.
-                c = np.copy(c) if not is_traced(c) else c
-            seen.add(id(c))
-            out.append(c)
+            c = take(table, s)  # never the caller's ybar, a tape value, or another input's array
+            out.append(np.zeros(shape_of(x)) if c is None else c)
         return out
 
 
@@ -272,6 +265,8 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
         if shape_of(xl) != shape_of(vl):
             raise ValueError(f"v must have x's shape: x has shape {shape_of(xl)}, v has shape {shape_of(vl)}")
     value, tangent, _ = _forward_pass(f, leaves, treedef, vleaves, None, "jvp")
+    if any(tangent is vl for vl in vleaves):  # f returned its input: J v is v, but not the caller's v
+        tangent = np.array(tangent)
     return _finish(value), _finish(tangent)
 
 
