@@ -74,3 +74,34 @@ def unflatten(treedef: Treedef, leaves: List[Any]) -> Any:
         return dict(zip(treedef[1], parts))
     cls = treedef[1]
     return cls(*parts) if hasattr(cls, "_fields") else cls(parts)
+
+
+def flatten_like(v: Any, treedef: Treedef, what: str = "v") -> List[Any]:
+    """The leaves of ``v`` in the order of the structure ``treedef`` (from flattening x).
+
+    Dicts are matched by key, not by insertion order, so ``{"b": ..., "a": ...}`` pairs with
+    ``{"a": ..., "b": ...}``. A different layout is a ValueError that says where it differs.
+    """
+    if treedef is None:
+        if isinstance(v, (tuple, dict)):
+            raise ValueError(f"{what} must have the same structure as x: x has an array where "
+                             f"{what} has a {type(v).__name__}")
+        return [as_value(v, what)]
+    kind, children = treedef[0], treedef[-1]
+    if kind == "dict":
+        keys = treedef[1]
+        if not isinstance(v, dict) or set(v) != set(keys):
+            got = sorted(map(str, v)) if isinstance(v, dict) else type(v).__name__
+            raise ValueError(f"{what} must have the same structure as x: x is a dict with keys "
+                             f"{sorted(map(str, keys))}, {what} has {got}")
+        items = [v[k] for k in keys]
+    else:
+        if not isinstance(v, tuple) or len(v) != len(children):
+            got = f"a tuple of {len(v)}" if isinstance(v, tuple) else f"a {type(v).__name__}"
+            raise ValueError(f"{what} must have the same structure as x: x is a tuple of "
+                             f"{len(children)}, {what} is {got}")
+        items = list(v)
+    leaves: List[Any] = []
+    for item, (_, d) in zip(items, children):
+        leaves += flatten_like(item, d, what)
+    return leaves

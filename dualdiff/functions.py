@@ -47,6 +47,7 @@ sinh: Callable[[Value], Value]
 cosh: Callable[[Value], Value]
 sqrt: Callable[[Value], Value]
 log: Callable[[Value], Value]
+sigmoid: Callable[[Value], Value]
 divide: Callable[[Value, Value], Value]
 power: Callable[[Value, Value], Value]
 
@@ -287,23 +288,31 @@ def _step(x):
     x = stop_gradient(x)
     if type(x) in _FLOATS or type(x) is int:
         return 1.0 if x > 0 else 0.0
-    return (np.asarray(x) > 0).astype(float)
+    x = np.asarray(x)
+    return (x > 0).astype(np.result_type(x, 1.0))  # float32 stays float32
+
+
+def _dtype(x: Value) -> np.dtype:
+    """The floating dtype of a value (traced or not), for constants that must not widen it."""
+    return np.result_type(stop_gradient(x), 1.0)
 
 
 def _zeros_partial(x, out):
-    return np.zeros(shape_of(out))
+    return np.zeros(shape_of(out), dtype=_dtype(out))
 
 
 def _max_partial(x, y, out):
     # Ties split the derivative evenly between the two sides, so maximum(x, x) has derivative 1
     # and neither argument is favoured (JAX's convention).
     xv, yv = stop_gradient(x), stop_gradient(y)
-    return np.where(np.greater(xv, yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+    d = np.where(np.greater(xv, yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+    return d.astype(np.result_type(xv, yv, 1.0), copy=False)
 
 
 def _min_partial(x, y, out):
     xv, yv = stop_gradient(x), stop_gradient(y)
-    return np.where(np.less(xv, yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+    d = np.where(np.less(xv, yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+    return d.astype(np.result_type(xv, yv, 1.0), copy=False)
 
 
 def _pow_base_partial(x, y, out):
@@ -368,8 +377,10 @@ _ABS = elementwise("abs", lambda x: builtins.abs(x) if type(x) in _FLOATS else n
                     (lambda x, o: np.sign(stop_gradient(x)),), needs="args",
                     doc="abs'(0) = 0 (the sign of 0), as JAX and PyTorch")
 _SIGN = elementwise("sign", np.sign, (_zeros_partial,), needs="out")
+# σ' = σ(x)·σ(−x) rather than σ(1 − σ): for large x, 1 − σ(x) rounds to 0 and the derivative
+# (e^−x, tiny but exactly representable) would be lost; both factors keep full relative precision.
 _SIGMOID = elementwise("sigmoid", _sigmoid_impl,
-                        (lambda x, o: o * (1.0 - o),), needs="out")
+                        (lambda x, o: o * sigmoid(-x),), needs="both")
 _RELU = elementwise("relu", _relu_impl, (lambda x, o: _step(x),), needs="args",
                      doc="relu'(0) = 0")
 _MAXIMUM = elementwise("maximum", np.maximum,
@@ -397,9 +408,10 @@ def _norm_axes(axis, ndim: int) -> Optional[tuple]:
     for a in axes:
         if not isinstance(a, (int, np.integer)):
             raise TypeError(f"axis must be an int or a tuple of ints, not {type(a).__name__}")
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if (a not in (0, -1)) if ndim == 0 else not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
-        out.append(int(a) % ndim if ndim else 0)
+        if ndim:  # a 0-d value has no axis to reduce: axis 0 / -1 there means "nothing"
+            out.append(int(a) % ndim)
     return tuple(out)
 
 
@@ -535,7 +547,7 @@ def _is_basic_index(idx: tuple) -> bool:
 
 
 def _index_add_impl(ct, idx, shape):
-    z = np.zeros(shape, dtype=np.result_type(ct, float))
+    z = np.zeros(shape, dtype=np.result_type(ct, 1.0))  # 1.0 (weak) keeps float32 as float32
     if _is_basic_index(idx):
         z[idx] = ct  # basic indexing never repeats an element, so assignment is the sum
     else:
@@ -561,17 +573,12 @@ _INDEX_ADD = _register(Primitive(
     doc="zeros of `shape` with the argument added at `idx`: the transpose of indexing"))
 
 
-def _zeros_for(primal: Value, chunk_of: Optional[Value]) -> np.ndarray:
-    shape = shape_of(primal)
-    if chunk_of is not None:
-        shape = (shape_of(chunk_of)[0],) + shape
-    return np.zeros(shape)
-
-
 def _fill_tangents(primals, tangents, chunked) -> list:
-    """Tangents for a multi-argument linear op, with zeros standing in for constants."""
+    """Tangents for a multi-argument linear op, with zeros (of the tangents' dtype) for constants."""
     first = next(t for t in tangents if t is not None)
-    return [t if t is not None else _zeros_for(p, first if chunked else None)
+    lead = shape_of(first)[:1] if chunked else ()
+    dtype = _dtype(first)
+    return [t if t is not None else np.zeros(lead + shape_of(p), dtype=dtype)
             for p, t in zip(primals, tangents)]
 
 
@@ -628,7 +635,7 @@ def _where_jvp(primals, tangents, out, params, chunked):
 
 def _where_vjp(ct, primals, out, params, shapes, wants):
     cond = params["cond"]
-    zero = np.zeros(())
+    zero = np.zeros((), dtype=_dtype(ct))
     return (sum_to(bind(_WHERE, ct, zero, cond=cond), shapes[0]) if wants[0] else None,
             sum_to(bind(_WHERE, zero, ct, cond=cond), shapes[1]) if wants[1] else None)
 
@@ -970,7 +977,8 @@ def dot(a: Value, b: Value) -> Value:
 def _shift(x: Value, axis) -> tuple:
     """x minus its (constant) maximum over ``axis``: exp of the result cannot overflow."""
     v = stop_gradient(x)
-    m = np.max(np.real(v), axis=axis, keepdims=True)
+    # initial=-inf: an empty axis has no maximum; it then shifts by 0 and logsumexp is -inf.
+    m = np.max(np.real(v), axis=axis, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0.0)  # all -inf along an axis: shift by 0, not by -inf
     return subtract(x, m), m
 

@@ -113,12 +113,13 @@ def is_traced(x: Any) -> bool:
     return type(x) in _TRACED
 
 
-def _leaked(tag: Tag, prim: Primitive) -> Exception:
+def leaked_error(tag: Tag, use: str) -> ValueError:
+    """The error for a traced value whose transformation has returned: ``use`` says where it was met."""
     return ValueError(
-        f"a traced value from a finished {tag.owner or 'transformation'} call was used in "
-        f"'{prim.name}': it escaped the function being differentiated (stored in a list, a "
-        f"global or a closure) and its derivative no longer means anything. Return values from "
-        f"the function instead of storing them."
+        f"a traced value from a finished {tag.owner or 'transformation'} call was used {use}: it "
+        f"escaped the function being differentiated (stored in a list, a global or a closure) "
+        f"and its derivative no longer means anything. Return values from the function instead "
+        f"of storing them."
     )
 
 
@@ -140,7 +141,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     if top is None:
         return prim.impl(*args, **params)
     if not top.active:
-        raise _leaked(top, prim)
+        raise leaked_error(top, f"in '{prim.name}'")
     return top.process(prim, args, params)
 
 
@@ -158,7 +159,7 @@ def bind1(prim: Primitive, x: Any, params: Optional[dict] = None) -> Any:
         return prim.impl(x, **params)
     tag = x.tag
     if not tag.active:
-        raise _leaked(tag, prim)
+        raise leaked_error(tag, f"in '{prim.name}'")
     return tag.process(prim, (x,), params)
 
 
@@ -174,7 +175,7 @@ def bind2(prim: Primitive, x: Any, y: Any) -> Any:
     else:
         top = x.tag if tx else y.tag
     if not top.active:
-        raise _leaked(top, prim)
+        raise leaked_error(top, f"in '{prim.name}'")
     return top.process(prim, (x, y), _NO_PARAMS)
 
 

@@ -95,8 +95,13 @@ def _like(np_fn):
 
 def _squeeze(a, axis=None):
     shape = shape_of(a)
-    axes = range(len(shape)) if axis is None else F._norm_axes(axis, len(shape))
-    return F.reshape(a, tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1)))
+    if axis is None:
+        return F.reshape(a, tuple(n for n in shape if n != 1))
+    axes = F._norm_axes(axis, len(shape)) or ()
+    for i in axes:
+        if shape[i] != 1:
+            raise ValueError(f"cannot squeeze axis {i} of an array of shape {shape}: its size is not 1")
+    return F.reshape(a, tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
 def _expand_dims(a, axis):
@@ -108,7 +113,9 @@ def _expand_dims(a, axis):
 
 
 def _swapaxes(a, axis1, axis2):
-    axes = list(range(len(shape_of(a))))
+    nd = len(shape_of(a))
+    (axis1, axis2) = F._norm_axes((axis1, axis2), nd) or (0, 0)
+    axes = list(range(nd))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return F.transpose(a, axes)
 

@@ -17,9 +17,9 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from . import functions as F
-from .containers import as_value, flatten, unflatten
+from .containers import as_value, flatten, flatten_like, unflatten
 from .dual import Dual, ForwardTag, make_dual
-from .primitives import is_traced, shape_of
+from .primitives import is_traced, leaked_error, shape_of
 from .tape import Tape, TapeTag, Var, backward, take
 
 __all__ = ["derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "JacobianInfo",
@@ -73,6 +73,8 @@ def _output(out: Any) -> Any:
                 as_value(item, "each element of f's output")
         out = F.stack(list(out))
     if is_traced(out):
+        if not out.tag.active:
+            raise leaked_error(out.tag, "as f's result")
         return out
     return as_value(out, "f's output")
 
@@ -258,9 +260,7 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
     """
     _check_callable(f, "jvp")
     leaves, treedef = _leaves(x)
-    vleaves, vtree = flatten(v, "v")
-    if vtree != treedef or len(vleaves) != len(leaves):
-        raise ValueError("v must have the same structure as x (the same tuple/dict layout)")
+    vleaves = flatten_like(v, treedef, "v")
     for xl, vl in zip(leaves, vleaves):
         if shape_of(xl) != shape_of(vl):
             raise ValueError(f"v must have x's shape: x has shape {shape_of(xl)}, v has shape {shape_of(vl)}")
@@ -332,7 +332,9 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         rec = _Recording(f, leaves, treedef, "grad")
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape)
-        return unflatten(treedef, [_finish(c) for c in rec.sweep(1.0, last=True)])
+        # ȳ = 1 in the output's precision, so a float32 loss gets float32 gradients.
+        one = np.ones((), dtype=rec.value.dtype)[()] if isinstance(rec.value, (np.ndarray, np.generic)) else 1.0
+        return unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
     return _jacobian_forward(f, x, chunk, scalar_output=True)[0]
 
 
@@ -354,7 +356,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     value = None
     ops = 0
     # Seeds in the inputs' precision, so float32 inputs get float32 Jacobians, as in numpy.
-    dtypes = {leaf.dtype for leaf in leaves if type(leaf) is np.ndarray}
+    dtypes = {leaf.dtype for leaf in leaves if isinstance(leaf, (np.ndarray, np.generic))}
     dtype = np.result_type(*dtypes) if dtypes and dtypes != {np.dtype(float)} else float
     for S, columns in seed_directions(n, k, dtype):
         value, tangent, count = _forward_pass(f, leaves, treedef, _split_seed(S, leaves, chunked),
@@ -498,6 +500,6 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
     for leaf in leaves:
         shape = shape_of(leaf)
         size = math.prod(shape)
-        parts.append(flat[start:start + size].reshape(shape))
+        parts.append(_finish(flat[start:start + size].reshape(shape)))
         start += size
     return unflatten(treedef, parts)
