@@ -52,6 +52,17 @@ def big_jvp_by_hand(x, v):
     return value, tangent
 
 
+def big_jvp_naive(x, v):
+    """The value and jvp as forward mode computes them, written out in numpy: one tangent per
+    operation, no algebra across operations (what any AD tool must do, without interpretation)."""
+    s, ts = np.sin(x), np.cos(x) * v
+    e = np.exp(x)
+    te = e * v
+    p, tp = s * e, e * ts + s * te
+    q, tq = x * x, 2.0 * x * v
+    return np.sum(p + q), np.sum(tp + tq)
+
+
 def big_jvp_exact(x, v):
     e = np.exp(x)
     value = np.sum(np.sin(x) * e + x * x)
@@ -172,16 +183,20 @@ def bench_jvp(settings) -> None:
     value, tangent = dd.jvp(big_f, x, v)
     want = big_jvp_exact(x, v)
     check_close("dd.jvp (value, tangent)", (value, tangent), want)
+    check_close("jvp as AD does it, by hand", big_jvp_naive(x, v), want)
 
     base = Bench("numpy f(x)", big_f, (x,))
     head = Bench("dd.jvp(f, x, v)", dd.jvp, (big_f, x, v))
     hand = Bench("numpy value + jvp by hand", big_jvp_by_hand, (x, v))
     peers = run_peers(settings, _jvp_peers(x, v), want)
-    group = [base, head, hand] + peers
+    naive = Bench("numpy value + jvp as AD does it", big_jvp_naive, (x, v))
+    group = [base, head, hand, naive] + peers
     time_group(group, settings.repeats_big, settings.min_time)
     print_times(group)
     report_ratio("fwd.jvp", f"dd.jvp / numpy f (n = {n:.0e})", head, base, JVP_TARGET)
     report_ratio("fwd.jvp.hand", "hand-written numpy value+jvp / numpy f (a floor)", hand, base)
+    report_ratio("fwd.jvp.naive", "operation-by-operation numpy value+jvp / numpy f (AD's floor)",
+                 naive, base)
     for p in peers:
         report_ratio(f"fwd.jvp.vs_{p.peer}", f"dualdiff / {p.label}", head, p)
 
