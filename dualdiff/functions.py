@@ -165,14 +165,17 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                 c = ct
             elif kind == -1:
                 c = -ct if scalar is None else broadcast_to(-scalar, ct.shape)
+            elif scalar is None:
+                # One expression, partial first: numpy then computes the product in place in
+                # the partial's temporary (cos(x) for sin) instead of allocating another array.
+                c = p(*primals, out) * ct
             else:
                 d = p(*primals, out)
                 if d is last_d:
-                    # x * x: both partials are x itself, so ȳ·∂ is the same array for both;
-                    # compute it once (each argument still sums it to its own shape).
+                    # x * x under a sum (an L2 penalty): both partials are x itself, so ȳ·∂ is
+                    # the same array for both; compute it once (each argument still sums it to
+                    # its own shape).
                     c = last_c
-                elif scalar is None:
-                    c = d * ct
                 else:
                     c = d if scalar == 1.0 else d * scalar
                     if shape_of(c) != ct.shape:
