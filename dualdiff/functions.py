@@ -143,7 +143,7 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                 t1 = p1(primals[0], primals[1], out) * t1 if k1 == 0 else -t1
             if t0 is None or t1 is None:
                 total = t1 if t0 is None else t0
-            elif k0 != 1 and _owns_same(t0, t1):
+            elif k0 != 1 and type(t0) is np.ndarray and _owns_same(t0, t1):
                 total = np.add(t0, t1, out=t0)  # t0 is a temporary made just above: reuse it
             else:
                 total = t0 + t1
@@ -216,16 +216,18 @@ def _fit(total: Value, out: Value, chunked: bool) -> Value:
 _NATIVE = frozenset((float, int, complex, np.float64, np.ndarray))
 
 
-def _arith(op: Callable[[Any, Any], Any], np_fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
-    """Python's operator for numbers and ndarrays, numpy's ufunc for anything else (lists)."""
+# Python's operators for numbers and ndarrays (no ufunc dispatch), numpy's ufuncs for anything
+# else (lists). Written out rather than generated: they run on every arithmetic operation.
+def _add_impl(a, b):
+    return a + b if type(a) in _NATIVE and type(b) in _NATIVE else np.add(a, b)
 
-    def impl(a, b):
-        if type(a) in _NATIVE and type(b) in _NATIVE:
-            return op(a, b)
-        return np_fn(a, b)
 
-    impl.__name__ = np_fn.__name__
-    return impl
+def _sub_impl(a, b):
+    return a - b if type(a) in _NATIVE and type(b) in _NATIVE else np.subtract(a, b)
+
+
+def _mul_impl(a, b):
+    return a * b if type(a) in _NATIVE and type(b) in _NATIVE else np.multiply(a, b)
 
 
 def _scalar_fast(math_fn: Callable[[float], float], np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
@@ -342,9 +344,9 @@ def _pow_exponent_partial(x, y, out):
     return out * log(x)
 
 
-_ADD = elementwise("add", _arith(lambda a, b: a + b, np.add), (1, 1), needs="none")
-_SUB = elementwise("subtract", _arith(lambda a, b: a - b, np.subtract), (1, -1), needs="none")
-_MUL = elementwise("multiply", _arith(lambda a, b: a * b, np.multiply), (lambda a, b, o: b, lambda a, b, o: a), needs="args")
+_ADD = elementwise("add", _add_impl, (1, 1), needs="none")
+_SUB = elementwise("subtract", _sub_impl, (1, -1), needs="none")
+_MUL = elementwise("multiply", _mul_impl, (lambda a, b, o: b, lambda a, b, o: a), needs="args")
 _DIV = elementwise("divide", _div_impl,
                     (lambda a, b, o: divide(1.0, b), lambda a, b, o: -divide(o, b)))
 _NEG = elementwise("negative", lambda a: -a if type(a) in _NATIVE else np.negative(a), (-1,), needs="none")
