@@ -7,13 +7,14 @@ as numpy reads it.
 
 from __future__ import annotations
 
+import math
 from typing import Any, List, Tuple
 
 import numpy as np
 
-from .primitives import is_traced
+from .primitives import is_traced, shape_of
 
-__all__ = ["flatten", "unflatten", "as_value"]
+__all__ = ["flatten", "unflatten", "flatten_like", "pieces", "as_value"]
 
 Treedef = Any
 
@@ -74,6 +75,18 @@ def unflatten(treedef: Treedef, leaves: List[Any]) -> Any:
         return dict(zip(treedef[1], parts))
     cls = treedef[1]
     return cls(*parts) if hasattr(cls, "_fields") else cls(parts)
+
+
+def pieces(leaves: List[Any]) -> List[Tuple[tuple, slice]]:
+    """Each leaf's shape and its slice of all the leaves flattened and joined (the layout of a
+    gradient, a seed direction or a Jacobian axis over a tuple/dict x)."""
+    out, start = [], 0
+    for leaf in leaves:
+        shape = shape_of(leaf)
+        size = math.prod(shape)
+        out.append((shape, slice(start, start + size)))
+        start += size
+    return out
 
 
 def flatten_like(v: Any, treedef: Treedef, what: str = "v") -> List[Any]:

@@ -214,8 +214,7 @@ def take(table: List[Any], slot: int) -> Any:
     """
     c = table[slot]
     table[slot] = None
-    if type(c) is np.ndarray and not (_REFCOUNTS and getrefcount(c) <= 2 and c.base is None
-                                      and c.flags.writeable):
+    if type(c) is np.ndarray and not (_REFCOUNTS and getrefcount(c) <= 2 and _owns_memory(c)):
         c = np.array(c)
     return c
 
@@ -235,8 +234,13 @@ def _exclusive(old: np.ndarray, c: Any) -> bool:
     cotangents are shared; the fresh ones a rule computed are the ones this catches, and summing
     into them saves an allocation and a pass over memory.
     """
-    return (type(c) is np.ndarray and old.base is None and old.shape == c.shape
-            and old.dtype == c.dtype and old.flags.writeable)
+    return (type(c) is np.ndarray and _owns_memory(old) and old.shape == c.shape
+            and old.dtype == c.dtype)
+
+
+def _owns_memory(a: np.ndarray) -> bool:
+    """Not a view of another array (nor a read-only broadcast): writing into it touches nothing else."""
+    return a.base is None and a.flags.writeable
 
 
 # Reference counts tell "only the table holds this array" on CPython up to 3.13. From 3.14 the

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from .containers import as_value, flatten, unflatten
+from .containers import as_value, flatten, pieces, unflatten
 from .primitives import is_traced, shape_of
 from .tape import Entry, backward
 from .transforms import _Recording, _leaves
@@ -655,14 +655,8 @@ def _directions(directions: Any, size: int) -> Tuple[List[np.ndarray], List[str]
 
 
 def _split(seed: np.ndarray, leaves: List[Any]) -> List[Any]:
-    out, start = [], 0
-    for leaf in leaves:
-        shape = shape_of(leaf)
-        size = math.prod(shape)
-        piece = seed[start:start + size].reshape(shape)
-        out.append(float(piece) if shape == () else piece)
-        start += size
-    return out
+    return [float(seed[cut][0]) if shape == () else seed[cut].reshape(shape)
+            for shape, cut in pieces(leaves)]
 
 
 def trace(f: Callable[[Any], Any], x: Any, directions: Union[None, int, Sequence[Any]] = None,

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from . import functions as F
-from .containers import as_value, flatten, flatten_like, unflatten
+from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .dual import Dual, ForwardTag, make_dual
 from .primitives import is_traced, leaked_error, shape_of
 from .tape import Tape, TapeTag, Var, backward, take
@@ -229,17 +229,14 @@ def _split_seed(S: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
     if len(leaves) == 1 and not chunked:  # the common case, kept lean
         shape = shape_of(leaves[0])
         return [S[0].reshape(shape) if shape else S[0, 0]]
-    out, start = [], 0
+    out = []
     k = S.shape[0]
-    for x in leaves:
-        shape = shape_of(x)
-        size = math.prod(shape)
-        block = S[:, start:start + size]
+    for shape, cut in pieces(leaves):
+        block = S[:, cut]
         if chunked:
             out.append(block.reshape((k,) + shape))
         else:
             out.append(block[0].reshape(shape) if shape else block[0, 0])
-        start += size
     return out
 
 
@@ -339,7 +336,7 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
 
 
 def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False):
-    """J by forward passes over the seed directions; returns (J, passes, operations, n, m)."""
+    """J by forward passes over the seed directions; returns (J, passes, operations, n, m, chunk)."""
     leaves, treedef = _leaves(x)
     n = 0
     for leaf in leaves:
@@ -350,7 +347,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         if scalar_output and out_shape != ():
             raise _scalar_output_error(out_shape)
         parts = [np.zeros(out_shape + shape_of(leaf)) for leaf in leaves]
-        return unflatten(treedef, parts), 0, 0, 0, math.prod(out_shape)
+        return unflatten(treedef, parts), 0, 0, 0, math.prod(out_shape), k
     chunked = k > 1
     blocks = []  # (columns, tangents as a (len(columns), m) block)
     value = None
@@ -385,22 +382,19 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
             scattered = np.empty_like(Jt)
             scattered[order] = Jt
             Jt = scattered
-    return _shape_jacobian(Jt, out_shape, leaves, treedef), len(blocks), ops, n, m
+    return _shape_jacobian(Jt, out_shape, leaves, treedef), len(blocks), ops, n, m, k
 
 
 def _shape_jacobian(Jt: Any, out_shape: tuple, leaves: List[Any], treedef: Any) -> Any:
     """Cut the (n, m) transposed Jacobian into one f(x).shape + leaf.shape block per leaf."""
     traced = is_traced(Jt)
-    parts, start = [], 0
-    for leaf in leaves:
-        shape = shape_of(leaf)
-        size = math.prod(shape)
-        block = Jt[start:start + size]
+    parts = []
+    for shape, cut in pieces(leaves):
+        block = Jt[cut]
         if traced:
             parts.append(F.reshape(F.transpose(block), out_shape + shape))
         else:
             parts.append(_finish(block.T.reshape(out_shape + shape)))
-        start += size
     return unflatten(treedef, parts)
 
 
@@ -450,8 +444,7 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     """
     _check_callable(f, "jacobian")
     if _check_mode(mode) == "forward":
-        J, passes, ops, n, m = _jacobian_forward(f, x, chunk)
-        k = _resolve_chunk(chunk, n)
+        J, passes, ops, n, m, k = _jacobian_forward(f, x, chunk)
         info = JacobianInfo(passes, "forward", k, ops, n, m)
     else:
         _resolve_chunk(chunk, 1)  # chunk is a forward-mode setting, but a bad one is still an error
@@ -496,10 +489,4 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
         return F.concatenate([F.reshape(g, (-1,)) for g in flatten(grad(f, z), "the gradient")[0]])
 
     flat = np.asarray(jvp(flat_grad, x, v)[1])
-    parts, start = [], 0
-    for leaf in leaves:
-        shape = shape_of(leaf)
-        size = math.prod(shape)
-        parts.append(_finish(flat[start:start + size].reshape(shape)))
-        start += size
-    return unflatten(treedef, parts)
+    return unflatten(treedef, [_finish(flat[cut].reshape(shape)) for shape, cut in pieces(leaves)])
