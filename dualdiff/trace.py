@@ -26,6 +26,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from .containers import as_value, flatten, pieces, unflatten
+from .presentation import (
+    BAR, DOT, MAX_SHOWN, Formatter, Operation, adjoint_term, bar, const_text, decimals,
+    edge_label, formula, paren, partial_symbol, plain, shape_text, show, significant, sub, vname,
+)
 from .primitives import is_traced, shape_of
 from .tape import Entry, backward
 from .transforms import _Recording, _leaves
@@ -34,94 +38,13 @@ __all__ = ["trace", "Trace", "TraceEntry", "Edge", "MAX_DEFAULT_DIRECTIONS", "MA
 
 #: Without ``directions``, the trace seeds the first this-many unit directions e₁, e₂, ….
 MAX_DEFAULT_DIRECTIONS = 4
-#: Arrays with more elements than this are shown by their shape instead of their numbers.
-MAX_SHOWN = 4
 
-_SUBSCRIPT = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
-_BAR = "\u0304"  # combining macron: v̄
-_DOT = "\u0307"  # combining dot above: v̇
-_MINUS = "\u2212"
-
-
-def _sub(i: int) -> str:
-    return str(i).translate(_SUBSCRIPT)
-
-
-def _vname(i: int) -> str:
-    return "v" + _sub(i)
-
-
-def _bar(name: str) -> str:
-    return name[0] + _BAR + name[1:]
-
-
-# --------------------------------------------------------------------------------------------
-# Formatting numbers and values
-# --------------------------------------------------------------------------------------------
-
-Formatter = Callable[[float], str]
-
-
-def _formatter(digits: int, significant: bool) -> Formatter:
-    # Shared by both styles: complex as %g, zeros (and -0.0, which would print as "-0") as
-    # "0", inf/nan as numpy spells them, scientific notation only for tiny or huge numbers.
-    tiny = 1e-4 if significant else 0.5 * 10.0 ** -digits
-
-    def fmt(v: float) -> str:
-        if isinstance(v, complex):
-            return f"{v:.{digits}g}"
-        v = float(v)
-        if v == 0:
-            return "0"
-        if not math.isfinite(v):
-            return str(v)
-        if abs(v) < tiny or abs(v) >= 1e9:
-            return np.format_float_scientific(v, precision=digits - 1 if significant else digits, trim="-")
-        return np.format_float_positional(v, precision=digits, fractional=not significant, trim="-")
-    return fmt
-
-
-def _decimals(digits: int) -> Formatter:
-    """At most ``digits`` decimals, trailing zeros dropped; scientific for tiny or huge numbers."""
-    return _formatter(digits, significant=False)
-
-
-def _significant(digits: int) -> Formatter:
-    """``digits`` significant figures, as the textbook labels its edges (cos 5 = 0.284)."""
-    return _formatter(digits, significant=True)
-
-
-def _shape_text(shape: tuple) -> str:
-    return f"shape {shape}"
-
-
-def _show(value: Any, fmt: Formatter) -> str:
-    """A number, a small array's numbers, or a large array's shape."""
-    if value is None:
-        return ""
-    shape = shape_of(value)
-    if shape == ():
-        return fmt(value)
-    arr = np.asarray(value)
-    if arr.size > MAX_SHOWN or arr.ndim > 2:
-        return _shape_text(shape)
-    if arr.ndim == 1:
-        return "[" + ", ".join(fmt(v) for v in arr) + "]"
-    return "[" + ", ".join("[" + ", ".join(fmt(v) for v in row) + "]" for row in arr) + "]"
-
-
-def _plain(value: Any) -> Any:
-    """Scalars as Python numbers and everything else as ndarrays, so reprs stay predictable."""
-    if value is None:
-        return None
-    if shape_of(value) == ():
-        v = np.asarray(value)[()]
-        return complex(v) if np.iscomplexobj(v) else float(v)
-    return np.asarray(value)
+# compare.py, and perhaps code elsewhere, import the decimal format from here.
+_decimals = decimals
 
 
 def _jsonable(value: Any) -> Any:
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
@@ -152,131 +75,6 @@ def _render(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequenc
             out.append(rule)
         out.append(line(row))
     return "\n".join(out)
-
-
-# --------------------------------------------------------------------------------------------
-# How each primitive reads as a formula, a partial, and an adjoint contribution
-# --------------------------------------------------------------------------------------------
-
-# Formulas in the textbook's notation; {0}, {1} are the operands. Primitives not listed are
-# written as function calls, so a primitive added to the table later still prints sensibly.
-_INFIX = {
-    "add": "{0} + {1}", "subtract": "{0} − {1}", "multiply": "{0} · {1}", "divide": "{0} / {1}",
-    "power": "{0}^{1}", "matmul": "{0} @ {1}", "negative": "−{0}",
-    "maximum": "max({0}, {1})", "minimum": "min({0}, {1})", "arctan2": "arctan2({0}, {1})",
-}
-_UNARY_WORD = {"abs": "|{0}|", "sigmoid": "σ({0})", "relu": "relu({0})"}
-
-# The local partials ∂out/∂argᵢ in symbols; {o} is the output's name.
-_PARTIAL_SYMBOLS: Dict[str, Tuple[str, ...]] = {
-    "add": ("1", "1"), "subtract": ("1", "−1"), "negative": ("−1",),
-    "multiply": ("{1}", "{0}"), "divide": ("1/{1}", "−{o}/{1}"),
-    "power": ("{1}·{0}^({1} − 1)", "{o}·log {0}"),
-    "sin": ("cos {0}",), "cos": ("−sin {0}",), "tan": ("1 + {o}²",), "exp": ("{o}",),
-    "log": ("1/{0}",), "log1p": ("1/(1 + {0})",), "expm1": ("{o} + 1",), "sqrt": ("1/(2{o})",),
-    "tanh": ("1 − {o}²",), "sinh": ("cosh {0}",), "cosh": ("sinh {0}",),
-    "arcsin": ("1/√(1 − {0}²)",), "arccos": ("−1/√(1 − {0}²)",), "arctan": ("1/(1 + {0}²)",),
-    "arctan2": ("{1}/({0}² + {1}²)", "−{0}/({0}² + {1}²)"), "abs": ("sign {0}",),
-    "sign": ("0",), "sigmoid": ("{o}(1 − {o})",), "relu": ("[{0} > 0]",),
-    "maximum": ("[{0} > {1}]", "[{1} > {0}]"), "minimum": ("[{0} < {1}]", "[{1} < {0}]"),
-}
-
-
-def _fmt_index(idx: tuple) -> str:
-    parts = []
-    for i in idx:
-        if i is None:
-            parts.append("None")
-        elif i is Ellipsis:
-            parts.append("...")
-        elif isinstance(i, slice):
-            s = "" if i.start is None else str(i.start)
-            s += ":" + ("" if i.stop is None else str(i.stop))
-            if i.step is not None:
-                s += ":" + str(i.step)
-            parts.append(s)
-        elif np.ndim(i) == 0:
-            parts.append(str(i))
-        else:
-            arr = np.asarray(i)
-            parts.append(str(arr.tolist()) if arr.size <= MAX_SHOWN else f"array{arr.shape}")
-    return ", ".join(parts)
-
-
-def _formula(e: Entry, ops: List[str]) -> str:
-    name, p = e.prim.name, e.params
-    if name in _INFIX:
-        return _INFIX[name].format(*ops)
-    if name == "sum":
-        if p.get("axis") is None and not p.get("keepdims"):
-            return f"sum {ops[0]}"
-        return f"sum({ops[0]}, axis={p.get('axis')}{', keepdims' if p.get('keepdims') else ''})"
-    if name == "reshape":
-        return f"reshape({ops[0]}, {p['shape']})"
-    if name == "transpose":
-        axes = tuple(p["axes"])
-        if axes == tuple(range(len(axes)))[::-1]:
-            return f"{ops[0]}ᵀ"
-        return f"transpose({ops[0]}, {axes})"
-    if name == "broadcast_to":
-        return f"broadcast({ops[0]}, {p['shape']})"
-    if name == "getitem":
-        return f"{ops[0]}[{_fmt_index(p['idx'])}]"
-    if name == "index_add":
-        return f"scatter({ops[0]} → [{_fmt_index(p['idx'])}] of {p['shape']})"
-    if name == "where":
-        return f"where(cond, {ops[0]}, {ops[1]})"
-    if name in ("stack", "concatenate"):
-        return f"{name}({', '.join(ops)}, axis={p.get('axis', 0)})"
-    if e.prim.kind == "elementwise" and len(ops) == 1:
-        return _UNARY_WORD.get(name, name + " {0}").format(*ops)
-    extra = "".join(f", {k}={v}" for k, v in p.items())
-    return f"{name}({', '.join(ops)}{extra})"
-
-
-def _linear_label(e: Entry, k: int, ops: List[str]) -> str:
-    """The edge label of a non-elementwise operation: what it does to that argument."""
-    name, p = e.prim.name, e.params
-    if name == "matmul":
-        return f"· @ {ops[1]}" if k == 0 else f"{ops[0]} @ ·"
-    if name == "getitem":
-        return f"index [{_fmt_index(p['idx'])}]"
-    if name in ("stack", "concatenate"):
-        return f"{name} part {k + 1}"
-    if name == "where":
-        return "where (branch taken)" if k == 0 else "where (branch not taken)"
-    if name == "broadcast_to":
-        return "broadcast"
-    return name
-
-
-def _adjoint_term(e: Entry, k: int, child_bar: str, ops: List[str], symbol: str) -> str:
-    """How the adjoint of argument k is pulled back from the adjoint of e's output."""
-    name, p = e.prim.name, e.params
-    if e.prim.kind == "elementwise":
-        needs_parens = symbol.startswith("−") or " + " in symbol or " − " in symbol
-        term = f"{child_bar} · {'(' + symbol + ')' if needs_parens else symbol}"
-        # Broadcasting copied the argument; its adjoint sums the copies back (sum_to).
-        return term if e.shapes[k] == shape_of(e.out) else f"Σ({term})"
-    if name == "matmul":
-        return f"{child_bar} @ {ops[1]}ᵀ" if k == 0 else f"{ops[0]}ᵀ @ {child_bar}"
-    if name == "sum":
-        return f"broadcast {child_bar}"
-    if name == "broadcast_to":
-        return f"Σ({child_bar})"
-    if name == "reshape":
-        return f"reshape {child_bar}"
-    if name == "transpose":
-        return f"{child_bar}ᵀ" if len(p["axes"]) <= 2 else f"transpose {child_bar}"
-    if name == "getitem":
-        return f"scatter {child_bar} to [{_fmt_index(p['idx'])}]"
-    if name == "index_add":
-        return f"{child_bar}[{_fmt_index(p['idx'])}]"
-    if name in ("stack", "concatenate"):
-        return f"{child_bar} part {k + 1}"
-    if name == "where":
-        return f"where(cond, {child_bar}, 0)" if k == 0 else f"where(cond, 0, {child_bar})"
-    return f"{name}ᵀ({child_bar})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,7 +191,7 @@ class Trace:
     def __repr__(self) -> str:
         n = len(self.inputs)
         return (f"<Trace: {n} input{'s' if n != 1 else ''}, {len(self.entries) - n} operations, "
-                f"value {_show(self.value, _decimals(4))}>")
+                f"value {show(self.value, decimals(4))}>")
 
     def __str__(self) -> str:
         return self.table()
@@ -403,23 +201,23 @@ class Trace:
     def _rows(self, fmt: Formatter, tangents: bool, adjoints: bool):
         header = ["v", "formula", "value"]
         if tangents:
-            header += [f"v{_DOT} ({lab})" for lab in self.direction_labels]
+            header += [f"v{DOT} ({lab})" for lab in self.direction_labels]
         if adjoints:
-            header.append(f"v{_BAR}")
+            header.append(f"v{BAR}")
         rows = []
         for e in self.entries:
-            row = [e.name, e.formula, _show(e.value, fmt)]
+            row = [e.name, e.formula, show(e.value, fmt)]
             if tangents:
-                row += [_show(t, fmt) for t in e.tangents]
+                row += [show(t, fmt) for t in e.tangents]
             if adjoints:
-                row.append(_show(e.adjoint, fmt))
+                row.append(show(e.adjoint, fmt))
             rows.append(row)
         out = self.output
-        row = ["y", out.name if out is not None else "const", _show(self.value, fmt)]
+        row = ["y", out.name if out is not None else "const", show(self.value, fmt)]
         if tangents:
-            row += [_show(t, fmt) for t in self.output_tangents]
+            row += [show(t, fmt) for t in self.output_tangents]
         if adjoints:
-            row.append(_show(self.ybar, fmt))
+            row.append(show(self.ybar, fmt))
         rows.append(row)
         n = len(self.inputs)
         breaks = sorted({n, len(self.entries)} - {0})
@@ -448,7 +246,7 @@ class Trace:
         ──────────────────────────────────────────────
         y    v₅        11.6521         5.5      1.7163
         """
-        header, rows, breaks = self._rows(_decimals(digits), tangents, adjoints)
+        header, rows, breaks = self._rows(decimals(digits), tangents, adjoints)
         return _render(header, rows, [False, False] + [True] * (len(header) - 2), breaks)
 
     def sweep_rows(self, digits: int = 4) -> List[Tuple[str, str, str, str]]:
@@ -457,7 +255,7 @@ class Trace:
         Each adjoint is the sum over the entries that use vᵢ of v̄ⱼ · ∂vⱼ/∂vᵢ; the numbers column
         is filled only where every term is a number.
         """
-        fmt = _decimals(digits)
+        fmt = decimals(digits)
         children: Dict[int, List[Tuple[TraceEntry, Edge]]] = {}
         for e in self.entries:
             for edge in e.edges:
@@ -469,7 +267,7 @@ class Trace:
             rules, numbers, numeric = [], [], True
             if e.index == out_index:
                 rules.append("ȳ")
-                numbers.append(_show(self.ybar, fmt))
+                numbers.append(show(self.ybar, fmt))
                 numeric = shape_of(self.ybar) == ()
             for child, edge in children.get(e.index, []):
                 if child.index not in reaches:
@@ -477,15 +275,15 @@ class Trace:
                 rules.append(edge.adjoint_term)
                 a, p = child.adjoint, edge.partial
                 if p is not None and shape_of(a) == () and shape_of(p) == ():
-                    a_s, p_s = fmt(_plain(a)), fmt(_plain(p))
-                    numbers.append(f"{_paren(a_s)} · {_paren(p_s)}")
+                    a_s, p_s = fmt(plain(a)), fmt(plain(p))
+                    numbers.append(f"{paren(a_s)} · {paren(p_s)}")
                 else:
                     numeric = False
             if not rules:
-                rows.append((_bar(e.name), "0 (does not reach y)", "", _show(e.adjoint, fmt)))
+                rows.append((bar(e.name), "0 (does not reach y)", "", show(e.adjoint, fmt)))
                 continue
-            rows.append((_bar(e.name), " + ".join(rules), " + ".join(numbers) if numeric else "",
-                         _show(e.adjoint, fmt)))
+            rows.append((bar(e.name), " + ".join(rules), " + ".join(numbers) if numeric else "",
+                         show(e.adjoint, fmt)))
         return rows
 
     def sweep(self, digits: int = 4) -> str:
@@ -505,7 +303,7 @@ class Trace:
         v̄₋₁      v̄₁ · 1/v₋₁ + v̄₂ · v₀    1 · 0.5 + 1 · 5           5.5
         """
         rows = self.sweep_rows(digits)
-        return _render(("adjoint", f"= Σ v{_BAR}ⱼ · ∂vⱼ/∂vᵢ", "numbers", "value"), rows,
+        return _render(("adjoint", f"= Σ v{BAR}ⱼ · ∂vⱼ/∂vᵢ", "numbers", "value"), rows,
                        (False, False, False, True))
 
     def to_markdown(self, digits: int = 4) -> str:
@@ -516,7 +314,7 @@ class Trace:
         >>> print(t.to_markdown().splitlines()[4])
         | v₁ | log v₋₁ | 0.6931 | 0.5 | 0 | 1 |
         """
-        header, rows, _ = self._rows(_decimals(digits), True, True)
+        header, rows, _ = self._rows(decimals(digits), True, True)
 
         def cells(r):
             return "| " + " | ".join(c.replace("|", "\\|") for c in r) + " |"
@@ -544,7 +342,7 @@ class Trace:
           "v3" -> "v5" [label="1", tooltip="∂v₅/∂v₃ = 1"];
           "v4" -> "v5" [label="-1", tooltip="∂v₅/∂v₄ = −1"];
         """
-        fmt = _significant(digits)
+        fmt = significant(digits)
 
         def q(s: str) -> str:
             return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -552,7 +350,7 @@ class Trace:
         lines = ["digraph trace {", "  rankdir=LR;", "  node [shape=circle];"]
         out_index = self.output.index if self.output is not None else None
         for e in self.entries:
-            attrs = [f"label={q(e.name + chr(10) + _show(e.value, fmt))}".replace("\n", "\\n"),
+            attrs = [f"label={q(e.name + chr(10) + show(e.value, fmt))}".replace("\n", "\\n"),
                      f"tooltip={q(e.name + ' = ' + e.formula)}"]
             if e.index <= 0:
                 attrs.append("shape=box")
@@ -605,16 +403,12 @@ class Trace:
         return seen
 
 
-def _paren(s: str) -> str:
-    return f"({s})" if s.startswith("-") else s
-
-
 def _edge_label(edge: Edge, fmt: Formatter) -> str:
     if edge.partial is None:
         return edge.label
     if np.size(edge.partial) <= MAX_SHOWN:
-        return _show(edge.partial, fmt)
-    return f"{edge.symbol} {_shape_text(shape_of(edge.partial))}"
+        return show(edge.partial, fmt)
+    return f"{edge.symbol} {shape_text(shape_of(edge.partial))}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -640,7 +434,7 @@ def _directions(directions: Any, size: int) -> Tuple[List[np.ndarray], List[str]
             e = np.zeros(size)  # not rows of np.eye(size): x may have millions of elements
             e[j] = 1.0
             seeds.append(e)
-        return seeds, [f"ẋ = e{_sub(j + 1)}" for j in range(k)]
+        return seeds, [f"ẋ = e{sub(j + 1)}" for j in range(k)]
     if not isinstance(directions, (list, tuple)):
         raise TypeError("directions must be None, an int, or a list of seed directions, not "
                         f"{type(directions).__name__}")
@@ -651,7 +445,7 @@ def _directions(directions: Any, size: int) -> Tuple[List[np.ndarray], List[str]
         if flat.size != size:
             raise ValueError(f"each direction needs {size} numbers (x's size), got {flat.size}")
         seeds.append(flat)
-    return seeds, [f"ẋ = d{_sub(j + 1)}" for j in range(len(seeds))]
+    return seeds, [f"ẋ = d{sub(j + 1)}" for j in range(len(seeds))]
 
 
 def _split(seed: np.ndarray, leaves: List[Any]) -> List[Any]:
@@ -746,57 +540,43 @@ def trace(f: Callable[[Any], Any], x: Any, directions: Union[None, int, Sequence
 
     def adjoint_of(slot: int) -> Any:
         a = adjoints[slot]
-        return _plain(a) if a is not None else _plain(np.zeros(shape_of(tape.values[slot])))
+        return plain(a) if a is not None else plain(np.zeros(shape_of(tape.values[slot])))
 
     names = _input_names(x, n)
     entries: List[TraceEntry] = []
     for k, slot in enumerate(tape.inputs):
-        entries.append(TraceEntry(index[slot], _vname(index[slot]), "input", names[k], (),
-                                  _plain(tape.values[slot]),
-                                  tuple(_plain(t[slot]) for t in tangents), adjoint_of(slot)))
+        entries.append(TraceEntry(index[slot], vname(index[slot]), "input", names[k], (),
+                                  plain(tape.values[slot]),
+                                  tuple(plain(t[slot]) for t in tangents), adjoint_of(slot)))
     for e in tape.entries:
         j = index[e.slot]
-        ops = [_vname(index[p]) if p is not None else _const(a)
+        ops = [vname(index[p]) if p is not None else const_text(a)
                for p, a in zip(e.parents, e.args)]
-        entries.append(TraceEntry(j, _vname(j), e.prim.name, _formula(e, ops),
+        op = _operation(e, j, ops)
+        entries.append(TraceEntry(j, vname(j), e.prim.name, formula(op),
                                   tuple(index[p] for p in e.parents if p is not None),
-                                  _plain(e.out), tuple(_plain(t[e.slot]) for t in tangents),
-                                  adjoint_of(e.slot), _edges(e, j, index, ops)))
+                                  plain(e.out), tuple(plain(t[e.slot]) for t in tangents),
+                                  adjoint_of(e.slot), _edges(e, op, j, index)))
 
     output = None
     if rec.out_slot is not None:
         output = next(t for t in entries if t.index == index[rec.out_slot])
     gradient = unflatten(treedef, [entries[k].adjoint for k in range(n)])
-    out_tangents = [_plain(output.tangents[d]) if output is not None
-                    else _plain(np.zeros(rec.out_shape)) for d in range(len(seeds))]
-    return Trace(entries, output, _plain(rec.value), gradient, seeds, labels, out_tangents,
-                 _plain(ybar_v), forward_operations, reverse_operations, names)
+    out_tangents = [plain(output.tangents[d]) if output is not None
+                    else plain(np.zeros(rec.out_shape)) for d in range(len(seeds))]
+    return Trace(entries, output, plain(rec.value), gradient, seeds, labels, out_tangents,
+                 plain(ybar_v), forward_operations, reverse_operations, names)
 
 
-def _const(value: Any) -> str:
-    """A constant operand as it reads in a formula."""
-    if shape_of(value) == ():
-        s = _decimals(4)(_plain(value))
-        return f"({s})" if s.startswith("-") else s
-    arr = np.asarray(value)
-    if arr.size <= MAX_SHOWN and arr.ndim <= 2:
-        return _show(arr, _decimals(4))
-    return "const[" + "×".join(str(s) for s in arr.shape) + "]"
+def _operation(e: Entry, j: int, ops: List[str]) -> Operation:
+    """The recorded entry as the notation table reads it."""
+    return Operation(e.prim.name, e.prim.kind, tuple(ops), e.params, vname(j),
+                     tuple(a if p is None else None for p, a in zip(e.parents, e.args)),
+                     tuple(e.shapes), shape_of(e.out))
 
 
-def _power_symbol(base: str, c: Any) -> str:
-    """d/dx x^c for a constant c, simplified the way one would write it (x^2 gives 2·x)."""
-    fmt = _decimals(4)
-    if isinstance(c, float) and c == 1:
-        return "1"
-    lower = c - 1
-    power = "" if lower == 1 else "^" + _paren(fmt(lower))
-    return f"{_paren(fmt(c))}·{base}{power}"
-
-
-def _edges(e: Entry, j: int, index: Dict[int, int], ops: List[str]) -> Tuple[Edge, ...]:
+def _edges(e: Entry, op: Operation, j: int, index: Dict[int, int]) -> Tuple[Edge, ...]:
     prim = e.prim
-    out_name = _vname(j)
     edges = []
     for k, p in enumerate(e.parents):
         if p is None:
@@ -806,19 +586,13 @@ def _edges(e: Entry, j: int, index: Dict[int, int], ops: List[str]) -> Tuple[Edg
             if callable(pk):
                 # The primal run already warned about any domain problem; say it once.
                 with np.errstate(all="ignore"):
-                    partial = _plain(pk(*e.args, e.out))
+                    partial = plain(pk(*e.args, e.out))
             else:
                 partial = float(pk)
-            symbols = _PARTIAL_SYMBOLS.get(prim.name)
-            symbol = (symbols[k].format(*ops, o=out_name) if symbols
-                      else f"∂{out_name}/∂{ops[k]}")
-            if prim.name == "power" and k == 0 and e.parents[1] is None and shape_of(e.args[1]) == ():
-                symbol = _power_symbol(ops[0], _plain(e.args[1]))
-            label = symbol
+            symbol = label = partial_symbol(op, k)
         else:
             partial = None
-            label = _linear_label(e, k, ops)
-            symbol = label
+            symbol = label = edge_label(op, k)
         edges.append(Edge(index[p], j, k, partial, symbol, label,
-                          _adjoint_term(e, k, _bar(out_name), ops, symbol)))
+                          adjoint_term(op, k, bar(op.out), symbol)))
     return tuple(edges)
