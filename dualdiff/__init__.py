@@ -7,7 +7,7 @@ array([5.5       , 1.71633781])
 """
 
 from .dual import Dual
-from .functions import (
+from .rules import (
     PRIMITIVES, abs, add, arccos, arcsin, arctan, arctan2, broadcast_to, concatenate, cos, cosh,
     divide, dot, elementwise, exp, expm1, getitem, log, log1p, log_softmax, logsumexp, matmul, maximum, mean,
     minimum, multiply, negative, power, relu, reshape, sigmoid, sign, sin, sinh, softmax, sqrt,

@@ -2,8 +2,8 @@
 
 A *primitive* is an operation dualdiff knows how to differentiate. Its record holds the plain
 numpy implementation and two rules: ``jvp`` pushes tangents forward, ``vjp`` pulls a cotangent
-back. The records themselves (the table) live in :mod:`dualdiff.functions`, next to the public
-function that binds each one; this module only defines what a record is and how an operation on
+back. The records themselves (the table) live in the family modules of :mod:`dualdiff.rules`,
+next to the public function that binds each one; this module only defines what a record is and how an operation on
 traced values finds the interpreter that should handle it.
 
 Traced values (``Dual`` for forward mode, ``Var`` for the tape) carry a :class:`Tag`. A tag is

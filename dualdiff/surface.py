@@ -1,7 +1,7 @@
 """The operator surface shared by ``Dual`` and the tape's ``Var``.
 
 :class:`Traced` gives a traced type every Python operator, the ndarray-like attributes, and
-numpy's two dispatch protocols, each forwarding to a function of :mod:`dualdiff.functions`. A
+numpy's two dispatch protocols, each forwarding to a function of :mod:`dualdiff.rules`. A
 subclass supplies only ``primal`` and ``tag``. Because both modes share this one class, a user
 function runs unchanged under either: ``A @ x`` with a plain ndarray ``A``, ``np.sin(x)``,
 ``x[1:3]``, ``np.stack([...])``.
@@ -16,7 +16,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import functions as F
+from . import rules as F
+from .rules import ufuncs as E
+from .rules.indexing import GETITEM
+from .rules.table import norm_axes
 from .primitives import bind1, bind2, shape_of, stop_gradient
 
 __all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES"]
@@ -97,7 +100,7 @@ def _squeeze(a, axis=None):
     shape = shape_of(a)
     if axis is None:
         return F.reshape(a, tuple(n for n in shape if n != 1))
-    axes = F._norm_axes(axis, len(shape)) or ()
+    axes = norm_axes(axis, len(shape)) or ()
     for i in axes:
         if shape[i] != 1:
             raise ValueError(f"cannot squeeze axis {i} of an array of shape {shape}: its size is not 1")
@@ -107,14 +110,14 @@ def _squeeze(a, axis=None):
 def _expand_dims(a, axis):
     shape = list(shape_of(a))
     nd = len(shape) + (1 if isinstance(axis, int) else len(axis))
-    for ax in sorted(F._norm_axes(axis, nd)):
+    for ax in sorted(norm_axes(axis, nd)):
         shape.insert(ax, 1)
     return F.reshape(a, tuple(shape))
 
 
 def _swapaxes(a, axis1, axis2):
     nd = len(shape_of(a))
-    (axis1, axis2) = F._norm_axes((axis1, axis2), nd) or (0, 0)
+    (axis1, axis2) = norm_axes((axis1, axis2), nd) or (0, 0)
     axes = list(range(nd))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return F.transpose(a, axes)
@@ -186,24 +189,24 @@ class Traced:
         shape = self.shape
         if not shape:
             raise TypeError("iteration over a 0-d (scalar) value")
-        getitem = F._GETITEM  # the index is a plain int: skip getitem()'s checks
+        getitem = GETITEM  # the index is a plain int: skip getitem()'s checks
         for i in range(shape[0]):
             yield bind1(getitem, self, {"idx": (i,)})
 
     # -- arithmetic -------------------------------------------------------------------------
-    def __add__(self, other): return bind2(F._ADD, self, other)
-    def __radd__(self, other): return bind2(F._ADD, other, self)
-    def __sub__(self, other): return bind2(F._SUB, self, other)
-    def __rsub__(self, other): return bind2(F._SUB, other, self)
-    def __mul__(self, other): return bind2(F._MUL, self, other)
-    def __rmul__(self, other): return bind2(F._MUL, other, self)
-    def __truediv__(self, other): return bind2(F._DIV, self, other)
-    def __rtruediv__(self, other): return bind2(F._DIV, other, self)
-    def __pow__(self, other): return bind2(F._POW, self, other)
-    def __rpow__(self, other): return bind2(F._POW, other, self)
+    def __add__(self, other): return bind2(E.ADD, self, other)
+    def __radd__(self, other): return bind2(E.ADD, other, self)
+    def __sub__(self, other): return bind2(E.SUB, self, other)
+    def __rsub__(self, other): return bind2(E.SUB, other, self)
+    def __mul__(self, other): return bind2(E.MUL, self, other)
+    def __rmul__(self, other): return bind2(E.MUL, other, self)
+    def __truediv__(self, other): return bind2(E.DIV, self, other)
+    def __rtruediv__(self, other): return bind2(E.DIV, other, self)
+    def __pow__(self, other): return bind2(E.POW, self, other)
+    def __rpow__(self, other): return bind2(E.POW, other, self)
     def __matmul__(self, other): return F.matmul(self, other)
     def __rmatmul__(self, other): return F.matmul(other, self)
-    def __neg__(self): return bind1(F._NEG, self)
+    def __neg__(self): return bind1(E.NEG, self)
     def __pos__(self): return self
     def __abs__(self): return F.abs(self)
 

@@ -8,7 +8,7 @@ and adds each entry's cotangent contributions into a table keyed by slot — the
 chain of 100,000 operations sweeps like a chain of ten.
 
 The adjoint rules come from the same table entries as the tangent rules
-(:mod:`dualdiff.functions`) and are written with dualdiff's own functions, so a sweep over values
+(:mod:`dualdiff.rules`) and are written with dualdiff's own functions, so a sweep over values
 that are themselves Duals (forward-over-reverse Hessians) differentiates through.
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .functions import add
+from .rules import add
 from .primitives import TRACED, Primitive, Tag, bind, register_traced, shape_of
 from .surface import Traced
 

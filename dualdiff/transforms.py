@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import functions as F
+from . import rules as F
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .dual import Dual, ForwardTag, make_dual
 from .primitives import is_traced, leaked_error, shape_of

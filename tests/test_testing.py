@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import dualdiff as dd
-from dualdiff.functions import elementwise
+from dualdiff.rules import elementwise
 from dualdiff.primitives import Primitive
 from dualdiff.testing import GradientCheckError, check_grad
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import dualdiff as dd
-from dualdiff.functions import PRIMITIVES
+from dualdiff.rules import PRIMITIVES
 from dualdiff.trace import MAX_DEFAULT_DIRECTIONS, MAX_SHOWN, Edge, Trace, TraceEntry
 
 from oracles import central_difference_jacobian
