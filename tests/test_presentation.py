@@ -7,7 +7,7 @@ import pytest
 
 import dualdiff as dd
 from dualdiff import presentation as pr
-from dualdiff.functions import PRIMITIVES
+from dualdiff.rules import PRIMITIVES
 
 
 def test_every_notation_entry_names_a_primitive():
