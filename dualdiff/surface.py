@@ -144,6 +144,25 @@ FUNCTION_RULES: "dict[Any, Callable[..., Any]]" = {
 }
 
 
+# The numpy names of each family of rules, one block per family, so that a family's additions
+# sit together (and apart from the others').
+
+# -- elementwise ufuncs and reductions (rules/ufuncs.py, rules/reductions.py) ----------------
+
+
+# -- shape, assembly, indexing and sorting (rules/shape.py, assembly.py, indexing.py) ---------
+
+
+# -- linear algebra and einsum (rules/linalg.py, rules/einsum.py) -----------------------------
+
+
+# -- functions with no derivative, passed through on values ----------------------------------
+
+
+# -- complex numbers -------------------------------------------------------------------------
+
+
+
 def _qualname(func: Any) -> str:
     module = getattr(func, "__module__", None) or "numpy"
     if module.startswith("numpy._core") or module == "numpy.core":
@@ -249,6 +268,15 @@ class Traced:
     def dot(self, other): return F.dot(self, other)
     def ravel(self): return F.reshape(self, (-1,))
     flatten = ravel
+
+    # -- ndarray methods of the reductions and elementwise family ----------------------------
+
+
+    # -- ndarray methods of the shape, assembly, indexing and sorting family ------------------
+
+
+    # -- ndarray methods for complex values ----------------------------------------------------
+
 
     # -- conversions that would drop the derivative -------------------------------------------
     def _no_conversion(self, what: str) -> TypeError:
