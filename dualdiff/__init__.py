@@ -6,6 +6,7 @@
 array([5.5       , 1.71633781])
 """
 
+from .checkpoint import checkpoint, checkpoint_sequential
 from .dual import Dual
 from .rules import (
     PRIMITIVES, abs, add, arccos, arcsin, arctan, arctan2, broadcast_to, concatenate, cos, cosh,
@@ -13,6 +14,7 @@ from .rules import (
     minimum, multiply, negative, power, relu, reshape, sigmoid, sign, sin, sinh, softmax, sqrt,
     stack, subtract, sum, sum_to, tan, tanh, transpose, where,
 )
+from .memory import MemoryInfo
 from .primitives import Primitive, stop_gradient
 from .tape import Var
 from .trace import trace
@@ -25,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Dual", "Var", "Primitive", "PRIMITIVES", "JacobianInfo", "stop_gradient",
     "derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "auto_chunk",
-    "seed_directions", "trace", "elementwise",
+    "seed_directions", "trace", "elementwise", "checkpoint", "checkpoint_sequential", "MemoryInfo",
     "add", "subtract", "multiply", "divide", "negative", "power",
     "sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sinh", "cosh",
     "arcsin", "arccos", "arctan", "arctan2", "abs", "sign", "sigmoid", "relu",

@@ -58,9 +58,17 @@ class Tape:
     ``inputs`` are the slots of the input variables, ``entries`` the recorded operations in the
     order they ran. With ``keep_all=True`` every argument and output value is kept (the
     evaluation trace needs them); otherwise only what the adjoint rules need.
+
+    Checkpoints (:mod:`dualdiff.checkpoint`) use four more fields: ``table``, the grad_table of
+    the sweep under way (a checkpoint's re-run adds onto its inputs' running sums there, in the
+    order the unwrapped function would); ``meter``, the :class:`~dualdiff.memory.MemoryInfo`
+    counting the bytes kept, when one was asked for; ``inner_operations``, the operations that
+    checkpoints on this tape ran beyond their one entry each (their first pass, re-run and its
+    sweep); ``regions``, with ``keep_all``, the slot ranges a checkpoint would recompute.
     """
 
-    __slots__ = ("entries", "inputs", "nslots", "keep_all", "values", "swept", "inplace")
+    __slots__ = ("entries", "inputs", "nslots", "keep_all", "values", "swept", "inplace",
+                 "table", "meter", "inner_operations", "regions")
 
     def __init__(self, keep_all: bool = False):
         self.entries: List[Entry] = []
@@ -70,6 +78,10 @@ class Tape:
         self.values: Dict[int, Any] = {}
         self.swept = 0  # entries visited by all backward sweeps so far
         self.inplace = 0  # cotangent sums done in place (see _exclusive)
+        self.table: Optional[List[Optional[Any]]] = None
+        self.meter: Any = None
+        self.inner_operations = 0
+        self.regions: List[Tuple[int, int, str]] = []
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -179,6 +191,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
     table: List[Optional[Any]] = [None] * tape.nslots
     for slot, ct in seeds.items():
         table[slot] = ct
+    tape.table = table  # read by checkpoint entries (dualdiff.checkpoint) during this sweep
     entries = tape.entries
     for e in (_consume(entries) if consume else reversed(entries)):
         ct = table[e.slot]
@@ -200,6 +213,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                     tape.inplace += 1
                 else:
                     table[p] = old + c if type(old) is float and type(c) is float else add(old, c)
+    tape.table = None
     return table
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from . import rules as F
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .dual import Dual, ForwardTag, make_dual
+from .memory import MemoryInfo
 from .primitives import is_traced, leaked_error, shape_of
 from .tape import Tape, TapeTag, Var, backward, take
 
@@ -38,6 +39,9 @@ class JacobianInfo:
     ``passes``: forward passes (each seeds ``chunk`` directions) or reverse sweeps (one per output
     element). ``operations``: primitive operations interpreted in all passes together, the
     recording included for reverse mode. ``n_inputs``/``n_outputs``: x.size and f(x).size.
+    ``peak_bytes``: the most bytes of forward values the tape kept at once for the sweeps
+    (see :mod:`dualdiff.memory`; checkpoints' re-runs included); 0 in forward mode, which keeps
+    no tape.
     """
 
     passes: int
@@ -46,6 +50,7 @@ class JacobianInfo:
     operations: int
     n_inputs: int
     n_outputs: int
+    peak_bytes: Optional[int] = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,7 +111,7 @@ class _Recording:
     """One reverse-mode recording of f: its output and the tape to sweep backwards."""
 
     def __init__(self, f: Callable, leaves: List[Any], treedef: Any, owner: str,
-                 keep_all: bool = False):
+                 keep_all: bool = False, meter: Optional[MemoryInfo] = None):
         self.tape = Tape(keep_all=keep_all)
         tag = TapeTag(self.tape, owner=owner)
         try:
@@ -124,10 +129,13 @@ class _Recording:
         self.out_shape = shape_of(self.value)
         self.recorded = len(self.tape)  # a last sweep consumes the tape; the count stays
         self.sweeps = 0
+        if meter is not None:
+            meter.watch(self.tape)
 
     @property
     def operations(self) -> int:
-        return self.recorded + self.tape.swept
+        # inner_operations: what checkpoints ran besides their one entry each (dualdiff.checkpoint)
+        return self.recorded + self.tape.swept + self.tape.inner_operations
 
     def sweep(self, ybar: Any, last: bool = False) -> List[Any]:
         """One reverse sweep with output cotangent ``ybar``: the cotangent of every leaf.
@@ -282,11 +290,13 @@ def derivative(f: Callable, x: Any) -> Any:
     return _finish(_forward_pass(f, [xv], None, [1.0], None, "derivative")[1])
 
 
-def vjp(f: Callable, x: Any) -> Tuple[Any, Callable[[Any], Any]]:
+def vjp(f: Callable, x: Any, full_output: bool = False) -> Any:
     """``(f(x), pullback)`` where ``pullback(ybar) = ybarᵀ J`` with x's shape (and structure).
 
     f is called once and recorded; each pullback call is one reverse sweep over the tape and
-    does not call f again. ``ybar`` must have f(x)'s shape.
+    does not call f again (checkpointed parts of f are re-run in each sweep). ``ybar`` must have
+    f(x)'s shape. With ``full_output=True`` returns ``(f(x), pullback, memory)``, memory a
+    :class:`~dualdiff.memory.MemoryInfo` whose ``peak_bytes`` grows as sweeps re-run checkpoints.
 
     >>> import dualdiff as dd, numpy as np
     >>> y, pullback = dd.vjp(lambda x: x * x, np.array([1.0, 2.0]))
@@ -295,7 +305,8 @@ def vjp(f: Callable, x: Any) -> Tuple[Any, Callable[[Any], Any]]:
     """
     _check_callable(f, "vjp")
     leaves, treedef = _leaves(x)
-    rec = _Recording(f, leaves, treedef, "vjp")
+    meter = MemoryInfo() if full_output else None
+    rec = _Recording(f, leaves, treedef, "vjp", meter=meter)
 
     def pullback(ybar: Any) -> Any:
         ybar = as_value(ybar, "ybar")
@@ -304,7 +315,7 @@ def vjp(f: Callable, x: Any) -> Tuple[Any, Callable[[Any], Any]]:
                              f"ybar has shape {shape_of(ybar)}")
         return unflatten(treedef, [_finish(c) for c in rec.sweep(ybar)])
 
-    return _finish(rec.value), pullback
+    return (_finish(rec.value), pullback, meter) if full_output else (_finish(rec.value), pullback)
 
 
 def _scalar_output_error(shape: tuple) -> ValueError:
@@ -312,11 +323,14 @@ def _scalar_output_error(shape: tuple) -> ValueError:
                       f"use dd.jacobian for a vector- or matrix-valued f")
 
 
-def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto") -> Any:
+def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto",
+         full_output: bool = False) -> Any:
     """The gradient of a scalar-valued f at x: same shape (and tuple/dict structure) as x.
 
     ``mode="reverse"`` (default) records f once and sweeps back once; ``mode="forward"`` takes
-    ceil(x.size / chunk) forward passes. A non-scalar f(x) raises ValueError.
+    ceil(x.size / chunk) forward passes. A non-scalar f(x) raises ValueError. With
+    ``full_output=True`` returns ``(gradient, info)``, info a :class:`JacobianInfo` (passes,
+    operations, and ``peak_bytes``, the most bytes the tape kept at once).
 
     >>> import dualdiff as dd, numpy as np
     >>> f = lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1])
@@ -326,13 +340,20 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
     _check_callable(f, "grad")
     if _check_mode(mode) == "reverse":
         leaves, treedef = _leaves(x)
-        rec = _Recording(f, leaves, treedef, "grad")
+        meter = MemoryInfo() if full_output else None
+        rec = _Recording(f, leaves, treedef, "grad", meter=meter)
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape)
         # ȳ = 1 in the output's precision, so a float32 loss gets float32 gradients.
         one = np.ones((), dtype=rec.value.dtype)[()] if isinstance(rec.value, (np.ndarray, np.generic)) else 1.0
-        return unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
-    return _jacobian_forward(f, x, chunk, scalar_output=True)[0]
+        g = unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
+        if not full_output:
+            return g
+        n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
+        assert meter is not None
+        return g, JacobianInfo(1, "reverse", None, rec.operations, n, 1, meter.peak_bytes)
+    g, passes, ops, n, m, k = _jacobian_forward(f, x, chunk, scalar_output=True)
+    return (g, JacobianInfo(passes, "forward", k, ops, n, m, 0)) if full_output else g
 
 
 def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False):
@@ -398,9 +419,10 @@ def _shape_jacobian(Jt: Any, out_shape: tuple, leaves: List[Any], treedef: Any) 
     return unflatten(treedef, parts)
 
 
-def _jacobian_reverse(f: Callable, x: Any):
+def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
     leaves, treedef = _leaves(x)
-    rec = _Recording(f, leaves, treedef, "jacobian")
+    meter = MemoryInfo() if measure else None
+    rec = _Recording(f, leaves, treedef, "jacobian", meter=meter)
     out_shape = rec.out_shape
     m = math.prod(out_shape)
     rows = []
@@ -421,7 +443,8 @@ def _jacobian_reverse(f: Callable, x: Any):
         else:
             parts.append(_finish(np.stack([np.asarray(c) for c in cols]).reshape(out_shape + shape)))
     n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
-    info = JacobianInfo(rec.sweeps, "reverse", None, rec.operations, n, m)
+    info = JacobianInfo(rec.sweeps, "reverse", None, rec.operations, n, m,
+                        meter.peak_bytes if meter is not None else None)
     return unflatten(treedef, parts), info
 
 
@@ -433,7 +456,7 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     ``ceil(x.size / chunk)`` passes (``chunk=1``: x.size passes; ``chunk="auto"``: see
     :func:`auto_chunk`). ``mode="reverse"`` records f once and sweeps back once per output
     element, row by row: f(x).size passes. With ``full_output=True`` returns ``(J, info)``, info
-    a :class:`JacobianInfo`. x may be a tuple/dict of arrays: J is then the same structure of
+    a :class:`JacobianInfo` (passes, operations, peak bytes kept by the tape). x may be a tuple/dict of arrays: J is then the same structure of
     per-leaf Jacobians.
 
     >>> import dualdiff as dd, numpy as np
@@ -445,10 +468,10 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     _check_callable(f, "jacobian")
     if _check_mode(mode) == "forward":
         J, passes, ops, n, m, k = _jacobian_forward(f, x, chunk)
-        info = JacobianInfo(passes, "forward", k, ops, n, m)
+        info = JacobianInfo(passes, "forward", k, ops, n, m, 0)
     else:
         _resolve_chunk(chunk, 1)  # chunk is a forward-mode setting, but a bad one is still an error
-        J, info = _jacobian_reverse(f, x)
+        J, info = _jacobian_reverse(f, x, full_output)
     return (J, info) if full_output else J
 
 
