@@ -29,11 +29,33 @@ def _plain_args(args) -> list:
     return [stop_gradient(a) for a in args]
 
 
+def _plain_value(a: Any) -> Any:
+    """a with every traced value in it (also inside lists and tuples) replaced by its plain value."""
+    if isinstance(a, (list, tuple)):
+        return type(a)(_plain_value(b) for b in a)
+    return stop_gradient(a)
+
+
+def no_derivative(np_fn: Callable[..., Any], doc: str = "") -> Callable[..., Any]:
+    """np_fn on the plain values of its arguments: for results that carry no derivative.
+
+    Indices, booleans, shapes and piecewise-constant values (floor, sign) steer a computation or
+    are constant almost everywhere, so numpy code expects plain arrays from them. Every traced
+    argument (positional, keyword, or inside a list) is replaced by its plain value first, so the
+    call cannot dispatch back to dualdiff. ``doc`` is the note on the numpy-support page.
+    """
+    def fn(*args, **kwargs):
+        return np_fn(*[_plain_value(a) for a in args],
+                     **{k: _plain_value(v) for k, v in kwargs.items()})
+    fn.__name__ = getattr(np_fn, "__name__", "no_derivative")
+    fn.__doc__ = doc or "Plain values (no derivative)."
+    fn.no_derivative = True  # type: ignore[attr-defined]  # read by the numpy-support page
+    return fn
+
+
 def _compare(np_fn: Callable[..., Any]) -> Callable[..., Any]:
     # Comparisons look at values only: their result steers control flow and carries no derivative.
-    def fn(*args):
-        return np_fn(*_plain_args(args))
-    return fn
+    return no_derivative(np_fn, "Booleans from the values (no derivative).")
 
 
 #: numpy ufuncs and the dualdiff function that stands in for each (``np.sin(x)`` -> ``dd.sin``).
@@ -91,12 +113,11 @@ def _np_stack(arrays, axis=0, out=None, **kw):
 
 
 def _like(np_fn):
-    def fn(a, *args, **kwargs):
-        return np_fn(stop_gradient(a), *args, **kwargs)  # a new constant array: no derivative
-    return fn
+    return no_derivative(np_fn, "A new constant array of the value's shape and dtype (no derivative).")
 
 
 def _squeeze(a, axis=None):
+    """x without its axes of length 1 (those of ``axis`` only, if given), as np.squeeze."""
     shape = shape_of(a)
     if axis is None:
         return F.reshape(a, tuple(n for n in shape if n != 1))
@@ -108,6 +129,7 @@ def _squeeze(a, axis=None):
 
 
 def _expand_dims(a, axis):
+    """x with new axes of length 1 at ``axis``, as np.expand_dims."""
     shape = list(shape_of(a))
     nd = len(shape) + (1 if isinstance(axis, int) else len(axis))
     for ax in sorted(norm_axes(axis, nd)):
@@ -116,6 +138,7 @@ def _expand_dims(a, axis):
 
 
 def _swapaxes(a, axis1, axis2):
+    """x with two axes exchanged, as np.swapaxes."""
     nd = len(shape_of(a))
     (axis1, axis2) = norm_axes((axis1, axis2), nd) or (0, 0)
     axes = list(range(nd))
@@ -124,6 +147,7 @@ def _swapaxes(a, axis1, axis2):
 
 
 def _outer(a, b, out=None):
+    """The outer product a[i] * b[j] of the flattened arguments, as np.outer."""
     _reject("outer", {"out": out})
     return F.multiply(F.reshape(a, (-1, 1)), F.reshape(b, (1, -1)))
 
@@ -143,6 +167,13 @@ FUNCTION_RULES: "dict[Any, Callable[..., Any]]" = {
     np.isclose: _like(np.isclose), np.allclose: _like(np.allclose),
 }
 
+#: numpy functions deliberately left without a rule, each with what to use instead. The error
+#: for them says so; the numpy-support page lists them.
+UNSUPPORTED: "dict[Any, str]" = {}
+
+#: Where the error messages send users: the generated page of what works.
+SUPPORT_PAGE = "docs/numpy-support.md"
+
 
 # The numpy names of each family of rules, one block per family, so that a family's additions
 # sit together (and apart from the others').
@@ -158,6 +189,41 @@ FUNCTION_RULES: "dict[Any, Callable[..., Any]]" = {
 
 # -- functions with no derivative, passed through on values ----------------------------------
 
+_STEPS = ("Piecewise constant: plain values (the derivative is zero between the jumps and "
+          "undefined at them, so none is carried).")
+_fn: Any
+_note: str
+for _fn, _note in [
+    (np.argmax, "Index of the largest value (plain; the first one at ties)."),
+    (np.argmin, "Index of the smallest value (plain; the first one at ties)."),
+    (np.argsort, "Indices that sort the values (plain)."),
+    (np.argpartition, "Indices that partition the values (plain)."),
+    (np.argwhere, "Indices of the nonzero values, one row each (plain)."),
+    (np.nonzero, "Indices of the nonzero values, one array per axis (plain)."),
+    (np.flatnonzero, "Flat indices of the nonzero values (plain)."),
+    (np.count_nonzero, "Number of nonzero values (plain)."),
+    (np.searchsorted, "Insertion indices into a sorted array (plain)."),
+    (np.round, _STEPS), (np.around, _STEPS), (np.fix, _STEPS),
+    (np.isneginf, "Booleans from the values (no derivative)."),
+    (np.isposinf, "Booleans from the values (no derivative)."),
+    (np.isreal, "Booleans from the values (no derivative)."),
+    (np.iscomplex, "Booleans from the values (no derivative)."),
+    (np.iscomplexobj, "Whether the value is complex (plain)."),
+    (np.allclose, "Whether the values are close, as np.allclose (plain)."),
+    (np.isclose, "Booleans: where the values are close, as np.isclose (plain)."),
+    (np.array_equal, "Whether the values are equal (plain)."),
+    (np.array_equiv, "Whether the values are equal after broadcasting (plain)."),
+    (np.shape, "The primal's shape."), (np.ndim, "The primal's number of axes."),
+    (np.size, "The primal's number of elements (along ``axis`` if given)."),
+    (np.result_type, "The dtype numpy's promotion gives the primals."),
+]:
+    FUNCTION_RULES[_fn] = no_derivative(_fn, _note)
+_ufunc: Any
+for _ufunc in (np.floor, np.ceil, np.rint, np.trunc, np.floor_divide, np.sign):
+    UFUNC_RULES[_ufunc] = no_derivative(_ufunc, _STEPS)
+for _ufunc in (np.logical_and, np.logical_or, np.logical_not, np.logical_xor):
+    UFUNC_RULES[_ufunc] = no_derivative(_ufunc, "Booleans from the values (no derivative).")
+
 
 # -- complex numbers -------------------------------------------------------------------------
 
@@ -168,6 +234,52 @@ def _qualname(func: Any) -> str:
     if module.startswith("numpy._core") or module == "numpy.core":
         module = "numpy"  # np.sum lives in numpy._core.fromnumeric; users know it as numpy.sum
     return f"{module}.{func.__name__}"
+
+
+def _no_rule(func: Any, name: str) -> TypeError:
+    instead = UNSUPPORTED.get(func)
+    if instead is not None:
+        return TypeError(f"{name} is not supported on dualdiff's traced values: {instead}. "
+                         f"What is supported: {SUPPORT_PAGE}")
+    return TypeError(
+        f"{name} has no dualdiff rule, so its result would carry no derivative. Use dualdiff's "
+        f"functions (dd.sum, dd.matmul, dd.stack, ...); the supported numpy functions and "
+        f"methods are listed in {SUPPORT_PAGE}")
+
+
+#: ndarray methods and attributes a traced value refuses, each with the reason and what to do.
+#: Any other public ndarray name a Dual or Var lacks is refused the same way (``__getattr__``),
+#: so code written for ndarrays meets dualdiff's explanation, never a bare AttributeError.
+REFUSED_METHODS: "dict[str, str]" = {
+    "fill": "writes in place; build the value with np.full_like(x, c) or dd.where",
+    "resize": "resizes in place; use np.resize or x.reshape",
+    "put": "writes in place; use index assignment y[idx] = v on a traced y",
+    "itemset": "writes in place; use index assignment y[idx] = v on a traced y",
+    "view": "reinterprets memory, which has no derivative; use .astype for a dtype change",
+    "tofile": "writes the plain value; use x.primal.tofile",
+    "tobytes": "gives the plain value's bytes; use x.primal.tobytes",
+    "dump": "pickles the plain value; use x.primal.dump",
+    "dumps": "pickles the plain value; use x.primal.dumps",
+    "setflags": "traced values have no memory flags; use x.primal for the plain array",
+    "byteswap": "changes bytes, not values; use x.primal.byteswap",
+    "newbyteorder": "changes bytes, not values; use x.primal",
+    "getfield": "reinterprets memory; use x.primal.getfield",
+    "setfield": "writes memory in place; use x.primal",
+}
+
+
+def _refused(name: str, owner: str) -> TypeError:
+    why = REFUSED_METHODS.get(
+        name, "it has no meaning for a traced value in dualdiff (a value with a derivative, "
+              "not an array in memory)")
+    return TypeError(
+        f"ndarray.{name} is not available on a dualdiff {owner}: {why}. For the plain value "
+        f"(no derivative) use .primal.{name}; what works on traced values is listed in "
+        f"{SUPPORT_PAGE}")
+
+
+#: The public names of numpy's ndarray, which __getattr__ answers with dualdiff's explanation.
+_NDARRAY_NAMES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))
 
 
 class Traced:
@@ -199,12 +311,14 @@ class Traced:
         return np.result_type(stop_gradient(self))
 
     def __len__(self) -> int:
+        """The length of the first axis (a TypeError for 0-d values, as for ndarrays)."""
         shape = self.shape
         if not shape:
             raise TypeError("len() of a 0-d (scalar) value")
         return shape[0]
 
     def __iter__(self) -> Iterator[Any]:
+        """The rows along the first axis, each a traced value."""
         shape = self.shape
         if not shape:
             raise TypeError("iteration over a 0-d (scalar) value")
@@ -225,6 +339,13 @@ class Traced:
     def __rpow__(self, other): return bind2(E.POW, other, self)
     def __matmul__(self, other): return F.matmul(self, other)
     def __rmatmul__(self, other): return F.matmul(other, self)
+    def __floordiv__(self, other):
+        """x // y: piecewise constant, so plain values (no derivative), as np.floor_divide."""
+        return np.floor_divide(stop_gradient(self), stop_gradient(other))
+
+    def __rfloordiv__(self, other):
+        return np.floor_divide(stop_gradient(other), stop_gradient(self))
+
     def __neg__(self): return bind1(E.NEG, self)
     def __pos__(self): return self
     def __abs__(self): return F.abs(self)
@@ -242,7 +363,9 @@ class Traced:
         return bool(stop_gradient(self))
 
     # -- array-like methods -----------------------------------------------------------------
-    def __getitem__(self, idx): return F.getitem(self, idx)
+    def __getitem__(self, idx):
+        """x[idx] with numpy's indexing (ints, slices, None, ..., integer and boolean arrays)."""
+        return F.getitem(self, idx)
 
     def __setitem__(self, idx, value):
         raise TypeError(
@@ -251,22 +374,38 @@ class Traced:
             f"dd.concatenate instead")
 
     @property
-    def T(self): return F.transpose(self)
+    def T(self):
+        """The axes reversed, as ndarray.T."""
+        return F.transpose(self)
 
     def transpose(self, *axes):
+        """The axes permuted (reversed by default), as ndarray.transpose."""
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
             axes = axes[0]
         return F.transpose(self, axes or None)
 
     def reshape(self, *shape):
+        """The elements in a new shape (C order), as ndarray.reshape."""
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = shape[0]
         return F.reshape(self, shape)
 
-    def sum(self, axis=None, keepdims=False): return F.sum(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return F.mean(self, axis=axis, keepdims=keepdims)
-    def dot(self, other): return F.dot(self, other)
-    def ravel(self): return F.reshape(self, (-1,))
+    def sum(self, axis=None, keepdims=False):
+        """The sum over ``axis``, as ndarray.sum."""
+        return F.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        """The mean over ``axis``, as ndarray.mean."""
+        return F.mean(self, axis=axis, keepdims=keepdims)
+
+    def dot(self, other):
+        """The dot product, as ndarray.dot."""
+        return F.dot(self, other)
+
+    def ravel(self):
+        """The elements as a 1-d value (C order), as ndarray.ravel."""
+        return F.reshape(self, (-1,))
+
     flatten = ravel
 
     # -- ndarray methods of the reductions and elementwise family ----------------------------
@@ -277,6 +416,13 @@ class Traced:
 
     # -- ndarray methods for complex values ----------------------------------------------------
 
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: an ndarray method dualdiff does not give a
+        # traced value. Private names stay AttributeErrors (numpy and copy probe for them).
+        if name in _NDARRAY_NAMES or name in REFUSED_METHODS:
+            raise _refused(name, type(self).__name__)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- conversions that would drop the derivative -------------------------------------------
     def _no_conversion(self, what: str) -> TypeError:
@@ -307,17 +453,12 @@ class Traced:
                             f"the derivative; assign the result instead")
         rule = UFUNC_RULES.get(ufunc)
         if rule is None:
-            raise TypeError(
-                f"numpy.{ufunc.__name__} has no dualdiff rule, so its result would carry no "
-                f"derivative. Supported numpy functions: see dualdiff.surface.UFUNC_RULES")
+            raise _no_rule(ufunc, f"numpy.{ufunc.__name__}")
         _reject(ufunc.__name__, {k: v for k, v in kwargs.items() if k != "out"})
         return rule(*inputs)
 
     def __array_function__(self, func, types, args, kwargs):
         rule = FUNCTION_RULES.get(func)
         if rule is None:
-            raise TypeError(
-                f"{_qualname(func)} has no dualdiff rule, so its result would carry no "
-                f"derivative. Use dualdiff's functions (dd.sum, dd.matmul, dd.stack, ...); "
-                f"supported numpy functions are listed in dualdiff.surface.FUNCTION_RULES")
+            raise _no_rule(func, _qualname(func))
         return rule(*args, **kwargs)

@@ -390,8 +390,10 @@ def test_numpy_abs_and_sign_dispatch():
     out = np.abs(dd.Dual(x, t))
     assert isinstance(out, dd.Dual)
     np.testing.assert_array_equal(out.tangent, [-1.0, 2.0, 3.0])
-    out = np.sign(dd.Dual(x, t))
-    assert isinstance(out, dd.Dual)
+    out = np.sign(dd.Dual(x, t))  # piecewise constant: plain values, as numpy code expects
+    assert type(out) is np.ndarray
+    np.testing.assert_array_equal(out, [-1.0, 1.0, 1.0])
+    out = dd.sign(dd.Dual(x, t))  # dd.sign keeps a (zero) tangent
     np.testing.assert_array_equal(out.tangent, [0.0, 0.0, 0.0])
 
 
@@ -464,12 +466,12 @@ def test_numpy_shape_queries():
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda d: np.floor(d), "floor"),
+    (lambda d: np.fft.fft(d), "fft"),
     (lambda d: np.exp2(d), "exp2"),
     (lambda d: np.cumsum(d), "cumsum"),
     (lambda d: np.prod(d), "prod"),
     (lambda d: np.max(d), "max"),
-    (lambda d: np.sort(d), "sort"),
+    (lambda d: np.histogram(d), "histogram"),
     (lambda d: np.linalg.norm(d), "norm"),
     (lambda d: np.add.reduce(d), "reduce"),
     (lambda d: np.multiply.outer(d, d), "outer"),
