@@ -26,10 +26,10 @@ reverse  1 (one per output)          10
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import math
 import os
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -37,7 +37,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import numpy as np
 
-from .trace import _decimals, _render, trace
+from .page import Section, page, table, trace_sections
+from .presentation import decimals
+from .svg import Series, chart
+from .trace import _render, trace
 from .transforms import jacobian
 
 __all__ = ["main", "textbook_f", "FAMILIES", "DEFAULT_SIZES", "MAX_SIZE"]
@@ -49,9 +52,11 @@ DEFAULT_SIZES = {"m = 1": (1, 10, 100, 1000), "n = 1": (1, 10, 100, 1000),
 #: The largest size accepted: the m = n map stores an n×n matrix (4096² floats are 128 MiB).
 MAX_SIZE = 4096
 
-PLOT_HINT = 'install it with: pip install "dualdiff[plot]"'
+#: What to run when --plot finds no matplotlib. (Not the extra by its bare name: on the public
+#: package index "dualdiff" is an unrelated project.)
+PLOT_HINT = 'install it with: pip install matplotlib (or, from a clone of dualdiff, pip install ".[plot]")'
 
-_num = _decimals(4)
+_num = decimals(4)
 
 
 def textbook_f(x: Tuple[Any, Any]) -> Any:
@@ -116,7 +121,11 @@ FAMILIES = (
 # --------------------------------------------------------------------------------------------
 
 def _measure(fn: Callable[[], Any], budget: float = 0.05) -> float:
-    """Median seconds per call of ``fn`` over a few repeats, each long enough to time."""
+    """Seconds per call of ``fn``: the fastest of a few repeats, each long enough to time.
+
+    The fastest, not the median: on a shared machine noise only ever adds time, so the minimum
+    is the steadiest estimate of the cost itself and keeps the scaling lines from zig-zagging.
+    """
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
@@ -130,7 +139,7 @@ def _measure(fn: Callable[[], Any], budget: float = 0.05) -> float:
         for _ in range(loops):
             fn()
         samples.append((time.perf_counter() - t0) / loops)
-    return statistics.median(samples)
+    return min(samples)
 
 
 def _fmt_time(seconds: Optional[float]) -> str:
@@ -327,29 +336,126 @@ def _json(point, chunk, ex, rows, timing, sizes_given) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def _plot(path: str, rows: List[Dict[str, Any]], timing: bool, figure_cls: Any) -> None:
-    fig = figure_cls(figsize=(10, 4))
-    ax_passes, ax_cost = fig.subplots(1, 2)
-    for fam in FAMILIES:
-        sub = [r for r in rows if r["family"] == fam.key]
-        # Against n the n = 1 family would be a single column of points: it grows in m.
-        ns = [r[fam.size_of] for r in sub]
-        for mode, style in (("forward", "o-"), ("reverse", "s--")):
-            label = f"{mode}, {fam.key}"
-            ax_passes.plot(ns, [r[mode]["passes"] for r in sub], style, label=label)
-            ys = [r[mode]["ratio"] if timing else r[mode]["operations"] for r in sub]
-            ax_cost.plot(ns, ys, style, label=label)
-    for ax in (ax_passes, ax_cost):
+#: How each mode is drawn in both charts (matplotlib and SVG): a colour, a line and a marker of
+#: its own, so that where the two lines coincide (m = n: both need n passes) both stay visible.
+MODE_STYLE: Dict[str, Dict[str, Any]] = {
+    "forward": {"colour": "#1f5fbf", "line": "-", "dash": "", "marker": "o", "svg_marker": "circle",
+                "size": 9},
+    "reverse": {"colour": "#c0392b", "line": "--", "dash": "6 4", "marker": "s",
+                "svg_marker": "square", "size": 4},
+}
+
+
+def _panels(rows: List[Dict[str, Any]], timing: bool) -> List[Dict[str, Any]]:
+    """The charts of the scaling run: for each family, its passes and its cost, per mode.
+
+    One panel per family and measure, so no family's line hides another's; each family is
+    drawn against the size it grows in (n, or m for the n = 1 family).
+    """
+    panels = []
+    for measure in ("passes", "cost"):
+        for fam in FAMILIES:
+            sub = [r for r in rows if r["family"] == fam.key]
+            if not sub:
+                continue
+            series = {}
+            for mode in ("forward", "reverse"):
+                if measure == "passes":
+                    ys = [r[mode]["passes"] for r in sub]
+                else:
+                    ys = [r[mode]["ratio"] if timing else r[mode]["operations"] for r in sub]
+                series[mode] = ys
+            size = "n (inputs)" if fam.size_of == "n" else "m (outputs)"
+            panels.append({
+                "family": fam.key, "measure": measure,
+                "title": f"{fam.key}: " + ("passes" if measure == "passes"
+                                           else "time ÷ one run of f" if timing else "operations"),
+                "xlabel": size, "xs": [r[fam.size_of] for r in sub], "series": series,
+                "ylabel": ("passes for the full Jacobian" if measure == "passes"
+                           else "time of the Jacobian ÷ time of f" if timing
+                           else "primitive operations interpreted"),
+            })
+    return panels
+
+
+def _figure(rows: List[Dict[str, Any]], timing: bool, figure_cls: Any) -> Any:
+    """The scaling charts as a matplotlib figure: one row per measure, one column per family."""
+    panels = _panels(rows, timing)
+    ncols = max(1, len(panels) // 2)
+    fig = figure_cls(figsize=(4.2 * ncols, 7.4))
+    axes = fig.subplots(2, ncols, squeeze=False)
+    for k, panel in enumerate(panels):
+        ax = axes[k // ncols][k % ncols]
+        for mode, ys in panel["series"].items():
+            st = MODE_STYLE[mode]
+            ax.plot(panel["xs"], ys, linestyle=st["line"], marker=st["marker"], color=st["colour"],
+                    markersize=st["size"], markerfacecolor="none" if mode == "forward" else st["colour"],
+                    linewidth=1.8, label=f"{mode} mode")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("size: n (inputs), m (outputs) for n = 1")
+        ax.set_title(panel["title"])
+        ax.set_xlabel(panel["xlabel"])
+        if k % ncols == 0:
+            ax.set_ylabel(panel["ylabel"])
+        ax.grid(True, which="major", alpha=0.3)
         ax.legend()
-    ax_passes.set_ylabel("passes")
-    ax_passes.set_title("passes for the full Jacobian")
-    ax_cost.set_ylabel("time / one evaluation of f" if timing else "operations")
-    ax_cost.set_title("cost relative to f" if timing else "operations (timing off)")
+    fig.suptitle("Full Jacobian, forward against reverse mode" + ("" if timing else " (timing off)"))
     fig.tight_layout()
-    fig.savefig(path)
+    return fig
+
+
+def _plot(path: str, rows: List[Dict[str, Any]], timing: bool, figure_cls: Any) -> None:
+    _figure(rows, timing, figure_cls).savefig(path)
+
+
+def _charts(rows: List[Dict[str, Any]], timing: bool) -> str:
+    """The same panels as SVG, for the HTML page (no matplotlib needed)."""
+    out = []
+    for panel in _panels(rows, timing):
+        series = [Series(f"{mode} mode", panel["xs"], ys, MODE_STYLE[mode]["colour"],
+                         MODE_STYLE[mode]["dash"], MODE_STYLE[mode]["svg_marker"])
+                  for mode, ys in panel["series"].items()]
+        out.append('<div class="dd-chart-cell">'
+                   + chart(series, panel["title"], panel["xlabel"], panel["ylabel"], 340, 260,
+                           standalone=False) + "</div>")
+    return ('<style>.dd-charts { display: flex; flex-wrap: wrap; gap: 8px; } .dd-chart-cell '
+            '{ flex: 1 1 300px; max-width: 360px; } .dd-chart-cell svg { width: 100%; height: auto; }'
+            '</style><div class="dd-charts">' + "".join(out) + "</div>")
+
+
+def _html(point, chunk, ex, rows, timing, sizes_given) -> str:
+    """The comparison as one self-contained page: the step-through, the cost, the scaling."""
+    t = ex["trace"]
+    x1, x2 = (_num(v) for v in point)
+    header = ["mode", "passes", "operations"] + (["time", "× f"] if timing else [])
+    cost_rows = [[mode, _passes_text(ex[mode], mode), str(ex[mode]["operations"])]
+                 + ([_fmt_time(ex[mode]["time_s"]), _fmt_ratio(ex[mode]["ratio"])] if timing else [])
+                 for mode in ("forward", "reverse")]
+    cost = (table(header, cost_rows, [False, False, True, True, True])
+            + "<p>operations: primitive operations interpreted, the recording included for reverse "
+            "mode. " + (f"One evaluation of f: {_fmt_time(ex['f_time_s'])}." if timing
+                        else "Timing off (--no-timing).") + "</p>")
+    scale_header = ["map", "n", "m", "fwd passes", "rev passes", "fwd ops", "rev ops"]
+    scale_header += (["fwd/f", "rev/f"] if timing else []) + ["faster" if timing else "fewer passes"]
+    scale_rows = [[r["family"], str(r["n"]), str(r["m"]), str(r["forward"]["passes"]),
+                   str(r["reverse"]["passes"]), str(r["forward"]["operations"]),
+                   str(r["reverse"]["operations"])]
+                  + ([_fmt_ratio(r["forward"]["ratio"]), _fmt_ratio(r["reverse"]["ratio"])] if timing else [])
+                  + [r["winner"]] for r in rows]
+    families = "".join(f"<li>{fam.key}: {html.escape(fam.formula)}</li>" for fam in FAMILIES)
+    scaling = ("<p>Forward mode needs one pass per input, reverse mode one sweep per output. "
+               "Each family is drawn against the size it grows in.</p>"
+               f"<ul>{families}</ul>" + _charts(rows, timing)
+               + table(scale_header, scale_rows, [False] + [True] * (len(scale_header) - 2) + [False]))
+    sections = trace_sections(t) + [
+        Section("cost", "Result and cost", f"<p>f({x1}, {x2}) = {_num(t.value)}; closed form of the "
+                f"gradient (1/x1 + x2, x1 − cos x2) = ({_num(1 / point[0] + point[1])}, "
+                f"{_num(point[0] - math.cos(point[1]))}).</p>" + cost),
+        Section("scaling", "Scaling over maps R^n → R^m", scaling),
+    ]
+    intro = (f"<p>f(x1, x2) = log x1 + x1·x2 − sin x2 at (x1, x2) = ({x1}, {x2}): forward mode "
+             "carries tangents from the inputs to the output, reverse mode carries adjoints back.</p>")
+    return page("Forward and reverse mode, step by step", sections, intro)
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,27 +513,48 @@ def _parser() -> argparse.ArgumentParser:
                         f"at most {MAX_SIZE})")
     p.add_argument("--json", action="store_true", help="print the same content as JSON")
     p.add_argument("--plot", metavar="FILE.png",
-                   help='save a plot of cost against n for both modes (needs matplotlib: '
-                        'pip install "dualdiff[plot]")')
+                   help="save a plot of passes and cost against size for both modes (needs "
+                        "matplotlib: pip install matplotlib)")
+    p.add_argument("--html", metavar="FILE.html",
+                   help="write a self-contained page: the graph of the example, a step-through "
+                        "of both modes, the cost and the scaling charts (no package needed)")
     p.add_argument("--no-timing", action="store_true",
                    help="measure nothing: deterministic output (passes and operations only)")
     return p
+
+
+def _unwritable(path: str) -> Optional[str]:
+    """Why ``path`` cannot be written as a new or replaced file, or None when it can."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "is a directory; give a file name"
+    if not os.path.isdir(folder):
+        return f"the directory {os.path.dirname(path) or folder} does not exist"
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return "is not writable"
+    return None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the comparison with command-line arguments ``argv`` (default ``sys.argv[1:]``).
 
     Returns the exit status: 0 on success, 1 when ``--plot`` cannot run because matplotlib is
-    missing. Bad arguments raise ``SystemExit(2)`` after argparse's usage message.
+    missing. Bad arguments (an output path in a directory that does not exist, too) raise
+    ``SystemExit(2)`` after argparse's usage message, before anything runs.
     """
     parser = _parser()
     args = parser.parse_args(argv)
     point = (float(args.point[0]), float(args.point[1]))
     if point[0] <= 0:
         parser.error(f"--point: x1 must be > 0 (f takes log x1), got {args.point[0]:g}")
+    # Checked before the long runs, so a bad path or a missing extra costs no waiting.
+    for option, path in (("--plot", args.plot), ("--html", args.html)):
+        if path is not None:
+            problem = _unwritable(path)
+            if problem:
+                parser.error(f"{option} {path}: {problem}")
     figure_cls: Any = None
     if args.plot:
-        # Checked before the long runs, so a missing extra costs no waiting.
         try:
             from matplotlib.figure import Figure
             figure_cls = Figure
@@ -451,6 +578,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.plot:
         _plot(args.plot, rows, timing, figure_cls)
         print(f"plot written to {args.plot}", file=sys.stderr)
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as out:
+            out.write(_html(point, args.chunk, ex, rows, timing, bool(args.sizes)))
+        print(f"page written to {args.html} (open it in a browser)", file=sys.stderr)
     return 0
 
 

@@ -19,6 +19,7 @@ with no entry (one added to the table later, or by a user) still reads sensibly:
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
@@ -383,3 +384,39 @@ def adjoint_term(op: Operation, k: int, child_bar: str, partial: str) -> str:
         return f"Σ({term})" if broadcast else term
     text = _fill(notation(op.name).adjoint, op, k, child_bar)
     return text if text is not None else f"{op.name}ᵀ({child_bar})"
+
+
+# --------------------------------------------------------------------------------------------
+# Labels of the graph's nodes and edges (DOT and SVG)
+# --------------------------------------------------------------------------------------------
+
+#: Formulas longer than this are replaced by the operation's symbol on a node.
+NODE_FORMULA_WIDTH = 16
+
+
+def node_label(entry: Any, input_name: Optional[str], is_output: bool) -> Tuple[str, str]:
+    """A graph node's (title, subtitle): ``("x1", "v₋₁")``, ``("v₁", "log v₋₁")``, ``("y", "v₅ = v₃ − v₄")``.
+
+    Inputs are called by their names (x1, x2, or a dict's keys), the output y, and every value
+    in between by its textbook name; the subtitle says what the node computes.
+    """
+    if entry.operation == "input":
+        return (input_name or entry.name), entry.name
+    what = entry.formula if width(entry.formula) <= NODE_FORMULA_WIDTH else symbol(entry.operation)
+    if is_output:
+        return "y", f"{entry.name} = {what}"
+    return entry.name, what
+
+
+def edge_text(edge: Any, fmt: Formatter) -> str:
+    """An edge's label: its local partial's number(s), or, for a linear map, what it does."""
+    if edge.partial is None:
+        return edge.label
+    if np.size(edge.partial) <= MAX_SHOWN:
+        return show(edge.partial, fmt)
+    return f"{edge.symbol} {shape_text(shape_of(edge.partial))}"
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes: combining marks (the bar of v̄, the dot of v̇) take none."""
+    return sum(0 if unicodedata.combining(c) else 1 for c in text)

@@ -19,7 +19,6 @@ This module only reads the tape and the primitives' own rules; it adds no deriva
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -28,9 +27,12 @@ import numpy as np
 from .containers import as_value, flatten, pieces, unflatten
 from .presentation import (
     BAR, DOT, MAX_SHOWN, Formatter, Operation, adjoint_term, bar, const_text, decimals,
-    edge_label, formula, paren, partial_symbol, plain, shape_text, show, significant, sub, vname,
+    dotted, edge_label, edge_text, formula, node_label, paren, partial_symbol, plain, show, significant, sub, summary, vname,
+    width,
 )
 from .primitives import is_traced, shape_of
+from .page import notebook, page, trace_sections
+from .svg import graph
 from .tape import Entry, backward
 from .transforms import _Recording, _leaves
 
@@ -50,20 +52,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _width(text: str) -> int:
-    # Combining marks (the bar of v̄, the dot of v̇) take no column of their own.
-    return sum(0 if unicodedata.combining(c) else 1 for c in text)
-
-
-def _pad(text: str, width: int, right: bool) -> str:
-    fill = " " * (width - _width(text))
+def _pad(text: str, columns: int, right: bool) -> str:
+    fill = " " * (columns - width(text))
     return fill + text if right else text + fill
 
 
 def _render(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool],
             breaks: Sequence[int] = ()) -> str:
     """A plain-text table; a rule under the header and before each row index in ``breaks``."""
-    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header))]
     rule = "─" * (sum(widths) + 2 * (len(widths) - 1))
 
     def line(cells):
@@ -249,6 +246,48 @@ class Trace:
         header, rows, breaks = self._rows(decimals(digits), tangents, adjoints)
         return _render(header, rows, [False, False] + [True] * (len(header) - 2), breaks)
 
+    def tangent_rows(self, direction: int = 0, digits: int = 4) -> List[Tuple[str, str, str, str]]:
+        """The forward sweep for seeded ``direction``, oldest entry first: (tangent name, rule,
+        the rule's numbers, value).
+
+        Each tangent is the sum over vⱼ's arguments of ∂vⱼ/∂vᵢ · v̇ᵢ (an input's is its seed); the
+        numbers column is filled only where every term is a number.
+
+        >>> import dualdiff as dd, numpy as np
+        >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
+        >>> t.tangent_rows(0)[3]
+        ('v̇₂', 'v₀ · v̇₋₁ + v₋₁ · v̇₀', '5 · 1 + 2 · 0', '5')
+        """
+        if not 0 <= direction < len(self.direction_labels):
+            raise ValueError(f"direction {direction} was not seeded: the trace has "
+                             f"{len(self.direction_labels)} tangent directions")
+        fmt = decimals(digits)
+        rows = []
+        for e in self.entries:
+            value = show(e.tangents[direction], fmt)
+            if e.operation == "input":
+                rows.append((dotted(e.name), f"seed ({self.direction_labels[direction]})", "", value))
+                continue
+            rules, numbers, numeric = [], [], True
+            for edge in e.edges:
+                src = self.entry(edge.source)
+                t_src = dotted(src.name)
+                if edge.partial is None:
+                    # A linear map (or matmul's bilinear one) applied to the argument's tangent.
+                    rules.append(edge.label.replace("·", t_src, 1) if "·" in edge.label
+                                 else f"{edge.label}({t_src})")
+                    numeric = False
+                    continue
+                rules.append(f"{_factor(edge.symbol)} · {t_src}")
+                t = src.tangents[direction]
+                if shape_of(edge.partial) == () and shape_of(t) == ():
+                    numbers.append(f"{paren(fmt(plain(edge.partial)))} · {paren(fmt(plain(t)))}")
+                else:
+                    numeric = False
+            rows.append((dotted(e.name), " + ".join(rules) or "0 (a constant)",
+                         " + ".join(numbers) if numeric and numbers else "", value))
+        return rows
+
     def sweep_rows(self, digits: int = 4) -> List[Tuple[str, str, str, str]]:
         """The reverse sweep, newest entry first: (adjoint name, rule, the rule's numbers, value).
 
@@ -325,10 +364,11 @@ class Trace:
     def to_dot(self, digits: int = 3) -> str:
         """The computational graph in Graphviz DOT, each edge labelled by its local partial.
 
-        Nodes show the name and value (shape for large arrays); the output is a double circle.
-        Elementwise edges carry ∂v_target/∂v_source to ``digits`` significant figures (the
-        symbol is in the edge's tooltip); other edges name the linear map. Render with
-        ``dot -Tpng``.
+        Nodes carry the picture's labels (:meth:`to_svg`): the name (x1, x2 for the inputs, y
+        for the output), what the node computes, and its value to 4 decimals (shape and range
+        for large arrays). Elementwise edges carry ∂v_target/∂v_source to ``digits``
+        significant figures (the symbol is in the edge's tooltip); other edges name the linear
+        map. Render with ``dot -Tpng``, or use :meth:`to_svg`, which needs no graphviz.
 
         >>> import dualdiff as dd, numpy as np
         >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
@@ -341,21 +381,26 @@ class Trace:
           "v0" -> "v4" [label="0.284", tooltip="∂v₄/∂v₀ = cos v₀"];
           "v3" -> "v5" [label="1", tooltip="∂v₅/∂v₃ = 1"];
           "v4" -> "v5" [label="-1", tooltip="∂v₅/∂v₄ = −1"];
+        >>> print(t.to_dot().splitlines()[3])
+          "v-1" [label="x1\\nv₋₁\\n= 2", tooltip="v₋₁ = x1", shape=box, style="rounded,filled", fillcolor="#f3f6fb"];
         """
         fmt = significant(digits)
+        value_fmt = decimals(4)
 
         def q(s: str) -> str:
-            return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
-        lines = ["digraph trace {", "  rankdir=LR;", "  node [shape=circle];"]
+        lines = ["digraph trace {", "  rankdir=LR;", '  node [shape=box, style=rounded];']
         out_index = self.output.index if self.output is not None else None
+        names = dict(zip((e.index for e in self.inputs), self.input_names))
         for e in self.entries:
-            attrs = [f"label={q(e.name + chr(10) + show(e.value, fmt))}".replace("\n", "\\n"),
+            title, subtitle = node_label(e, names.get(e.index), e.index == out_index)
+            attrs = [f"label={q(title + chr(10) + subtitle + chr(10) + '= ' + summary(e.value, value_fmt))}",
                      f"tooltip={q(e.name + ' = ' + e.formula)}"]
             if e.index <= 0:
-                attrs.append("shape=box")
+                attrs += ["shape=box", 'style="rounded,filled"', 'fillcolor="#f3f6fb"']
             if e.index == out_index:
-                attrs += ["shape=doublecircle", 'xlabel="y"']
+                attrs.append("penwidth=2.4")
             lines.append(f"  {q('v' + str(e.index))} [{', '.join(attrs)}];")
         for edge in self.edges:
             src, dst = self.entry(edge.source).name, self.entry(edge.target).name
@@ -365,9 +410,55 @@ class Trace:
                 tip = f"∂{dst}/∂{src}"
                 tip += "" if edge.symbol == tip else f" = {edge.symbol}"  # no "∂a/∂b = ∂a/∂b"
             lines.append(f"  {q('v' + str(edge.source))} -> {q('v' + str(edge.target))} "
-                         f"[label={q(_edge_label(edge, fmt))}, tooltip={q(tip)}];")
+                         f"[label={q(edge_text(edge, fmt))}, tooltip={q(tip)}];")
         lines.append("}")
         return "\n".join(lines)
+
+    def to_svg(self, direction: Optional[int] = 0, adjoints: bool = True, paths: bool = True,
+               digits: int = 4) -> str:
+        """The computational graph as an SVG picture, drawn without graphviz.
+
+        Columns left to right: the inputs (named x1, x2, …), then each value one column after
+        its last argument, the output y last. Each box shows the name, what it computes and the
+        value; each arrow the local partial ∂vⱼ/∂vᵢ (3 significant figures, as the tutorials
+        label their edges; a linear map says what it does). Overlays: the tangents v̇ of seeded
+        ``direction`` (None for none) in blue, the adjoints v̄ (``adjoints``) in red, and under
+        the graph each input's derivative as a sum over paths of products of partials
+        (``paths``). Arrays show their shape and range.
+
+        >>> import dualdiff as dd, numpy as np
+        >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
+        >>> svg = t.to_svg()
+        >>> svg.startswith("<svg") and "∂y/∂x1 = 1·1·0.5 + 1·1·5 = 0.5 + 5 = 5.5" in svg
+        True
+        >>> "∂y/∂x2 = 1·1·2 + (−1)·0.284 = 2 − 0.284 = 1.7163" in svg
+        True
+        """
+        return graph(self, direction, adjoints, paths, digits)
+
+    def to_html(self, title: str = "The derivative, step by step", digits: int = 4) -> str:
+        """A self-contained HTML page to step through both modes on this trace.
+
+        One file with inline SVG, CSS and JavaScript (nothing is fetched from the network): the
+        graph (as :meth:`to_svg`), the forward table and the reverse sweep. Buttons and the
+        keyboard (→/←, Home, End) step through the tangents, node by node, then through the
+        adjoints filling the grad_table from ȳ back to the inputs. Write it to a file and open
+        it in a browser.
+
+        >>> import dualdiff as dd, numpy as np
+        >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
+        >>> html = t.to_html()
+        >>> "<svg" in html and "grad_table" in html and "http" not in html
+        True
+        """
+        return page(title, trace_sections(self, digits))
+
+    def _repr_html_(self) -> str:
+        # What a notebook shows when a cell ends with a trace: the graph and both tables.
+        return notebook(self)
+
+    def _repr_svg_(self) -> str:
+        return self.to_svg()
 
     def to_dict(self) -> Dict[str, Any]:
         """Everything in the trace as plain lists, numbers and strings (ready for ``json.dumps``)."""
@@ -401,14 +492,6 @@ class Trace:
             if e.index in seen:
                 seen.update(e.parents)
         return seen
-
-
-def _edge_label(edge: Edge, fmt: Formatter) -> str:
-    if edge.partial is None:
-        return edge.label
-    if np.size(edge.partial) <= MAX_SHOWN:
-        return show(edge.partial, fmt)
-    return f"{edge.symbol} {shape_text(shape_of(edge.partial))}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -566,6 +649,11 @@ def trace(f: Callable[[Any], Any], x: Any, directions: Union[None, int, Sequence
                     else plain(np.zeros(rec.out_shape)) for d in range(len(seeds))]
     return Trace(entries, output, plain(rec.value), gradient, seeds, labels, out_tangents,
                  plain(ybar_v), forward_operations, reverse_operations, names)
+
+
+def _factor(symbol: str) -> str:
+    """A partial in symbols as a factor: in parentheses when it is a sum or negative."""
+    return f"({symbol})" if symbol.startswith("−") or " + " in symbol or " − " in symbol else symbol
 
 
 def _operation(e: Entry, j: int, ops: List[str]) -> Operation:

@@ -304,7 +304,8 @@ def test_plot_without_matplotlib_via_sys_modules(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     code, out, err = run(capsys, "--no-timing", "--plot", str(tmp_path / "c.png"))
     assert code != 0
-    assert 'pip install "dualdiff[plot]"' in err and "matplotlib" in err
+    assert "pip install matplotlib" in err and 'pip install ".[plot]"' in err
+    assert "dualdiff[plot]" not in err  # that name on the public index is another project
     assert out == ""  # it stops before the long runs
     assert not (tmp_path / "c.png").exists()
 
@@ -319,7 +320,7 @@ def test_plot_without_matplotlib_via_import_hook(monkeypatch, capsys, tmp_path):
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     code, _, err = run(capsys, "--plot", str(tmp_path / "c.png"))
-    assert code == 1 and 'pip install "dualdiff[plot]"' in err
+    assert code == 1 and "pip install matplotlib" in err
 
 
 def fake_matplotlib(monkeypatch):
@@ -327,8 +328,8 @@ def fake_matplotlib(monkeypatch):
     drawn = {"plots": [], "saved": None}
 
     class Axes:
-        def plot(self, xs, ys, style, label):
-            drawn["plots"].append((label, list(xs), list(ys)))
+        def plot(self, xs, ys, **style):
+            drawn["plots"].append((style["label"], list(xs), list(ys), style))
 
         def __getattr__(self, name):  # set_xscale, set_title, legend, ...
             return lambda *a, **k: None
@@ -337,11 +338,11 @@ def fake_matplotlib(monkeypatch):
         def __init__(self, figsize=None):
             pass
 
-        def subplots(self, rows, cols):
-            return Axes(), Axes()
+        def subplots(self, rows, cols, squeeze=True):
+            return [[Axes() for _ in range(cols)] for _ in range(rows)]
 
-        def tight_layout(self):
-            pass
+        def __getattr__(self, name):  # suptitle, tight_layout
+            return lambda *a, **k: None
 
         def savefig(self, path):
             drawn["saved"] = path
@@ -360,23 +361,69 @@ def test_plot_draws_both_modes_for_every_family(monkeypatch, capsys, tmp_path):
     path = str(tmp_path / "cost.png")
     code, out, err = run(capsys, "--no-timing", "--sizes", "1", "10", "--plot", path)
     assert code == 0 and drawn["saved"] == path and path in err
-    labels = [p[0] for p in drawn["plots"]]
-    assert set(labels) == {f"{mode}, {key}" for mode in ("forward", "reverse")
-                           for key in ("m = 1", "n = 1", "m = n")}
-    passes = {label: ys for label, xs, ys in drawn["plots"][::2]}  # first panel of each pair
-    assert passes == {"forward, m = 1": [1, 10], "reverse, m = 1": [1, 1],
-                      "forward, n = 1": [1, 1], "reverse, n = 1": [1, 10],
-                      "forward, m = n": [1, 10], "reverse, m = n": [1, 10]}
+    # one panel per family and measure (passes, then operations), forward and reverse in each
+    assert [p[0] for p in drawn["plots"]] == ["forward mode", "reverse mode"] * 6
+    passes = [ys for _, _, ys, _ in drawn["plots"][:6]]
+    assert passes == [[1, 10], [1, 1],      # m = 1: n forward passes, one reverse sweep
+                      [1, 1], [1, 10],      # n = 1: one forward pass, m reverse sweeps
+                      [1, 10], [1, 10]]     # m = n: n of each
     # each family against the size it grows in: n = 1 against m, not a column at n = 1
-    xs = {label: xs for label, xs, ys in drawn["plots"]}
-    assert all(v == [1, 10] for v in xs.values())
+    assert all(xs == [1, 10] for _, xs, _, _ in drawn["plots"])
+    # the two modes never share a style, so coinciding lines (m = n) both show
+    fwd, rev = drawn["plots"][0][3], drawn["plots"][1][3]
+    for key in ("color", "linestyle", "marker"):
+        assert fwd[key] != rev[key], key
 
 
-def test_plot_with_real_matplotlib(tmp_path, capsys):
+def test_plot_with_real_matplotlib_draws_every_series_distinctly(tmp_path, capsys):
     pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
     path = tmp_path / "cost.png"
-    code, _, _ = run(capsys, "--no-timing", "--sizes", "1", "10", "--plot", str(path))
+    code, _, _ = run(capsys, "--no-timing", "--sizes", "1", "10", "100", "--plot", str(path))
     assert code == 0 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = [{"family": fam.key, "n": 1 if fam.size_of == "m" else s, "m": s if fam.size_of == "m" else 1,
+             "forward": {"passes": s if fam.size_of == "n" else 1, "operations": 2 * s, "ratio": None},
+             "reverse": {"passes": s if fam.key != "m = 1" else 1, "operations": 3 * s, "ratio": None}}
+            for fam in compare.FAMILIES for s in (1, 10, 100)]
+    fig = compare._figure(rows, False, Figure)
+    assert len(fig.axes) == 6
+    for ax in fig.axes:
+        lines = ax.get_lines()
+        assert [l.get_label() for l in lines] == ["forward mode", "reverse mode"]
+        styles = {(l.get_color(), l.get_linestyle(), l.get_marker()) for l in lines}
+        assert len(styles) == 2  # distinct colour, line and marker
+        assert all(len(l.get_xdata()) == 3 for l in lines)
+        assert ax.get_xscale() == "log" and ax.get_xlabel() in ("n (inputs)", "m (outputs)")
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["forward mode", "reverse mode"]
+    assert fig.axes[0].get_ylabel() == "passes for the full Jacobian"
+
+
+# ---- --html and output paths ------------------------------------------------------------------------
+
+def test_html_page_holds_the_example_and_the_scaling(tmp_path, capsys):
+    path = tmp_path / "report.html"
+    code, out, err = run(capsys, "--no-timing", "--sizes", "1", "10", "--html", str(path))
+    assert code == 0 and str(path) in err and "2. Reverse sweep" in out
+    page = path.read_text(encoding="utf-8")
+    assert "http:" not in page and "https:" not in page
+    assert page.count("<svg") == 1 + 6  # the graph, then a chart per family and measure
+    for section in ('id="graph"', 'id="forward"', 'id="reverse"', 'id="cost"', 'id="scaling"'):
+        assert section in page
+    assert "5.5" in page and "1.7163" in page and "fewer passes" in page
+
+
+@pytest.mark.parametrize("option", ["--plot", "--html"])
+def test_unwritable_output_paths_fail_before_the_run(option, tmp_path, capsys, monkeypatch):
+    ran = []
+    monkeypatch.setattr(compare, "_example", lambda *a: ran.append(1))
+    for bad, words in ((tmp_path / "missing" / "out.file", "does not exist"),
+                       (tmp_path, "is a directory")):
+        with pytest.raises(SystemExit) as exc:
+            compare.main(["--no-timing", option, str(bad)])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert option in err and words in err
+    assert ran == []  # nothing ran
 
 
 # ---- progress ---------------------------------------------------------------------------------------

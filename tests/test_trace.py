@@ -126,7 +126,9 @@ def test_dot_graph_labels_edges_like_the_textbook_figure(t):
     }
     assert f"{math.cos(X2):.3g}" == "0.284"  # the textbook's rounding of cos 5
     assert 'tooltip="∂v₄/∂v₀ = cos v₀"' in dot
-    assert re.search(r'"v5" \[[^\]]*shape=doublecircle', dot)  # the output
+    # the picture's labels: inputs by name, the output as y, values to 4 decimals
+    assert re.search(r'"v5" \[label="y\\nv₅ = v₃ − v₄\\n= 11.6521"[^\]]*penwidth', dot)
+    assert '"v-1" [label="x1\\nv₋₁\\n= 2"' in dot and '"v1" [label="v₁\\nlog v₋₁\\n= 0.6931"' in dot
     assert len(re.findall(r"^\s+\"v-?\d+\" \[", dot, re.M)) == 7  # one node per entry
 
 
