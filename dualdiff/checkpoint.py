@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from .primitives import TRACED, Primitive, Tag, bind, leaked_error, shape_of
 from .tape import Entry, Tape, TapeTag, Var, backward
 from .memory import MemoryInfo
 
-__all__ = ["checkpoint", "checkpoint_sequential", "CHECKPOINT", "CHECKPOINT_OUTPUT"]
+__all__ = ["checkpoint", "checkpoint_sequential", "kept_marks", "segment_count", "CHECKPOINT",
+           "CHECKPOINT_OUTPUT"]
 
 _new = object.__new__
 
@@ -313,19 +314,48 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         if not top.active:
             raise leaked_error(top, f"in the checkpointed function {label}")
         if top.tape.keep_all:
-            return _inline(fn, args, kwargs, top.tape, label)
+            inputs = tuple(leaf.slot for leaf in leaves if type(leaf) is Var and leaf.tag is top)
+            return _inline(fn, args, kwargs, top.tape, label, inputs)
         return _record(fn, label, leaves, structure, top)
 
     return wrapped
 
 
-def _inline(fn: Callable, args: tuple, kwargs: dict, tape: Tape, label: str) -> Any:
+def _inline(fn: Callable, args: tuple, kwargs: dict, tape: Tape, label: str,
+            inputs: Tuple[int, ...]) -> Any:
     """On a tape that keeps every value (the evaluation trace): record fn's operations as usual
     and note which slots a checkpoint would have recomputed instead of storing."""
     start = tape.nslots
     out = fn(*args, **kwargs)
-    tape.regions.append((start, tape.nslots, label))
+    tape.regions.append((start, tape.nslots, label, inputs))
     return out
+
+
+def kept_marks(tape: Tape) -> Dict[int, str]:
+    """For a tape recorded with ``keep_all`` (the trace): what a real recording does with each slot.
+
+    ``"stored"``: kept on the tape until the sweep, because an adjoint rule reads it (or a
+    checkpoint keeps it as an input); ``"recomputed"``: computed inside a checkpoint, so dropped
+    after the first pass and computed again in the sweep; slots not listed are not kept at all
+    (no rule reads them). A checkpoint's result that a later operation stores is ``"stored"``.
+    """
+    inside: Set[int] = set()
+    stored: Set[int] = set()
+    for start, stop, _, inputs in tape.regions:
+        inside.update(range(start, stop))
+    for start, stop, _, inputs in tape.regions:
+        stored.update(p for p in inputs if p not in inside)
+    for e in tape.entries:
+        if e.slot in inside:
+            continue
+        needs = e.prim.needs
+        if needs in ("args", "both"):
+            stored.update(p for p in e.parents if p is not None)
+        if needs in ("out", "both"):
+            stored.add(e.slot)
+    marks = {slot: "recomputed" for slot in inside}
+    marks.update((slot, "stored") for slot in stored)
+    return marks
 
 
 def _record(fn: Callable, label: str, leaves: List[Any], structure: Any, top: TapeTag) -> Any:

@@ -64,7 +64,8 @@ class Tape:
     order the unwrapped function would); ``meter``, the :class:`~dualdiff.memory.MemoryInfo`
     counting the bytes kept, when one was asked for; ``inner_operations``, the operations that
     checkpoints on this tape ran beyond their one entry each (their first pass, re-run and its
-    sweep); ``regions``, with ``keep_all``, the slot ranges a checkpoint would recompute.
+    sweep); ``regions``, with ``keep_all``, the slot ranges a checkpoint would recompute (start,
+    stop, the function's name, its inputs' slots).
     """
 
     __slots__ = ("entries", "inputs", "nslots", "keep_all", "values", "swept", "inplace",
@@ -81,7 +82,7 @@ class Tape:
         self.table: Optional[List[Optional[Any]]] = None
         self.meter: Any = None
         self.inner_operations = 0
-        self.regions: List[Tuple[int, int, str]] = []
+        self.regions: List[Tuple[int, int, str, Tuple[int, ...]]] = []
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from .checkpoint import kept_marks
 from .containers import as_value, flatten, pieces, unflatten
 from .presentation import (
     BAR, DOT, MAX_SHOWN, Formatter, Operation, adjoint_term, bar, const_text, decimals,
@@ -106,7 +107,10 @@ class TraceEntry:
     matching ``vᵢ``. ``operation`` is ``"input"`` or the primitive's name. ``parents`` are the
     indices of the traced arguments (constants appear only in ``formula``). ``tangents[d]`` is
     v̇ for seeded direction d; ``adjoint`` is v̄ (zero when vᵢ does not reach the output).
-    ``edges`` are the incoming edges, one per parent.
+    ``edges`` are the incoming edges, one per parent. ``kept`` says what a reverse-mode
+    recording does with the value: ``"stored"`` (kept for the sweep: an adjoint rule reads it),
+    ``"recomputed"`` (computed inside a ``dd.checkpoint``: dropped, and computed again when the
+    sweep gets there) or ``""`` (not kept: no rule reads it).
     """
 
     index: int
@@ -118,6 +122,7 @@ class TraceEntry:
     tangents: Tuple[Any, ...]
     adjoint: Any
     edges: Tuple[Edge, ...] = ()
+    kept: str = ""
 
     @property
     def shape(self) -> tuple:
@@ -195,12 +200,14 @@ class Trace:
 
     # ---- text --------------------------------------------------------------------------------
 
-    def _rows(self, fmt: Formatter, tangents: bool, adjoints: bool):
+    def _rows(self, fmt: Formatter, tangents: bool, adjoints: bool, kept: bool = False):
         header = ["v", "formula", "value"]
         if tangents:
             header += [f"v{DOT} ({lab})" for lab in self.direction_labels]
         if adjoints:
             header.append(f"v{BAR}")
+        if kept:
+            header.append("kept")
         rows = []
         for e in self.entries:
             row = [e.name, e.formula, show(e.value, fmt)]
@@ -208,6 +215,8 @@ class Trace:
                 row += [show(t, fmt) for t in e.tangents]
             if adjoints:
                 row.append(show(e.adjoint, fmt))
+            if kept:
+                row.append(e.kept)
             rows.append(row)
         out = self.output
         row = ["y", out.name if out is not None else "const", show(self.value, fmt)]
@@ -215,17 +224,40 @@ class Trace:
             row += [show(t, fmt) for t in self.output_tangents]
         if adjoints:
             row.append(show(self.ybar, fmt))
+        if kept:
+            row.append("")
         rows.append(row)
         n = len(self.inputs)
         breaks = sorted({n, len(self.entries)} - {0})
         return header, rows, breaks
 
-    def table(self, digits: int = 4, tangents: bool = True, adjoints: bool = True) -> str:
+    @property
+    def checkpointed(self) -> bool:
+        """Whether f ran a ``dd.checkpoint``: some values would be recomputed, not stored."""
+        return any(e.kept == "recomputed" for e in self.entries)
+
+    def table(self, digits: int = 4, tangents: bool = True, adjoints: bool = True,
+              kept: Optional[bool] = None) -> str:
         """The trace as a text table: one row per entry, then the output row y.
 
         Rules separate the three parts of the notation (inputs, intermediates, output). Columns:
         name, formula, value, one tangent column per seeded direction, and the adjoint; numbers
-        have at most ``digits`` decimals, arrays larger than ``MAX_SHOWN`` show their shape.
+        have at most ``digits`` decimals, arrays larger than ``MAX_SHOWN`` show their shape. A
+        last column ``kept`` (shown when f ran a checkpoint, or with ``kept=True``) says which
+        values reverse mode stores for its sweep and which a checkpoint recomputes.
+
+        >>> import dualdiff as dd, numpy as np
+        >>> inner = dd.checkpoint(lambda x: np.sin(x) * x)
+        >>> print(dd.trace(lambda x: np.exp(inner(x)), 0.5).table(tangents=False))
+        v   formula   value       v̄  kept
+        ───────────────────────────────────────
+        v₀  x           0.5  1.1669  stored
+        ───────────────────────────────────────
+        v₁  sin v₀   0.4794  0.6354  recomputed
+        v₂  v₁ · v₀  0.2397  1.2709  recomputed
+        v₃  exp v₂   1.2709       1  stored
+        ───────────────────────────────────────
+        y   v₃       1.2709       1
 
         >>> import dualdiff as dd, numpy as np
         >>> t = dd.trace(lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1]), (2.0, 5.0))
@@ -243,8 +275,10 @@ class Trace:
         ──────────────────────────────────────────────
         y    v₅        11.6521         5.5      1.7163
         """
-        header, rows, breaks = self._rows(decimals(digits), tangents, adjoints)
-        return _render(header, rows, [False, False] + [True] * (len(header) - 2), breaks)
+        kept = self.checkpointed if kept is None else kept
+        header, rows, breaks = self._rows(decimals(digits), tangents, adjoints, kept)
+        right = [False, False] + [True] * (len(header) - 2 - kept) + [False] * kept
+        return _render(header, rows, right, breaks)
 
     def tangent_rows(self, direction: int = 0, digits: int = 4) -> List[Tuple[str, str, str, str]]:
         """The forward sweep for seeded ``direction``, oldest entry first: (tangent name, rule,
@@ -469,7 +503,7 @@ class Trace:
                 "index": e.index, "name": e.name, "operation": e.operation,
                 "formula": e.formula, "parents": list(e.parents), "shape": list(e.shape),
                 "value": _jsonable(e.value), "tangents": [_jsonable(t) for t in e.tangents],
-                "adjoint": _jsonable(e.adjoint),
+                "adjoint": _jsonable(e.adjoint), "kept": e.kept,
                 "edges": [{"source": d.source, "target": d.target, "partial": _jsonable(d.partial),
                            "symbol": d.symbol, "label": d.label} for d in e.edges],
             } for e in self.entries],
@@ -621,6 +655,8 @@ def trace(f: Callable[[Any], Any], x: Any, directions: Union[None, int, Sequence
         adjoints = backward(tape, {rec.out_slot: ybar_v}, keep=True)
     reverse_operations = rec.operations
 
+    marks = kept_marks(tape)
+
     def adjoint_of(slot: int) -> Any:
         a = adjoints[slot]
         return plain(a) if a is not None else plain(np.zeros(shape_of(tape.values[slot])))
@@ -630,7 +666,8 @@ def trace(f: Callable[[Any], Any], x: Any, directions: Union[None, int, Sequence
     for k, slot in enumerate(tape.inputs):
         entries.append(TraceEntry(index[slot], vname(index[slot]), "input", names[k], (),
                                   plain(tape.values[slot]),
-                                  tuple(plain(t[slot]) for t in tangents), adjoint_of(slot)))
+                                  tuple(plain(t[slot]) for t in tangents), adjoint_of(slot),
+                                  kept=marks.get(slot, "")))
     for e in tape.entries:
         j = index[e.slot]
         ops = [vname(index[p]) if p is not None else const_text(a)
@@ -639,7 +676,8 @@ def trace(f: Callable[[Any], Any], x: Any, directions: Union[None, int, Sequence
         entries.append(TraceEntry(j, vname(j), e.prim.name, formula(op),
                                   tuple(index[p] for p in e.parents if p is not None),
                                   plain(e.out), tuple(plain(t[e.slot]) for t in tangents),
-                                  adjoint_of(e.slot), _edges(e, op, j, index)))
+                                  adjoint_of(e.slot), _edges(e, op, j, index),
+                                  kept=marks.get(e.slot, "")))
 
     output = None
     if rec.out_slot is not None:

@@ -447,3 +447,35 @@ def test_float32_bytes_are_counted_as_float32():
     out = sequential_peaks(16, 1000, np.float32)
     assert out["store"][1] == 16 * 4000
     assert out["store"][0].dtype == np.float32 and same(out["store"][0], out["sqrt"][0])
+
+
+# --------------------------------------------------------------------------------------------
+# The evaluation trace marks what is stored and what is recomputed
+# --------------------------------------------------------------------------------------------
+
+def test_trace_marks_stored_and_recomputed_values():
+    inner = dd.checkpoint(lambda a: np.tanh(a) + 1.0)
+    outer = dd.checkpoint(lambda a, b: (inner(a * b), np.sin(b)))
+
+    def f(x):
+        p, q = outer(x[0], x[1])
+        return p * q + x[0]
+
+    t = dd.trace(f, (0.5, 2.0))
+    plain = dd.trace(lambda x: (np.tanh(x[0] * x[1]) + 1.0) * np.sin(x[1]) + x[0], (0.5, 2.0))
+    assert [e.formula for e in t.entries] == [e.formula for e in plain.entries]
+    assert same(t.gradient, plain.gradient)
+    kept = {e.formula: e.kept for e in t.entries}
+    assert kept == {
+        "x1": "stored", "x2": "stored",       # the outer checkpoint's inputs
+        "v₋₁ · v₀": "recomputed",             # inside the outer checkpoint
+        "tanh v₁": "recomputed",              # inside both
+        "v₂ + 1": "stored",                   # an output of outer: the product after it keeps it
+        "sin v₀": "stored",                   # likewise
+        "v₃ · v₄": "",                        # + keeps nothing
+        "v₅ + v₋₁": "",
+    }
+    assert t.checkpointed and not plain.checkpointed
+    assert "recomputed" in t.table() and "kept" not in plain.table()
+    assert "stored" in plain.table(kept=True)
+    assert t.to_dict()["entries"][3]["kept"] == "recomputed"
