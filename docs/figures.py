@@ -22,7 +22,11 @@ def figures() -> Dict[str, str]:
     def f(x):
         return np.log(x[0]) + x[0] * x[1] - np.sin(x[1])
 
-    return {"textbook-graph.svg": dd.trace(f, (2.0, 5.0)).to_svg() + "\n"}
+    def e(p):
+        return (p["a"] + p["b"]) * (p["b"] + 1.0)
+
+    return {"textbook-graph.svg": dd.trace(f, (2.0, 5.0)).to_svg() + "\n",
+            "small-graph.svg": dd.trace(e, {"a": 2.0, "b": 1.0}).to_svg(direction=1) + "\n"}
 
 
 def main() -> None:

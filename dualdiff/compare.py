@@ -37,13 +37,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import numpy as np
 
-from .page import Section, page, table, trace_sections
+from .page import Section, notebook, page, table, trace_sections
 from .presentation import decimals
 from .svg import Series, chart
 from .trace import _render, trace
 from .transforms import jacobian
 
-__all__ = ["main", "textbook_f", "FAMILIES", "DEFAULT_SIZES", "MAX_SIZE"]
+__all__ = ["main", "run", "Comparison", "textbook_f", "FAMILIES", "DEFAULT_SIZES", "MAX_SIZE"]
 
 #: The sizes of the default scaling run, per family: n, or m for the n = 1 family
 #: (``--sizes`` replaces all of them).
@@ -423,8 +423,11 @@ def _charts(rows: List[Dict[str, Any]], timing: bool) -> str:
             '</style><div class="dd-charts">' + "".join(out) + "</div>")
 
 
-def _html(point, chunk, ex, rows, timing, sizes_given) -> str:
-    """The comparison as one self-contained page: the step-through, the cost, the scaling."""
+def _sections(point, chunk, ex, rows, timing, sizes_given) -> List[Section]:
+    """The comparison's parts after the trace: the cost of each mode and the scaling charts.
+
+    Further parts (another measure of the comparison) are further sections in this list.
+    """
     t = ex["trace"]
     x1, x2 = (_num(v) for v in point)
     header = ["mode", "passes", "operations"] + (["time", "× f"] if timing else [])
@@ -447,15 +450,84 @@ def _html(point, chunk, ex, rows, timing, sizes_given) -> str:
                "Each family is drawn against the size it grows in.</p>"
                f"<ul>{families}</ul>" + _charts(rows, timing)
                + table(scale_header, scale_rows, [False] + [True] * (len(scale_header) - 2) + [False]))
-    sections = trace_sections(t) + [
+    return [
         Section("cost", "Result and cost", f"<p>f({x1}, {x2}) = {_num(t.value)}; closed form of the "
                 f"gradient (1/x1 + x2, x1 − cos x2) = ({_num(1 / point[0] + point[1])}, "
                 f"{_num(point[0] - math.cos(point[1]))}).</p>" + cost),
         Section("scaling", "Scaling over maps R^n → R^m", scaling),
     ]
+
+
+def _html(point, chunk, ex, rows, timing, sizes_given) -> str:
+    """The comparison as one self-contained page: the step-through, the cost, the scaling."""
+    sections = trace_sections(ex["trace"]) + _sections(point, chunk, ex, rows, timing, sizes_given)
+    x1, x2 = (_num(v) for v in point)
     intro = (f"<p>f(x1, x2) = log x1 + x1·x2 − sin x2 at (x1, x2) = ({x1}, {x2}): forward mode "
              "carries tangents from the inputs to the output, reverse mode carries adjoints back.</p>")
     return page("Forward and reverse mode, step by step", sections, intro)
+
+
+# --------------------------------------------------------------------------------------------
+# The comparison as an object (for notebooks and scripts)
+# --------------------------------------------------------------------------------------------
+
+class Comparison:
+    """The result of :func:`run`: the worked example's trace and costs, and the scaling rows.
+
+    ``str()`` is the command's text report; :meth:`to_json` and :meth:`to_html` its other two
+    forms; in a notebook it shows the graph, the tables and the scaling charts.
+    """
+
+    def __init__(self, point: Tuple[float, float], chunk: int, example: Dict[str, Any],
+                 rows: List[Dict[str, Any]], timing: bool, sizes_given: bool):
+        self.point, self.chunk, self.example, self.rows = point, chunk, example, rows
+        self.timing, self.sizes_given = timing, sizes_given
+
+    @property
+    def trace(self) -> Any:
+        """The evaluation trace of the worked example (a :class:`~dualdiff.trace.Trace`)."""
+        return self.example["trace"]
+
+    def _args(self) -> tuple:
+        return self.point, self.chunk, self.example, self.rows, self.timing, self.sizes_given
+
+    def __str__(self) -> str:
+        return _text(*self._args())
+
+    def __repr__(self) -> str:
+        return (f"<Comparison at {self.point}: {len(self.rows)} scaling rows, "
+                f"timing {'on' if self.timing else 'off'}>")
+
+    def to_json(self) -> str:
+        """The report as JSON (what ``--json`` prints)."""
+        return _json(*self._args())
+
+    def to_html(self) -> str:
+        """The report as a self-contained step-through page (what ``--html`` writes)."""
+        return _html(*self._args())
+
+    def _repr_html_(self) -> str:
+        # A notebook gets the static views: no script, its own page styles untouched.
+        return notebook(self.trace) + "".join(
+            f"<h3>{html.escape(s.title)}</h3>{s.body}" for s in _sections(*self._args()))
+
+
+def run(point: Tuple[float, float] = (2.0, 5.0), chunk: int = 1,
+        sizes: Optional[Sequence[int]] = None, timing: bool = True) -> Comparison:
+    """Run the comparison (as ``python -m dualdiff.compare`` does) and return it as an object.
+
+    >>> from dualdiff.compare import run
+    >>> c = run(sizes=[1, 10], timing=False)
+    >>> c.rows[1]["family"], c.rows[1]["forward"]["passes"], c.rows[1]["reverse"]["passes"]
+    ('m = 1', 10, 1)
+    >>> "<svg" in c._repr_html_() and "<table" in c._repr_html_()
+    True
+    """
+    if point[0] <= 0:
+        raise ValueError(f"x1 must be > 0 (f takes log x1), got {point[0]:g}")
+    ex = _example(point, chunk, timing)
+    rows = _scaling(sizes, chunk, timing)
+    return Comparison(point, chunk, ex, rows, timing, bool(sizes))
 
 
 # --------------------------------------------------------------------------------------------
@@ -561,12 +633,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except ImportError:
             print(f"--plot needs matplotlib, which is not installed; {PLOT_HINT}", file=sys.stderr)
             return 1
-    timing = not args.no_timing
-    ex = _example(point, args.chunk, timing)
-    rows = _scaling(args.sizes, args.chunk, timing)
-    render = _json if args.json else _text
+    result = run(point, args.chunk, args.sizes, not args.no_timing)
     try:
-        print(render(point, args.chunk, ex, rows, timing, bool(args.sizes)))
+        print(result.to_json() if args.json else str(result))
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (`... | head`): not an error of ours. Point stdout at devnull so
@@ -576,11 +645,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except (OSError, ValueError):
             pass
     if args.plot:
-        _plot(args.plot, rows, timing, figure_cls)
+        _plot(args.plot, result.rows, result.timing, figure_cls)
         print(f"plot written to {args.plot}", file=sys.stderr)
     if args.html:
         with open(args.html, "w", encoding="utf-8") as out:
-            out.write(_html(point, args.chunk, ex, rows, timing, bool(args.sizes)))
+            out.write(result.to_html())
         print(f"page written to {args.html} (open it in a browser)", file=sys.stderr)
     return 0
 

@@ -302,7 +302,8 @@ def _marker(kind: str, cx: float, cy: float, colour: str) -> str:
         return (f'<path d="M{cx:.1f},{cy - r - 1:.1f} L{cx + r + 1:.1f},{cy:.1f} L{cx:.1f},'
                 f'{cy + r + 1:.1f} L{cx - r - 1:.1f},{cy:.1f} z" fill="none" stroke="{colour}" '
                 f'stroke-width="1.5"/>')
-    return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="none" stroke="{colour}" stroke-width="1.5"/>'
+    # Hollow and larger than the others, so a point drawn on top of it leaves a ring visible.
+    return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r + 2:.1f}" fill="none" stroke="{colour}" stroke-width="1.5"/>'
 
 
 def _decades(lo: float, hi: float) -> List[float]:

@@ -462,3 +462,17 @@ def test_runs_as_a_module(default_output):
                          timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.startswith("usage: python -m dualdiff.compare")
+
+
+# ---- the comparison as an object -----------------------------------------------------------------
+
+def test_run_gives_the_same_report_as_the_command(capsys):
+    c = compare.run(sizes=[1, 10], timing=False)
+    code, out, _ = run(capsys, "--no-timing", "--sizes", "1", "10")
+    assert code == 0 and out == str(c) + "\n"
+    view = c._repr_html_()
+    assert "<script" not in view and view.count("<svg") == 1 + 6 and "<table" in view
+    assert "Scaling over maps" in view and "fewer passes" in view
+    assert repr(c) == "<Comparison at (2.0, 5.0): 6 scaling rows, timing off>"
+    with pytest.raises(ValueError, match="x1 must be > 0"):
+        compare.run(point=(-1.0, 5.0))
