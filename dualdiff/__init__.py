@@ -7,6 +7,7 @@ array([5.5       , 1.71633781])
 """
 
 from .checkpoint import checkpoint, checkpoint_sequential
+from .coloring import Coloring, check_coloring, color_columns, color_rows, color_star
 from .dual import Dual
 from .rules import (
     PRIMITIVES, abs, add, arccos, arcsin, arctan, arctan2, broadcast_to, concatenate, cos, cosh,
@@ -16,10 +17,12 @@ from .rules import (
 )
 from .memory import MemoryInfo
 from .primitives import Primitive, stop_gradient
+from .sparsity import COO, Pattern
 from .tape import Var
 from .trace import trace
 from .transforms import (
-    JacobianInfo, auto_chunk, derivative, grad, hessian, hvp, jacobian, jvp, seed_directions, vjp,
+    JacobianInfo, auto_chunk, derivative, grad, hessian, hessian_sparsity, hvp, jacobian, jvp,
+    seed_directions, sparsity, vjp,
 )
 
 __version__ = "0.1.0"
@@ -34,4 +37,6 @@ __all__ = [
     "maximum", "minimum", "where", "softmax", "log_softmax", "logsumexp",
     "sum", "mean", "dot", "matmul", "transpose", "reshape", "stack", "concatenate",
     "broadcast_to", "sum_to", "getitem",
+    "sparsity", "hessian_sparsity", "Pattern", "COO", "Coloring", "color_columns", "color_rows",
+    "color_star", "check_coloring",
 ]

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
 from . import rules as F
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
+from .compression import compressed_hessian, compressed_jacobian
 from .dual import Dual, ForwardTag, make_dual
 from .memory import MemoryInfo
 from .primitives import is_traced, leaked_error, shape_of
+from .sparsity import detect
 from .tape import Tape, TapeTag, Var, backward, take
 
 __all__ = ["derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "JacobianInfo",
-           "seed_directions", "auto_chunk"]
+           "seed_directions", "auto_chunk", "sparsity", "hessian_sparsity"]
 
 #: Directions per forward pass that ``chunk="auto"`` never exceeds.
 MAX_AUTO_CHUNK = 64
@@ -42,6 +45,9 @@ class JacobianInfo:
     ``peak_bytes``: the most bytes of forward values the tape kept at once for the sweeps
     (see :mod:`dualdiff.memory`; checkpoints' re-runs included); 0 in forward mode, which keeps
     no tape.
+    ``mode`` is what ran, also when ``mode="auto"`` chose it. Sparse Jacobians also report
+    ``colors`` (compressed directions: columns for forward mode, rows for reverse mode) and
+    ``nonzeros`` (entries of the pattern); both are None for dense ones.
     """
 
     passes: int
@@ -51,6 +57,8 @@ class JacobianInfo:
     n_inputs: int
     n_outputs: int
     peak_bytes: Optional[int] = None
+    colors: Optional[int] = None
+    nonzeros: Optional[int] = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,19 +213,35 @@ def _resolve_chunk(chunk: Union[int, str], n: int) -> int:
     return max(1, min(int(chunk), n))
 
 
-def seed_directions(n: int, chunk: int, dtype: Any = float) -> Iterator[Tuple[np.ndarray, range]]:
-    """The seed directions of a forward-mode Jacobian: blocks of rows of the n×n identity.
+def seed_directions(n: int, chunk: int, dtype: Any = float,
+                    colors: Optional[np.ndarray] = None) -> Iterator[Tuple[np.ndarray, range]]:
+    """The seed directions of a Jacobian: blocks of rows of the n×n identity, or compressed.
 
     Yields ``(S, columns)``: ``S`` has shape (k, n) and ``dtype``, one seed direction per row, and
     ``columns[i]`` is the Jacobian column that direction i recovers (J[:, columns] = J Sᵀ); a
     ``range`` for these identity seeds.
-    ``ceil(n / chunk)`` blocks in all. This is the only place seeds are made, so compressed
-    seeds for sparse Jacobians need change nothing else.
+    ``ceil(n / chunk)`` blocks in all. This is the only place seeds are made.
+
+    With ``colors`` (one colour per column, from :func:`dd.color_columns`), the directions are
+    compressed: direction c is the sum of the unit vectors of all columns of colour c, and
+    ``columns`` is the range of colours in the block (``ceil(n_colors / chunk)`` blocks). Reverse
+    mode uses the same seeds for its output cotangents, with a row colouring.
 
     >>> import dualdiff as dd
     >>> [(S.tolist(), list(cols)) for S, cols in dd.seed_directions(3, 2)]
     [([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [0, 1]), ([[0.0, 0.0, 1.0]], [2])]
+    >>> [S.tolist() for S, _ in dd.seed_directions(3, 2, colors=np.array([0, 1, 0]))]
+    [[[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]]
     """
+    if colors is not None:
+        n_colors = int(colors.max()) + 1 if len(colors) else 0
+        for start in range(0, n_colors, chunk):
+            groups = range(start, min(start + chunk, n_colors))
+            S = np.zeros((len(groups), n), dtype=dtype)
+            mine = (colors >= groups.start) & (colors < groups.stop)
+            S[colors[mine] - start, np.flatnonzero(mine)] = 1.0
+            yield S, groups
+        return
     # Small n: slice the rows out of one identity (views, no per-pass allocation); large n:
     # build each block alone so memory stays at chunk × n, not n².
     eye = np.eye(n, dtype=dtype) if n <= 2048 else None
@@ -246,6 +270,31 @@ def _split_seed(S: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
         else:
             out.append(block[0].reshape(shape) if shape else block[0, 0])
     return out
+
+
+def _forward_task(f: Callable, S: np.ndarray, leaves: List[Any], treedef: Any) -> Tuple[Any, Any, int]:
+    """One forward pass along the k seed directions in S (k, n): (f(x), the (k, m) tangents, ops).
+
+    Module-level, so that executors' worker processes can run it.
+    """
+    k = S.shape[0]
+    value, tangent, count = _forward_pass(f, leaves, treedef, _split_seed(S, leaves, True), k,
+                                          "jacobian")
+    return value, tangent if is_traced(tangent) else np.reshape(tangent, (k, -1)), count
+
+
+def _reverse_task(f: Callable, Y: np.ndarray, leaves: List[Any], treedef: Any) -> Tuple[Any, Any, int]:
+    """One recording of f and one sweep per output cotangent in Y (k, m): (f(x), (k, n), ops)."""
+    rec = _Recording(f, leaves, treedef, "jacobian")
+    if Y.shape[1] != math.prod(rec.out_shape):
+        raise ValueError(f"the sparsity pattern has {Y.shape[1]} rows, but f(x) has "
+                         f"{math.prod(rec.out_shape)} elements")
+    rows = []
+    for i, ybar in enumerate(Y):
+        cts = rec.sweep(ybar.reshape(rec.out_shape), last=i == len(Y) - 1)
+        rows.append(np.concatenate([np.reshape(c, -1) for c in cts]))
+    block = np.stack(rows) if rows else np.zeros((0, sum(math.prod(shape_of(x)) for x in leaves)))
+    return rec.value, block, rec.operations
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,7 +498,8 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
 
 
 def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] = 1,
-             full_output: bool = False) -> Any:
+             full_output: bool = False, *, sparse: Any = None, executor: Any = None,
+             format: str = "csr") -> Any:
     """The Jacobian ``J[i..., j...] = ∂f_i/∂x_j``, shape ``f(x).shape + x.shape``.
 
     ``mode="forward"`` seeds ``chunk`` input directions per pass and builds J column by column:
@@ -457,7 +507,16 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     :func:`auto_chunk`). ``mode="reverse"`` records f once and sweeps back once per output
     element, row by row: f(x).size passes. With ``full_output=True`` returns ``(J, info)``, info
     a :class:`JacobianInfo` (passes, operations, peak bytes kept by the tape). x may be a tuple/dict of arrays: J is then the same structure of
-    per-leaf Jacobians.
+    per-leaf Jacobians. ``mode="auto"`` picks forward mode when x.size <= f(x).size (or, when
+    sparse, when the columns need no more colours than the rows), else reverse; ``info.mode``
+    says which ran.
+
+    ``sparse=True`` detects J's pattern (:func:`sparsity`), colours it and computes J with one
+    compressed direction per colour; ``sparse=`` a pattern (from :func:`sparsity`, a
+    scipy.sparse matrix or a boolean array) or a :class:`Coloring` reuses it. A sparse J is a
+    2-d ``scipy.sparse.csr_array`` of shape (f(x).size, x.size), or with ``format="coo"`` plain
+    numpy triplets (data, row, col, shape). ``executor=`` (any concurrent.futures.Executor) runs
+    the passes there, one task per block of ``chunk`` seeds. See docs/sparse.md.
 
     >>> import dualdiff as dd, numpy as np
     >>> f = lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1])
@@ -466,6 +525,8 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     (array([5.5       , 1.71633781]), 1)
     """
     _check_callable(f, "jacobian")
+    if sparse is not None or executor is not None or mode == "auto":
+        return _compressed_jacobian(f, x, mode, chunk, full_output, sparse, executor, format)
     if _check_mode(mode) == "forward":
         J, passes, ops, n, m, k = _jacobian_forward(f, x, chunk)
         info = JacobianInfo(passes, "forward", k, ops, n, m, 0)
@@ -475,11 +536,17 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     return (J, info) if full_output else J
 
 
-def hessian(f: Callable, x: Any) -> Any:
+def hessian(f: Callable, x: Any, *, sparse: Any = None, executor: Any = None,
+            format: str = "csr", full_output: bool = False) -> Any:
     """The Hessian ``H[i..., j...] = ∂²f/∂x_i∂x_j`` of a scalar f, shape ``x.shape + x.shape``.
 
     Forward over reverse: the forward-mode Jacobian of the reverse-mode gradient. Tags keep the
-    two perturbations apart.
+    two perturbations apart. ``sparse=True`` detects H's pattern (:func:`hessian_sparsity`),
+    star-colours it and reads each nonzero once from the compressed products (``sparse=`` a
+    pattern or a :class:`Coloring` reuses one); the result is then a
+    ``scipy.sparse.csr_array`` of shape (x.size, x.size) (``format="coo"``: triplets).
+    ``executor=`` runs the passes on a concurrent.futures.Executor. ``full_output=True`` returns
+    ``(H, info)``.
 
     >>> import dualdiff as dd, numpy as np
     >>> dd.hessian(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]))
@@ -491,7 +558,11 @@ def hessian(f: Callable, x: Any) -> Any:
     if xv is None:
         raise TypeError("hessian takes a number or an array x, not a tuple/dict; "
                         "concatenate the parameters into one vector")
-    return jacobian(lambda z: grad(f, z), xv, mode="forward", chunk="auto")
+    if sparse is not None:
+        out = _compressed_hessian(partial(grad, f), xv, sparse, executor, format)
+        return out if full_output else out[0]
+    return jacobian(partial(grad, f), xv, mode="forward", chunk="auto", executor=executor,
+                    full_output=full_output)
 
 
 def hvp(f: Callable, x: Any, v: Any) -> Any:
@@ -513,3 +584,93 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
 
     flat = np.asarray(jvp(flat_grad, x, v)[1])
     return unflatten(treedef, [_finish(flat[cut].reshape(shape)) for shape, cut in pieces(leaves)])
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse Jacobians and Hessians, mode="auto", executors (the machinery is in compression.py)
+# --------------------------------------------------------------------------------------------
+
+def _seed_dtype(leaves: List[Any]) -> Any:
+    dtypes = {leaf.dtype for leaf in leaves if isinstance(leaf, (np.ndarray, np.generic))}
+    return np.result_type(*dtypes) if dtypes and dtypes != {np.dtype(float)} else float
+
+
+def _size(leaves: List[Any]) -> int:
+    return sum(math.prod(shape_of(leaf)) for leaf in leaves)
+
+
+def _compressed_jacobian(f: Callable, x: Any, mode: str, chunk: Union[int, str],
+                         full_output: bool, sparse: Any, executor: Any, fmt: str) -> Any:
+    leaves, treedef = _leaves(x)
+    n = _size(leaves)
+    _resolve_chunk(chunk, 1)  # a bad chunk is an error whatever the mode
+
+    def evaluate() -> Any:
+        return _output(f(unflatten(treedef, leaves)))
+
+    value, J, fields = compressed_jacobian(
+        f, leaves, treedef, n, mode=mode, sparse=sparse, executor=executor, fmt=fmt,
+        dtype=_seed_dtype(leaves), seeds=seed_directions, forward_task=_forward_task,
+        reverse_task=_reverse_task, evaluate=evaluate,
+        chunk=lambda directions: _resolve_chunk(chunk, max(directions, 1)))
+    if type(J) is np.ndarray:  # dense: shaped as jacobian's other paths shape it
+        J = _shape_jacobian(J.T, shape_of(value), leaves, treedef)
+    info = JacobianInfo(**fields)
+    return (J, info) if full_output else J
+
+
+def _compressed_hessian(gradient: Callable, x: Any, sparse: Any, executor: Any, fmt: str) -> Any:
+    leaves = [x]
+    n = _size(leaves)
+    H, fields = compressed_hessian(
+        gradient, leaves, n, sparse=sparse, executor=executor, fmt=fmt,
+        dtype=_seed_dtype(leaves), seeds=seed_directions, forward_task=_forward_task,
+        chunk=lambda directions: _resolve_chunk("auto", max(directions, 1)),
+        hessian_pattern=lambda: detect(gradient, leaves, None)[0])
+    return H, JacobianInfo(**fields)
+
+
+def _pattern_result(pattern: Any, fmt: str) -> Any:
+    if fmt not in ("csr", "coo"):
+        raise ValueError(f"format must be 'csr' or 'coo', not {fmt!r}")
+    return pattern.to_coo() if fmt == "coo" else pattern.to_scipy()
+
+
+def sparsity(f: Callable, x: Any, local: bool = False, format: str = "csr") -> Any:
+    """The nonzero pattern of f's Jacobian at x: a boolean (f(x).size, x.size) sparse matrix.
+
+    Found exactly by one run of f in which every tangent element is the set of inputs it
+    depends on, pushed through each primitive's own tangent rule. The pattern is *global*
+    (valid at every x: both sides of ``where``, ``maximum``, ``abs`` count) unless
+    ``local=True``, which gives the pattern at this x. A ``scipy.sparse.csr_array``, or with
+    ``format="coo"`` the numpy triplets (data, row, col, shape).
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.sparsity(lambda x: x[1:] - x[:-1], np.ones(4)).toarray().astype(int)
+    array([[1, 1, 0, 0],
+           [0, 1, 1, 0],
+           [0, 0, 1, 1]])
+    """
+    _check_callable(f, "sparsity")
+    leaves, treedef = _leaves(x)
+    return _pattern_result(detect(f, leaves, treedef, local=local)[0], format)
+
+
+def hessian_sparsity(f: Callable, x: Any, local: bool = False, format: str = "csr") -> Any:
+    """The nonzero pattern of the Hessian of a scalar f at x: which pairs (i, j) interact.
+
+    The Jacobian pattern of f's reverse-mode gradient, found as in :func:`sparsity` (forward
+    over reverse, one recording); a boolean (x.size, x.size) sparse matrix.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> f = lambda x: np.sum(x[1:] * x[:-1]) + np.sum(x ** 3)
+    >>> dd.hessian_sparsity(f, np.ones(3)).toarray().astype(int)
+    array([[1, 1, 0],
+           [1, 1, 1],
+           [0, 1, 1]])
+    """
+    _check_callable(f, "hessian_sparsity")
+    xv = as_value(x, "x") if not isinstance(x, (tuple, dict)) else None
+    if xv is None:
+        raise TypeError("hessian_sparsity takes a number or an array x, not a tuple/dict")
+    return _pattern_result(detect(partial(grad, f), [xv], None, local=local)[0], format)

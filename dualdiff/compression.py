@@ -1,0 +1,193 @@
+"""Compressed Jacobians and Hessians: colour a pattern, seed one direction per colour, decompress.
+
+With a column colouring, the forward pass along direction c (the sum of the unit vectors of the
+columns of colour c) gives B[c] = Σ_{colour j = c} J[:, j]; since no two of those columns share
+a row, J[i, j] = B[colour j, i] for every nonzero. Reverse mode is the same with rows. A star
+colouring of a symmetric Hessian reads H[i, j] from B[colour j, i] when j is the only column of
+its colour in row i, and otherwise from its mirror H[j, i] = B[colour i, j]. Each nonzero is
+written once, with one vectorised gather.
+
+This module runs the passes through the task functions :mod:`dualdiff.transforms` hands it (the
+only code that touches Duals and the tape), optionally on an executor, and assembles the result.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, List, Optional, Tuple
+
+import numpy as np
+
+from .coloring import (Coloring, check_coloring, color_columns, color_rows, color_star,
+                       symmetric, unique_in_row)
+from .executors import check_executor, run_tasks
+from .sparsity import COO, Pattern, as_pattern, detect, require_scipy
+
+__all__ = ["compressed_jacobian", "compressed_hessian", "resolve_mode"]
+
+Task = Callable[..., Tuple[Any, Any, int]]
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in ("csr", "coo"):
+        raise ValueError(f"format must be 'csr' (a scipy.sparse.csr_array) or 'coo' (numpy "
+                         f"triplets), not {fmt!r}")
+    return fmt
+
+
+def sparse_result(data: np.ndarray, pattern: Pattern, fmt: str, what: str) -> Any:
+    """The values at ``pattern``'s entries as a CSR array, or as COO triplets."""
+    if fmt == "coo":
+        return COO(data, pattern.rows(), pattern.indices.copy(), pattern.shape)
+    sp = require_scipy(what)
+    return sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+
+
+def resolve_mode(mode: str, n: int, m: int, columns: Optional[Coloring],
+                 rows: Optional[Coloring]) -> str:
+    """Forward or reverse: ``mode`` itself, or for ``"auto"`` the one with fewer passes.
+
+    Dense: forward when n <= m. Sparse: forward when the column colouring has no more colours
+    than the row colouring (a forward pass with k directions costs less than a recording plus
+    k sweeps, so ties go forward).
+    """
+    if mode not in ("forward", "reverse", "auto"):
+        raise ValueError(f"mode must be 'forward', 'reverse' or 'auto', not {mode!r}")
+    if mode != "auto":
+        return mode
+    if columns is not None and rows is not None:
+        return "forward" if columns.n_colors <= rows.n_colors else "reverse"
+    return "forward" if n <= m else "reverse"
+
+
+def _coloring_for(sparse: Any, pattern: Optional[Pattern], mode: str, n: int, m: int
+                  ) -> Tuple[str, Coloring]:
+    """The colouring to use (given, or made for the pattern) and the mode it implies."""
+    if isinstance(sparse, Coloring):
+        if sparse.kind == "star":
+            raise ValueError("a star coloring is for symmetric Hessians (dd.hessian); for a "
+                             "Jacobian use dd.color_columns or dd.color_rows")
+        want = "forward" if sparse.kind == "column" else "reverse"
+        if mode not in ("auto", want):
+            raise ValueError(f"a {sparse.kind} coloring is for mode={want!r}, not {mode!r}")
+        return want, sparse
+    assert pattern is not None
+    columns = color_columns(pattern) if mode in ("forward", "auto") else None
+    rows = color_rows(pattern) if mode in ("reverse", "auto") else None
+    chosen = resolve_mode(mode, n, m, columns, rows)
+    coloring = columns if chosen == "forward" else rows
+    assert coloring is not None
+    return chosen, coloring
+
+
+def _blocks(seeds: List[Tuple[np.ndarray, range]]) -> List[np.ndarray]:
+    return [S for S, _ in seeds]
+
+
+def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *, mode: str,
+                        chunk: Callable[[int], int], sparse: Any, executor: Any, fmt: str, dtype: Any,
+                        seeds: Callable, forward_task: Task, reverse_task: Task,
+                        evaluate: Callable[[], Any]) -> Tuple[Any, Any, dict]:
+    """J as (value, J, info fields): sparse (CSR or COO) when ``sparse`` is set, else a dense
+    (m, n) array. ``seeds(size, k, dtype, colors)`` is transforms' seed_directions; ``chunk`` a
+    resolver from a count of directions to directions per pass; ``evaluate()`` is f(x), for
+    when no pass gives it (dense ``mode="auto"``, empty x)."""
+
+    def out_size() -> int:
+        return math.prod(np.shape(evaluate()))
+
+    executor = check_executor(executor)
+    _check_format(fmt)
+    value: Any = None
+    pattern: Optional[Pattern] = None
+    if sparse is None or sparse is False:
+        coloring = None
+        m = out_size() if mode == "auto" else -1
+        mode = resolve_mode(mode, n, m, None, None)
+    else:
+        if sparse is True:
+            pattern, value = detect(f, leaves, treedef)
+        elif isinstance(sparse, Coloring):
+            pattern = sparse.pattern
+        else:
+            pattern = as_pattern(sparse)
+        if pattern.shape[1] != n:
+            raise ValueError(f"the sparsity pattern has {pattern.shape[1]} columns, but x has "
+                             f"{n} elements")
+        if isinstance(sparse, Coloring):
+            check_coloring(sparse)
+        mode, coloring = _coloring_for(sparse, pattern, mode, n, pattern.shape[0])
+    colors = None if coloring is None else coloring.colors
+    directions = None if coloring is None else coloring.n_colors
+    if mode == "forward":
+        k = chunk(n if directions is None else directions)
+        blocks = _blocks(list(seeds(n, k, dtype, colors)))
+        results = run_tasks(forward_task, f, blocks, executor, leaves, treedef)
+        if not blocks:  # x is empty: no pass, but f(x) still has a shape
+            value = evaluate()
+            results = [(value, np.zeros((0, math.prod(np.shape(value)))), 0)]
+    else:
+        m = pattern.shape[0] if pattern is not None else out_size()
+        k = chunk(m if directions is None else directions)
+        blocks = _blocks(list(seeds(m, k, dtype, colors)))
+        if not blocks:  # f(x) is empty: still record once, for f's value
+            blocks = [np.zeros((0, m), dtype=dtype)]
+        results = run_tasks(reverse_task, f, blocks, executor, leaves, treedef)
+    value = results[0][0]
+    B = np.concatenate([np.asarray(r[1]) for r in results])
+    ops = sum(r[2] for r in results)
+    m = math.prod(np.shape(value))
+    info = dict(passes=len(blocks) if mode == "forward" else sum(S.shape[0] for S in blocks),
+                mode=mode, chunk=k if mode == "forward" else None, operations=ops,
+                n_inputs=n, n_outputs=m, peak_bytes=0 if mode == "forward" else None)
+    if pattern is None or coloring is None:
+        J = B.T if mode == "forward" else B  # rows of B are columns (forward) or rows of J
+        return value, np.ascontiguousarray(J).reshape(m, n), info
+    if pattern.shape[0] != m:
+        raise ValueError(f"the sparsity pattern has {pattern.shape[0]} rows, but f(x) has {m} "
+                         f"elements")
+    rows = pattern.rows()
+    if mode == "forward":
+        data = B[coloring.colors[pattern.indices], rows]
+    else:
+        data = B[coloring.colors[rows], pattern.indices]
+    info.update(colors=coloring.n_colors, nonzeros=pattern.nnz)
+    return value, sparse_result(data, pattern, fmt, "a sparse Jacobian"), info
+
+
+def compressed_hessian(gradient: Callable, leaves: List[Any], n: int, *, sparse: Any,
+                       executor: Any, fmt: str, dtype: Any, seeds: Callable,
+                       forward_task: Task, chunk: Callable[[int], int],
+                       hessian_pattern: Callable[[], Pattern]) -> Tuple[Any, dict]:
+    """H as a sparse matrix and the info fields, from forward passes over ``gradient``."""
+    executor = check_executor(executor)
+    _check_format(fmt)
+    if isinstance(sparse, Coloring):
+        if sparse.kind == "row":
+            raise ValueError("a row coloring is for reverse-mode Jacobians; a Hessian takes a "
+                             "star coloring (dd.color_star) or a column coloring")
+        check_coloring(sparse)
+        coloring = sparse
+    else:
+        pattern = hessian_pattern() if sparse is True else as_pattern(sparse, (n, n))
+        coloring = color_star(symmetric(pattern))
+    pattern = coloring.pattern if coloring.kind == "column" else symmetric(coloring.pattern)
+    if pattern.shape != (n, n):
+        raise ValueError(f"the Hessian's pattern must be {n}x{n} for x with {n} elements, not "
+                         f"{pattern.shape[0]}x{pattern.shape[1]}")
+    colors = coloring.colors
+    k = chunk(coloring.n_colors)
+    blocks = _blocks(list(seeds(n, k, dtype, colors)))
+    results = run_tasks(forward_task, gradient, blocks, executor, leaves, None)
+    B = np.concatenate([np.asarray(r[1]) for r in results]) if results else np.zeros((0, n))
+    rows, cols = pattern.rows(), pattern.indices
+    if coloring.kind == "star":
+        direct = unique_in_row(pattern, colors)
+        data = np.where(direct, B[colors[cols], rows], B[colors[rows], cols]) if B.size else \
+            np.zeros(0, dtype=B.dtype)
+    else:
+        data = B[colors[cols], rows]
+    info = dict(passes=len(blocks), mode="forward", chunk=k,
+                operations=sum(r[2] for r in results), n_inputs=n, n_outputs=n, peak_bytes=None,
+                colors=coloring.n_colors, nonzeros=pattern.nnz)
+    return sparse_result(data, pattern, fmt, "a sparse Hessian"), info
