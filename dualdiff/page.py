@@ -185,8 +185,9 @@ _JS = """
   document.addEventListener("keydown", function (ev) {
     if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
     var k = ev.key, to = null;
-    if (k === "ArrowRight" || k === "ArrowDown" || k === "j" || k === " ") to = current + 1;
-    else if (k === "ArrowLeft" || k === "ArrowUp" || k === "k") to = current - 1;
+    // Up/down arrows and the space bar keep scrolling the page.
+    if (k === "ArrowRight" || k === "j") to = current + 1;
+    else if (k === "ArrowLeft" || k === "k") to = current - 1;
     else if (k === "Home") to = 0;
     else if (k === "End") to = last;
     if (to !== null) { ev.preventDefault(); show(to); }

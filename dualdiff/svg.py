@@ -124,23 +124,85 @@ def path_sum(trace: Any, entry: Any, name: str, digits: int = 4) -> Optional[str
         products.append(math.prod(seq))
     terms = [fmt(products[0])] + [("− " + fmt(-v)) if v < 0 else ("+ " + fmt(v))
                                   for v in products[1:]]
-    text = f"∂y/∂{name} = " + " + ".join(factors)
-    if len(paths) > 1 or factors[0] != fmt(products[0]):
-        text += " = " + " ".join(terms)
-    if len(paths) > 1:
-        text += " = " + total_fmt(plain(entry.adjoint))
+    # factors, then the path products, then the sum: each stage only when it says more
+    stages = [" + ".join(factors)]
+    sums = (" ".join(terms),) if len(paths) > 1 else ()
+    for stage in sums + (total_fmt(plain(entry.adjoint)),):
+        if stage != stages[-1]:
+            stages.append(stage)
+    # with a seed ȳ other than 1, the sum is ȳ times the derivative
+    text = ("" if ybar == 1 else "ȳ·") + f"∂y/∂{name} = " + " = ".join(stages)
     return _num(text)
+
+
+def _node_lines(trace: Any, directions: Sequence[int], adjoints: bool,
+                fmt: Any) -> Dict[int, List[Tuple[str, str]]]:
+    """What each node says, line by line, as (class, text)."""
+    out_index = trace.output.index if trace.output is not None else None
+    names = dict(zip((e.index for e in trace.inputs), trace.input_names))
+    lines = {}
+    for e in trace.entries:
+        title, subtitle = node_label(e, names.get(e.index), e.index == out_index)
+        rows = [("dd-title", title), ("dd-sub", subtitle), ("dd-val", "= " + _num(summary(e.value, fmt)))]
+        for d in directions:
+            rows.append((f"dd-tan dd-dir{d}", f"v{DOT} = " + _num(summary(e.tangents[d], fmt))))
+        if adjoints:
+            rows.append(("dd-adj", f"v{BAR} = " + _num(summary(e.adjoint, fmt))))
+        lines[e.index] = rows
+    return lines
+
+
+def _place(columns: List[List[Any]], node_w: Dict[Any, float], node_h: float, gap: float,
+           top: float) -> Tuple[Dict[Any, Tuple[float, float]], Dict[Any, float], float, float]:
+    """Each item's (left, right) and vertical centre, columns centred on the tallest one;
+    and the width and height the columns take."""
+    def height(item: Any) -> float:
+        return _WAYPOINT if isinstance(item, tuple) else node_h
+
+    col_w = [max([node_w[i] for i in col if not isinstance(i, tuple)], default=0.0) for col in columns]
+    col_h = [sum(height(i) for i in col) + _ROW_GAP * (len(col) - 1) for col in columns]
+    inner_h = max(col_h, default=0.0)
+    x: Dict[Any, Tuple[float, float]] = {}
+    y: Dict[Any, float] = {}
+    left = float(_MARGIN)
+    for c, col in enumerate(columns):
+        cy = top + (inner_h - col_h[c]) / 2
+        for item in col:
+            h = height(item)
+            # a waypoint spans its column, so the edge crosses it straight
+            x[item] = (left, left + col_w[c]) if isinstance(item, tuple) else (
+                left + (col_w[c] - node_w[item]) / 2, left + (col_w[c] + node_w[item]) / 2)
+            y[item] = cy + h / 2
+            cy += h + _ROW_GAP
+        left += col_w[c] + gap
+    return x, y, left - gap, inner_h
+
+
+def _curve(points: List[Tuple[float, float]]) -> str:
+    """An SVG path through ``points``: S-curves between columns, straight across a column."""
+    path = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
+    for k in range(1, len(points)):
+        (x0, y0), (x1, y1) = points[k - 1], points[k]
+        if k % 2 == 1:
+            mx = (x0 + x1) / 2
+            path += f" C{mx:.1f},{y0:.1f} {mx:.1f},{y1:.1f} {x1:.1f},{y1:.1f}"
+        else:
+            path += f" L{x1:.1f},{y1:.1f}"
+    return path
 
 
 def graph(trace: Any, direction: Optional[int] = 0, adjoints: bool = True, paths: bool = True,
           digits: int = 4, standalone: bool = True, directions: Optional[Sequence[int]] = None,
           ) -> str:
-    """The computational graph of ``trace`` as SVG text (see :meth:`Trace.to_svg`)."""
+    """The computational graph of ``trace`` as SVG text (see :meth:`Trace.to_svg`).
+
+    ``directions`` (several seeded directions, for a page that shows one at a time) overrides
+    ``direction``; ``standalone`` adds the XML namespace a file of its own needs.
+    """
     entries = list(trace.entries)
+    by_index = {e.index: e for e in entries}
     out_index = trace.output.index if trace.output is not None else None
-    names = dict(zip((e.index for e in entries if e.operation == "input"), trace.input_names))
     fmt = decimals(digits)
-    edge_fmt = significant(3)
     if directions is None:
         directions = [] if direction is None or not trace.direction_labels else [direction]
     for d in directions:
@@ -149,33 +211,16 @@ def graph(trace: Any, direction: Optional[int] = 0, adjoints: bool = True, paths
                              f"{len(trace.direction_labels)} tangent directions "
                              f"(0 … {len(trace.direction_labels) - 1}); pass direction=None for none")
 
-    # What each node says, and so how wide it is.
-    lines: Dict[int, List[Tuple[str, str]]] = {}
-    for e in entries:
-        title, subtitle = node_label(e, names.get(e.index), e.index == out_index)
-        rows = [("dd-title", title), ("dd-sub", subtitle), ("dd-val", "= " + _num(summary(e.value, fmt)))]
-        for d in directions:
-            rows.append((f"dd-tan dd-dir{d}", f"v{DOT} = " + _num(summary(e.tangents[d], fmt))))
-        if adjoints:
-            rows.append(("dd-adj", f"v{BAR} = " + _num(summary(e.adjoint, fmt))))
-        lines[e.index] = rows
+    lines = _node_lines(trace, directions, adjoints, fmt)
     # Overlays of several directions share one line: only one is shown at a time.
-    n_lines = 3 + (1 if directions else 0) + (1 if adjoints else 0)
-    node_h = n_lines * _LINE + 2 * _PAD
-    node_w: Dict[Any, float] = {i: max(76.0, max(_text_width(t, 14 if c == "dd-title" else 13) for c, t in rows) + 2 * _PAD)
-              for i, rows in lines.items()}
-    labels = {id(edge): _num(edge_text(edge, edge_fmt)) for e in entries for edge in e.edges}
-
+    node_h = (3 + (1 if directions else 0) + (1 if adjoints else 0)) * _LINE + 2 * _PAD
+    node_w: Dict[Any, float] = {
+        i: max(76.0, max(_text_width(t, 14 if c == "dd-title" else 13) for c, t in rows) + 2 * _PAD)
+        for i, rows in lines.items()}
     edge_list = [edge for e in entries for edge in e.edges]
-    columns, routes = layered([e.index for e in entries],
-                              [(edge.source, edge.target) for edge in edge_list])
-    col_w = [max([node_w[i] for i in col if not isinstance(i, tuple)], default=0.0) for col in columns]
-    gap = 70 + min(160.0, max([_text_width(s, 12) for s in labels.values()], default=0.0))
+    labels = [_num(edge_text(edge, significant(3))) for edge in edge_list]
+    gap = 70 + min(160.0, max([_text_width(s, 12) for s in labels], default=0.0))
 
-    def height(item: Any) -> float:
-        return _WAYPOINT if isinstance(item, tuple) else node_h
-
-    col_h = [sum(height(i) for i in col) + _ROW_GAP * (len(col) - 1) for col in columns]
     legend = []
     if directions:
         legend.append(("dd-key-tan", f"v{DOT}: tangents, forward mode ({trace.direction_labels[directions[0]]})"
@@ -184,28 +229,14 @@ def graph(trace: Any, direction: Optional[int] = 0, adjoints: bool = True, paths
         legend.append(("dd-key-adj", f"v{BAR}: adjoints, reverse mode (ȳ = {_num(summary(trace.ybar, fmt))})"))
     legend.append(("dd-legend", "edges: local partials ∂vⱼ/∂vᵢ"))
     top = _MARGIN + _LINE * len(legend) + 8
-    inner_h = max(col_h, default=0.0)
 
-    x: Dict[Any, Tuple[float, float]] = {}   # item -> (left, right)
-    y: Dict[Any, float] = {}                 # item -> vertical centre
-    left = float(_MARGIN)
-    for c, col in enumerate(columns):
-        cy = top + (inner_h - col_h[c]) / 2
-        for item in col:
-            h = height(item)
-            x[item] = (left, left + col_w[c]) if isinstance(item, tuple) else (
-                left + (col_w[c] - node_w[item]) / 2, left + (col_w[c] + node_w[item]) / 2)
-            y[item] = cy + h / 2
-            cy += h + _ROW_GAP
-        left += col_w[c] + gap
-    captions = []
-    if paths:
-        for e in entries:
-            if e.operation == "input":
-                text = path_sum(trace, e, names[e.index], digits)
-                if text:
-                    captions.append(text)
-    total_w = max(left - gap + _MARGIN,
+    columns, routes = layered([e.index for e in entries],
+                              [(edge.source, edge.target) for edge in edge_list])
+    x, y, right, inner_h = _place(columns, node_w, node_h, gap, top)
+    names = dict(zip((e.index for e in trace.inputs), trace.input_names))
+    captions = [text for e in trace.inputs if paths
+                for text in [path_sum(trace, e, names[e.index], digits)] if text]
+    total_w = max(right + _MARGIN,
                   max([_text_width(t) for t in captions + [s for _, s in legend]], default=0) + 2 * _MARGIN)
     total_h = top + inner_h + 12 + _LINE * len(captions) + _MARGIN
 
@@ -227,23 +258,15 @@ def graph(trace: Any, direction: Optional[int] = 0, adjoints: bool = True, paths
         for w in routes[i]:
             points += [(x[w][0], y[w]), (x[w][1], y[w])]
         points.append((x[edge.target][0] - 1, y[edge.target]))
-        path = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
-        for k in range(1, len(points)):
-            (x0, y0), (x1, y1) = points[k - 1], points[k]
-            if k % 2 == 1:  # between columns: a smooth S-curve
-                mx = (x0 + x1) / 2
-                path += f" C{mx:.1f},{y0:.1f} {mx:.1f},{y1:.1f} {x1:.1f},{y1:.1f}"
-            else:           # across a column it skips: straight
-                path += f" L{x1:.1f},{y1:.1f}"
-        (x0, y0), (x1, y1) = points[-2], points[-1]
-        src, dst = _entry_name(trace, edge.source), _entry_name(trace, edge.target)
+        (x0, y0), (x1, y1) = points[-2], points[-1]  # the label sits on the last curve
+        src, dst = by_index[edge.source].name, by_index[edge.target].name
         tip = (f"∂{dst}/∂{src} = {edge.symbol}" if edge.partial is not None
                else f"{dst} is linear in {src}: {edge.label}")
         out.append(f'<g class="dd-edge" data-source="{edge.source}" data-target="{edge.target}">'
                    f"<title>{_esc(tip)}</title>"
-                   f'<path d="{path}" marker-end="url(#dd-arrow)"/>'
+                   f'<path d="{_curve(points)}" marker-end="url(#dd-arrow)"/>'
                    f'<text class="dd-partial" x="{(x0 + x1) / 2:.1f}" y="{(y0 + y1) / 2 - 4:.1f}" '
-                   f'text-anchor="middle">{_esc(labels[id(edge)])}</text></g>')
+                   f'text-anchor="middle">{_esc(labels[i])}</text></g>')
     out.append("</g>")
 
     out.append('<g class="dd-nodes">')
@@ -269,10 +292,6 @@ def graph(trace: Any, direction: Optional[int] = 0, adjoints: bool = True, paths
                    f'y="{top + inner_h + 12 + _LINE * k + 12:.1f}">{_esc(text)}</text>')
     out.append("</svg>")
     return "\n".join(out)
-
-
-def _entry_name(trace: Any, index: int) -> str:
-    return next(e.name for e in trace.entries if e.index == index)
 
 
 # --------------------------------------------------------------------------------------------

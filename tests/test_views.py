@@ -204,3 +204,14 @@ def test_committed_figures_are_current():
 def test_both_readmes_show_the_picture():
     for readme in ("README.md", "README.zh-CN.md"):
         assert "](docs/textbook-graph.svg)" in (ROOT / readme).read_text(encoding="utf-8"), readme
+
+
+def test_path_sums_say_only_what_adds_something():
+    svg = dd.trace(lambda x: x * x, 3.0).to_svg()
+    assert "∂y/∂x = 3 + 3 = 6" in svg  # two paths of one edge each: d(x²)/dx = 2x
+    # a seed ȳ ≠ 1 scales every path: the caption says so
+    svg = dd.trace(lambda x: np.sin(x[0]) * x[1], (1.0, 2.0), ybar=2.0).to_svg()
+    assert f"ȳ·∂y/∂x1 = 2·2·0.54 = {2 * 2 * math.cos(1.0):.4f}" in svg
+    assert f"ȳ·∂y/∂x2 = 2·0.841 = {2 * math.sin(1.0):.4f}" in svg
+    # arrays and linear maps: no sum over paths is spelled out
+    assert "∂y/∂" not in dd.trace(lambda x: np.sum(x * x), np.ones(3)).to_svg()
