@@ -10,7 +10,7 @@ from .checkpoint import checkpoint, checkpoint_sequential
 from .coloring import Coloring, check_coloring, color_columns, color_rows, color_star
 from .dual import Dual
 from .rules import (
-    PRIMITIVES, abs, add, arccos, arcsin, arctan, arctan2, broadcast_to, concatenate, cos, cosh,
+    PRIMITIVES, abs, add, angle, conj, imag, real, arccos, arcsin, arctan, arctan2, broadcast_to, concatenate, cos, cosh,
     divide, dot, elementwise, exp, expm1, getitem, log, log1p, log_softmax, logsumexp, matmul, maximum, mean,
     minimum, multiply, negative, power, relu, reshape, sigmoid, sign, sin, sinh, softmax, sqrt,
     stack, subtract, sum, sum_to, tan, tanh, transpose, where,
@@ -36,7 +36,7 @@ __all__ = [
     "arcsin", "arccos", "arctan", "arctan2", "abs", "sign", "sigmoid", "relu",
     "maximum", "minimum", "where", "softmax", "log_softmax", "logsumexp",
     "sum", "mean", "dot", "matmul", "transpose", "reshape", "stack", "concatenate",
-    "broadcast_to", "sum_to", "getitem",
+    "broadcast_to", "sum_to", "getitem", "real", "imag", "conj", "angle",
     "sparsity", "hessian_sparsity", "Pattern", "COO", "Coloring", "color_columns", "color_rows",
     "color_star", "check_coloring",
 ]

@@ -14,7 +14,7 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 
 from .containers import as_value as _as_value
-from .primitives import TRACED, Primitive, Tag, bind, register_traced, shape_of, is_traced
+from .primitives import TRACED, Primitive, Tag, bind, is_complex, is_traced, register_traced, shape_of
 from .surface import Traced
 
 __all__ = ["Dual", "ForwardTag"]
@@ -135,6 +135,9 @@ class Dual(Traced):
                 raise ValueError(
                     f"a Dual's tangent must have the primal's shape {shape} (one direction) or "
                     f"(k,) + {shape} (k directions), not {tshape}")
+            if is_complex(tangent) and not is_complex(primal):
+                raise TypeError("a Dual with a real primal needs a real tangent: a real value "
+                                "moves along the real line only; make the primal complex (x + 0j)")
         self.primal = primal
         self.tangent = tangent
         self.tag = _user_tag(chunk)

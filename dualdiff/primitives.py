@@ -21,7 +21,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Primitive", "Tag", "bind", "bind1", "bind2", "register_traced", "is_traced", "shape_of", "stop_gradient"]
+__all__ = ["Primitive", "Tag", "bind", "bind1", "bind2", "register_traced", "is_traced", "shape_of",
+           "stop_gradient", "is_complex", "COMPLEX_BEHAVIOURS"]
 
 # Classes whose instances carry a tag (Dual, Var). Filled by register_traced so this module
 # needs to import neither of them.
@@ -68,9 +69,15 @@ class Primitive:
       ``"none"`` (shapes and params are always kept).
     - ``partials``: for elementwise primitives, the local partial derivatives ∂out/∂argᵢ the
       rules were generated from (the evaluation trace labels graph edges with them).
+    - ``complex``: how the rules treat complex numbers (see docs/complex.md):
+      ``"holomorphic"`` (the rules as written are right for complex values: linear maps and
+      complex-analytic functions, whose adjoint is ct·∂ under the pairing Re(a·b)),
+      ``"rules"`` (the rules handle complex arguments explicitly, e.g. with Wirtinger partials),
+      or ``"real"`` (real numbers only). ``None``, the default, means undeclared: complex input
+      is refused as for ``"real"``, and the table test fails until the entry declares one.
     """
 
-    __slots__ = ("name", "impl", "jvp", "vjp", "needs", "kind", "partials", "doc")
+    __slots__ = ("name", "impl", "jvp", "vjp", "needs", "kind", "partials", "doc", "complex")
 
     def __init__(
         self,
@@ -83,11 +90,17 @@ class Primitive:
         kind: str = "other",
         partials: Optional[Sequence[Any]] = None,
         doc: str = "",
+        complex: Optional[str] = None,
     ):
         if needs not in ("args", "out", "both", "none"):
             raise ValueError(f"needs must be 'args', 'out', 'both' or 'none', not {needs!r}")
+        if complex not in COMPLEX_BEHAVIOURS:
+            raise ValueError(f"complex must be one of {COMPLEX_BEHAVIOURS}, not {complex!r}")
         self.name = name
-        self.impl = impl
+        # Safe by default: a primitive whose rules were not shown right for complex numbers
+        # refuses them, in both modes (every mode computes the value with impl).
+        self.impl = impl if complex in ("holomorphic", "rules") else _real_only(impl, name, complex)
+        self.complex = complex
         self.jvp = jvp
         self.vjp = vjp
         self.needs = needs
@@ -100,6 +113,47 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name} ({self.kind})>"
+
+
+#: The declarations a primitive may make about complex numbers (``None``: undeclared).
+COMPLEX_BEHAVIOURS = ("holomorphic", "rules", "real", None)
+
+
+def is_complex(x: Any) -> bool:
+    """Whether a plain value (number or array, not traced) has a complex dtype."""
+    t = type(x)
+    if t is float or t is int:
+        return False
+    if t is complex:
+        return True
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        return dtype.kind == "c"
+    return bool(np.iscomplexobj(x))
+
+
+def complex_refused(name: str, declared: Optional[str]) -> TypeError:
+    """The error for complex input to a primitive that does not take complex numbers."""
+    if declared is None:
+        why = (f"'{name}' has not declared how its derivative treats complex numbers, so "
+               f"complex input is refused rather than risk a wrong derivative")
+    else:
+        why = (f"'{name}' is defined for real numbers only (it compares values, or it has no "
+               f"complex derivative)")
+    return TypeError(f"{why}; got a complex argument. Apply it to np.real(z), np.imag(z) or "
+                     f"np.abs(z) instead (see docs/complex.md)")
+
+
+def _real_only(impl: Callable[..., Any], name: str, declared: Optional[str]) -> Callable[..., Any]:
+    def real_impl(*args, **params):
+        for a in args:
+            if type(a) is not float and is_complex(a):
+                raise complex_refused(name, declared)
+        return impl(*args, **params)
+
+    real_impl.__name__ = getattr(impl, "__name__", name)
+    real_impl.__wrapped__ = impl  # type: ignore[attr-defined]
+    return real_impl
 
 
 def register_traced(cls: type) -> type:

@@ -226,6 +226,15 @@ for _ufunc in (np.logical_and, np.logical_or, np.logical_not, np.logical_xor):
 
 
 # -- complex numbers -------------------------------------------------------------------------
+UFUNC_RULES[np.conjugate] = F.conj
+FUNCTION_RULES.update({
+    np.real: F.real, np.imag: F.imag, np.angle: F.angle,
+    # questions about the dtype, answered from the value
+    np.iscomplexobj: lambda x: np.iscomplexobj(stop_gradient(x)),
+    np.isrealobj: lambda x: np.isrealobj(stop_gradient(x)),
+    np.iscomplex: lambda x: np.iscomplex(stop_gradient(x)),
+    np.isreal: lambda x: np.isreal(stop_gradient(x)),
+})
 
 
 
@@ -415,6 +424,14 @@ class Traced:
 
 
     # -- ndarray methods for complex values ----------------------------------------------------
+    @property
+    def real(self): return F.real(self)
+
+    @property
+    def imag(self): return F.imag(self)
+
+    def conj(self): return F.conj(self)
+    conjugate = conj
 
 
     def __getattr__(self, name: str) -> Any:

@@ -19,8 +19,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .rules import add
-from .primitives import TRACED, Primitive, Tag, bind, register_traced, shape_of
+from .rules import add, real
+from .primitives import (
+    TRACED, Primitive, Tag, bind, is_complex, register_traced, shape_of, stop_gradient,
+)
 from .surface import Traced
 
 __all__ = ["Var", "Tape", "TapeTag", "Entry", "backward"]
@@ -36,7 +38,7 @@ class Entry:
     concatenation need; ``wants[i]`` says whether argument i is on the tape (needs a cotangent).
     """
 
-    __slots__ = ("prim", "parents", "args", "out", "params", "shapes", "slot", "wants")
+    __slots__ = ("prim", "parents", "args", "out", "params", "shapes", "slot", "wants", "real")
 
     def __init__(self, prim, parents, args, out, params, shapes, slot):
         self.prim = prim
@@ -47,6 +49,9 @@ class Entry:
         self.shapes = shapes
         self.slot = slot
         self.wants = tuple(p is not None for p in parents)
+        # Which parents are real where the output is complex (None: no such parent). A real
+        # value's cotangent is real: the sweep keeps only the real part of what reaches it.
+        self.real: Optional[Tuple[bool, ...]] = None
 
     def __repr__(self) -> str:
         return f"<v{self.slot} = {self.prim.name}({', '.join('const' if p is None else f'v{p}' for p in self.parents)})>"
@@ -150,6 +155,8 @@ class TapeTag(Tag):
             values if needs in ("args", "both") else (None,) * len(values),
             out if needs in ("out", "both") else None,
             params, shapes, slot))
+        if type(out) is not float and is_complex(stop_gradient(out)):
+            tape.entries[-1].real = _real_parents(values, parents)
         if tape.keep_all:
             tape.values[slot] = out
         v = _new(Var)
@@ -202,6 +209,8 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             table[e.slot] = None
         tape.swept += 1
         cts = e.prim.vjp(ct, e.args, e.out, e.params, e.shapes, e.wants)
+        if e.real is not None:
+            cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]
         for p, c in zip(e.parents, cts):
             if p is not None and c is not None:
                 old = table[p]
@@ -216,6 +225,12 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                     table[p] = old + c if type(old) is float and type(c) is float else add(old, c)
     tape.table = None
     return table
+
+
+def _real_parents(values: tuple, parents: tuple) -> Optional[Tuple[bool, ...]]:
+    """For a complex output: which recorded parents are real (None if none is)."""
+    mask = tuple(p is not None and not is_complex(stop_gradient(v)) for v, p in zip(values, parents))
+    return mask if any(mask) else None
 
 
 def take(table: List[Any], slot: int) -> Any:

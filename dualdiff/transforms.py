@@ -22,7 +22,7 @@ from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .compression import compressed_hessian, compressed_jacobian
 from .dual import Dual, ForwardTag, make_dual
 from .memory import MemoryInfo
-from .primitives import is_traced, leaked_error, shape_of
+from .primitives import is_complex, is_traced, leaked_error, shape_of
 from .sparsity import detect
 from .tape import Tape, TapeTag, Var, backward, take
 
@@ -152,13 +152,24 @@ class _Recording:
         """
         self.sweeps += 1
         if self.out_slot is None:
-            return [np.zeros(shape_of(x)) for x in self.leaves]
+            return [_zero_cotangent(x) for x in self.leaves]
         table = backward(self.tape, {self.out_slot: ybar}, consume=last)
         out = []
         for x, s in zip(self.leaves, self.tape.inputs):
             c = take(table, s)  # never the caller's ybar, a tape value, or another input's array
-            out.append(np.zeros(shape_of(x)) if c is None else c)
+            out.append(_zero_cotangent(x) if c is None else _complex_like(c, x))
         return out
+
+
+def _zero_cotangent(x: Any) -> Any:
+    return np.zeros(shape_of(x), dtype=complex if is_complex(x) else float)
+
+
+def _complex_like(c: Any, x: Any) -> Any:
+    """A complex input's cotangent as a complex value, even where the rules left it real."""
+    if is_complex(x) and not is_traced(c) and not is_complex(c):
+        return np.asarray(c) + 0j
+    return c
 
 
 def _finish(v: Any) -> Any:
@@ -318,6 +329,9 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
     for xl, vl in zip(leaves, vleaves):
         if shape_of(xl) != shape_of(vl):
             raise ValueError(f"v must have x's shape: x has shape {shape_of(xl)}, v has shape {shape_of(vl)}")
+        if is_complex(vl) and not is_complex(xl):
+            raise TypeError("v is complex where x is real: a real input moves along real "
+                            "directions only; make x complex (x + 0j) to move it off the real line")
     value, tangent, _ = _forward_pass(f, leaves, treedef, vleaves, None, "jvp")
     if any(tangent is vl for vl in vleaves):  # f returned its input: J v is v, but not the caller's v
         tangent = np.array(tangent)
@@ -362,9 +376,26 @@ def vjp(f: Callable, x: Any, full_output: bool = False) -> Any:
         if shape_of(ybar) != rec.out_shape:
             raise ValueError(f"ybar must have f(x)'s shape: f(x) has shape {rec.out_shape}, "
                              f"ybar has shape {shape_of(ybar)}")
+        if is_complex(ybar) and not is_complex(rec.value):
+            raise TypeError("ybar is complex where f(x) is real: a real output's cotangent is "
+                            "real (see docs/complex.md)")
         return unflatten(treedef, [_finish(c) for c in rec.sweep(ybar)])
 
     return (_finish(rec.value), pullback, meter) if full_output else (_finish(rec.value), pullback)
+
+
+def _complex_output_error() -> TypeError:
+    return TypeError("grad needs a real-valued f, but f(x) is complex: a complex-valued function "
+                     "has no gradient. Use dd.jvp (directional derivatives) or dd.vjp (cotangents), "
+                     "or differentiate a real function of it such as np.abs(f(x)) ** 2 or "
+                     "np.real(f(x)); see docs/complex.md")
+
+
+def _complex_jacobian_error() -> TypeError:
+    return TypeError("jacobian of a complex-valued f of complex x: its derivative is one complex "
+                     "matrix only when f is holomorphic, which dualdiff does not assume. Use "
+                     "dd.jvp along 1 and 1j (∂f/∂x and ∂f/∂y) or dd.vjp, or pass the real and "
+                     "imaginary parts as separate real inputs; see docs/complex.md")
 
 
 def _scalar_output_error(shape: tuple) -> ValueError:
@@ -393,6 +424,8 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         rec = _Recording(f, leaves, treedef, "grad", meter=meter)
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape)
+        if is_complex(rec.value):
+            raise _complex_output_error()
         # ȳ = 1 in the output's precision, so a float32 loss gets float32 gradients.
         one = np.ones((), dtype=rec.value.dtype)[()] if isinstance(rec.value, (np.ndarray, np.generic)) else 1.0
         g = unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
@@ -401,12 +434,34 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
         assert meter is not None
         return g, JacobianInfo(1, "reverse", None, rec.operations, n, 1, meter.peak_bytes)
-    g, passes, ops, n, m, k = _jacobian_forward(f, x, chunk, scalar_output=True)
+    g, passes, ops, n, m, k = _jacobian_forward_any(f, x, chunk, scalar_output=True)
     return (g, JacobianInfo(passes, "forward", k, ops, n, m, 0)) if full_output else g
 
 
-def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False):
-    """J by forward passes over the seed directions; returns (J, passes, operations, n, m, chunk)."""
+def _jacobian_forward_any(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False):
+    """:func:`_jacobian_forward`, for complex inputs too.
+
+    A real-valued f of complex z gets J = ∂f/∂x − i·∂f/∂y (so grad agrees with reverse mode): one
+    set of passes along the real parts, one along the imaginary parts (seeds times i).
+    """
+    leaves = _leaves(x)[0]
+    if not any(is_complex(leaf) for leaf in leaves):
+        return _jacobian_forward(f, x, chunk, scalar_output, real_output=scalar_output)
+    J1, p1, o1, n, m, k = _jacobian_forward(f, x, chunk, scalar_output, real_output=True)
+    J2, p2, o2, *_ = _jacobian_forward(f, x, chunk, scalar_output, real_output=True,
+                                       phase=[1j if is_complex(leaf) else 0.0 for leaf in leaves])
+    parts1, treedef = flatten(J1)
+    J = unflatten(treedef, [_finish(a - 1j * b) for a, b in zip(parts1, flatten(J2)[0])])
+    return J, p1 + p2, o1 + o2, n, m, k
+
+
+def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False,
+                      real_output: bool = False, phase: Optional[List[Any]] = None):
+    """J by forward passes over the seed directions; returns (J, passes, operations, n, m, chunk).
+
+    ``phase[i]`` multiplies leaf i's seeds (1j: along the imaginary parts); ``real_output``
+    refuses a complex f(x).
+    """
     leaves, treedef = _leaves(x)
     n = 0
     for leaf in leaves:
@@ -426,9 +481,14 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     dtypes = {leaf.dtype for leaf in leaves if isinstance(leaf, (np.ndarray, np.generic))}
     dtype = np.result_type(*dtypes) if dtypes and dtypes != {np.dtype(float)} else float
     for S, columns in seed_directions(n, k, dtype):
-        value, tangent, count = _forward_pass(f, leaves, treedef, _split_seed(S, leaves, chunked),
+        seeds = _split_seed(S, leaves, chunked)
+        if phase is not None:
+            seeds = [t * p for t, p in zip(seeds, phase)]
+        value, tangent, count = _forward_pass(f, leaves, treedef, seeds,
                                               len(columns) if chunked else None, "jacobian")
         ops += count
+        if real_output and is_complex(value):
+            raise _complex_output_error() if scalar_output else _complex_jacobian_error()
         if scalar_output and shape_of(value) != ():
             raise _scalar_output_error(shape_of(value))
         blocks.append((columns, tangent))
@@ -476,11 +536,20 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
     m = math.prod(out_shape)
     rows = []
     value = rec.value
-    dtype = value.dtype if type(value) is np.ndarray else float  # float32 stays float32
+    complex_out = is_complex(value)
+    if complex_out and any(is_complex(leaf) for leaf in leaves):
+        raise _complex_jacobian_error()
+    # float32 stays float32
+    dtype = value.dtype if type(value) is np.ndarray else (complex if complex_out else float)
     for i in range(m):
         ybar = np.zeros(m, dtype=dtype)
         ybar[i] = 1.0
-        rows.append(rec.sweep(ybar.reshape(out_shape)))
+        row = rec.sweep(ybar.reshape(out_shape))
+        if complex_out:
+            # A real x's cotangent from ȳ = e_i is Re J_i, from ȳ = i·e_i it is −Im J_i.
+            ybar[i] = 1j
+            row = [a - 1j * b for a, b in zip(row, rec.sweep(ybar.reshape(out_shape)))]
+        rows.append(row)
     parts = []
     for j, leaf in enumerate(leaves):
         shape = shape_of(leaf)
@@ -528,7 +597,7 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     if sparse is not None or executor is not None or mode == "auto":
         return _compressed_jacobian(f, x, mode, chunk, full_output, sparse, executor, format)
     if _check_mode(mode) == "forward":
-        J, passes, ops, n, m, k = _jacobian_forward(f, x, chunk)
+        J, passes, ops, n, m, k = _jacobian_forward_any(f, x, chunk)
         info = JacobianInfo(passes, "forward", k, ops, n, m, 0)
     else:
         _resolve_chunk(chunk, 1)  # chunk is a forward-mode setting, but a bad one is still an error
@@ -558,6 +627,11 @@ def hessian(f: Callable, x: Any, *, sparse: Any = None, executor: Any = None,
     if xv is None:
         raise TypeError("hessian takes a number or an array x, not a tuple/dict; "
                         "concatenate the parameters into one vector")
+    if is_complex(xv):
+        raise TypeError("hessian of a function of complex x: the derivative of the gradient is "
+                        "not complex-linear in the direction, so it is no complex matrix. Use "
+                        "dd.hvp(f, x, v) for its action on a direction v, or pass the real and "
+                        "imaginary parts as separate real inputs; see docs/complex.md")
     if sparse is not None:
         out = _compressed_hessian(partial(grad, f), xv, sparse, executor, format)
         return out if full_output else out[0]

@@ -6,6 +6,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 |---|---|
 | ``table.py`` | ``PRIMITIVES`` (the one table both modes read), ``register``, shared helpers |
 | ``shape.py`` | reshape, transpose, broadcast_to, sum (broadcasting's transpose), sum_to |
+| ``complex_parts.py`` | real, imag, conj, angle: the parts of a complex number |
 | ``partials.py`` | ``elementwise()``: an elementwise entry's partials turned into both rules |
 | ``indexing.py`` | getitem and its transpose index_add |
 | ``assembly.py`` | stack, concatenate, where |
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from .table import PRIMITIVES
 from .shape import broadcast_to, reshape, sum, sum_to, transpose
+from .complex_parts import angle, conj, imag, real
 from .partials import elementwise
 from .indexing import getitem
 from .assembly import concatenate, stack, where
@@ -41,4 +43,5 @@ __all__ = [
     "maximum", "minimum", "where", "softmax", "log_softmax", "logsumexp",
     "sum", "mean", "dot", "matmul", "transpose", "reshape", "stack", "concatenate",
     "broadcast_to", "sum_to", "getitem", "PRIMITIVES", "elementwise",
+    "real", "imag", "conj", "angle",
 ]

@@ -42,7 +42,7 @@ def _stack_vjp(ct, primals, out, params, shapes, wants):
 
 STACK = register(Primitive(
     "stack", lambda *xs, axis: np.stack(xs, axis=axis), _stack_jvp, _stack_vjp,
-    needs="none", kind="linear"))
+    needs="none", kind="linear", complex="holomorphic"))
 
 
 def _concat_jvp(primals, tangents, out, params, chunked):
@@ -62,7 +62,7 @@ def _concat_vjp(ct, primals, out, params, shapes, wants):
 
 CONCAT = register(Primitive(
     "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), _concat_jvp, _concat_vjp,
-    needs="none", kind="linear"))
+    needs="none", kind="linear", complex="holomorphic"))
 
 
 def _where_jvp(primals, tangents, out, params, chunked):
@@ -90,7 +90,7 @@ def _where_vjp(ct, primals, out, params, shapes, wants):
 # altogether with the "double where", sqrt(where(x > 0, x, 1)). docs/api.md shows it.
 WHERE = register(Primitive(
     "where", lambda x, y, cond: np.where(cond, x, y), _where_jvp, _where_vjp,
-    needs="none", kind="linear"))
+    needs="none", kind="linear", complex="holomorphic"))
 
 def where(cond: Any, x: Value, y: Value) -> Value:
     """x where cond is true, else y, with broadcasting; the derivative flows only to the branch taken.

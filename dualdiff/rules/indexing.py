@@ -74,7 +74,7 @@ def _getitem_vjp(ct, primals, out, params, shapes, wants):
 
 
 GETITEM = register(Primitive(
-    "getitem", lambda x, idx: x[idx], _getitem_jvp, _getitem_vjp, needs="none", kind="linear"))
+    "getitem", lambda x, idx: x[idx], _getitem_jvp, _getitem_vjp, needs="none", kind="linear", complex="holomorphic"))
 
 
 def _is_basic_index(idx: tuple) -> bool:
@@ -104,7 +104,7 @@ def _index_add_jvp(primals, tangents, out, params, chunked):
 INDEX_ADD = register(Primitive(
     "index_add", _index_add_impl, _index_add_jvp,
     lambda ct, primals, out, params, shapes, wants: (getitem(ct, params["idx"]),),
-    needs="none", kind="linear",
+    needs="none", kind="linear", complex="holomorphic",
     doc="zeros of `shape` with the argument added at `idx`: the transpose of indexing"))
 
 

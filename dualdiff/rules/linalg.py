@@ -74,7 +74,7 @@ def _matmul_vjp(ct, primals, out, params, shapes, wants):
 
 
 MATMUL = register(Primitive("matmul", np.matmul, _matmul_jvp, _matmul_vjp,
-                              needs="args", kind="other"))
+                              needs="args", kind="other", complex="holomorphic"))
 
 
 def matmul(a: Value, b: Value) -> Value:

@@ -11,14 +11,17 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ..primitives import Primitive, shape_of
+from ..primitives import Primitive, is_complex, shape_of, stop_gradient
+from .complex_parts import conj, real
 from .shape import align_chunk, broadcast_to, sum_to
 from . import table
 from .table import SCALAR_TYPES, Value
 
 
 def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
-                needs: str = "both", doc: str = "", register: bool = True) -> Primitive:
+                needs: str = "both", doc: str = "", register: bool = True,
+                complex: Optional[str] = None,
+                wirtinger: Optional[Sequence[Any]] = None) -> Primitive:
     """A new elementwise primitive whose tangent and adjoint rules come from its partials.
 
     ``impl(*args)`` computes the value on plain numbers/arrays (numpy broadcasting). Each
@@ -27,6 +30,14 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     turn, or one of the constants 1 and -1 (add, subtract), which skip a multiplication.
     ``needs`` says what the tape must keep for the partials: ``"args"``, ``"out"``, ``"both"``.
     ``register=False`` keeps it out of :data:`PRIMITIVES` (the table the test suite checks).
+
+    ``complex`` declares how the entry treats complex numbers (docs/complex.md):
+    ``"holomorphic"`` when each partial is the complex derivative of a complex-analytic
+    function (the rules are then right for complex values as they stand), ``"real"`` for real
+    numbers only (complex input is refused), or ``"rules"`` together with ``wirtinger``: one pair
+    ``(∂out/∂z, ∂out/∂z̄)`` of functions ``(*args, out)`` per argument, used where that argument
+    is complex (the partials serve real arguments). Left out, complex input is refused and the
+    table test fails until the entry declares one.
 
     >>> import dualdiff as dd
     >>> cube = dd.elementwise("cube_demo", lambda x: x ** 3, [lambda x, out: 3 * x * x],
@@ -40,6 +51,13 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     if any(k not in (0, 1, -1) for k in kinds):
         raise ValueError(f"{name}: a constant partial must be 1 or -1")
     terms = tuple(zip(partials, kinds))
+    if (wirtinger is not None) != (complex == "rules"):
+        raise ValueError(f"{name}: wirtinger partials go with complex='rules', and only with it")
+    if wirtinger is not None:
+        wjvp, wvjp = _wirtinger_rules(terms, tuple(wirtinger))
+        prim = Primitive(name, impl, wjvp, wvjp, needs=needs, kind="elementwise",
+                         partials=partials, doc=doc, complex=complex)
+        return table.register(prim) if register else prim
 
     def jvp(primals, tangents, out, params, chunked):
         total = None
@@ -124,8 +142,56 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             cts.append(sum_to(c, shape))
         return tuple(cts)
 
-    prim = Primitive(name, impl, jvp, vjp, needs=needs, kind="elementwise", partials=partials, doc=doc)
+    prim = Primitive(name, impl, jvp, vjp, needs=needs, kind="elementwise", partials=partials,
+                     doc=doc, complex=complex)
     return table.register(prim) if register else prim
+
+
+def _wirtinger_rules(terms: tuple, wirtinger: tuple) -> tuple:
+    """Both rules of an elementwise entry that is not complex-analytic.
+
+    For a complex argument z with tangent ṫ the tangent map is ∂z·ṫ + ∂z̄·conj(ṫ) (∂z, ∂z̄ the
+    Wirtinger partials); its transpose under the pairing Re(a·b) sends a cotangent ȳ to
+    ∂z·ȳ + conj(∂z̄·ȳ). A real output keeps a real tangent. Real arguments use the partials.
+    """
+    def jvp(primals, tangents, out, params, chunked):
+        total = None
+        out_nd = len(shape_of(out)) if chunked else 0
+        cplx_out = is_complex(stop_gradient(out))
+        for i, ((p, kind), t) in enumerate(zip(terms, tangents)):
+            if t is None:
+                continue
+            if chunked:
+                t = align_chunk(t, out_nd)
+            if is_complex(stop_gradient(primals[i])):
+                dz, dzbar = wirtinger[i]
+                t = dz(*primals, out) * t + dzbar(*primals, out) * conj(t)
+            elif kind == 0:
+                t = p(*primals, out) * t
+            elif kind == -1:
+                t = -t
+            if not cplx_out and is_complex(stop_gradient(t)):
+                t = real(t)
+            total = t if total is None else total + t
+        return _fit(total, out, chunked)
+
+    def vjp(ct, primals, out, params, shapes, wants):
+        cts = []
+        for i, ((p, kind), shape, want) in enumerate(zip(terms, shapes, wants)):
+            if not want:
+                cts.append(None)
+                continue
+            if is_complex(stop_gradient(primals[i])):
+                dz, dzbar = wirtinger[i]
+                c = dz(*primals, out) * ct + conj(dzbar(*primals, out) * ct)
+            elif kind == 0:
+                c = p(*primals, out) * ct
+            else:
+                c = ct if kind == 1 else -ct
+            cts.append(sum_to(c, shape))
+        return tuple(cts)
+
+    return jvp, vjp
 
 
 def _owns_same(a: Value, b: Value) -> bool:

@@ -47,7 +47,7 @@ def _sum_vjp(ct, primals, out, params, shapes, wants):
 # a microsecond less of numpy's Python-level dispatch on every call.
 SUM = register(Primitive(
     "sum", lambda x, axis=None, keepdims=False: np.add.reduce(np.asarray(x), axis=axis, keepdims=keepdims),
-    _sum_jvp, _sum_vjp, needs="none", kind="linear"))
+    _sum_jvp, _sum_vjp, needs="none", kind="linear", complex="holomorphic"))
 
 
 def _reshape_jvp(primals, tangents, out, params, chunked):
@@ -59,7 +59,7 @@ def _reshape_jvp(primals, tangents, out, params, chunked):
 RESHAPE = register(Primitive(
     "reshape", lambda x, shape: np.asarray(x).reshape(shape), _reshape_jvp,
     lambda ct, primals, out, params, shapes, wants: (reshape(ct, shapes[0]),),
-    needs="none", kind="linear"))
+    needs="none", kind="linear", complex="holomorphic"))
 
 
 def _transpose_jvp(primals, tangents, out, params, chunked):
@@ -75,7 +75,7 @@ def _transpose_vjp(ct, primals, out, params, shapes, wants):
 
 TRANSPOSE = register(Primitive(
     "transpose", lambda x, axes: np.asarray(x).transpose(axes), _transpose_jvp, _transpose_vjp,
-    needs="none", kind="linear"))
+    needs="none", kind="linear", complex="holomorphic"))
 
 
 def _broadcast_jvp(primals, tangents, out, params, chunked):
@@ -90,7 +90,7 @@ def _broadcast_jvp(primals, tangents, out, params, chunked):
 BROADCAST = register(Primitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_jvp,
     lambda ct, primals, out, params, shapes, wants: (sum_to(ct, shapes[0]),),
-    needs="none", kind="linear"))
+    needs="none", kind="linear", complex="holomorphic"))
 
 def sum(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool = False) -> Value:
     """The sum of x's elements over ``axis`` (all of them by default), as np.sum.

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..primitives import Primitive, bind1, bind2, shape_of, stop_gradient
 from .assembly import where
+from .complex_parts import conj
 from .partials import elementwise
 from .table import FLOATS, NATIVE, SCALAR_TYPES, Value, float_dtype
 
@@ -29,6 +30,8 @@ log: Callable[[Value], Value]
 sigmoid: Callable[[Value], Value]
 divide: Callable[[Value, Value], Value]
 power: Callable[[Value, Value], Value]
+sign: Callable[[Value], Value]
+abs: Callable[[Value], Value]
 
 
 # Python's operators for numbers and ndarrays (no ufunc dispatch), numpy's ufuncs for anything
@@ -99,6 +102,8 @@ def _sigmoid_impl(x):
         e = math.exp(x)
         return e / (1.0 + e)
     x = np.asarray(x)
+    if x.dtype.kind == "c":  # no overflow to avoid off the real axis: the poles are at iπ(2k+1)
+        return 1.0 / (1.0 + np.exp(-x))
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -154,56 +159,62 @@ def _pow_exponent_partial(x, y, out):
     return out * log(x)
 
 
-ADD = elementwise("add", _add_impl, (1, 1), needs="none")
-SUB = elementwise("subtract", _sub_impl, (1, -1), needs="none")
-MUL = elementwise("multiply", _mul_impl, (lambda a, b, o: b, lambda a, b, o: a), needs="args")
+ADD = elementwise("add", _add_impl, (1, 1), needs="none", complex="holomorphic")
+SUB = elementwise("subtract", _sub_impl, (1, -1), needs="none", complex="holomorphic")
+MUL = elementwise("multiply", _mul_impl, (lambda a, b, o: b, lambda a, b, o: a), needs="args", complex="holomorphic")
 DIV = elementwise("divide", _div_impl,
-                    (lambda a, b, o: divide(1.0, b), lambda a, b, o: -divide(o, b)))
-NEG = elementwise("negative", lambda a: -a if type(a) in NATIVE else np.negative(a), (-1,), needs="none")
-POW = elementwise("power", _pow_impl, (_pow_base_partial, _pow_exponent_partial), needs="args")
+                    (lambda a, b, o: divide(1.0, b), lambda a, b, o: -divide(o, b)), complex="holomorphic")
+NEG = elementwise("negative", lambda a: -a if type(a) in NATIVE else np.negative(a), (-1,), needs="none", complex="holomorphic")
+POW = elementwise("power", _pow_impl, (_pow_base_partial, _pow_exponent_partial), needs="args", complex="holomorphic")
 
-SIN = elementwise("sin", _scalar_fast(math.sin, np.sin), (lambda x, o: cos(x),), needs="args")
-COS = elementwise("cos", _scalar_fast(math.cos, np.cos), (lambda x, o: -sin(x),), needs="args")
+SIN = elementwise("sin", _scalar_fast(math.sin, np.sin), (lambda x, o: cos(x),), needs="args", complex="holomorphic")
+COS = elementwise("cos", _scalar_fast(math.cos, np.cos), (lambda x, o: -sin(x),), needs="args", complex="holomorphic")
 TAN = elementwise("tan", _scalar_fast(math.tan, np.tan), (lambda x, o: 1.0 + o * o,),
-                    needs="out")
-EXP = elementwise("exp", _scalar_fast(math.exp, np.exp), (lambda x, o: o,), needs="out")
-LOG = elementwise("log", _scalar_fast(math.log, np.log), (lambda x, o: divide(1.0, x),), needs="args")
+                    needs="out", complex="holomorphic")
+EXP = elementwise("exp", _scalar_fast(math.exp, np.exp), (lambda x, o: o,), needs="out", complex="holomorphic")
+LOG = elementwise("log", _scalar_fast(math.log, np.log), (lambda x, o: divide(1.0, x),), needs="args", complex="holomorphic")
 LOG1P = elementwise("log1p", _scalar_fast(math.log1p, np.log1p),
-                      (lambda x, o: divide(1.0, 1.0 + x),), needs="args")
+                      (lambda x, o: divide(1.0, 1.0 + x),), needs="args", complex="holomorphic")
 EXPM1 = elementwise("expm1", _scalar_fast(math.expm1, np.expm1), (lambda x, o: o + 1.0,),
-                      needs="out")
+                      needs="out", complex="holomorphic")
 SQRT = elementwise("sqrt", _scalar_fast(math.sqrt, np.sqrt), (lambda x, o: divide(0.5, o),),
-                     needs="out")
+                     needs="out", complex="holomorphic")
 TANH = elementwise("tanh", _scalar_fast(math.tanh, np.tanh),
-                     (lambda x, o: 1.0 - o * o,), needs="out")
-SINH = elementwise("sinh", _scalar_fast(math.sinh, np.sinh), (lambda x, o: cosh(x),), needs="args")
-COSH = elementwise("cosh", _scalar_fast(math.cosh, np.cosh), (lambda x, o: sinh(x),), needs="args")
+                     (lambda x, o: 1.0 - o * o,), needs="out", complex="holomorphic")
+SINH = elementwise("sinh", _scalar_fast(math.sinh, np.sinh), (lambda x, o: cosh(x),), needs="args", complex="holomorphic")
+COSH = elementwise("cosh", _scalar_fast(math.cosh, np.cosh), (lambda x, o: sinh(x),), needs="args", complex="holomorphic")
 ARCSIN = elementwise("arcsin", _scalar_fast(math.asin, np.arcsin),
-                       (lambda x, o: divide(1.0, sqrt(1.0 - x * x)),), needs="args")
+                       (lambda x, o: divide(1.0, sqrt(1.0 - x * x)),), needs="args", complex="holomorphic")
 ARCCOS = elementwise("arccos", _scalar_fast(math.acos, np.arccos),
-                       (lambda x, o: divide(-1.0, sqrt(1.0 - x * x)),), needs="args")
+                       (lambda x, o: divide(-1.0, sqrt(1.0 - x * x)),), needs="args", complex="holomorphic")
 ARCTAN = elementwise("arctan", _scalar_fast(math.atan, np.arctan),
-                       (lambda x, o: divide(1.0, 1.0 + x * x),), needs="args")
+                       (lambda x, o: divide(1.0, 1.0 + x * x),), needs="args", complex="holomorphic")
 ARCTAN2 = elementwise(
     "arctan2", np.arctan2,
     (lambda y, x, o: divide(x, x * x + y * y), lambda y, x, o: divide(-y, x * x + y * y)),
-    needs="args")
+    needs="args", complex="real")
+# |z| and z/|z| are not complex-analytic: for complex z their rules use the Wirtinger partials
+# (∂/∂z, ∂/∂z̄), |z| = (z z̄)^½ giving (z̄/2|z|, z/2|z|); written with sign so that |0|' = 0.
 ABS = elementwise("abs", lambda x: builtins.abs(x) if type(x) in FLOATS else np.abs(x),
-                    (lambda x, o: np.sign(stop_gradient(x)),), needs="args",
-                    doc="abs'(0) = 0 (the sign of 0), as JAX and PyTorch")
-SIGN = elementwise("sign", np.sign, (_zeros_partial,), needs="out")
+                  (lambda x, o: np.sign(stop_gradient(x)),), needs="args",
+                  doc="abs'(0) = 0 (the sign of 0), as JAX and PyTorch", complex="rules",
+                  wirtinger=[(lambda z, o: 0.5 * conj(sign(z)), lambda z, o: 0.5 * sign(z))])
+SIGN = elementwise("sign", np.sign, (_zeros_partial,), needs="both", complex="rules",
+                   wirtinger=[(lambda z, o: divide(0.5, abs(z)),
+                               lambda z, o: -divide(0.5 * o * o, abs(z)))],
+                   doc="0 for real x; z/|z| for complex z, whose derivative is not 0")
 # σ' = σ(x)·σ(−x) rather than σ(1 − σ): for large x, 1 − σ(x) rounds to 0 and the derivative
 # (e^−x, tiny but exactly representable) would be lost; both factors keep full relative precision.
 SIGMOID = elementwise("sigmoid", _sigmoid_impl,
-                        (lambda x, o: o * sigmoid(-x),), needs="both")
+                        (lambda x, o: o * sigmoid(-x),), needs="both", complex="holomorphic")
 RELU = elementwise("relu", _relu_impl, (lambda x, o: _step(x),), needs="args",
-                     doc="relu'(0) = 0")
+                     doc="relu'(0) = 0", complex="real")
 MAXIMUM = elementwise("maximum", np.maximum,
                         (_max_partial, lambda x, y, o: 1.0 - _max_partial(x, y, o)),
-                        needs="args", doc="a tie splits the derivative evenly: 1/2 to each side")
+                        needs="args", doc="a tie splits the derivative evenly: 1/2 to each side", complex="real")
 MINIMUM = elementwise("minimum", np.minimum,
                         (_min_partial, lambda x, y, o: 1.0 - _min_partial(x, y, o)),
-                        needs="args", doc="a tie splits the derivative evenly: 1/2 to each side")
+                        needs="args", doc="a tie splits the derivative evenly: 1/2 to each side", complex="real")
 
 
 def _document(fn: Callable[..., Any], prim: Primitive, shapes: str, summary: str, example: str,
@@ -243,7 +254,8 @@ arccos = _unary(ARCCOS, "Inverse cosine of x", "1.0", "0.0")
 arctan = _unary(ARCTAN, "Inverse tangent of x", "0.0", "0.0")
 negative = _unary(NEG, "-x", "2.0", "-2.0")
 abs = _unary(ABS, "|x|", "-2.0", "2.0", "Convention: abs'(0) = 0.")
-sign = _unary(SIGN, "The sign of x (-1, 0 or 1)", "-2.0", "np.float64(-1.0)", "Its derivative is 0.")
+sign = _unary(SIGN, "The sign of x (-1, 0 or 1; z/|z| for complex z)", "-2.0", "np.float64(-1.0)",
+              "Its derivative is 0 for real x.")
 sigmoid = _unary(SIGMOID, "The logistic function 1 / (1 + e**-x), computed without overflow",
                  "0.0", "0.5")
 relu = _unary(RELU, "max(x, 0)", "-1.0", "0.0", "Convention: relu'(0) = 0.")

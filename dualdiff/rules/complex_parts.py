@@ -1,0 +1,121 @@
+"""The parts of a complex number: real, imag, conj and angle, with their complex rules.
+
+dualdiff follows JAX's convention for complex numbers (docs/complex.md): a tangent is pushed
+forward by the R-linear map the function's derivative is, and a cotangent is pulled back by that
+map's transpose under the real pairing ⟨a, b⟩ = Re(a·b). For these four the maps are:
+
+| primitive | tangent of z | cotangent of z from ȳ |
+|---|---|---|
+| ``real`` | Re ṫ | ȳ |
+| ``imag`` | Im ṫ | −i·ȳ |
+| ``conj`` | conj ṫ | conj ȳ |
+| ``angle`` | Im(ṫ / z) | −i·ȳ / z |
+
+On a real argument real and conj are the identity, and imag and angle are constants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..primitives import Primitive, bind1, is_complex, shape_of, stop_gradient
+from .table import FLOATS, Value, register
+
+
+def _real_impl(x):
+    return x if type(x) in FLOATS else np.real(x)
+
+
+def _imag_impl(x):
+    return 0.0 if type(x) in FLOATS else np.imag(x)
+
+
+def _conj_impl(x):
+    return x if type(x) in FLOATS else np.conjugate(x)
+
+
+REAL = register(Primitive(
+    "real", _real_impl,
+    lambda primals, tangents, out, params, chunked: real(tangents[0]),
+    lambda ct, primals, out, params, shapes, wants: (ct,),
+    needs="none", kind="linear", complex="rules",
+    doc="the real part; its adjoint sends ȳ to ȳ (docs/complex.md)"))
+
+def _imag_vjp(ct, primals, out, params, shapes, wants):
+    if not is_complex(stop_gradient(primals[0])):  # imag of a real x is the constant 0
+        return (np.zeros(shapes[0], dtype=np.result_type(stop_gradient(ct), 1.0)),)
+    return (ct * -1j,)
+
+
+IMAG = register(Primitive(
+    "imag", _imag_impl,
+    lambda primals, tangents, out, params, chunked: imag(tangents[0]),
+    _imag_vjp, needs="args", kind="linear", complex="rules",
+    doc="the imaginary part; its adjoint sends ȳ to −i·ȳ (docs/complex.md)"))
+
+CONJ = register(Primitive(
+    "conj", _conj_impl,
+    lambda primals, tangents, out, params, chunked: conj(tangents[0]),
+    lambda ct, primals, out, params, shapes, wants: (conj(ct),),
+    needs="none", kind="linear", complex="rules",
+    doc="the complex conjugate: R-linear but not C-linear, so it is its own adjoint"))
+
+
+def _angle_jvp(primals, tangents, out, params, chunked):
+    z, t = primals[0], tangents[0]
+    if not is_complex(stop_gradient(z)):
+        return np.zeros(shape_of(t), dtype=np.result_type(stop_gradient(t), 1.0))  # 0 or π: constant wherever it is differentiable
+    return imag(t / z)
+
+
+def _angle_vjp(ct, primals, out, params, shapes, wants):
+    z = primals[0]
+    if not is_complex(stop_gradient(z)):
+        return (np.zeros(shapes[0], dtype=np.result_type(stop_gradient(ct), 1.0)),)
+    return (ct * -1j / z,)
+
+
+ANGLE = register(Primitive(
+    "angle", lambda x: np.angle(x), _angle_jvp, _angle_vjp, needs="args", kind="other",
+    complex="rules", doc="arg z in radians, in (−π, π]; a real argument has derivative 0"))
+
+
+def real(x: Value) -> Value:
+    """The real part of x, elementwise (x itself for real x), as np.real; real dtype.
+
+    >>> import dualdiff as dd
+    >>> float(dd.real(3 + 4j))
+    3.0
+    """
+    return bind1(REAL, x)
+
+
+def imag(x: Value) -> Value:
+    """The imaginary part of x, elementwise (0 for real x), as np.imag; real dtype.
+
+    >>> import dualdiff as dd
+    >>> float(dd.imag(3 + 4j))
+    4.0
+    """
+    return bind1(IMAG, x)
+
+
+def conj(x: Value) -> Value:
+    """The complex conjugate of x, elementwise (x itself for real x), as np.conj.
+
+    >>> import dualdiff as dd
+    >>> complex(dd.conj(3 + 4j))
+    (3-4j)
+    """
+    return bind1(CONJ, x)
+
+
+def angle(x: Value, deg: bool = False) -> Value:
+    """The angle of x in the complex plane, elementwise, in (−π, π] (degrees with deg=True), as np.angle.
+
+    >>> import dualdiff as dd
+    >>> float(dd.angle(1j))
+    1.5707963267948966
+    """
+    out = bind1(ANGLE, x)
+    return out * (180.0 / np.pi) if deg else out
