@@ -125,11 +125,12 @@ _JS = """
     if (el.hasAttribute("data-step")) return Number(el.getAttribute("data-step"));
     var e = el.getAttribute("data-entry");
     if (el.classList.contains("dd-tan")) return fwd[e];
-    if (el.classList.contains("dd-adj")) return rev[e];
+    if (el.classList.contains("dd-adj") || el.classList.contains("dd-path")) return rev[e];
     return 0;
   }
   var revealed = Array.prototype.slice.call(
-    document.querySelectorAll("[data-step], .dd-graph .dd-tan[data-entry], .dd-graph .dd-adj[data-entry]"));
+    document.querySelectorAll("[data-step], .dd-graph .dd-tan[data-entry], .dd-graph .dd-adj[data-entry], " +
+                              ".dd-graph .dd-path[data-entry]"));
   var marks = revealed.map(stepOf);
   var rows = Array.prototype.slice.call(document.querySelectorAll("[data-now]"));
   function show(s) {
@@ -287,14 +288,17 @@ def _sweep_table(trace: Any, digits: int, steps: Optional[Dict[str, Any]]) -> st
                  caption="Reverse mode: the grad_table, filled from ȳ back to the inputs")
 
 
-def _result(trace: Any, digits: int) -> str:
+def _result(trace: Any, digits: int, reveal: Optional[int] = None) -> str:
+    """The value, the gradient and the operation counts; on the page the gradient waits for
+    the step ``reveal`` (the end of the sweep) instead of giving the answer away at step 0."""
     fmt = decimals(digits)
     grads = ", ".join(f"∂y/∂{name} = {_num(show(e.adjoint, fmt))}"
                       for name, e in zip(trace.input_names, trace.inputs))
-    return (f"<p>y = {_esc(_num(show(trace.value, fmt)))}; {_esc(grads)}. Forward mode: "
-            f"{trace.forward_operations} operations ({len(trace.direction_labels)} "
-            f"direction{'s' if len(trace.direction_labels) != 1 else ''}); reverse mode: "
-            f"{trace.reverse_operations} (recording and one sweep).</p>")
+    mark = f' data-step="{reveal}"' if reveal is not None else ""
+    return (f"<p>y = {_esc(_num(show(trace.value, fmt)))}<span{mark}>; {_esc(grads)}</span>. "
+            f"Forward mode: {trace.forward_operations} operations "
+            f"({len(trace.direction_labels)} direction{'s' if len(trace.direction_labels) != 1 else ''}"
+            f"); reverse mode: {trace.reverse_operations} (recording and one sweep).</p>")
 
 
 def trace_sections(trace: Any, digits: int = 4) -> List[Section]:
@@ -324,7 +328,7 @@ def trace_sections(trace: Any, digits: int = 4) -> List[Section]:
         'tangents v̇ of forward mode; red: the adjoints v̄ of reverse mode; each arrow carries the '
         'local partial ∂vⱼ/∂vᵢ.</p>'
         f'<script type="application/json" id="dd-steps">{payload}</script>'
-        + controls + figure + _result(trace, digits))
+        + controls + figure + _result(trace, digits, len(steps["steps"]) - 1))
     return [Section("graph", "The computational graph", graph_body),
             Section("forward", "Forward mode: the evaluation trace with tangents",
                     _forward_table(trace, digits, steps)),

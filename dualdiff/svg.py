@@ -52,6 +52,7 @@ _STYLE = f"""
 .dd-node rect {{ fill: #fff; stroke: #555; stroke-width: 1.2; }}
 .dd-node.dd-input rect {{ fill: #f3f6fb; }}
 .dd-node.dd-output rect {{ stroke-width: 2.4; }}
+.dd-node.dd-recomputed rect {{ stroke-dasharray: 5 3; }}
 .dd-node .dd-title {{ font-weight: bold; font-size: 14px; }}
 .dd-node .dd-sub {{ fill: #555; font-size: 12px; }}
 .dd-edge path {{ fill: none; stroke: #777; stroke-width: 1.3; }}
@@ -228,16 +229,19 @@ def graph(trace: Any, direction: Optional[int] = 0, adjoints: bool = True, paths
     if adjoints:
         legend.append(("dd-key-adj", f"v{BAR}: adjoints, reverse mode (ȳ = {_num(summary(trace.ybar, fmt))})"))
     legend.append(("dd-legend", "edges: local partials ∂vⱼ/∂vᵢ"))
+    if any(getattr(e, "kept", "") == "recomputed" for e in entries):
+        legend.append(("dd-legend", "dashed boxes: values a checkpoint recomputes in the sweep "
+                                    "instead of storing"))
     top = _MARGIN + _LINE * len(legend) + 8
 
     columns, routes = layered([e.index for e in entries],
                               [(edge.source, edge.target) for edge in edge_list])
     x, y, right, inner_h = _place(columns, node_w, node_h, gap, top)
     names = dict(zip((e.index for e in trace.inputs), trace.input_names))
-    captions = [text for e in trace.inputs if paths
+    captions = [(e.index, text) for e in trace.inputs if paths
                 for text in [path_sum(trace, e, names[e.index], digits)] if text]
     total_w = max(right + _MARGIN,
-                  max([_text_width(t) for t in captions + [s for _, s in legend]], default=0) + 2 * _MARGIN)
+                  max([_text_width(t) for _, t in captions + legend], default=0) + 2 * _MARGIN)
     total_h = top + inner_h + 12 + _LINE * len(captions) + _MARGIN
 
     title = "Computational graph of the trace" + (f": y = {_num(summary(trace.value, fmt))}"
@@ -273,6 +277,7 @@ def graph(trace: Any, direction: Optional[int] = 0, adjoints: bool = True, paths
     for e in entries:
         (x0, x1), cy = x[e.index], y[e.index]
         kind = " dd-input" if e.operation == "input" else (" dd-output" if e.index == out_index else "")
+        kind += " dd-recomputed" if getattr(e, "kept", "") == "recomputed" else ""
         out.append(f'<g class="dd-node{kind}" data-entry="{e.index}">'
                    f"<title>{_esc(e.name + ' = ' + e.formula)}</title>"
                    f'<rect x="{x0:.1f}" y="{cy - node_h / 2:.1f}" width="{x1 - x0:.1f}" '
@@ -287,8 +292,9 @@ def graph(trace: Any, direction: Optional[int] = 0, adjoints: bool = True, paths
                 line += 1
         out.append("</g>")
     out.append("</g>")
-    for k, text in enumerate(captions):
-        out.append(f'<text class="dd-caption" x="{_MARGIN}" '
+    for k, (index, text) in enumerate(captions):
+        # data-entry: the page reveals an input's path sum with its adjoint
+        out.append(f'<text class="dd-caption dd-path" data-entry="{index}" x="{_MARGIN}" '
                    f'y="{top + inner_h + 12 + _LINE * k + 12:.1f}">{_esc(text)}</text>')
     out.append("</svg>")
     return "\n".join(out)

@@ -51,6 +51,10 @@ VISIBLE = """(function () {
       return seen(td) ? td.textContent : null; })); });
   document.querySelectorAll("#reverse tbody tr").forEach(function (tr) {
     out.sweep.push(seen(tr.cells[3]) ? tr.cells[3].textContent : null); });
+  out.paths = [];
+  document.querySelectorAll(".dd-graph .dd-path").forEach(function (el) {
+    if (seen(el)) out.paths.push(el.getAttribute("data-entry")); });
+  out.result = seen(document.querySelector("#graph p span[data-step]"));
   var now = document.querySelector(".dd-graph .dd-node.dd-now");
   out.now = now ? now.getAttribute("data-entry") : null;
   out.step = document.body.getAttribute("data-step");
@@ -72,6 +76,7 @@ def check_page(browser, url):
     assert state["step"] == "0" and state["tan"] == {} and state["adj"] == {}
     assert all(row[3] is None and row[4] is None for row in state["cells"])
     assert all(v is None for v in state["sweep"])
+    assert state["paths"] == [] and state["result"] is False  # the answers wait for the sweep
 
     # forward: one more node's tangents per step, in recording order
     for k, entry in enumerate(ORDER, start=1):
@@ -95,6 +100,9 @@ def check_page(browser, url):
         assert state["adj"] == {str(e): "v̄ = " + shown(ADJOINT[e]) for e in done}
         assert state["sweep"] == [shown(ADJOINT[e]) for e in done] + [None] * (n - k)
         assert "= " + shown(ADJOINT[entry]) in state["status"]
+        # an input's path sum appears with its adjoint; the gradient line at the very end
+        assert state["paths"] == [str(e) for e in (-1, 0) if e in done]
+        assert state["result"] is (k == n)
     assert "∂y/∂x1 = 5.5" in state["status"]
 
     # past the end nothing moves; the buttons and Home/End work

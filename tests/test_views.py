@@ -215,3 +215,14 @@ def test_path_sums_say_only_what_adds_something():
     assert f"ȳ·∂y/∂x2 = 2·0.841 = {2 * math.sin(1.0):.4f}" in svg
     # arrays and linear maps: no sum over paths is spelled out
     assert "∂y/∂" not in dd.trace(lambda x: np.sum(x * x), np.ones(3)).to_svg()
+
+
+def test_values_a_checkpoint_recomputes_are_drawn_dashed():
+    inner = dd.checkpoint(lambda x: np.sin(x) * x)
+    t = dd.trace(lambda x: np.exp(inner(x)), 0.5)
+    root = svg_root(t.to_svg())
+    dashed = sorted(int(g.get("data-entry")) for g in root.findall(".//s:g[@data-entry]", NS)
+                    if "dd-recomputed" in g.get("class"))
+    assert dashed == [e.index for e in t.entries if e.kept == "recomputed"] == [1, 2]
+    assert "recomputes" in " ".join(texts(root, "dd-legend"))
+    assert "recomputes" not in " ".join(texts(svg_root(dd.trace(np.sin, 0.5).to_svg()), "dd-legend"))
