@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE))
 
 from common import HEADLINES, stream_child  # noqa: E402
 
-SCRIPTS = ("bench_forward.py", "bench_reverse.py")
+SCRIPTS = ("bench_forward.py", "bench_reverse.py", "bench_checkpoint.py")
 
 
 def main(argv=None) -> int:

@@ -40,8 +40,8 @@ from .primitives import TRACED, Primitive, Tag, bind, leaked_error, shape_of
 from .tape import Entry, Tape, TapeTag, Var, backward
 from .memory import MemoryInfo
 
-__all__ = ["checkpoint", "checkpoint_sequential", "kept_marks", "segment_count", "CHECKPOINT",
-           "CHECKPOINT_OUTPUT"]
+__all__ = ["checkpoint", "checkpoint_sequential", "Sequential", "kept_marks", "segment_count",
+           "CHECKPOINT", "CHECKPOINT_OUTPUT"]
 
 _new = object.__new__
 
@@ -488,11 +488,41 @@ def segment_count(segments: Union[int, str], n: int) -> int:
     return min(segments, n)
 
 
+class Sequential:
+    """A chain of layers in checkpointed segments, made by :func:`checkpoint_sequential`.
+
+    Call it as ``run(x)``, or ``run(x, params)`` with one parameter per layer; ``segments`` is
+    the number of segments it was cut into.
+    """
+
+    def __init__(self, layers: List[Callable[..., Any]], segments: int):
+        n = len(layers)
+        self.n = n
+        self.segments = segments
+        bounds = [(i * n) // segments for i in range(segments + 1)] if segments else [0]
+        self._parts = [(a, b, checkpoint(_Segment(layers[a:b]))) for a, b in zip(bounds, bounds[1:])]
+
+    def __call__(self, x: Any, params: Optional[Sequence[Any]] = None) -> Any:
+        if params is None:
+            for _, _, part in self._parts:
+                x = part(x)
+            return x
+        if len(params) != self.n:
+            raise ValueError(f"params must have one entry per layer: {self.n} layers, "
+                             f"{len(params)} params")
+        for a, b, part in self._parts:
+            x = part(x, tuple(params[a:b]))
+        return x
+
+    def __repr__(self) -> str:
+        return f"<checkpointed chain of {self.n} layers in {self.segments} segments>"
+
+
 def checkpoint_sequential(layers: Sequence[Callable[..., Any]],
-                          segments: Union[int, str] = "sqrt") -> Callable[..., Any]:
+                          segments: Union[int, str] = "sqrt") -> Sequential:
     """The chain ``layers[-1](… layers[0](x))`` cut into ``segments`` checkpointed segments.
 
-    Returns ``run(x, params=None)``. In the reverse sweep only each segment's input is kept; a
+    Returns ``run(x, params=None)`` (a :class:`Sequential`). In the reverse sweep only each segment's input is kept; a
     segment's layers are re-run, recorded and swept when the sweep reaches it. With n layers in
     k segments the tape holds about k + n/k values at its peak instead of n, fewest at
     k = √n (``segments="sqrt"``, the default), for one extra forward pass. ``segments=n``
@@ -513,21 +543,4 @@ def checkpoint_sequential(layers: Sequence[Callable[..., Any]],
     for i, layer in enumerate(layers):
         if not callable(layer):
             raise TypeError(f"layers[{i}] is a {type(layer).__name__}, not a function")
-    n = len(layers)
-    k = segment_count(segments, n)
-    bounds = [(i * n) // k for i in range(k + 1)] if k else [0]
-    parts = [(a, b, checkpoint(_Segment(layers[a:b]))) for a, b in zip(bounds, bounds[1:])]
-
-    def run(x: Any, params: Optional[Sequence[Any]] = None) -> Any:
-        if params is None:
-            for _, _, part in parts:
-                x = part(x)
-            return x
-        if len(params) != n:
-            raise ValueError(f"params must have one entry per layer: {n} layers, {len(params)} params")
-        for a, b, part in parts:
-            x = part(x, tuple(params[a:b]))
-        return x
-
-    run.segments = k  # type: ignore[attr-defined]
-    return run
+    return Sequential(layers, segment_count(segments, len(layers)))

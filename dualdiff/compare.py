@@ -31,6 +31,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
@@ -41,7 +42,8 @@ from .page import Section, notebook, page, table, trace_sections
 from .presentation import decimals
 from .svg import Series, chart
 from .trace import _render, trace
-from .transforms import jacobian
+from .checkpoint import checkpoint_sequential
+from .transforms import grad, jacobian
 
 __all__ = ["main", "run", "Comparison", "textbook_f", "FAMILIES", "DEFAULT_SIZES", "MAX_SIZE"]
 
@@ -224,6 +226,90 @@ def _example(point: Tuple[float, float], chunk: int, timing: bool) -> Dict[str, 
     return {"trace": t, "forward": fwd, "reverse": rev, "f_time_s": f_time}
 
 
+#: The deep chain of the store-or-recompute section: its number of layers and their width.
+CHAIN_LAYERS = 256
+CHAIN_WIDTH = 64
+
+
+def deep_chain(n: int = CHAIN_LAYERS, d: int = CHAIN_WIDTH, seed: int = 0):
+    """n layers x -> tanh(W x + b) of width d (W, b fixed, drawn from ``seed``) and a start x₀.
+
+    >>> layers, x0 = deep_chain(3, 4)
+    >>> len(layers), layers[0](x0).shape
+    (3, (4,))
+    """
+    rng = np.random.default_rng(seed)
+    Ws = [rng.normal(scale=d ** -0.5, size=(d, d)) for _ in range(n)]
+    bs = [rng.normal(scale=0.1, size=d) for _ in range(n)]
+    layers = [lambda x, W=W, b=b: np.tanh(W @ x + b) for W, b in zip(Ws, bs)]
+    return layers, np.linspace(-1.0, 1.0, d)
+
+
+def _store_or_recompute(timing: bool, n: int = CHAIN_LAYERS, d: int = CHAIN_WIDTH) -> Dict[str, Any]:
+    """The gradient of sum(chain(x)) three ways: store all, √n checkpoints, every layer."""
+    layers, x0 = deep_chain(n, d)
+
+    def store_all(x):
+        for layer in layers:
+            x = layer(x)
+        return np.sum(x)
+
+    schedules: List[Tuple[str, Callable, int]] = [("store all", store_all, 0)]
+    for name, segments in (("√n checkpoints", "sqrt"), ("every layer", n)):
+        run = checkpoint_sequential(layers, segments)
+        schedules.append((name, lambda x, run=run: np.sum(run(x)), run.segments))
+    f_time = _measure(lambda: store_all(x0)) if timing else None
+    rows, grads = [], []
+    for name, f, k in schedules:
+        g, info = grad(f, x0, full_output=True)
+        grads.append(g)
+        seconds = _measure(lambda: grad(f, x0)) if timing else None
+        rows.append({"schedule": name, "checkpoints": k, "peak_bytes": info.peak_bytes,
+                     "operations": info.operations, "time_s": seconds,
+                     "ratio": seconds / f_time if seconds is not None and f_time else None})
+    same = all(np.array_equal(g, grads[0]) for g in grads)
+    return {"function": f"sum(x_{n}), x_(i+1) = tanh(W_i x_i + b_i), {n} layers of width {d}",
+            "layers": n, "width": d, "f_time_s": f_time, "bitwise_equal": same, "rows": rows}
+
+
+def _memory_table(mem: Dict[str, Any], timing: bool) -> Tuple[List[str], List[List[str]], str]:
+    """The section's table (header, rows) and its closing sentence, shared by text and HTML."""
+    rows = mem["rows"]
+    vector = 8 * mem["width"]
+    header = ["schedule", "checkpoints", "peak bytes kept", "vectors", "operations"]
+    header += ["time", "× f"] if timing else []
+    body = [[r["schedule"], str(r["checkpoints"]), f"{r['peak_bytes']:,}",
+             str(r["peak_bytes"] // vector), str(r["operations"])]
+            + ([_fmt_time(r["time_s"]), _fmt_ratio(r["ratio"])] if timing else []) for r in rows]
+    store, sqrt_n = rows[0], rows[1]
+    saved = store["peak_bytes"] / sqrt_n["peak_bytes"]
+    cost = (f"{sqrt_n['time_s'] / store['time_s']:.2f}x the time" if timing
+            else f"{sqrt_n['operations'] / store['operations']:.2f}x the operations")
+    sentence = (f"The tutorial asks whether to store intermediate results or recompute them: "
+                f"backpropagation stores (store all); √n checkpoints recompute instead and keep "
+                f"{saved:.1f}x fewer bytes for {cost}, one extra forward pass. Checkpointing "
+                f"every layer saves nothing here: each layer stores only its input.")
+    return header, body, sentence
+
+
+def _memory_intro(mem: Dict[str, Any]) -> str:
+    n, d = mem["layers"], mem["width"]
+    return (f"f(x) = sum(x_{n}) with x_(i+1) = tanh(W_i x_i + b_i): {n} layers of width {d}, "
+            f"W_i and b_i fixed; the gradient with respect to x_0, storing every value the "
+            f"sweep reads, or keeping only checkpoints (dd.checkpoint_sequential) and "
+            f"recomputing the rest in the sweep. Peak bytes kept: the most bytes of values the "
+            f"tape held at once (vectors of {d} floats). The gradients are the same to the last "
+            f"bit" + (" (checked)." if mem["bitwise_equal"] else ": NOT (a bug, please report it)."))
+
+
+def _memory_text(mem: Dict[str, Any], timing: bool) -> List[str]:
+    header, body, sentence = _memory_table(mem, timing)
+    return (["5. Store or recompute: the memory reverse mode keeps, on a deep chain"]
+            + textwrap.wrap(_memory_intro(mem), 100, initial_indent="   ", subsequent_indent="   ")
+            + ["", _render(header, body, [False] + [True] * (len(header) - 1)), ""]
+            + textwrap.wrap(sentence, 100))
+
+
 def _scaling(sizes: Optional[Sequence[int]], chunk: int, timing: bool) -> List[Dict[str, Any]]:
     plan = [(fam, size) for fam in FAMILIES for size in (sizes or DEFAULT_SIZES[fam.key])]
     rows = []
@@ -316,6 +402,8 @@ def _text(point, chunk, ex, rows, timing, sizes_given) -> str:
                "m = 1 the reverse\nsweep count stays at 1 while forward passes grow with n; "
                "with n = 1 it is the other way round, one\nforward pass against m reverse sweeps; "
                "with m = n both need n, and the cost of one pass decides.")
+    if "memory" in ex:
+        out += [""] + _memory_text(ex["memory"], timing)
     return "\n".join(out)
 
 
@@ -333,6 +421,8 @@ def _json(point, chunk, ex, rows, timing, sizes_given) -> str:
         "cost": {"forward": ex["forward"], "reverse": ex["reverse"], "f_time_s": ex["f_time_s"]},
         "scaling": {"families": {fam.key: fam.formula for fam in FAMILIES}, "rows": rows},
     }
+    if "memory" in ex:
+        doc["store_or_recompute"] = ex["memory"]
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
@@ -455,7 +545,15 @@ def _sections(point, chunk, ex, rows, timing, sizes_given) -> List[Section]:
                 f"gradient (1/x1 + x2, x1 − cos x2) = ({_num(1 / point[0] + point[1])}, "
                 f"{_num(point[0] - math.cos(point[1]))}).</p>" + cost),
         Section("scaling", "Scaling over maps R^n → R^m", scaling),
-    ]
+    ] + ([_memory_section(ex["memory"], timing)] if "memory" in ex else [])
+
+
+def _memory_section(mem: Dict[str, Any], timing: bool) -> Section:
+    header, body, sentence = _memory_table(mem, timing)
+    return Section("memory", "Store or recompute",
+                   f"<p>{html.escape(_memory_intro(mem))}</p>"
+                   + table(header, body, [False] + [True] * (len(header) - 1))
+                   + f"<p>{html.escape(sentence)}</p>")
 
 
 def _html(point, chunk, ex, rows, timing, sizes_given) -> str:
@@ -513,8 +611,11 @@ class Comparison:
 
 
 def run(point: Tuple[float, float] = (2.0, 5.0), chunk: int = 1,
-        sizes: Optional[Sequence[int]] = None, timing: bool = True) -> Comparison:
+        sizes: Optional[Sequence[int]] = None, timing: bool = True,
+        memory: bool = True) -> Comparison:
     """Run the comparison (as ``python -m dualdiff.compare`` does) and return it as an object.
+
+    ``memory=False`` leaves out the store-or-recompute section (``--no-memory``).
 
     >>> from dualdiff.compare import run
     >>> c = run(sizes=[1, 10], timing=False)
@@ -527,6 +628,8 @@ def run(point: Tuple[float, float] = (2.0, 5.0), chunk: int = 1,
         raise ValueError(f"x1 must be > 0 (f takes log x1), got {point[0]:g}")
     ex = _example(point, chunk, timing)
     rows = _scaling(sizes, chunk, timing)
+    if memory:
+        ex["memory"] = _store_or_recompute(timing)
     return Comparison(point, chunk, ex, rows, timing, bool(sizes))
 
 
@@ -592,6 +695,9 @@ def _parser() -> argparse.ArgumentParser:
                         "of both modes, the cost and the scaling charts (no package needed)")
     p.add_argument("--no-timing", action="store_true",
                    help="measure nothing: deterministic output (passes and operations only)")
+    p.add_argument("--no-memory", action="store_true",
+                   help="skip section 5, store or recompute: the memory kept on a deep chain "
+                        "with and without checkpoints")
     return p
 
 
@@ -633,7 +739,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except ImportError:
             print(f"--plot needs matplotlib, which is not installed; {PLOT_HINT}", file=sys.stderr)
             return 1
-    result = run(point, args.chunk, args.sizes, not args.no_timing)
+    result = run(point, args.chunk, args.sizes, not args.no_timing, memory=not args.no_memory)
     try:
         print(result.to_json() if args.json else str(result))
         sys.stdout.flush()

@@ -479,3 +479,42 @@ def test_trace_marks_stored_and_recomputed_values():
     assert "recomputed" in t.table() and "kept" not in plain.table()
     assert "stored" in plain.table(kept=True)
     assert t.to_dict()["entries"][3]["kept"] == "recomputed"
+
+
+# --------------------------------------------------------------------------------------------
+# The comparison command's section 5
+# --------------------------------------------------------------------------------------------
+
+def test_compare_store_or_recompute_section(capsys, tmp_path):
+    import json
+    from dualdiff.compare import CHAIN_LAYERS as n, CHAIN_WIDTH as d, main
+    assert main(["--no-timing", "--sizes", "1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)["store_or_recompute"]
+    assert doc["bitwise_equal"] and (doc["layers"], doc["width"]) == (n, d)
+    rows = {r["schedule"]: r for r in doc["rows"]}
+    k = math.ceil(math.sqrt(n))
+    vector = 8 * d
+    # Closed forms. Store all: x_0 … x_n (W·x keeps x, tanh its output = the next x); 3
+    # operations per layer recorded and swept, plus the sum. √n: k segment inputs, plus the n/k + 1
+    # values of the last segment's re-run; every layer once more, and each segment an entry
+    # recorded and swept. Every layer: the n layer inputs, plus 2 during a re-run.
+    assert rows["store all"]["peak_bytes"] == (n + 1) * vector
+    assert rows["store all"]["operations"] == 2 * (3 * n + 1)
+    assert rows["√n checkpoints"]["checkpoints"] == k
+    assert rows["√n checkpoints"]["peak_bytes"] == (k + n // k + 1) * vector
+    assert rows["√n checkpoints"]["operations"] == 2 * (3 * n + 1) + 3 * n + 2 * k
+    assert rows["every layer"]["peak_bytes"] == (n + 2) * vector
+    assert rows["every layer"]["operations"] == 2 * (3 * n + 1) + 3 * n + 2 * n
+    assert all(r["time_s"] is None for r in rows.values())
+
+    assert main(["--no-timing", "--sizes", "1"]) == 0
+    text = capsys.readouterr().out
+    section = text[text.index("\n5. Store or recompute"):]
+    assert "store all" in section and "7.8x fewer bytes" in section
+    assert "backpropagation stores" in section and "recompute" in section
+    assert main(["--no-timing", "--sizes", "1", "--no-memory"]) == 0
+    assert "5. Store or recompute" not in capsys.readouterr().out
+    page = tmp_path / "compare.html"
+    assert main(["--no-timing", "--sizes", "1", "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert 'id="memory"' in html and "131,584" in html and "backpropagation stores" in html
