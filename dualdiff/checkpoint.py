@@ -33,6 +33,7 @@ random draw would differ between the runs. Pass random numbers in as arguments.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
@@ -41,7 +42,7 @@ from .tape import Entry, Tape, TapeTag, Var, backward
 from .memory import MemoryInfo
 
 __all__ = ["checkpoint", "checkpoint_sequential", "Sequential", "kept_marks", "segment_count",
-           "CHECKPOINT", "CHECKPOINT_OUTPUT"]
+           "CHECKPOINT", "CHECKPOINT_OUTPUT", "RECOMPUTE"]
 
 _new = object.__new__
 
@@ -163,7 +164,7 @@ class _Call:
             else:
                 var = by_parent.get(p)
                 if var is None:
-                    var = by_parent[p] = tag.new_var(v)
+                    var = by_parent[p] = tag.new_var(_mark(v))
                 leaves.append(var)
         try:
             args, kwargs = _unflatten(self.structure, iter(leaves))
@@ -260,6 +261,26 @@ def _impl(*leaves, call):  # pragma: no cover - never bound: the wrapper records
 #: The tape entry of a checkpointed call: keeps fn's inputs, re-runs fn when swept.
 CHECKPOINT = Primitive("checkpoint", _impl, _no_jvp, _checkpoint_vjp, needs="args",
                        kind="checkpoint", doc="fn re-run and swept in the reverse sweep")
+def _fresh(x: Any, token: int) -> Any:
+    return x
+
+
+#: The identity, applied to a re-run's traced inputs (a Dual inside a Hessian, a value staged by a
+#: compiler). Each application carries a new ``token``, so that an interpreter that merges
+#: identical operations (common-subexpression elimination when staging a program) cannot take the
+#: re-run for the first pass and fold the recomputation back into stored values.
+RECOMPUTE = Primitive("recompute", _fresh, lambda primals, tangents, out, params, chunked: tangents[0],
+                      lambda ct, primals, out, params, shapes, wants: (ct,), needs="none",
+                      kind="linear", complex="holomorphic",
+                      doc="identity marking a checkpoint's re-run (never merged with the first run)")
+
+_tokens = itertools.count()
+
+
+def _mark(v: Any) -> Any:
+    """A re-run's input: ``v`` through RECOMPUTE when it is traced (plain values need no mark)."""
+    return bind(RECOMPUTE, v, token=next(_tokens)) if type(v) in TRACED else v
+
 #: Output k of a checkpointed call with several outputs: passes its cotangent to the call.
 CHECKPOINT_OUTPUT = Primitive("checkpoint_output", lambda packed, index: packed[index], _no_jvp,
                               _output_vjp, needs="none", kind="checkpoint",

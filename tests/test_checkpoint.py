@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import math
+import sys
 import tracemalloc
 
 import numpy as np
@@ -518,3 +519,66 @@ def test_compare_store_or_recompute_section(capsys, tmp_path):
     assert main(["--no-timing", "--sizes", "1", "--html", str(page)]) == 0
     html = page.read_text(encoding="utf-8")
     assert 'id="memory"' in html and "131,584" in html and "backpropagation stores" in html
+
+
+# --------------------------------------------------------------------------------------------
+# Under an interpreter that merges identical operations (a compiler's staging), the re-run stays
+# a re-run
+# --------------------------------------------------------------------------------------------
+
+from dualdiff.primitives import Tag, register_traced  # noqa: E402
+from dualdiff.surface import Traced  # noqa: E402
+
+
+@register_traced
+class Staged(Traced):
+    """A value recorded by :class:`Staging`, the bottom interpreter (as a compiler's would be)."""
+
+    __slots__ = ("primal", "tag", "node")
+
+    def __init__(self, primal, tag, node):
+        self.primal, self.tag, self.node = primal, tag, node
+
+
+class Staging(Tag):
+    """Level -1, below every derivative tag; records one key per operation, as CSE would."""
+
+    __slots__ = ("keys", "nodes")
+
+    def __init__(self):
+        super().__init__(None, level=-1, owner="staging test")
+        self.keys, self.nodes = [], 0
+
+    def new(self, value):
+        self.nodes += 1
+        return Staged(value, self, self.nodes)
+
+    def process(self, prim, args, params):
+        values = [a.primal if type(a) is Staged else a for a in args]
+        key = (prim.name, tuple(a.node if type(a) is Staged else repr(a) for a in args),
+               tuple(sorted((k, repr(v)) for k, v in params.items())))
+        self.keys.append(key)
+        return self.new(prim.impl(*values, **params))
+
+
+def test_a_recompute_is_not_an_identical_operation_to_merge(monkeypatch):
+    layer = dd.checkpoint(lambda h: np.sin(np.cos(h) * h))
+
+    def f(x):
+        return np.sum(layer(layer(x)))
+
+    def staged_grad():
+        staging = Staging()
+        x = staging.new(np.array([0.3, -0.7]))
+        g = dd.grad(f, x)
+        return staging.keys, g.primal
+
+    keys, g = staged_grad()
+    assert same(g, dd.grad(f, np.array([0.3, -0.7])))
+    ops = [k for k in keys if k[0] in ("sin", "cos")]
+    assert len(ops) == 2 * 2 * 2 + 2 * 2  # first pass and re-run of both layers, cos/sin adjoints
+    assert len(set(keys)) == len(keys), "a re-run repeats a first-pass operation exactly"
+    # the check can fail: without the RECOMPUTE marks the re-run is the first pass over again
+    monkeypatch.setattr(sys.modules["dualdiff.checkpoint"], "_mark", lambda v: v)
+    keys, _ = staged_grad()
+    assert len(set(keys)) < len(keys)
