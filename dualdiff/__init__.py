@@ -15,6 +15,14 @@ from .rules import (
     minimum, multiply, negative, power, relu, reshape, sigmoid, sign, sin, sinh, softmax, sqrt,
     stack, subtract, sum, sum_to, tan, tanh, transpose, where,
 )
+from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.rules.trace
+    amax, amin, arccosh, arcsinh, arctanh, average, cbrt, clip, copysign, cumprod, cumsum,
+    deg2rad, degrees, diff, exp2, fabs, float_power, fmax, fmin, fmod, heaviside, hypot, log10,
+    log2, logaddexp, logaddexp2, max, median, min, mod, nan_to_num, nanmax, nanmean, nanmin,
+    nansum, percentile, positive, prod, ptp, quantile, rad2deg, radians, reciprocal, remainder,
+    sinc, square, std, true_divide, var,
+)
+from .rules import UFUNCS_AND_REDUCTIONS as _UFUNCS_AND_REDUCTIONS
 from .memory import MemoryInfo
 from .primitives import Primitive, stop_gradient
 from .sparsity import COO, Pattern
@@ -39,4 +47,5 @@ __all__ = [
     "broadcast_to", "sum_to", "getitem", "real", "imag", "conj", "angle",
     "sparsity", "hessian_sparsity", "Pattern", "COO", "Coloring", "color_columns", "color_rows",
     "color_star", "check_coloring",
+    *[n for n in _UFUNCS_AND_REDUCTIONS if n != "trace"],  # dd.trace is the evaluation trace
 ]

@@ -61,8 +61,7 @@ def _compare(np_fn: Callable[..., Any]) -> Callable[..., Any]:
 #: numpy ufuncs and the dualdiff function that stands in for each (``np.sin(x)`` -> ``dd.sin``).
 UFUNC_RULES: "dict[Any, Callable[..., Any]]" = {
     np.add: F.add, np.subtract: F.subtract, np.multiply: F.multiply, np.true_divide: F.divide,
-    np.negative: F.negative, np.positive: lambda x: x, np.power: F.power,
-    np.square: lambda x: F.multiply(x, x), np.reciprocal: lambda x: F.divide(1.0, x),
+    np.negative: F.negative, np.power: F.power,
     np.sin: F.sin, np.cos: F.cos, np.tan: F.tan, np.exp: F.exp, np.log: F.log,
     np.log1p: F.log1p, np.expm1: F.expm1, np.sqrt: F.sqrt, np.tanh: F.tanh, np.sinh: F.sinh,
     np.cosh: F.cosh, np.arcsin: F.arcsin, np.arccos: F.arccos, np.arctan: F.arctan,
@@ -179,6 +178,140 @@ SUPPORT_PAGE = "docs/numpy-support.md"
 # sit together (and apart from the others').
 
 # -- elementwise ufuncs and reductions (rules/ufuncs.py, rules/reductions.py) ----------------
+
+UFUNC_RULES.update({
+    np.square: F.square, np.reciprocal: F.reciprocal, np.positive: F.positive, np.cbrt: F.cbrt,
+    np.log2: F.log2, np.log10: F.log10, np.exp2: F.exp2, np.logaddexp: F.logaddexp,
+    np.logaddexp2: F.logaddexp2, np.hypot: F.hypot, np.arcsinh: F.arcsinh,
+    np.arccosh: F.arccosh, np.arctanh: F.arctanh, np.deg2rad: F.deg2rad, np.radians: F.deg2rad,
+    np.rad2deg: F.rad2deg, np.degrees: F.rad2deg, np.fabs: F.fabs, np.fmax: F.fmax,
+    np.fmin: F.fmin, np.copysign: F.copysign, np.remainder: F.mod, np.fmod: F.fmod,
+    np.float_power: F.float_power, np.heaviside: F.heaviside,
+})
+
+
+_NO_VALUE = getattr(np, "_NoValue", None)
+
+
+def _given(v: Any) -> bool:
+    return v is not None and v is not _NO_VALUE
+
+
+def _check_reduction(name: str, dtype=None, out=None, where=None, **kw) -> None:
+    """Refuse the arguments of numpy's reductions that dualdiff does not support, by name."""
+    if _given(where) and where is not True:
+        raise TypeError(f"numpy.{name} with where= is not supported on Duals/tape variables: "
+                        f"select the elements first (x[mask], or dd.where(mask, x, fill))")
+    _reject(name, {"dtype": dtype, "out": out,
+                   **{k: v for k, v in kw.items() if _given(v)}})
+
+
+def _extremum(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        _check_reduction(name, out=out, where=where)
+        return fn(a, axis=axis, keepdims=bool(keepdims) if _given(keepdims) else False,
+                  initial=initial if _given(initial) else None)
+    reduce.__name__ = name
+    return reduce
+
+
+_np_max, _np_min = _extremum("max", F.max), _extremum("min", F.min)
+_np_nanmax, _np_nanmin = _extremum("nanmax", F.nanmax), _extremum("nanmin", F.nanmin)
+
+
+def _keep(keepdims: Any) -> bool:
+    return bool(keepdims) if _given(keepdims) else False
+
+
+def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _check_reduction("prod", dtype, out, where)
+    result = F.prod(a, axis=axis, keepdims=_keep(keepdims))
+    return F.multiply(result, initial) if _given(initial) else result
+
+
+def _np_cumulative(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def run(a, axis=None, dtype=None, out=None):
+        _check_reduction(name, dtype, out)
+        return fn(a, axis=axis)
+    return run
+
+
+def _np_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+            mean=None, correction=None):
+    _check_reduction("var", dtype, out, where, mean=mean)
+    return F.var(a, axis=axis, ddof=correction if _given(correction) else ddof,
+                 keepdims=_keep(keepdims))
+
+
+def _np_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+            mean=None, correction=None):
+    _check_reduction("std", dtype, out, where, mean=mean)
+    return F.std(a, axis=axis, ddof=correction if _given(correction) else ddof,
+                 keepdims=_keep(keepdims))
+
+
+def _np_ptp(a, axis=None, out=None, keepdims=False):
+    _check_reduction("ptp", out=out)
+    return F.ptp(a, axis=axis, keepdims=_keep(keepdims))
+
+
+def _np_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    return F.average(a, axis=axis, weights=weights, returned=returned, keepdims=_keep(keepdims))
+
+
+def _np_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _check_reduction("nansum", dtype, out, where, initial=initial)
+    return F.nansum(a, axis=axis, keepdims=_keep(keepdims))
+
+
+def _np_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    _check_reduction("nanmean", dtype, out, where)
+    return F.nanmean(a, axis=axis, keepdims=_keep(keepdims))
+
+
+def _np_quantile(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def q(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+          weights=None, interpolation=None):
+        _check_reduction(name, out=out, weights=weights, interpolation=interpolation)
+        return fn(a, q, axis=axis, keepdims=bool(keepdims), method=method)
+    return q
+
+
+def _np_median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _check_reduction("median", out=out)
+    return F.median(a, axis=axis, keepdims=bool(keepdims))
+
+
+def _np_diff(a, n=1, axis=-1, prepend=None, append=None):
+    return F.diff(a, n=n, axis=axis, prepend=prepend if _given(prepend) else None,
+                  append=append if _given(append) else None)
+
+
+def _np_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    _check_reduction("trace", dtype, out)
+    return F.trace(a, offset=offset, axis1=axis1, axis2=axis2)
+
+
+def _np_clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
+    _check_reduction("clip", out=out, **kwargs)
+    if _given(min) or _given(max):
+        if _given(a_min) or _given(a_max):
+            raise TypeError("clip: give the bounds either as a_min/a_max or as min/max, not both")
+        a_min, a_max = min, max
+    return F.clip(a, a_min if _given(a_min) else None, a_max if _given(a_max) else None)
+
+
+FUNCTION_RULES.update({
+    np.max: _np_max, np.amax: _np_max, np.min: _np_min, np.amin: _np_min,
+    np.nanmax: _np_nanmax, np.nanmin: _np_nanmin, np.prod: _np_prod,
+    np.cumsum: _np_cumulative("cumsum", F.cumsum), np.cumprod: _np_cumulative("cumprod", F.cumprod),
+    np.var: _np_var, np.std: _np_std, np.ptp: _np_ptp, np.average: _np_average,
+    np.nansum: _np_nansum, np.nanmean: _np_nanmean, np.median: _np_median,
+    np.quantile: _np_quantile("quantile", F.quantile),
+    np.percentile: _np_quantile("percentile", F.percentile),
+    np.diff: _np_diff, np.trace: _np_trace, np.clip: _np_clip, np.nan_to_num: F.nan_to_num,
+    np.sinc: F.sinc,
+})
 
 
 # -- shape, assembly, indexing and sorting (rules/shape.py, assembly.py, indexing.py) ---------
@@ -418,6 +551,45 @@ class Traced:
     flatten = ravel
 
     # -- ndarray methods of the reductions and elementwise family ----------------------------
+    def max(self, axis=None, out=None, keepdims=False, initial=None, where=None):
+        return _np_max(self, axis, out, keepdims, initial, where)
+
+    def min(self, axis=None, out=None, keepdims=False, initial=None, where=None):
+        return _np_min(self, axis, out, keepdims, initial, where)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+        return _np_prod(self, axis, dtype, out, keepdims, initial, where)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        _check_reduction("cumsum", dtype, out)
+        return F.cumsum(self, axis)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        _check_reduction("cumprod", dtype, out)
+        return F.cumprod(self, axis)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+        return _np_var(self, axis, dtype, out, ddof, keepdims, **kw)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+        return _np_std(self, axis, dtype, out, ddof, keepdims, **kw)
+
+    def ptp(self, axis=None, out=None, keepdims=False):
+        return _np_ptp(self, axis, out, keepdims)
+
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        return _np_clip(self, min, max, out, **kwargs)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        return _np_trace(self, offset, axis1, axis2, dtype, out)
+
+    def round(self, decimals=0, out=None):
+        """The rounded value, plain: rounding is piecewise constant, so it has no derivative."""
+        _check_reduction("round", out=out)
+        return np.round(stop_gradient(self), decimals)
+
+    def __mod__(self, other): return bind2(E.MOD, self, other)
+    def __rmod__(self, other): return bind2(E.MOD, other, self)
 
 
     # -- ndarray methods of the shape, assembly, indexing and sorting family ------------------

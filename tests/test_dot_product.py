@@ -102,6 +102,48 @@ case("maximum", "broadcast", lambda p: dd.maximum(p[0], p[1]), lambda p: np.maxi
 case("minimum", "broadcast", lambda p: dd.minimum(p[0], p[1]), lambda p: np.minimum(p[0], p[1]),
      (np.array([[0.3, -1.0, 2.0], [1.5, 0.1, -0.4]]), np.array([0.0, 0.5, 1.0])), oracle="cd")
 
+# ---- numpy's other ufuncs and reductions (rules/ufuncs.py, cumulative.py, reductions.py) ----
+for name, ref, x in [
+    ("square", np.square, normal(2, 3)),
+    ("reciprocal", lambda z: 1.0 / z, away_from_zero(2, 3)),
+    ("cbrt", lambda z: z ** (1.0 / 3.0), uniform(0.2, 3.0, 2, 3)),
+    ("log2", np.log2, uniform(0.2, 3.0, 2, 3)),
+    ("log10", np.log10, uniform(0.2, 3.0, 2, 3)),
+    ("exp2", lambda z: np.exp(z * np.log(2.0)), normal(2, 3)),
+    ("arcsinh", np.arcsinh, normal(2, 3)),
+    ("arccosh", np.arccosh, uniform(1.2, 3.0, 2, 3)),
+    ("arctanh", np.arctanh, uniform(-0.9, 0.9, 2, 3)),
+    ("sinc", lambda z: np.sin(np.pi * z) / (np.pi * z), away_from_zero(2, 3)),
+    ("deg2rad", lambda z: z * (np.pi / 180.0), normal(2, 3)),
+    ("rad2deg", lambda z: z * (180.0 / np.pi), normal(2, 3)),
+]:
+    case(name, "matrix", getattr(dd, name), ref, x)
+for name, ref, x in [
+    ("logaddexp", lambda p: np.log(np.exp(p[0]) + np.exp(p[1])), (normal(2, 3), normal(3))),
+    ("logaddexp2", lambda p: np.log2(2.0 ** p[0] + 2.0 ** p[1]), (normal(2, 3), normal(3))),
+    ("hypot", lambda p: np.sqrt(p[0] ** 2 + p[1] ** 2), (away_from_zero(2, 3), away_from_zero(3))),
+    ("float_power", lambda p: np.exp(p[1] * np.log(p[0])), (uniform(0.3, 2.0, 2, 3), normal(3))),
+]:
+    case(name, "broadcast", lambda p, n=name: getattr(dd, n)(p[0], p[1]), ref, x)
+for name in ("fmax", "fmin", "copysign", "heaviside"):
+    case(name, "broadcast", lambda p, n=name: getattr(dd, n)(p[0], p[1]),
+         lambda p, n=name: getattr(np, n)(p[0], p[1]),
+         (np.array([[0.3, -1.0, 2.0], [1.5, 0.1, -0.4]]), np.array([0.05, -0.5, 1.0])), oracle="cd")
+for name in ("mod", "fmod"):
+    case(name, "away-from-jumps", lambda p, n=name: getattr(dd, n)(p[0], p[1]),
+         lambda p, n=name: getattr(np, n)(p[0], p[1]),
+         (np.array([[2.3, -1.3, 5.5], [-4.1, 0.6, 3.7]]), np.array([1.0, -0.8, 2.0])), oracle="cd")
+for name in ("max", "min", "nanmax", "nanmin"):
+    case(name, "axis1", lambda x, n=name: getattr(dd, n)(x, axis=1),
+         lambda x, n=name: getattr(np, n)(x, axis=1), normal(3, 4), oracle="cd")
+case("prod", "axis0", lambda x: dd.prod(x, axis=0), lambda x: np.prod(x, axis=0), normal(3, 4))
+case("prod", "zeros", lambda x: dd.prod(x, axis=1), lambda x: np.prod(x, axis=1),
+     np.array([[1.5, 0.0, -2.0, 0.5], [0.0, 3.0, 0.0, 1.0], [2.0, 1.0, 0.5, -1.0]]))
+case("cumsum", "axis1", lambda x: dd.cumsum(x, axis=1), lambda x: np.cumsum(x, axis=1), normal(3, 4))
+case("cumprod", "axis0", lambda x: dd.cumprod(x, axis=0), lambda x: np.cumprod(x, axis=0), normal(3, 4))
+case("cumprod", "zeros", lambda x: dd.cumprod(x), lambda x: np.cumprod(x),
+     np.array([1.5, 0.0, -2.0, 0.5, 0.0, 3.0, 1.0]))
+
 COND = np.array([[True, False, True], [False, False, True]])
 case("where", "broadcast", lambda p: dd.where(COND, p[0], p[1]), lambda p: np.where(COND, p[0], p[1]),
      (normal(2, 3), normal(3)))

@@ -412,8 +412,8 @@ def test_math_module_inside_a_transform_raises_with_advice():
 
 
 def test_numpy_function_without_rule_inside_a_transform():
-    with pytest.raises(TypeError, match="cumsum"):
-        dd.jacobian(lambda x: np.cumsum(x), np.ones(3))
+    with pytest.raises(TypeError, match="i0"):
+        dd.jacobian(lambda x: np.i0(x), np.ones(3))
 
 
 def test_leaked_dual_is_refused():

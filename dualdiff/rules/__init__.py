@@ -10,8 +10,9 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``partials.py`` | ``elementwise()``: an elementwise entry's partials turned into both rules |
 | ``indexing.py`` | getitem and its transpose index_add |
 | ``assembly.py`` | stack, concatenate, where |
-| ``ufuncs.py`` | arithmetic, exp/log, trigonometry, activations, maximum/minimum |
-| ``reductions.py`` | mean, logsumexp, softmax, log_softmax (composites) |
+| ``ufuncs.py`` | arithmetic, exp/log, trigonometry, activations, maximum/minimum, the other ufuncs, clip |
+| ``cumulative.py`` | cumsum, cumprod (exact with zeros: a parallel scan) |
+| ``reductions.py`` | max/min, nanmax/nanmin, prod; composites: mean, var, std, quantile, ... |
 | ``linalg.py`` | matmul, dot |
 
 Each module imports only the ones above it in this list. Three kinds of entry: **elementwise**
@@ -33,8 +34,28 @@ from .ufuncs import (
     abs, add, arccos, arcsin, arctan, arctan2, cos, cosh, divide, exp, expm1, log, log1p, maximum,
     minimum, multiply, negative, power, relu, sigmoid, sign, sin, sinh, sqrt, subtract, tan, tanh,
 )
+from .ufuncs import (
+    arccosh, arcsinh, arctanh, cbrt, clip, copysign, deg2rad, degrees, exp2, fabs, float_power,
+    fmax, fmin, fmod, heaviside, hypot, log10, log2, logaddexp, logaddexp2, mod, nan_to_num,
+    positive, rad2deg, radians, reciprocal, remainder, sinc, square, true_divide,
+)
+from .cumulative import cumprod, cumsum
 from .reductions import log_softmax, logsumexp, mean, softmax
+from .reductions import (
+    amax, amin, average, diff, max, median, min, nanmax, nanmean, nanmin, nansum, percentile,
+    prod, ptp, quantile, std, trace, var,
+)
 from .linalg import dot, matmul
+
+#: The elementwise functions and reductions added for numpy coverage (issue #8).
+UFUNCS_AND_REDUCTIONS = [
+    "square", "reciprocal", "cbrt", "log2", "log10", "exp2", "logaddexp", "logaddexp2", "hypot",
+    "arcsinh", "arccosh", "arctanh", "sinc", "deg2rad", "rad2deg", "degrees", "radians", "fabs",
+    "fmax", "fmin", "copysign", "mod", "remainder", "fmod", "nan_to_num", "positive",
+    "true_divide", "float_power", "heaviside", "clip",
+    "max", "min", "amax", "amin", "nanmax", "nanmin", "prod", "cumsum", "cumprod", "var", "std",
+    "ptp", "average", "nansum", "nanmean", "median", "quantile", "percentile", "diff", "trace",
+]
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "power",
@@ -44,4 +65,5 @@ __all__ = [
     "sum", "mean", "dot", "matmul", "transpose", "reshape", "stack", "concatenate",
     "broadcast_to", "sum_to", "getitem", "PRIMITIVES", "elementwise",
     "real", "imag", "conj", "angle",
+    *UFUNCS_AND_REDUCTIONS,
 ]

@@ -135,7 +135,9 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                     # its own shape).
                     c = last_c
                 else:
-                    c = d if scalar == 1.0 else d * scalar
+                    # (a constant partial, a Python float, takes the cotangent's dtype from
+                    # the product: float32 stays float32)
+                    c = d if scalar == 1.0 and type(d) is not float else d * scalar
                     if shape_of(c) != ct.shape:
                         c = broadcast_to(c, ct.shape)
                 last_d, last_c = d, c

@@ -1,20 +1,29 @@
-"""Reductions and normalisations over axes: mean, logsumexp, softmax, log_softmax.
+"""Reductions over axes: max/min (and their nan-ignoring forms), prod, and the composites
+mean, var, std, ptp, average, nansum, nanmean, median, quantile, percentile, diff, trace,
+logsumexp, softmax, log_softmax.
 
-These are composites: written with primitives, they need no rule of their own. (``sum``, the
-reduction every adjoint uses, is in :mod:`.shape`.)
+The structural entries (``max``, ``min``, ``nanmax``, ``nanmin``, ``prod``) hold their tangent
+and adjoint rules side by side; each adjoint is one broadcast of the cotangent times a constant
+or traced weight, never a loop over elements. The composites are written with primitives and
+need no rule of their own. (``sum``, the reduction every adjoint uses, is in :mod:`.shape`;
+``cumsum``/``cumprod`` in :mod:`.cumulative`.)
 """
 
 from __future__ import annotations
 
+import builtins
 import math
-from typing import Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..primitives import shape_of, stop_gradient
-from .ufuncs import add, divide, exp, log, subtract
-from .shape import reshape, sum
-from .table import Value, norm_axes
+from ..primitives import Primitive, bind1, is_traced, shape_of, stop_gradient
+from .assembly import concatenate, where
+from .cumulative import cumprod_along, flip_along, shift_along
+from .indexing import getitem
+from .ufuncs import add, divide, exp, log, multiply, sqrt, square, subtract
+from .shape import broadcast_to, reshape, sum, transpose
+from .table import Value, norm_axes, register
 
 
 def mean(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool = False) -> Value:
@@ -82,3 +91,449 @@ def log_softmax(x: Value, axis: int = -1) -> Value:
     # the leading digits at large x (1000 - 1000.69...) and lose ~1e-13 relative accuracy.
     shifted = _shift(x, axes)[0]
     return subtract(shifted, log(sum(exp(shifted), axis=axes, keepdims=True)))
+
+
+# -- helpers shared by the reductions --------------------------------------------------------
+
+Axis = Union[None, int, Sequence[int]]
+
+
+def _kept_shape(shape: tuple, axes: Optional[tuple]) -> tuple:
+    """``shape`` with the reduced axes set to 1: what keepdims=True gives."""
+    return tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
+
+
+def _expand(v: Value, shape: tuple, axes: Optional[tuple], keepdims: bool) -> Value:
+    """A reduced value or cotangent, reshaped to broadcast against the unreduced ``shape``."""
+    return v if keepdims else reshape(v, _kept_shape(shape, axes))
+
+
+def _tangent_axes(axes: Optional[tuple], nd: int, chunked: bool) -> Optional[tuple]:
+    """The reduced axes of a tangent: shifted past the chunk's direction axis when there is one."""
+    if not chunked:
+        return axes
+    return tuple(range(1, nd + 1)) if axes is None else tuple(a + 1 for a in axes)
+
+
+def _count(shape: tuple, axes: Optional[tuple]) -> int:
+    return math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+
+
+def _refuse_complex(x: Value, name: str) -> None:
+    if np.iscomplexobj(stop_gradient(x)):
+        raise TypeError(f"{name} of complex values is not supported by dualdiff (numpy orders "
+                        f"complex numbers lexicographically, which has no derivative); apply it "
+                        f"to the real part or the modulus")
+
+
+# -- max, min, nanmax, nanmin: structural, ties share the derivative equally -----------------
+
+def tie_weights(x: Value, out: Value, axes: Optional[tuple], keepdims: bool,
+                initial: Any) -> np.ndarray:
+    """1/c at each of the c places where x attains its reduced value, 0 elsewhere (plain).
+
+    Read from the values only (a piecewise-constant weight). A nan result (max propagates nan)
+    sends the derivative to the nans; an ``initial`` equal to the result counts as one more tie,
+    and takes its share with it (a constant).
+    """
+    xv, ov = stop_gradient(x), stop_gradient(out)
+    shape = np.shape(xv)
+    if not keepdims:
+        ov = np.reshape(ov, _kept_shape(shape, axes))
+    hit = np.equal(xv, ov)
+    if np.any(np.isnan(ov)):
+        hit |= np.isnan(xv) & np.isnan(ov)
+    count = np.sum(hit, axis=axes, keepdims=True)
+    if initial is not None:
+        count = count + np.equal(ov, initial)
+    return (hit / np.maximum(count, 1)).astype(np.result_type(xv, 1.0), copy=False)
+
+
+def _extremum(name: str, np_fn: Any, doc: str) -> Primitive:
+    def impl(x, axis, keepdims, initial):
+        extra = {} if initial is None else {"initial": initial}
+        return np_fn(x, axis=axis, keepdims=keepdims, **extra)
+
+    def jvp(primals, tangents, out, params, chunked):
+        axes, keepdims = params["axis"], params["keepdims"]
+        w = tie_weights(primals[0], out, axes, keepdims, params["initial"])
+        nd = len(shape_of(primals[0]))
+        return sum(tangents[0] * w, axis=_tangent_axes(axes, nd, chunked), keepdims=keepdims)
+
+    def vjp(ct, primals, out, params, shapes, wants):
+        axes, keepdims = params["axis"], params["keepdims"]
+        w = tie_weights(primals[0], out, axes, keepdims, params["initial"])
+        return (_expand(ct, shapes[0], axes, keepdims) * w,)
+
+    return register(Primitive(name, impl, jvp, vjp, needs="both", doc=doc, complex="real"))
+
+
+_TIES = "ties share the derivative equally (c ties get 1/c each)"
+MAX = _extremum("max", np.max, _TIES + "; a nan result sends it to the nans. Also amax")
+MIN = _extremum("min", np.min, _TIES + "; a nan result sends it to the nans. Also amin")
+NANMAX = _extremum("nanmax", np.nanmax, _TIES + "; nans are ignored")
+NANMIN = _extremum("nanmin", np.nanmin, _TIES + "; nans are ignored")
+
+
+def _bind_extremum(prim: Primitive, x: Value, axis: Axis, keepdims: bool, initial: Any) -> Value:
+    _refuse_complex(x, prim.name)
+    if is_traced(initial):
+        raise TypeError(f"{prim.name}: initial= must be a plain number (it is a constant)")
+    return bind1(prim, x, {"axis": norm_axes(axis, len(shape_of(x))), "keepdims": bool(keepdims),
+                           "initial": initial})
+
+
+def max(x: Value, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Value:
+    """The largest element of x over ``axis`` (all by default), as np.max / np.amax.
+
+    Ties share the derivative equally: where c elements attain the maximum, each gets 1/c of it.
+
+    >>> import dualdiff as dd
+    >>> dd.grad(dd.max, [1.0, 3.0, 3.0])
+    array([0. , 0.5, 0.5])
+    """
+    return _bind_extremum(MAX, x, axis, keepdims, initial)
+
+
+def min(x: Value, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Value:
+    """The smallest element of x over ``axis`` (all by default), as np.min / np.amin.
+
+    Ties share the derivative equally: where c elements attain the minimum, each gets 1/c of it.
+
+    >>> import dualdiff as dd
+    >>> dd.min([[1.0, 3.0], [0.0, 4.0]], axis=1)
+    array([1., 0.])
+    """
+    return _bind_extremum(MIN, x, axis, keepdims, initial)
+
+
+def nanmax(x: Value, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Value:
+    """The largest element of x over ``axis``, ignoring nans, as np.nanmax; ties share equally.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.grad(dd.nanmax, [1.0, np.nan, 3.0])
+    array([0., 0., 1.])
+    """
+    return _bind_extremum(NANMAX, x, axis, keepdims, initial)
+
+
+def nanmin(x: Value, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Value:
+    """The smallest element of x over ``axis``, ignoring nans, as np.nanmin; ties share equally.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> float(dd.nanmin([1.0, np.nan, 3.0]))
+    1.0
+    """
+    return _bind_extremum(NANMIN, x, axis, keepdims, initial)
+
+
+amax, amin = max, min
+
+
+def ptp(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
+    """max - min over ``axis`` (peak to peak), as np.ptp; ties share the derivative equally.
+
+    >>> import dualdiff as dd
+    >>> float(dd.ptp([1.0, 4.0, 2.0]))
+    3.0
+    """
+    return subtract(max(x, axis, keepdims), min(x, axis, keepdims))
+
+
+# -- prod: structural, exact with zeros -----------------------------------------------------
+
+def _has_zero(x: Value) -> bool:
+    return bool(np.any(np.equal(stop_gradient(x), 0)))
+
+
+def _others_product(x: Value, out: Value, axes: Optional[tuple], keepdims: bool) -> Value:
+    """For every element, the product of the other elements of its reduced slice (traced).
+
+    prod / x where there are no zeros. With zeros, the product of the elements before it times
+    the product of those after it (two running products along the reduced axes, moved last):
+    exact with one or several zeros, and, written with cumprod, to every order.
+    """
+    shape = shape_of(x)
+    if not _has_zero(x):
+        return divide(_expand(out, shape, axes, keepdims), x)
+    nd = len(shape)
+    reduced = tuple(range(nd)) if axes is None else axes
+    kept = tuple(i for i in range(nd) if i not in reduced)
+    perm = kept + reduced
+    moved = tuple(shape[i] for i in perm)
+    y = reshape(transpose(x, perm), moved[:len(kept)] + (_count(shape, reduced),))
+    before = shift_along(cumprod_along(y, -1), 1, -1, 1.0)
+    after = flip_along(shift_along(cumprod_along(flip_along(y, -1), -1), 1, -1, 1.0), -1)
+    return transpose(reshape(before * after, moved), tuple(int(i) for i in np.argsort(perm)))
+
+
+def _prod_jvp(primals, tangents, out, params, chunked):
+    axes, keepdims = params["axis"], params["keepdims"]
+    others = _others_product(primals[0], out, axes, keepdims)
+    nd = len(shape_of(primals[0]))
+    return sum(tangents[0] * others, axis=_tangent_axes(axes, nd, chunked), keepdims=keepdims)
+
+
+def _prod_vjp(ct, primals, out, params, shapes, wants):
+    axes, keepdims = params["axis"], params["keepdims"]
+    others = _others_product(primals[0], out, axes, keepdims)
+    return (_expand(ct, shapes[0], axes, keepdims) * others,)
+
+
+PROD = register(Primitive(
+    "prod", lambda x, axis, keepdims: np.multiply.reduce(np.asarray(x), axis=axis, keepdims=keepdims),
+    _prod_jvp, _prod_vjp, needs="both", complex="holomorphic",
+    doc="exact with one zero and with several (to every order): the products of the other "
+        "elements come from running products, not from prod / x"))
+
+
+def prod(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
+    """The product of x's elements over ``axis`` (all by default), as np.prod.
+
+    The derivative is exact where x has zeros: ∂/∂xᵢ is the product of the other elements.
+
+    >>> import dualdiff as dd
+    >>> dd.grad(dd.prod, [2.0, 0.0, 3.0])
+    array([0., 6., 0.])
+    """
+    return bind1(PROD, x, {"axis": norm_axes(axis, len(shape_of(x))), "keepdims": bool(keepdims)})
+
+
+# -- moments and weighted means -------------------------------------------------------------
+
+def var(x: Value, axis: Axis = None, ddof: float = 0, keepdims: bool = False) -> Value:
+    """The variance of x over ``axis``: sum((x - mean)²) / (N - ddof), as np.var.
+
+    >>> import dualdiff as dd
+    >>> float(dd.var([1.0, 2.0, 3.0], ddof=1))
+    1.0
+    """
+    if np.iscomplexobj(stop_gradient(x)):
+        raise TypeError("var/std of complex values are not supported by dualdiff yet: take "
+                        "the variance of the real and imaginary parts and add them")
+    shape = shape_of(x)
+    axes = norm_axes(axis, len(shape))
+    centred = subtract(x, mean(x, axes, keepdims=True))
+    return divide(sum(square(centred), axes, keepdims), float(_count(shape, axes) - ddof))
+
+
+def std(x: Value, axis: Axis = None, ddof: float = 0, keepdims: bool = False) -> Value:
+    """The standard deviation sqrt(var) of x over ``axis``, as np.std.
+
+    Its derivative is infinite (nan in reverse mode) where all the values are equal, as in JAX.
+
+    >>> import dualdiff as dd
+    >>> float(dd.std([1.0, 3.0]))
+    1.0
+    """
+    return sqrt(var(x, axis, ddof, keepdims))
+
+
+def average(x: Value, axis: Axis = None, weights: Value = None, returned: bool = False,
+            keepdims: bool = False) -> Any:
+    """The mean of x over ``axis``, weighted by ``weights`` when given, as np.average.
+
+    1-d weights along a single ``axis`` are allowed, as in numpy. With ``returned=True`` the
+    sum of the weights comes too (broadcast to the result's shape). Weights may be traced.
+
+    >>> import dualdiff as dd
+    >>> float(dd.average([1.0, 3.0], weights=[3.0, 1.0]))
+    1.5
+    """
+    shape = shape_of(x)
+    nd = len(shape)
+    axes = norm_axes(axis, nd)
+    if weights is None:
+        avg = mean(x, axes, keepdims)
+        total = np.asarray(float(_count(shape, axes)), dtype=np.result_type(stop_gradient(x), 1.0))
+    else:
+        wshape = shape_of(weights)
+        if wshape != shape:
+            if axes is None:
+                raise TypeError("average: axis must be given when the shapes of x and weights "
+                                "differ")
+            if len(wshape) != 1 or len(axes) != 1:
+                raise TypeError("average: weights of another shape than x must be 1-d, along "
+                                "one axis")
+            if wshape[0] != shape[axes[0]]:
+                raise ValueError(f"average: {wshape[0]} weights for an axis of length "
+                                 f"{shape[axes[0]]}")
+            weights = reshape(weights, tuple(wshape[0] if i == axes[0] else 1 for i in range(nd)))
+        total = sum(broadcast_to(weights, shape), axes, keepdims)
+        if np.any(np.equal(stop_gradient(total), 0)):
+            raise ZeroDivisionError("average: the weights sum to zero, so they cannot be "
+                                    "normalised")
+        avg = divide(sum(multiply(x, weights), axes, keepdims), total)
+    if returned:
+        return avg, broadcast_to(total, shape_of(avg))
+    return avg
+
+
+# -- nan-ignoring sums and means ------------------------------------------------------------
+
+def nansum(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
+    """The sum over ``axis`` with nans counted as 0, as np.nansum; a nan gets derivative 0.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.grad(dd.nansum, [1.0, np.nan])
+    array([1., 0.])
+    """
+    nan = np.isnan(stop_gradient(x))
+    if np.any(nan):
+        x = where(nan, 0.0, x)
+    return sum(x, axis, keepdims)
+
+
+def nanmean(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
+    """The mean over ``axis`` of the elements that are not nan, as np.nanmean.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> float(dd.nanmean([1.0, np.nan, 3.0]))
+    2.0
+    """
+    v = np.asarray(stop_gradient(x))
+    axes = norm_axes(axis, v.ndim)
+    count = np.sum(~np.isnan(v), axis=axes, keepdims=keepdims)
+    return divide(nansum(x, axes, keepdims), count.astype(np.result_type(v, 1.0)))
+
+
+# -- order statistics: exact where the values are distinct ----------------------------------
+
+def quantile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
+             method: str = "linear") -> Value:
+    """The q-th quantile(s) of x over ``axis``, with numpy's default linear interpolation.
+
+    The result has shape ``q.shape`` + the reduced shape, as np.quantile. The derivative goes to
+    the (at most two) order statistics interpolated between, with the interpolation weights; it
+    follows a stable sort, so among equal values the first takes it. Only ``method="linear"``
+    is supported; q must be a plain number or array.
+
+    >>> import dualdiff as dd
+    >>> dd.grad(lambda x: dd.quantile(x, 0.25), [4.0, 1.0, 3.0])
+    array([0. , 0.5, 0.5])
+    """
+    if method != "linear":
+        raise ValueError(f"quantile: only method='linear' (numpy's default) is supported by "
+                         f"dualdiff, not {method!r}")
+    if is_traced(q):
+        raise TypeError("quantile: q must be a plain number or array; the derivative with "
+                        "respect to q is not supported")
+    qv = np.asarray(q, dtype=float)
+    if np.any((qv < 0) | (qv > 1)) or np.any(np.isnan(qv)):
+        raise ValueError("quantile: q must be in [0, 1]")
+    _refuse_complex(x, "quantile/median")
+    shape = shape_of(x)
+    nd = len(shape)
+    axes = norm_axes(axis, nd)
+    reduced = tuple(range(nd)) if axes is None else axes
+    kept = tuple(i for i in range(nd) if i not in reduced)
+    n = _count(shape, reduced)
+    if n == 0:
+        raise ValueError("quantile/median of an empty array")
+    rows = _count(shape, kept)
+    y = reshape(transpose(x, kept + reduced), (rows, n))
+    v = stop_gradient(y)
+    if np.any(np.isnan(v)):
+        raise ValueError("quantile/median of values containing nan: numpy returns nan there; "
+                         "remove the nans first")
+    order = np.argsort(v, axis=-1, kind="stable")
+    pos = qv.reshape(-1) * (n - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    g = (pos - lo).astype(np.result_type(v, 1.0))
+    r = np.arange(rows)[:, None]
+    below, above = getitem(y, (r, order[:, lo])), getitem(y, (r, order[:, hi]))
+    step = subtract(above, below)
+    # numpy's lerp: from the nearer end, so that g = 0 and g = 1 give the order statistic exactly
+    out = where(g >= 0.5, subtract(above, step * (1.0 - g)), add(below, step * g))
+    out = transpose(out, (1, 0))
+    tail = _kept_shape(shape, axes) if keepdims else tuple(shape[i] for i in kept)
+    return reshape(out, qv.shape + tail)
+
+
+def percentile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
+               method: str = "linear") -> Value:
+    """The q-th percentile(s) of x over ``axis`` (q in [0, 100]), as np.percentile: see quantile.
+
+    >>> import dualdiff as dd
+    >>> float(dd.percentile([1.0, 2.0, 3.0, 4.0], 50))
+    2.5
+    """
+    if is_traced(q):
+        raise TypeError("percentile: q must be a plain number or array")
+    return quantile(x, np.asarray(q, dtype=float) / 100.0, axis, keepdims, method)
+
+
+def median(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
+    """The median of x over ``axis``, as np.median: the middle value, or the mean of the two.
+
+    The derivative goes to the middle element(s); among equal values, to the first in order.
+
+    >>> import dualdiff as dd
+    >>> dd.grad(dd.median, [3.0, 1.0, 4.0, 2.0])
+    array([0.5, 0. , 0. , 0.5])
+    """
+    return quantile(x, 0.5, axis, keepdims)
+
+
+# -- differences and traces ------------------------------------------------------------------
+
+def diff(x: Value, n: int = 1, axis: int = -1, prepend: Value = None, append: Value = None) -> Value:
+    """The n-th discrete difference along ``axis``, as np.diff (with ``prepend``/``append``).
+
+    >>> import dualdiff as dd
+    >>> dd.diff([1.0, 4.0, 9.0, 16.0], n=2)
+    array([2., 2.])
+    """
+    if n < 0:
+        raise ValueError(f"diff: the order n must be non-negative, not {n}")
+    shape = shape_of(x)
+    nd = len(shape)
+    if nd == 0:
+        raise ValueError("diff requires an input that is at least one-dimensional")
+    (a,) = norm_axes(axis, nd) or (0,)
+    pieces = []
+    for extra in (prepend, append):
+        if extra is not None:
+            if not shape_of(extra):
+                extra = broadcast_to(extra, tuple(1 if i == a else k for i, k in enumerate(shape)))
+            pieces.append(extra)
+        else:
+            pieces.append(None)
+    if prepend is not None or append is not None:
+        x = concatenate([p for p in (pieces[0], x, pieces[1]) if p is not None], axis=a)
+    lead = (slice(None),) * a
+    for _ in range(n):
+        x = subtract(getitem(x, lead + (slice(1, None),)), getitem(x, lead + (slice(None, -1),)))
+    return x
+
+
+def trace(x: Value, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Value:
+    """The sum along a diagonal (``offset`` above the main one), as np.trace.
+
+    For more than two dimensions the diagonal is taken over ``axis1`` and ``axis2`` and the
+    result has the other axes.
+
+    ``dd.trace`` is the evaluation trace; this is ``np.trace`` (and ``x.trace()``) on traced values.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.grad(lambda x: np.trace(x, offset=1), np.ones((2, 3)))
+    array([[0., 1., 0.],
+           [0., 0., 1.]])
+    """
+    shape = shape_of(x)
+    nd = len(shape)
+    if nd < 2:
+        raise ValueError("trace requires an array of at least two dimensions")
+    a1, a2 = norm_axes((axis1, axis2), nd) or (0, 0)
+    if a1 == a2:
+        raise ValueError("trace: axis1 and axis2 cannot be the same")
+    rest = tuple(i for i in range(nd) if i not in (a1, a2))
+    n1, n2 = shape[a1], shape[a2]
+    offset = int(offset)
+    # the diagonal's positions: (i, i + offset), within both axes
+    length = builtins.max(0, builtins.min(n1, n2 - offset) if offset >= 0 else builtins.min(n1 + offset, n2))
+    rows = np.arange(length) - builtins.min(offset, 0)
+    cols = rows + offset
+    diagonal = getitem(transpose(x, rest + (a1, a2)), (Ellipsis, rows, cols))
+    return sum(diagonal, -1)

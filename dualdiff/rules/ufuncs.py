@@ -1,5 +1,10 @@
 """Elementwise functions: arithmetic, powers, exponentials, trigonometry, activations, max/min.
 
+The second half of the table (from ``SQUARE`` on) holds the rest of numpy's differentiable ufuncs:
+squares and roots, base-2 and base-10 logarithms, ``logaddexp``, ``hypot``, the inverse
+hyperbolic functions, ``sinc``, angle conversions, ``fmax``/``fmin``, ``copysign``, ``mod``/``fmod``,
+``float_power`` and ``heaviside``; and two composites, ``clip`` and ``nan_to_num``.
+
 Each entry is its numpy implementation and one partial per argument (:mod:`.partials` turns
 those into both rules). Partials are written with dualdiff's own functions, so that applied to
 traced values they are themselves differentiated: Hessians come from nesting.
@@ -13,9 +18,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..primitives import Primitive, bind1, bind2, shape_of, stop_gradient
+from ..primitives import Primitive, bind1, bind2, is_traced, shape_of, stop_gradient
 from .assembly import where
-from .complex_parts import conj
+from .complex_parts import conj, imag, real
 from .partials import elementwise
 from .table import FLOATS, NATIVE, SCALAR_TYPES, Value, float_dtype
 
@@ -32,6 +37,9 @@ divide: Callable[[Value, Value], Value]
 power: Callable[[Value, Value], Value]
 sign: Callable[[Value], Value]
 abs: Callable[[Value], Value]
+exp2: Callable[[Value], Value]
+sinc: Callable[[Value], Value]
+float_power: Callable[[Value, Value], Value]
 
 
 # Python's operators for numbers and ndarrays (no ufunc dispatch), numpy's ufuncs for anything
@@ -292,3 +300,276 @@ def arctan2(y: Value, x: Value) -> Value:
     return bind2(ARCTAN2, y, x)
 
 
+
+
+# -- the rest of numpy's differentiable ufuncs ----------------------------------------------
+# Conventions at kinks and jumps are stated in each entry's doc (the generated
+# docs/numpy-support.md shows them) and tested in tests/test_ufuncs_reductions.py.
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def _values(*xs):
+    """The plain values under the tracing: masks and piecewise-constant partials read only these."""
+    return tuple(stop_gradient(x) for x in xs)
+
+
+def _as_float(d, *like):
+    """A plain partial computed by numpy (0.5, ±1, quotients) in the arguments' floating dtype."""
+    return np.asarray(d).astype(np.result_type(*like, 1.0), copy=False)
+
+
+def _fmax_partial(x, y, out):
+    # As maximum, except that a nan loses: fmax(x, nan) is x, so the derivative goes to x.
+    xv, yv = _values(x, y)
+    d = np.where(np.greater(xv, yv) | np.isnan(yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+    return _as_float(d, xv, yv)
+
+
+def _fmin_partial(x, y, out):
+    xv, yv = _values(x, y)
+    d = np.where(np.less(xv, yv) | np.isnan(yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+    return _as_float(d, xv, yv)
+
+
+def _copysign_partial(x, y, out):
+    # copysign(x, y) = |x| · (±1 by y's sign bit): ∂/∂x = sign(x) · (±1), 0 at x = 0 as for abs.
+    xv, yv = _values(x, y)
+    return _as_float(np.sign(xv) * np.where(np.signbit(yv), -1.0, 1.0), xv, yv)
+
+
+def _mod_divisor_partial(x, y, out):
+    # x mod y = x - q·y with q an integer constant between jumps, so ∂/∂y = -q. q is read off the
+    # value numpy computed, q = (x - out) / y rounded, so it is the branch numpy's value lies on
+    # (floor(x/y) for mod/remainder, trunc(x/y) for fmod) even where x/y rounds to an integer.
+    xv, yv, ov = _values(x, y, out)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _as_float(-np.round((xv - ov) / yv), xv, yv)
+
+
+def _hypot_partial(x, y, out):
+    # x / hypot(x, y); at the origin hypot is a cone (like abs), whose derivative is taken as 0.
+    if np.any(np.equal(stop_gradient(out), 0)):
+        zero = np.equal(stop_gradient(out), 0)
+        return where(zero, 0.0, divide(x, where(zero, 1.0, out)))
+    return divide(x, out)
+
+
+def _zero2(x, y, out):
+    """The partial of a piecewise-constant argument: 0 everywhere (from the arguments, which the
+    tape keeps, in their dtype)."""
+    xv, yv = _values(x, y)
+    return np.zeros(np.broadcast_shapes(np.shape(xv), np.shape(yv)), dtype=np.result_type(xv, yv, 1.0))
+
+
+# d/dt (sin t / t) = Σ_{n≥1} (-1)^n 2n t^(2n-1) / (2n+1)!, as a polynomial in t² (times t)
+_SINC_SERIES = [(-1) ** n * 2 * n / math.factorial(2 * n + 1) for n in range(1, 10)]
+
+
+def _sinc_partial(x, out):
+    # sinc'(x) = (cos(πx) - sinc(x)) / x, which cancels catastrophically near 0 and is 0/0 at 0.
+    # There a Taylor polynomial (exact to rounding for |x| < 0.1) stands in: written with
+    # dualdiff's operators, its own derivatives at 0 are right too (sinc''(0) = -π²/3).
+    small = np.abs(stop_gradient(x)) < 0.1
+    if not np.any(small):
+        return divide(cos(math.pi * x) - out, x)
+    safe = where(small, 1.0, x)
+    far = divide(cos(math.pi * safe) - where(small, 0.0, out), safe)
+    t = math.pi * x
+    t2 = t * t
+    acc = _SINC_SERIES[-1]
+    for c in reversed(_SINC_SERIES[:-1]):
+        acc = acc * t2 + c
+    return where(small, math.pi * t * acc, far)
+
+
+def _float_power_base_partial(x, y, out):
+    return y * float_power(x, y - 1.0)
+
+
+def _float_power_exponent_partial(x, y, out):
+    xv = stop_gradient(x)
+    if np.any(np.equal(xv, 0)):  # the limit 0 at x = 0, as for power
+        return where(np.equal(xv, 0), 0.0, out * log(where(np.equal(xv, 0), 1.0, x)))
+    return out * log(x)
+
+
+def _square_impl(x):
+    return x * x if type(x) in FLOATS else np.square(x)
+
+
+def _reciprocal_impl(x):
+    # 1.0 / x, not np.reciprocal: that truncates integers (reciprocal(2) == 0).
+    return _div_impl(1.0, x)
+
+
+SQUARE = elementwise("square", _square_impl, (lambda x, o: 2.0 * x,), needs="args", complex="holomorphic")
+RECIPROCAL = elementwise("reciprocal", _reciprocal_impl, (lambda x, o: -(o * o),), needs="out",
+                         doc="integers give their float reciprocal (1/2 = 0.5), unlike np.reciprocal", complex="holomorphic")
+CBRT = elementwise("cbrt", np.cbrt,
+                   (lambda x, o: divide(1.0, 3.0 * o * o),), needs="out",
+                   doc="its derivative at 0 is inf", complex="real")
+LOG2 = elementwise("log2", _scalar_fast(math.log2, np.log2), (lambda x, o: divide(1.0 / _LN2, x),),
+                   needs="args", complex="holomorphic")
+LOG10 = elementwise("log10", _scalar_fast(math.log10, np.log10),
+                    (lambda x, o: divide(1.0 / _LN10, x),), needs="args", complex="holomorphic")
+EXP2 = elementwise("exp2", np.exp2, (lambda x, o: o * _LN2,), needs="out", complex="holomorphic")
+LOGADDEXP = elementwise("logaddexp", np.logaddexp,
+                        (lambda x, y, o: exp(x - o), lambda x, y, o: exp(y - o)), needs="both", complex="real")
+LOGADDEXP2 = elementwise("logaddexp2", np.logaddexp2,
+                         (lambda x, y, o: exp2(x - o), lambda x, y, o: exp2(y - o)), needs="both", complex="real")
+HYPOT = elementwise("hypot", np.hypot,
+                    (_hypot_partial, lambda x, y, o: _hypot_partial(y, x, o)), needs="both",
+                    doc="the derivative at hypot(0, 0) is taken as 0 in both arguments, as abs'(0)", complex="real")
+ARCSINH = elementwise("arcsinh", _scalar_fast(math.asinh, np.arcsinh),
+                      (lambda x, o: divide(1.0, sqrt(x * x + 1.0)),), needs="args", complex="holomorphic")
+ARCCOSH = elementwise("arccosh", _scalar_fast(math.acosh, np.arccosh),
+                      (lambda x, o: divide(1.0, sqrt(x * x - 1.0)),), needs="args",
+                      doc="its derivative at 1 is inf", complex="holomorphic")
+ARCTANH = elementwise("arctanh", _scalar_fast(math.atanh, np.arctanh),
+                      (lambda x, o: divide(1.0, 1.0 - x * x),), needs="args", complex="holomorphic")
+SINC = elementwise("sinc", np.sinc, (_sinc_partial,), needs="both",
+                   doc="normalised, sin(πx)/(πx); exact at and near 0 to any order (a Taylor "
+                       "polynomial replaces the cancelling formula for |x| < 0.1)", complex="holomorphic")
+DEG2RAD = elementwise("deg2rad", np.deg2rad, (lambda x, o: math.pi / 180.0,), needs="none",
+                      doc="also numpy's radians", complex="real")
+RAD2DEG = elementwise("rad2deg", np.rad2deg, (lambda x, o: 180.0 / math.pi,), needs="none",
+                      doc="also numpy's degrees", complex="real")
+FMAX = elementwise("fmax", np.fmax,
+                   (_fmax_partial, lambda x, y, o: 1.0 - _fmax_partial(x, y, o)), needs="args",
+                   doc="a nan loses (the derivative goes to the other argument); a tie splits "
+                       "the derivative evenly, 1/2 to each side", complex="real")
+FMIN = elementwise("fmin", np.fmin,
+                   (_fmin_partial, lambda x, y, o: 1.0 - _fmin_partial(x, y, o)), needs="args",
+                   doc="a nan loses (the derivative goes to the other argument); a tie splits "
+                       "the derivative evenly, 1/2 to each side", complex="real")
+COPYSIGN = elementwise("copysign", np.copysign,
+                       (_copysign_partial, _zero2),
+                       needs="args",
+                       doc="∂/∂x = ±sign(x), 0 at x = 0 (as abs'(0)); ∂/∂y = 0", complex="real")
+MOD = elementwise("mod", np.remainder, (1, _mod_divisor_partial), needs="both",
+                  doc="also numpy's remainder and the % operator: ∂/∂x = 1, ∂/∂y = -floor(x/y); "
+                      "at a jump, the quotient of the branch numpy's value lies on", complex="real")
+FMOD = elementwise("fmod", np.fmod, (1, _mod_divisor_partial), needs="both",
+                   doc="∂/∂x = 1, ∂/∂y = -trunc(x/y); at a jump, the quotient of the branch "
+                       "numpy's value lies on", complex="real")
+FLOAT_POWER = elementwise("float_power", np.float_power,
+                          (_float_power_base_partial, _float_power_exponent_partial), needs="both",
+                          doc="computed in float64 (or complex128) as numpy does, float32 "
+                              "included; ∂/∂y at x = 0 is taken as 0", complex="holomorphic")
+HEAVISIDE = elementwise("heaviside", np.heaviside, (_zero2, _zero2), needs="args",
+                        doc="piecewise constant: its derivative is 0 everywhere (at 0 too)", complex="real")
+
+
+square = _unary(SQUARE, "x * x", "3.0", "9.0")
+reciprocal = _unary(RECIPROCAL, "1 / x (integers too give floats)", "4.0", "0.25")
+cbrt = _unary(CBRT, "The real cube root of x", "-8.0", "np.float64(-2.0)", "Its derivative at 0 is inf.")
+log2 = _unary(LOG2, "Base-2 logarithm of x", "8.0", "3.0")
+log10 = _unary(LOG10, "Base-10 logarithm of x", "100.0", "2.0")
+exp2 = _unary(EXP2, "2 to the x", "3.0", "np.float64(8.0)")
+arcsinh = _unary(ARCSINH, "Inverse hyperbolic sine of x", "0.0", "0.0")
+arccosh = _unary(ARCCOSH, "Inverse hyperbolic cosine of x (x >= 1)", "1.0", "0.0",
+                 "Its derivative at 1 is inf.")
+arctanh = _unary(ARCTANH, "Inverse hyperbolic tangent of x (|x| < 1)", "0.0", "0.0")
+sinc = _unary(SINC, "The normalised sinc function sin(πx) / (πx), 1 at 0", "0.5",
+              "np.float64(0.6366197723675814)",
+              "Its derivatives at and near 0 are exact to any order.")
+deg2rad = _unary(DEG2RAD, "Degrees to radians, x·π/180", "180.0", "np.float64(3.141592653589793)")
+rad2deg = _unary(RAD2DEG, "Radians to degrees, x·180/π", "np.pi", "np.float64(180.0)")
+radians = deg2rad
+degrees = rad2deg
+logaddexp = _binary(LOGADDEXP, "log(exp(x) + exp(y)), without overflow", "0.0, 0.0",
+                    "np.float64(0.6931471805599453)")
+logaddexp2 = _binary(LOGADDEXP2, "log2(2**x + 2**y), without overflow", "1.0, 1.0",
+                     "np.float64(2.0)")
+hypot = _binary(HYPOT, "sqrt(x**2 + y**2), without overflow", "3.0, 4.0", "np.float64(5.0)",
+                "At x = y = 0 the derivative is taken as 0, as for abs.")
+fmax = _binary(FMAX, "The larger of x and y, ignoring a nan", "1.0, np.nan", "np.float64(1.0)",
+               "A nan loses; at a tie the derivative is split evenly, 1/2 to each argument.")
+fmin = _binary(FMIN, "The smaller of x and y, ignoring a nan", "1.0, np.nan", "np.float64(1.0)",
+               "A nan loses; at a tie the derivative is split evenly, 1/2 to each argument.")
+copysign = _binary(COPYSIGN, "|x| with the sign of y", "2.0, -0.0", "np.float64(-2.0)",
+                   "∂/∂x is ±sign(x), 0 at x = 0 (as for abs); ∂/∂y is 0.")
+mod = _binary(MOD, "x mod y with the sign of y (numpy's remainder, Python's %)", "-1.0, 3.0",
+              "np.float64(2.0)",
+              "∂/∂x = 1 and ∂/∂y = -floor(x/y); at a jump (x a multiple of y) the quotient is\n"
+              "the one of the branch numpy's value lies on.")
+remainder = mod
+fmod = _binary(FMOD, "x mod y with the sign of x (C's fmod)", "-1.0, 3.0", "np.float64(-1.0)",
+               "∂/∂x = 1 and ∂/∂y = -trunc(x/y).")
+float_power = _binary(FLOAT_POWER, "x ** y computed in float64, as np.float_power", "2.0, 3.0",
+                      "np.float64(8.0)", "∂/∂y at x = 0 is taken as 0 (the limit for y > 0).")
+heaviside = _binary(HEAVISIDE, "The step function: 0 for x < 0, y at x = 0, 1 for x > 0",
+                    "0.0, 0.5", "np.float64(0.5)", "Its derivative is 0 everywhere.")
+true_divide = divide
+
+
+def positive(x: Value) -> Value:
+    """+x, as np.positive: a traced value is returned as it is (it is immutable).
+
+    >>> import dualdiff as dd
+    >>> dd.positive(-2.0)
+    np.float64(-2.0)
+    """
+    return x if is_traced(x) else np.positive(x)
+
+
+def fabs(x: Value) -> Value:
+    """|x| for real x, as np.fabs (which refuses complex numbers); abs'(0) = 0.
+
+    >>> import dualdiff as dd
+    >>> dd.fabs(-2.0)
+    2.0
+    """
+    if np.iscomplexobj(stop_gradient(x)):
+        raise TypeError("fabs is defined for real numbers only (as np.fabs); use dd.abs for "
+                        "the modulus of complex numbers")
+    return abs(x)
+
+
+def clip(x: Value, a_min: Value = None, a_max: Value = None) -> Value:
+    """x limited to [a_min, a_max] elementwise, as np.clip; either bound may be None or an array.
+
+    It is ``minimum(maximum(x, a_min), a_max)``, so a bound that is traced is differentiated too.
+    Convention at a bound (JAX's): where x equals a bound, the derivative is split evenly, 1/2 to
+    x and 1/2 to the bound; strictly inside, all of it goes to x; outside, to the bound.
+
+    >>> import dualdiff as dd
+    >>> dd.clip([-1.0, 0.5, 2.0], 0.0, 1.0)
+    array([0. , 0.5, 1. ])
+    >>> float(dd.derivative(lambda x: dd.clip(x, 0.0, 1.0), 1.0))    # at the bound
+    0.5
+    """
+    if a_min is None and a_max is None:
+        return x if is_traced(x) else np.clip(x, None, None)
+    out = x
+    if a_min is not None:
+        out = maximum(out, a_min)
+    if a_max is not None:
+        out = minimum(out, a_max)
+    return out
+
+
+def nan_to_num(x: Value, copy: bool = True, nan: float = 0.0, posinf: Any = None,
+               neginf: Any = None) -> Value:
+    """x with nan and ±inf replaced by finite numbers, as np.nan_to_num.
+
+    The derivative is 1 where x is finite and 0 where a value was replaced (a constant). As for
+    ``where``, a nan or inf made by an operation *before* nan_to_num still meets a zero
+    cotangent in reverse mode, which its own rule may turn into nan (0 · inf).
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.grad(lambda x: dd.sum(dd.nan_to_num(x)), np.array([np.inf, 2.0]))
+    array([0., 1.])
+    """
+    if not is_traced(x):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    v = stop_gradient(x)
+    if np.iscomplexobj(v):  # numpy replaces in the real and the imaginary part separately
+        parts = (nan_to_num(p, nan=nan, posinf=posinf, neginf=neginf) for p in (real(x), imag(x)))
+        return add(next(parts), multiply(1j, next(parts)))
+    finite = np.isfinite(v)
+    if np.all(finite):
+        return x
+    return where(finite, x, np.nan_to_num(v, nan=nan, posinf=posinf, neginf=neginf))

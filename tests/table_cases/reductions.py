@@ -44,3 +44,150 @@ for _cid, _shape, _axis, _keep in [
     add_case("logsumexp", Case(
         f"logsumexp-{_cid}", lambda x, a=_axis, k=_keep: dd.logsumexp(x, axis=a, keepdims=k),
         lambda z, a=_axis, k=_keep: _logsumexp_ref(z, a, k), (_shape,), (U(-4, 4),)))
+
+
+# -- max/min, prod, cumulative ops, moments, order statistics (issue #8) ----------------------
+
+AXES = [  # id, shape, axis, keepdims
+    ("scalar", (), None, False), ("vector", (5,), None, False), ("axis0", (3, 4), 0, False),
+    ("axis-1-keepdims", (3, 4), -1, True), ("axes02", (2, 3, 2), (0, 2), False),
+    ("all-keepdims", (2, 3), None, True),
+]
+
+for _name in ("max", "min", "nanmax", "nanmin"):
+    for _cid, _shape, _axis, _keep in AXES:
+        add_case(_name, Case(
+            f"{_name}-{_cid}", lambda x, n=_name, a=_axis, k=_keep: getattr(dd, n)(x, axis=a, keepdims=k),
+            lambda x, n=_name, a=_axis, k=_keep: getattr(np, n)(x, axis=a, keepdims=k),
+            (_shape,), (U(-3, 3),), oracle="central"))
+
+
+def _with_nans(rng):
+    x = rng.uniform(-3, 3, size=(3, 4))
+    x[0, 1] = x[2, 3] = np.nan
+    return (x,)
+
+
+for _name in ("nanmax", "nanmin"):
+    add_case(_name, Case(f"{_name}-with-nans", lambda x, n=_name: getattr(dd, n)(x, axis=1),
+                         lambda x, n=_name: getattr(np, n)(x, axis=1), oracle="central",
+                         make=_with_nans))
+
+
+def _with_zeros(shape, positions):
+    def make(rng):
+        x = rng.uniform(-2, 2, size=shape)
+        x.reshape(-1)[list(positions)] = 0.0
+        return (_out(x),)
+    return make
+
+
+for _cid, _shape, _axis, _keep in AXES:
+    add_case("prod", Case(f"prod-{_cid}", lambda x, a=_axis, k=_keep: dd.prod(x, axis=a, keepdims=k),
+                          lambda z, a=_axis, k=_keep: np.prod(z, axis=a, keepdims=k),
+                          (_shape,), (U(-2, 2),)))
+# zeros: prod is a polynomial, so complex step stays exact there, to second order
+for _cid, _shape, _axis, _zeros in [
+    ("one-zero", (5,), None, (2,)), ("two-zeros", (5,), None, (1, 3)),
+    ("three-zeros", (6,), None, (0, 2, 5)), ("zeros-axis1", (3, 4), 1, (1, 4, 5)),
+    ("zeros-axes01", (2, 3, 2), (0, 1), (0, 7, 9)),
+]:
+    add_case("prod", Case(f"prod-{_cid}", lambda x, a=_axis: dd.prod(x, axis=a),
+                          lambda z, a=_axis: np.prod(z, axis=a), make=_with_zeros(_shape, _zeros)))
+
+for _name in ("cumsum", "cumprod"):
+    for _cid, _shape, _axis in [("scalar", (), None), ("vector", (6,), None), ("flatten", (2, 3), None),
+                                ("axis0", (3, 4), 0), ("axis-1", (2, 3, 4), -1), ("axis1", (2, 3, 2), 1)]:
+        add_case(_name, Case(f"{_name}-{_cid}", lambda x, n=_name, a=_axis: getattr(dd, n)(x, axis=a),
+                             lambda z, n=_name, a=_axis: getattr(np, n)(z, axis=a), (_shape,),
+                             (U(-2, 2),)))
+for _cid, _shape, _axis, _zeros in [
+    ("one-zero", (6,), None, (2,)), ("two-zeros", (7,), None, (1, 4)),
+    ("zero-first", (5,), None, (0,)), ("zeros-axis1", (3, 5), 1, (1, 6, 8, 14)),
+    ("zeros-axis0", (4, 3), 0, (0, 4, 5, 10)),
+]:
+    add_case("cumprod", Case(f"cumprod-{_cid}", lambda x, a=_axis: dd.cumprod(x, axis=a),
+                             lambda z, a=_axis: np.cumprod(z, axis=a), make=_with_zeros(_shape, _zeros)))
+
+
+def _var_ref(z, axis=None, ddof=0, keepdims=False):
+    # complex-analytic: squares, not |.|² as np.var takes for complex input
+    m = np.mean(z, axis=axis, keepdims=True)
+    n = np.size(z) / np.size(np.sum(z, axis=axis, keepdims=True))
+    return np.sum((z - m) ** 2, axis=axis, keepdims=keepdims) / (n - ddof)
+
+
+COMPOSITES.extend(["var", "std", "ptp", "average", "nansum", "nanmean", "median", "quantile",
+                   "percentile", "diff", "trace"])
+
+for _cid, _shape, _axis, _keep, _ddof in [
+    ("vector", (5,), None, False, 0), ("vector-ddof1", (5,), None, False, 1),
+    ("axis0", (3, 4), 0, False, 0), ("axis-1-keepdims-ddof1", (3, 4), -1, True, 1),
+    ("axes01", (2, 3, 2), (0, 1), False, 0),
+]:
+    add_case("var", Case(f"var-{_cid}", lambda x, a=_axis, k=_keep, d=_ddof: dd.var(x, a, d, k),
+                         lambda z, a=_axis, k=_keep, d=_ddof: _var_ref(z, a, d, k), (_shape,),
+                         (U(-2, 2),), value_ref=lambda z, a=_axis, k=_keep, d=_ddof: np.var(
+                             z, axis=a, ddof=d, keepdims=k)))
+    add_case("std", Case(f"std-{_cid}", lambda x, a=_axis, k=_keep, d=_ddof: dd.std(x, a, d, k),
+                         lambda z, a=_axis, k=_keep, d=_ddof: np.sqrt(_var_ref(z, a, d, k)),
+                         (_shape,), (U(-2, 2),), value_ref=lambda z, a=_axis, k=_keep, d=_ddof: np.std(
+                             z, axis=a, ddof=d, keepdims=k)))
+
+for _cid, _shape, _axis, _keep in AXES[1:]:
+    add_case("ptp", Case(f"ptp-{_cid}", lambda x, a=_axis, k=_keep: dd.ptp(x, axis=a, keepdims=k),
+                         lambda x, a=_axis, k=_keep: np.ptp(x, axis=a, keepdims=k), (_shape,),
+                         (U(-3, 3),), oracle="central"))
+    add_case("nansum", Case(f"nansum-{_cid}", lambda x, a=_axis, k=_keep: dd.nansum(x, a, k),
+                            lambda z, a=_axis, k=_keep: np.sum(z, axis=a, keepdims=k), (_shape,),
+                            (U(-3, 3),)))
+    add_case("nanmean", Case(f"nanmean-{_cid}", lambda x, a=_axis, k=_keep: dd.nanmean(x, a, k),
+                             lambda z, a=_axis, k=_keep: np.mean(z, axis=a, keepdims=k), (_shape,),
+                             (U(-3, 3),)))
+    add_case("median", Case(f"median-{_cid}", lambda x, a=_axis, k=_keep: dd.median(x, a, k),
+                            lambda x, a=_axis, k=_keep: np.median(x, axis=a, keepdims=k), (_shape,),
+                            (U(-3, 3),), oracle="central"))
+for _name in ("nansum", "nanmean"):
+    add_case(_name, Case(f"{_name}-with-nans", lambda x, n=_name: getattr(dd, n)(x, axis=1),
+                         lambda x, n=_name: getattr(np, n)(x, axis=1), oracle="central",
+                         make=_with_nans))
+
+for _cid, _shape, _q, _axis, _keep in [
+    ("scalar-q", (7,), 0.3, None, False), ("q-list-axis1", (3, 5), [0.0, 0.25, 0.9, 1.0], 1, False),
+    ("axes-keepdims", (2, 3, 4), 0.6, (0, 2), True),
+]:
+    add_case("quantile", Case(
+        f"quantile-{_cid}", lambda x, q=_q, a=_axis, k=_keep: dd.quantile(x, q, a, k),
+        lambda x, q=_q, a=_axis, k=_keep: np.quantile(x, q, axis=a, keepdims=k), (_shape,),
+        (U(-3, 3),), oracle="central"))
+    add_case("percentile", Case(
+        f"percentile-{_cid}", lambda x, q=_q, a=_axis, k=_keep: dd.percentile(x, np.multiply(q, 100), a, k),
+        lambda x, q=_q, a=_axis, k=_keep: np.percentile(x, np.multiply(q, 100), axis=a, keepdims=k),
+        (_shape,), (U(-3, 3),), oracle="central"))
+
+
+def _average_ref(z, w, axis):
+    return np.sum(z * w, axis=axis) / np.sum(w * np.ones_like(z), axis=axis)
+
+
+for _cid, _shapes, _axis in [("same-shape", ((3, 4), (3, 4)), None), ("1d-weights", ((3, 4), (4,)), 1),
+                             ("1d-weights-axis0", ((3, 4), (3, 1)), 0)]:
+    add_case("average", Case(
+        f"average-{_cid}",
+        lambda x, w, a=_axis, ws=_shapes[1]: dd.average(x, axis=a, weights=dd.reshape(w, (-1,)) if len(ws) == 2 and a == 0 else w),
+        lambda x, w, a=_axis: _average_ref(x, w, a), _shapes, (U(-2, 2), U(0.5, 2)),
+        value_ref=lambda x, w, a=_axis, ws=_shapes[1]: np.average(
+            x, axis=a, weights=np.reshape(w, -1) if len(ws) == 2 and a == 0 else w)))
+add_case("average", Case("average-unweighted-axis0", lambda x: dd.average(x, axis=0),
+                         lambda z: np.mean(z, axis=0), ((3, 4),), (U(-2, 2),)))
+
+for _cid, _shape, _n, _axis, _pre in [("vector", (6,), 1, -1, None), ("second", (6,), 2, -1, None),
+                                      ("axis0", (4, 3), 1, 0, None), ("prepend", (5,), 1, -1, 0.5)]:
+    add_case("diff", Case(f"diff-{_cid}", lambda x, n=_n, a=_axis, p=_pre: dd.diff(x, n, a, prepend=p),
+                          lambda z, n=_n, a=_axis, p=_pre: np.diff(z, n, a, **({} if p is None else {"prepend": p})),
+                          (_shape,), (U(-2, 2),)))
+
+for _cid, _shape, _args in [("square", (3, 3), ()), ("offset", (3, 4), (1,)), ("below", (4, 3), (-2,)),
+                            ("3d-axes", (2, 3, 4), (0, 2, 1))]:
+    add_case("trace", Case(f"trace-{_cid}", lambda x, a=_args: dd.rules.trace(x, *a),
+                           lambda z, a=_args: np.trace(z, *a), (_shape,), (U(-2, 2),)))
