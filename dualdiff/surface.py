@@ -288,6 +288,7 @@ def _np_diff(a, n=1, axis=-1, prepend=None, append=None):
 
 
 def _np_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """The sum along a diagonal, as np.trace (dualdiff.rules.trace; dd.trace is the evaluation trace)."""
     _check_reduction("trace", dtype, out)
     return F.trace(a, offset=offset, axis1=axis1, axis2=axis2)
 
@@ -552,35 +553,45 @@ class Traced:
 
     # -- ndarray methods of the reductions and elementwise family ----------------------------
     def max(self, axis=None, out=None, keepdims=False, initial=None, where=None):
+        """As np.max: ties share the derivative equally."""
         return _np_max(self, axis, out, keepdims, initial, where)
 
     def min(self, axis=None, out=None, keepdims=False, initial=None, where=None):
+        """As np.min: ties share the derivative equally."""
         return _np_min(self, axis, out, keepdims, initial, where)
 
     def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+        """As np.prod: exact with zeros."""
         return _np_prod(self, axis, dtype, out, keepdims, initial, where)
 
     def cumsum(self, axis=None, dtype=None, out=None):
+        """As np.cumsum."""
         _check_reduction("cumsum", dtype, out)
         return F.cumsum(self, axis)
 
     def cumprod(self, axis=None, dtype=None, out=None):
+        """As np.cumprod: exact with zeros."""
         _check_reduction("cumprod", dtype, out)
         return F.cumprod(self, axis)
 
     def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+        """As np.var (ddof)."""
         return _np_var(self, axis, dtype, out, ddof, keepdims, **kw)
 
     def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+        """As np.std (ddof): derivative inf (nan) where all values are equal."""
         return _np_std(self, axis, dtype, out, ddof, keepdims, **kw)
 
     def ptp(self, axis=None, out=None, keepdims=False):
+        """max - min, as np.ptp: ties share the derivative equally."""
         return _np_ptp(self, axis, out, keepdims)
 
     def clip(self, min=None, max=None, out=None, **kwargs):
+        """As np.clip: on a bound, 1/2 to x and 1/2 to the bound."""
         return _np_clip(self, min, max, out, **kwargs)
 
     def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        """The sum along a diagonal, as ndarray.trace."""
         return _np_trace(self, offset, axis1, axis2, dtype, out)
 
     def round(self, decimals=0, out=None):

@@ -152,8 +152,7 @@ def cumprod_along(x: Value, axis: int) -> Value:
 
 def cumprod(x: Value, axis: Optional[int] = None) -> Value:
     """The running product of x along ``axis`` (of the flattened x by default), as np.cumprod.
-
-    Its derivative is exact where x has zeros, to every order.
+    Its derivative is exact where x has zeros (one or several), to every order.
 
     >>> import dualdiff as dd
     >>> dd.cumprod([2.0, 0.0, 3.0])

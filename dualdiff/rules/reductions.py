@@ -184,9 +184,8 @@ def _bind_extremum(prim: Primitive, x: Value, axis: Axis, keepdims: bool, initia
 
 
 def max(x: Value, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Value:
-    """The largest element of x over ``axis`` (all by default), as np.max / np.amax.
-
-    Ties share the derivative equally: where c elements attain the maximum, each gets 1/c of it.
+    """The largest element of x over ``axis`` (all by default), as np.max / np.amax. Ties share
+    the derivative equally: where c elements attain the maximum, each gets 1/c of it.
 
     >>> import dualdiff as dd
     >>> dd.grad(dd.max, [1.0, 3.0, 3.0])
@@ -196,9 +195,8 @@ def max(x: Value, axis: Axis = None, keepdims: bool = False, initial: Any = None
 
 
 def min(x: Value, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Value:
-    """The smallest element of x over ``axis`` (all by default), as np.min / np.amin.
-
-    Ties share the derivative equally: where c elements attain the minimum, each gets 1/c of it.
+    """The smallest element of x over ``axis`` (all by default), as np.min / np.amin. Ties share
+    the derivative equally: where c elements attain the minimum, each gets 1/c of it.
 
     >>> import dualdiff as dd
     >>> dd.min([[1.0, 3.0], [0.0, 4.0]], axis=1)
@@ -288,9 +286,8 @@ PROD = register(Primitive(
 
 
 def prod(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
-    """The product of x's elements over ``axis`` (all by default), as np.prod.
-
-    The derivative is exact where x has zeros: ∂/∂xᵢ is the product of the other elements.
+    """The product of x's elements over ``axis`` (all by default), as np.prod. The derivative is
+    exact where x has zeros (one or several, to every order): ∂/∂xᵢ is the product of the others.
 
     >>> import dualdiff as dd
     >>> dd.grad(dd.prod, [2.0, 0.0, 3.0])
@@ -318,9 +315,8 @@ def var(x: Value, axis: Axis = None, ddof: float = 0, keepdims: bool = False) ->
 
 
 def std(x: Value, axis: Axis = None, ddof: float = 0, keepdims: bool = False) -> Value:
-    """The standard deviation sqrt(var) of x over ``axis``, as np.std.
-
-    Its derivative is infinite (nan in reverse mode) where all the values are equal, as in JAX.
+    """The standard deviation sqrt(var) of x over ``axis``, as np.std. Its derivative is
+    infinite (nan) where all the values are equal, as in JAX.
 
     >>> import dualdiff as dd
     >>> float(dd.std([1.0, 3.0]))
@@ -401,12 +397,12 @@ def nanmean(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
 
 def quantile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
              method: str = "linear") -> Value:
-    """The q-th quantile(s) of x over ``axis``, with numpy's default linear interpolation.
+    """The q-th quantile(s) of x over ``axis``, with numpy's default linear interpolation. The
+    derivative goes to the (at most two) order statistics interpolated between, with the
+    interpolation weights; among equal values, to the first in a stable sort. Only
+    ``method="linear"``; q is plain (not differentiated); nan input is refused.
 
-    The result has shape ``q.shape`` + the reduced shape, as np.quantile. The derivative goes to
-    the (at most two) order statistics interpolated between, with the interpolation weights; it
-    follows a stable sort, so among equal values the first takes it. Only ``method="linear"``
-    is supported; q must be a plain number or array.
+    The result has shape ``q.shape`` + the reduced shape, as np.quantile.
 
     >>> import dualdiff as dd
     >>> dd.grad(lambda x: dd.quantile(x, 0.25), [4.0, 1.0, 3.0])
@@ -466,7 +462,6 @@ def percentile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
 
 def median(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
     """The median of x over ``axis``, as np.median: the middle value, or the mean of the two.
-
     The derivative goes to the middle element(s); among equal values, to the first in order.
 
     >>> import dualdiff as dd

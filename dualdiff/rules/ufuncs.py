@@ -464,15 +464,15 @@ HEAVISIDE = elementwise("heaviside", np.heaviside, (_zero2, _zero2), needs="args
 
 square = _unary(SQUARE, "x * x", "3.0", "9.0")
 reciprocal = _unary(RECIPROCAL, "1 / x (integers too give floats)", "4.0", "0.25")
-cbrt = _unary(CBRT, "The real cube root of x", "-8.0", "np.float64(-2.0)", "Its derivative at 0 is inf.")
+cbrt = _unary(CBRT, "The real cube root of x (derivative inf at 0)", "-8.0", "np.float64(-2.0)", "Its derivative at 0 is inf.")
 log2 = _unary(LOG2, "Base-2 logarithm of x", "8.0", "3.0")
 log10 = _unary(LOG10, "Base-10 logarithm of x", "100.0", "2.0")
 exp2 = _unary(EXP2, "2 to the x", "3.0", "np.float64(8.0)")
 arcsinh = _unary(ARCSINH, "Inverse hyperbolic sine of x", "0.0", "0.0")
-arccosh = _unary(ARCCOSH, "Inverse hyperbolic cosine of x (x >= 1)", "1.0", "0.0",
+arccosh = _unary(ARCCOSH, "Inverse hyperbolic cosine of x (x >= 1; derivative inf at 1)", "1.0", "0.0",
                  "Its derivative at 1 is inf.")
 arctanh = _unary(ARCTANH, "Inverse hyperbolic tangent of x (|x| < 1)", "0.0", "0.0")
-sinc = _unary(SINC, "The normalised sinc function sin(πx) / (πx), 1 at 0", "0.5",
+sinc = _unary(SINC, "The normalised sinc function sin(πx) / (πx), 1 at 0 (derivatives exact there)", "0.5",
               "np.float64(0.6366197723675814)",
               "Its derivatives at and near 0 are exact to any order.")
 deg2rad = _unary(DEG2RAD, "Degrees to radians, x·π/180", "180.0", "np.float64(3.141592653589793)")
@@ -483,24 +483,25 @@ logaddexp = _binary(LOGADDEXP, "log(exp(x) + exp(y)), without overflow", "0.0, 0
                     "np.float64(0.6931471805599453)")
 logaddexp2 = _binary(LOGADDEXP2, "log2(2**x + 2**y), without overflow", "1.0, 1.0",
                      "np.float64(2.0)")
-hypot = _binary(HYPOT, "sqrt(x**2 + y**2), without overflow", "3.0, 4.0", "np.float64(5.0)",
+hypot = _binary(HYPOT, "sqrt(x**2 + y**2), without overflow (derivative 0 at the origin)", "3.0, 4.0", "np.float64(5.0)",
                 "At x = y = 0 the derivative is taken as 0, as for abs.")
-fmax = _binary(FMAX, "The larger of x and y, ignoring a nan", "1.0, np.nan", "np.float64(1.0)",
+fmax = _binary(FMAX, "The larger of x and y, ignoring a nan (a tie gives 1/2 to each)", "1.0, np.nan", "np.float64(1.0)",
                "A nan loses; at a tie the derivative is split evenly, 1/2 to each argument.")
-fmin = _binary(FMIN, "The smaller of x and y, ignoring a nan", "1.0, np.nan", "np.float64(1.0)",
+fmin = _binary(FMIN, "The smaller of x and y, ignoring a nan (a tie gives 1/2 to each)", "1.0, np.nan", "np.float64(1.0)",
                "A nan loses; at a tie the derivative is split evenly, 1/2 to each argument.")
-copysign = _binary(COPYSIGN, "|x| with the sign of y", "2.0, -0.0", "np.float64(-2.0)",
+copysign = _binary(COPYSIGN, "|x| with the sign of y (∂/∂x = ±sign x, 0 at x = 0; ∂/∂y = 0)", "2.0, -0.0", "np.float64(-2.0)",
                    "∂/∂x is ±sign(x), 0 at x = 0 (as for abs); ∂/∂y is 0.")
-mod = _binary(MOD, "x mod y with the sign of y (numpy's remainder, Python's %)", "-1.0, 3.0",
+mod = _binary(MOD, "x mod y with the sign of y, numpy's remainder and Python's % (∂/∂x = 1, "
+              "∂/∂y = -floor(x/y); at a jump, the branch numpy's value is on)", "-1.0, 3.0",
               "np.float64(2.0)",
               "∂/∂x = 1 and ∂/∂y = -floor(x/y); at a jump (x a multiple of y) the quotient is\n"
               "the one of the branch numpy's value lies on.")
 remainder = mod
-fmod = _binary(FMOD, "x mod y with the sign of x (C's fmod)", "-1.0, 3.0", "np.float64(-1.0)",
+fmod = _binary(FMOD, "x mod y with the sign of x, C's fmod (∂/∂x = 1, ∂/∂y = -trunc(x/y))", "-1.0, 3.0", "np.float64(-1.0)",
                "∂/∂x = 1 and ∂/∂y = -trunc(x/y).")
-float_power = _binary(FLOAT_POWER, "x ** y computed in float64, as np.float_power", "2.0, 3.0",
+float_power = _binary(FLOAT_POWER, "x ** y computed in float64 (float32 too), as np.float_power", "2.0, 3.0",
                       "np.float64(8.0)", "∂/∂y at x = 0 is taken as 0 (the limit for y > 0).")
-heaviside = _binary(HEAVISIDE, "The step function: 0 for x < 0, y at x = 0, 1 for x > 0",
+heaviside = _binary(HEAVISIDE, "The step function: 0 for x < 0, y at x = 0, 1 for x > 0 (derivative 0)",
                     "0.0, 0.5", "np.float64(0.5)", "Its derivative is 0 everywhere.")
 true_divide = divide
 
@@ -530,10 +531,10 @@ def fabs(x: Value) -> Value:
 
 def clip(x: Value, a_min: Value = None, a_max: Value = None) -> Value:
     """x limited to [a_min, a_max] elementwise, as np.clip; either bound may be None or an array.
+    Where x equals a bound the derivative is split evenly, 1/2 to x and 1/2 to the bound (JAX's
+    convention); strictly inside all of it goes to x, outside all of it to the bound.
 
     It is ``minimum(maximum(x, a_min), a_max)``, so a bound that is traced is differentiated too.
-    Convention at a bound (JAX's): where x equals a bound, the derivative is split evenly, 1/2 to
-    x and 1/2 to the bound; strictly inside, all of it goes to x; outside, to the bound.
 
     >>> import dualdiff as dd
     >>> dd.clip([-1.0, 0.5, 2.0], 0.0, 1.0)
@@ -553,9 +554,10 @@ def clip(x: Value, a_min: Value = None, a_max: Value = None) -> Value:
 
 def nan_to_num(x: Value, copy: bool = True, nan: float = 0.0, posinf: Any = None,
                neginf: Any = None) -> Value:
-    """x with nan and ±inf replaced by finite numbers, as np.nan_to_num.
+    """x with nan and ±inf replaced by finite numbers, as np.nan_to_num. The derivative is 1
+    where x is finite and 0 where a value was replaced (a constant).
 
-    The derivative is 1 where x is finite and 0 where a value was replaced (a constant). As for
+    As for
     ``where``, a nan or inf made by an operation *before* nan_to_num still meets a zero
     cotangent in reverse mode, which its own rule may turn into nan (0 · inf).
 

@@ -57,6 +57,9 @@ class Case:
     traced: Optional[Sequence[int]] = None
     make: Optional[Callable[[Any], tuple]] = None
     plain_scalar: bool = False  # all-scalar input must give a Python/numpy float
+    # the arguments sit where some partials vanish that vanish nowhere else (zeros of prod):
+    # the Jacobian's pattern there is sparser than at almost every x
+    special_point: bool = False
 
     def args(self, rng) -> tuple:
         if self.make is not None:

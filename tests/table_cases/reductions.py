@@ -54,7 +54,10 @@ AXES = [  # id, shape, axis, keepdims
     ("all-keepdims", (2, 3), None, True),
 ]
 
-for _name in ("max", "min", "nanmax", "nanmin"):
+#: Primitives whose derivative picks elements by value: no single run gives a global pattern.
+SELECT_BY_VALUE = ("max", "min", "nanmax", "nanmin")
+
+for _name in SELECT_BY_VALUE:
     for _cid, _shape, _axis, _keep in AXES:
         add_case(_name, Case(
             f"{_name}-{_cid}", lambda x, n=_name, a=_axis, k=_keep: getattr(dd, n)(x, axis=a, keepdims=k),
@@ -93,7 +96,8 @@ for _cid, _shape, _axis, _zeros in [
     ("zeros-axes01", (2, 3, 2), (0, 1), (0, 7, 9)),
 ]:
     add_case("prod", Case(f"prod-{_cid}", lambda x, a=_axis: dd.prod(x, axis=a),
-                          lambda z, a=_axis: np.prod(z, axis=a), make=_with_zeros(_shape, _zeros)))
+                          lambda z, a=_axis: np.prod(z, axis=a), make=_with_zeros(_shape, _zeros),
+                          special_point=True))
 
 for _name in ("cumsum", "cumprod"):
     for _cid, _shape, _axis in [("scalar", (), None), ("vector", (6,), None), ("flatten", (2, 3), None),
@@ -107,7 +111,8 @@ for _cid, _shape, _axis, _zeros in [
     ("zeros-axis0", (4, 3), 0, (0, 4, 5, 10)),
 ]:
     add_case("cumprod", Case(f"cumprod-{_cid}", lambda x, a=_axis: dd.cumprod(x, axis=a),
-                             lambda z, a=_axis: np.cumprod(z, axis=a), make=_with_zeros(_shape, _zeros)))
+                             lambda z, a=_axis: np.cumprod(z, axis=a), make=_with_zeros(_shape, _zeros),
+                             special_point=True))
 
 
 def _var_ref(z, axis=None, ddof=0, keepdims=False):
