@@ -8,6 +8,7 @@ array([5.5       , 1.71633781])
 
 from .checkpoint import checkpoint, checkpoint_sequential
 from .coloring import Coloring, check_coloring, color_columns, color_rows, color_star
+from .compiler import compile
 from .dual import Dual
 from .rules import (
     PRIMITIVES, abs, add, angle, conj, imag, real, arccos, arcsin, arctan, arctan2, broadcast_to, concatenate, cos, cosh,
@@ -39,6 +40,7 @@ __all__ = [
     "Dual", "Var", "Primitive", "PRIMITIVES", "JacobianInfo", "stop_gradient",
     "derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "auto_chunk",
     "seed_directions", "trace", "elementwise", "checkpoint", "checkpoint_sequential", "MemoryInfo",
+    "compile",
     "add", "subtract", "multiply", "divide", "negative", "power",
     "sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sinh", "cosh",
     "arcsin", "arccos", "arctan", "arctan2", "abs", "sign", "sigmoid", "relu",

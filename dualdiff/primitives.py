@@ -28,6 +28,9 @@ __all__ = ["Primitive", "Tag", "bind", "bind1", "bind2", "register_traced", "is_
 # needs to import neither of them.
 _TRACED: set = set()
 TRACED = _TRACED  # read-only by convention: the interpreters check membership on their hot path
+# The traced classes that carry a derivative (Dual, Var): what stop_gradient strips. The staging
+# values of dd.compile are traced but carry none, so stop_gradient keeps them (see below).
+_DERIVATIVE: set = set()
 
 _levels = itertools.count(1)
 
@@ -156,9 +159,15 @@ def _real_only(impl: Callable[..., Any], name: str, declared: Optional[str]) -> 
     return real_impl
 
 
-def register_traced(cls: type) -> type:
-    """Mark ``cls`` as a traced type: its instances have a ``tag`` and take part in ``bind``."""
+def register_traced(cls: type, derivative: bool = True) -> type:
+    """Mark ``cls`` as a traced type: its instances have a ``tag`` and take part in ``bind``.
+
+    ``derivative=False`` for values that record a computation without differentiating it
+    (dd.compile's staged values): :func:`stop_gradient` does not strip those.
+    """
     _TRACED.add(cls)
+    if derivative:
+        _DERIVATIVE.add(cls)
     return cls
 
 
@@ -193,7 +202,13 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
                     f"directions; all Duals in one computation must carry the same number"
                 )
     if top is None:
-        return prim.impl(*args, **params)
+        for v in params.values():
+            # A parameter may be a value being compiled (where's condition under dd.compile):
+            # it must be recorded, so the staging interpreter takes the operation.
+            if type(v) in _TRACED and (top is None or v.tag.level > top.level):
+                top = v.tag
+        if top is None:
+            return prim.impl(*args, **params)
     if not top.active:
         raise leaked_error(top, f"in '{prim.name}'")
     return top.process(prim, args, params)
@@ -247,11 +262,18 @@ def shape_of(x: Any) -> tuple:
 
 
 def stop_gradient(x: Any) -> Any:
-    """The plain value under every layer of tracing: a constant to every derivative.
+    """The value under every derivative tag: a constant to every derivative.
 
     Used where a quantity only steers the computation (the shift in a stable logsumexp, a
-    branch condition) and so must not contribute a derivative.
+    branch condition) and so must not contribute a derivative. Outside ``dd.compile`` that is
+    the plain number or array. Inside a compiled function's recording it is the staged value
+    (which carries no derivative): what a rule computes from it is recorded, so a compiled
+    function recomputes it on every call instead of reusing the recording's value.
+
+    >>> import dualdiff as dd
+    >>> float(dd.grad(lambda x: x * dd.stop_gradient(x), 3.0))   # d/dx (x · c) at c = x = 3
+    3.0
     """
-    while type(x) in _TRACED:
+    while type(x) in _DERIVATIVE:
         x = x.primal
     return x

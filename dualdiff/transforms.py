@@ -24,6 +24,7 @@ from .dual import Dual, ForwardTag, make_dual
 from .memory import MemoryInfo
 from .primitives import is_complex, is_traced, leaked_error, shape_of
 from .sparsity import detect
+from .staging import Staged, call
 from .tape import Tape, TapeTag, Var, backward, take
 
 __all__ = ["derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "JacobianInfo",
@@ -180,9 +181,23 @@ def _finish(v: Any) -> Any:
     """
     if type(v) is np.ndarray:
         return v[()] if v.ndim == 0 else v
+    if type(v) is Staged:
+        # Being compiled: the conversion is part of the program (nothing to do for arrays; for
+        # a number, numpy's scalar type, which the specialisation's input checks fix).
+        p = v.primal
+        return v if type(p) is np.ndarray and p.ndim else call(type(np.asarray(p)[()]), v)
     if is_traced(v):
         return v
     return np.asarray(v)[()]
+
+
+def _concrete(v: Any) -> Any:
+    """The value whose type and dtype decide a seed's: a compiled value's recorded one.
+
+    Under dd.compile the types and dtypes of every value are fixed by the specialisation's
+    input checks, so reading them from the recording gives what eager mode would use.
+    """
+    return v.primal if type(v) is Staged else v
 
 
 def _leaves(x: Any) -> Tuple[List[Any], Any]:
@@ -333,7 +348,8 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
             raise TypeError("v is complex where x is real: a real input moves along real "
                             "directions only; make x complex (x + 0j) to move it off the real line")
     value, tangent, _ = _forward_pass(f, leaves, treedef, vleaves, None, "jvp")
-    if any(tangent is vl for vl in vleaves):  # f returned its input: J v is v, but not the caller's v
+    if any(tangent is vl for vl in vleaves) and not is_traced(tangent):
+        # f returned its input: J v is v, but not the caller's v
         tangent = np.array(tangent)
     return _finish(value), _finish(tangent)
 
@@ -427,7 +443,8 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         if is_complex(rec.value):
             raise _complex_output_error()
         # ȳ = 1 in the output's precision, so a float32 loss gets float32 gradients.
-        one = np.ones((), dtype=rec.value.dtype)[()] if isinstance(rec.value, (np.ndarray, np.generic)) else 1.0
+        value = _concrete(rec.value)
+        one = np.ones((), dtype=value.dtype)[()] if isinstance(value, (np.ndarray, np.generic)) else 1.0
         g = unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
         if not full_output:
             return g
@@ -478,7 +495,8 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     value = None
     ops = 0
     # Seeds in the inputs' precision, so float32 inputs get float32 Jacobians, as in numpy.
-    dtypes = {leaf.dtype for leaf in leaves if isinstance(leaf, (np.ndarray, np.generic))}
+    dtypes = {_concrete(leaf).dtype for leaf in leaves
+              if isinstance(_concrete(leaf), (np.ndarray, np.generic))}
     dtype = np.result_type(*dtypes) if dtypes and dtypes != {np.dtype(float)} else float
     for S, columns in seed_directions(n, k, dtype):
         seeds = _split_seed(S, leaves, chunked)
@@ -494,7 +512,12 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         blocks.append((columns, tangent))
     out_shape = shape_of(value)
     m = math.prod(out_shape)
-    if any(is_traced(t) for _, t in blocks):  # a Jacobian inside another derivative
+    if any(is_traced(t) for _, t in blocks) and type(blocks[0][0]) is range:
+        # A Jacobian inside another derivative (or being compiled), blocks in order: joined
+        # as in the plain case below, one operation instead of one per column.
+        ts = [t if is_traced(t) or not chunked else np.asarray(t) for _, t in blocks]
+        Jt = F.reshape(F.concatenate(ts) if chunked else F.stack(ts), (n, m))
+    elif any(is_traced(t) for _, t in blocks):  # seeds out of order: scattered row by row
         rows: List[Any] = [None] * n
         for columns, t in blocks:
             t = F.reshape(t, (len(columns), m))
@@ -522,7 +545,7 @@ def _shape_jacobian(Jt: Any, out_shape: tuple, leaves: List[Any], treedef: Any) 
     for shape, cut in pieces(leaves):
         block = Jt[cut]
         if traced:
-            parts.append(F.reshape(F.transpose(block), out_shape + shape))
+            parts.append(_finish(F.reshape(F.transpose(block), out_shape + shape)))
         else:
             parts.append(_finish(block.T.reshape(out_shape + shape)))
     return unflatten(treedef, parts)
@@ -535,7 +558,7 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
     out_shape = rec.out_shape
     m = math.prod(out_shape)
     rows = []
-    value = rec.value
+    value = _concrete(rec.value)
     complex_out = is_complex(value)
     if complex_out and any(is_complex(leaf) for leaf in leaves):
         raise _complex_jacobian_error()
@@ -557,7 +580,7 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
         if not cols:  # f(x) is empty: no rows to sweep
             parts.append(np.zeros(out_shape + shape))
         elif any(is_traced(c) for c in cols):
-            parts.append(F.reshape(F.stack(cols), out_shape + shape))
+            parts.append(_finish(F.reshape(F.stack(cols), out_shape + shape)))
         else:
             parts.append(_finish(np.stack([np.asarray(c) for c in cols]).reshape(out_shape + shape)))
     n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
@@ -656,7 +679,10 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
     def flat_grad(z):
         return F.concatenate([F.reshape(g, (-1,)) for g in flatten(grad(f, z), "the gradient")[0]])
 
-    flat = np.asarray(jvp(flat_grad, x, v)[1])
+    flat = jvp(flat_grad, x, v)[1]
+    if is_traced(flat):
+        return unflatten(treedef, [_finish(F.reshape(flat[cut], shape)) for shape, cut in pieces(leaves)])
+    flat = np.asarray(flat)
     return unflatten(treedef, [_finish(flat[cut].reshape(shape)) for shape, cut in pieces(leaves)])
 
 

@@ -37,10 +37,16 @@ EXPECTED = {
     "bench_checkpoint.py": {
         "ckpt.sqrt": 1.5, "ckpt.every": None, "ckpt.store.f": None, "ckpt.sqrt.f": None,
     },
+    "bench_compile.py": {
+        "cmp.seed.rev": 5.0, "cmp.seed.fwd": 5.0, "cmp.seed.list": None, "eager.seed.rev": None,
+        "cmp.grad": 1.8, "cmp.jvp": 2.2, "eager.grad": None, "cmp.mlp": 1.9, "eager.mlp": None,
+        "cmp.jac": 6.0, "eager.jac": None, "cmp.hess": 12.0, "eager.hess": None,
+    },
 }
 PEER_PREFIX = {"bench_forward.py": ("fwd.seed", "fwd.jvp"),
                "bench_reverse.py": ("rev.grad", "rev.mlp", "rev.seed"),
-               "bench_checkpoint.py": ()}
+               "bench_checkpoint.py": (),
+               "bench_compile.py": ("cmp.grad",)}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

@@ -101,7 +101,14 @@ def where(cond: Any, x: Value, y: Value) -> Value:
     >>> dd.where([True, False], [1.0, 2.0], [3.0, 4.0])
     array([1., 4.])
     """
-    cond = np.asarray(stop_gradient(cond) if is_traced(cond) else cond, dtype=bool)
+    if is_traced(cond):
+        cond = stop_gradient(cond)
+    if is_traced(cond):
+        # A value being recorded by dd.compile: converted to bool by a recorded operation, so
+        # the compiled code tests each call's condition, not the recording's.
+        cond = np.not_equal(cond, False)
+    else:
+        cond = np.asarray(cond, dtype=bool)
     return bind(WHERE, x, y, cond=cond)
 
 

@@ -121,7 +121,8 @@ def _step(x):
     x = stop_gradient(x)
     if type(x) in FLOATS or type(x) is int:
         return 1.0 if x > 0 else 0.0
-    x = np.asarray(x)
+    if not is_traced(x):  # (under dd.compile x is a recorded value: the comparison is recorded)
+        x = np.asarray(x)
     return (x > 0).astype(np.result_type(x, 1.0))  # float32 stays float32
 
 
