@@ -62,6 +62,28 @@ def _flatten(x: Any, leaves: List[Any]) -> Any:
     return None
 
 
+#: The structure of a call with positional, non-container arguments only (the common case).
+_FLAT = ("flat",)
+
+
+def _flatten_call(args: tuple, kwargs: dict) -> Tuple[List[Any], Any]:
+    """The leaves of a call's arguments and their structure (:data:`_FLAT` when it has none)."""
+    if not kwargs:
+        for a in args:
+            if isinstance(a, (tuple, list, dict)):
+                break
+        else:
+            return list(args), _FLAT
+    leaves: List[Any] = []
+    return leaves, _flatten((args, kwargs), leaves)
+
+
+def _unflatten_call(structure: Any, leaves: List[Any]) -> Tuple[tuple, dict]:
+    if structure is _FLAT:
+        return tuple(leaves), {}
+    return _unflatten(structure, iter(leaves))
+
+
 def _unflatten(structure: Any, leaves: Any) -> Any:
     """Rebuild ``structure`` around the values of the iterator ``leaves``."""
     if structure is None:
@@ -120,11 +142,12 @@ class _PrimalTag(Tag):
         return _var(out, self)
 
 
-def _var(value: Any, tag: Tag) -> Var:
+def _var(value: Any, tag: Tag, slot: int = -1) -> Var:
+    """A Var of ``tag`` at ``slot``; slot -1 and a first-pass tag for values never on a tape."""
     v = _new(Var)
     v.primal = value
-    v.slot = -1
-    v.tag = tag  # type: ignore[assignment]  # a Var of the first pass: never on a tape
+    v.slot = slot
+    v.tag = tag  # type: ignore[assignment]
     return v
 
 
@@ -167,7 +190,7 @@ class _Call:
                     var = by_parent[p] = tag.new_var(_mark(v))
                 leaves.append(var)
         try:
-            args, kwargs = _unflatten(self.structure, iter(leaves))
+            args, kwargs = _unflatten_call(self.structure, leaves)
             out = self.fn(*args, **kwargs)
         finally:
             tag.active = False
@@ -211,7 +234,7 @@ class _Call:
         leaves: List[Any] = []
         structure = _flatten(out, leaves)
         slots: List[int] = [-1] * len(self.out_shapes)
-        ok = _shape_of_structure(structure) == _shape_of_structure(self.out_structure[0])
+        ok = structure == self.out_structure[0]
         if ok:
             for leaf, k in zip(leaves, self.out_structure[1]):
                 if k < 0:
@@ -226,16 +249,6 @@ class _Call:
                 f"it was re-run in the reverse sweep: a checkpointed function must compute the "
                 f"same thing from the same inputs (draw random numbers outside it and pass them in)")
         return slots
-
-
-def _shape_of_structure(structure: Any) -> Any:
-    """A structure with dict keys and container types only (hashable, comparable)."""
-    if structure is None:
-        return None
-    t, children = structure
-    if t is dict:
-        return (t, tuple((k, _shape_of_structure(c)) for k, c in children))
-    return (t, tuple(_shape_of_structure(c) for c in children))
 
 
 def _checkpoint_vjp(ct, primals, out, params, shapes, wants):
@@ -254,7 +267,7 @@ def _no_jvp(primals, tangents, out, params, chunked):  # pragma: no cover - neve
 
 
 def _impl(*leaves, call):  # pragma: no cover - never bound: the wrapper records entries itself
-    args, kwargs = _unflatten(call.structure, iter(leaves))
+    args, kwargs = _unflatten_call(call.structure, list(leaves))
     return call.fn(*args, **kwargs)
 
 
@@ -323,8 +336,7 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        leaves: List[Any] = []
-        structure = _flatten((args, kwargs), leaves)
+        leaves, structure = _flatten_call(args, kwargs)
         top: Optional[Tag] = None
         for leaf in leaves:
             if type(leaf) in TRACED and (top is None or leaf.tag.level > top.level):
@@ -402,7 +414,7 @@ def _record(fn: Callable, label: str, leaves: List[Any], structure: Any, top: Ta
             first.append(leaf)
     nslots = tape.nslots
     try:
-        args, kwargs = _unflatten(structure, iter(first))
+        args, kwargs = _unflatten_call(structure, first)
         out = fn(*args, **kwargs)
     finally:
         ptag.active = False
@@ -410,12 +422,16 @@ def _record(fn: Callable, label: str, leaves: List[Any], structure: Any, top: Ta
         raise _closure_error(label)
     tape.inner_operations += ptag.count
 
-    out_leaves: List[Any] = []
-    out_structure = _flatten(out, out_leaves)
     index: List[int] = []          # per output leaf: its computed value's index, or -1
     computed: List[Any] = []       # the first pass's Vars of the computed outputs
     seen: Dict[int, int] = {}
     results: List[Any] = []
+    out_leaves: List[Any] = []
+    if type(out) is Var and out.tag is ptag and id(out) not in outer_of:
+        out_structure = None       # one computed result, the common case: no loop needed
+        index, computed, results = [0], [out], [None]
+    else:
+        out_structure = _flatten(out, out_leaves)
     for o in out_leaves:
         if type(o) is Var and o.tag is ptag:
             outer = outer_of.get(id(o))
@@ -441,13 +457,13 @@ def _record(fn: Callable, label: str, leaves: List[Any], structure: Any, top: Ta
         slot = _append(top, CHECKPOINT, tuple(parents), vals, {"call": call},
                        tuple(shape_of(v) for v in vals))
         if len(computed) == 1:
-            made = [_tape_var(computed[0].primal, slot, top)]
+            made = [_var(computed[0].primal, top, slot)]
         else:
             made = []
             for k, o in enumerate(computed):
                 s = _append(top, CHECKPOINT_OUTPUT, (slot,), (None,), {"call": call, "index": k},
                             ((),))
-                made.append(_tape_var(o.primal, s, top))
+                made.append(_var(o.primal, top, s))
         results = [made[k] if k >= 0 else r for k, r in zip(index, results)]
     return _unflatten(out_structure, iter(results))
 
@@ -460,14 +476,6 @@ def _append(tag: TapeTag, prim: Primitive, parents: tuple, args: tuple, params: 
     tape.entries.append(Entry(prim, parents, args, None, params, shapes, slot))
     tag.count += 1
     return slot
-
-
-def _tape_var(value: Any, slot: int, tag: TapeTag) -> Var:
-    v = _new(Var)
-    v.primal = value
-    v.slot = slot
-    v.tag = tag
-    return v
 
 
 # --------------------------------------------------------------------------------------------
