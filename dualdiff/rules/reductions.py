@@ -130,7 +130,8 @@ def _refuse_complex(x: Value, name: str) -> None:
 
 def tie_weights(x: Value, out: Value, axes: Optional[tuple], keepdims: bool,
                 initial: Any) -> np.ndarray:
-    """1/c at each of the c places where x attains its reduced value, 0 elsewhere (plain).
+    """1/c at each of the c places where x attains its reduced value, 0 elsewhere (plain; a
+    boolean mask when there are no ties).
 
     Read from the values only (a piecewise-constant weight). A nan result (max propagates nan)
     sends the derivative to the nans; an ``initial`` equal to the result counts as one more tie,
@@ -143,6 +144,10 @@ def tie_weights(x: Value, out: Value, axes: Optional[tuple], keepdims: bool,
     hit = np.equal(xv, ov)
     if np.any(np.isnan(ov)):
         hit |= np.isnan(xv) & np.isnan(ov)
+    if initial is None and np.count_nonzero(hit) == np.size(ov):
+        # One hit per slice (no ties, the usual case): the mask itself is the weight, and a
+        # boolean multiplies without a float copy (nor a change of dtype).
+        return hit
     count = np.sum(hit, axis=axes, keepdims=True)
     if initial is not None:
         count = count + np.equal(ov, initial)
