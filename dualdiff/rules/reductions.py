@@ -392,7 +392,9 @@ def nanmean(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
     >>> float(dd.nanmean([1.0, np.nan, 3.0]))
     2.0
     """
-    v = np.asarray(stop_gradient(x))
+    v = stop_gradient(x)
+    if not hasattr(v, "ndim"):  # a list; under dd.compile a recorded value, kept as it is
+        v = np.asarray(v)
     axes = norm_axes(axis, v.ndim)
     count = np.sum(~np.isnan(v), axis=axes, keepdims=keepdims)
     return divide(nansum(x, axes, keepdims), count.astype(np.result_type(v, 1.0)))
@@ -438,6 +440,10 @@ def quantile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
         raise ValueError("quantile/median of values containing nan: numpy returns nan there; "
                          "remove the nans first")
     order = np.argsort(v, axis=-1, kind="stable")
+    if is_traced(order):
+        raise TypeError("quantile/median/percentile cannot be compiled by dd.compile: which "
+                        "elements they pick depends on the values, and indexing by computed "
+                        "positions is not recorded. Call the function without dd.compile")
     pos = qv.reshape(-1) * (n - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)

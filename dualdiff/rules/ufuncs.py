@@ -134,21 +134,14 @@ def _max_partial(x, y, out):
     # Ties split the derivative evenly between the two sides, so maximum(x, x) has derivative 1
     # and neither argument is favoured (JAX's convention).
     xv, yv = stop_gradient(x), stop_gradient(y)
-    return _chosen(np.greater(xv, yv), xv, yv)
+    d = np.where(np.greater(xv, yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+    return d.astype(np.result_type(xv, yv, 1.0), copy=False)
 
 
 def _min_partial(x, y, out):
     xv, yv = stop_gradient(x), stop_gradient(y)
-    return _chosen(np.less(xv, yv), xv, yv)
-
-
-def _chosen(won, xv, yv):
-    """1 where x won, 1/2 where x and y tie, else 0, in the arguments' floating dtype."""
-    dtype = np.result_type(xv, yv, 1.0)
-    tie = np.equal(xv, yv)
-    if not np.any(tie):  # one pass fewer than blending in the ties (clip, relu-like uses)
-        return won.astype(dtype) if type(won) is np.ndarray else dtype.type(won)
-    return (won + 0.5 * tie).astype(dtype, copy=False)
+    d = np.where(np.less(xv, yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
+    return d.astype(np.result_type(xv, yv, 1.0), copy=False)
 
 
 def _pow_base_partial(x, y, out):
@@ -324,8 +317,12 @@ def _values(*xs):
 
 
 def _as_float(d, *like):
-    """A plain partial computed by numpy (0.5, ±1, quotients) in the arguments' floating dtype."""
-    return np.asarray(d).astype(np.result_type(*like, 1.0), copy=False)
+    """A plain partial computed by numpy (0.5, ±1, quotients) in the arguments' floating dtype.
+
+    ``d`` comes from numpy functions of the values (an array, or under dd.compile a recorded
+    value): its own astype keeps the conversion recorded too.
+    """
+    return d.astype(np.result_type(*like, 1.0), copy=False)
 
 
 def _fmax_partial(x, y, out):
