@@ -31,14 +31,14 @@ from .tape import Var
 from .trace import trace
 from .transforms import (
     JacobianInfo, auto_chunk, derivative, grad, hessian, hessian_sparsity, hvp, jacobian, jvp,
-    seed_directions, sparsity, vjp,
+    seed_directions, sparsity, value_and_grad, vjp,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Dual", "Var", "Primitive", "PRIMITIVES", "JacobianInfo", "stop_gradient",
-    "derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "auto_chunk",
+    "derivative", "jvp", "vjp", "grad", "value_and_grad", "jacobian", "hessian", "hvp", "auto_chunk",
     "seed_directions", "trace", "elementwise", "checkpoint", "checkpoint_sequential", "MemoryInfo",
     "compile",
     "add", "subtract", "multiply", "divide", "negative", "power",

@@ -27,6 +27,8 @@ def as_value(x: Any, what: str) -> Any:
         return float(x)
     if isinstance(x, (float, complex)):
         return x
+    if isinstance(x, np.ndarray) and type(x) is not np.ndarray and not isinstance(x, np.memmap):
+        raise _subclass_error(x, what)
     try:
         arr = np.asarray(x)
     except (TypeError, ValueError) as e:
@@ -37,6 +39,22 @@ def as_value(x: Any, what: str) -> Any:
         raise TypeError(f"{what} must be a number or an array of numbers, not "
                         f"{type(x).__name__} of dtype {arr.dtype}")
     return arr[()] if arr.ndim == 0 else arr
+
+
+def _subclass_error(x: np.ndarray, what: str) -> TypeError:
+    """Refuse an ndarray subclass: dualdiff's values are plain arrays, and its meaning would be lost."""
+    if isinstance(x, np.ma.MaskedArray):
+        meaning = ("a numpy masked array: dualdiff would differentiate the masked elements too "
+                   "(the mask would be dropped). Pass x.filled(value) or x.compressed(), or "
+                   "use np.where with the mask inside f")
+    elif isinstance(x, np.matrix):
+        meaning = ("a numpy matrix: inside f its * and ** would become elementwise (dualdiff's "
+                   "values are plain arrays). Pass np.asarray(x) and write @ for matrix products")
+    else:
+        meaning = (f"a {type(x).__module__}.{type(x).__name__}, a subclass of numpy.ndarray "
+                   f"whose own meaning (units, mask, operators) dualdiff would drop. Pass "
+                   f"np.asarray(x) if the plain array is what you mean")
+    return TypeError(f"{what} is {meaning}")
 
 
 def flatten(x: Any, what: str = "x") -> Tuple[List[Any], Treedef]:

@@ -9,6 +9,7 @@ transpose, indexing) shift their axis by one, and they read ``chunked`` to know 
 
 from __future__ import annotations
 
+import threading
 from typing import Any, List, Optional, Sequence
 
 import numpy as np
@@ -81,12 +82,18 @@ class ForwardTag(Tag):
 # Duals built by hand share one perturbation per number of directions, so that
 # Dual(2.0, 1.0) * Dual(5.0, 0.0) combines them the way one would expect.
 _USER_TAGS: "dict[Optional[int], ForwardTag]" = {}
+# Two threads building their first Duals at once must get the same tag, not one each (which
+# would make their Duals refuse to combine): the tag is made under a lock.
+_USER_TAGS_LOCK = threading.Lock()
 
 
 def _user_tag(chunk: Optional[int]) -> ForwardTag:
     tag = _USER_TAGS.get(chunk)
     if tag is None:
-        tag = _USER_TAGS[chunk] = ForwardTag(chunk, level=0, owner="Dual")
+        with _USER_TAGS_LOCK:
+            tag = _USER_TAGS.get(chunk)
+            if tag is None:
+                tag = _USER_TAGS[chunk] = ForwardTag(chunk, level=0, owner="Dual")
     return tag
 
 

@@ -631,6 +631,15 @@ class Traced:
             f"functions (dd.sin, dd.exp, ...) or numpy's (np.sin, np.exp, ...) instead of the "
             f"math module, and .primal if you only want the value")
 
+    def __format__(self, spec: str) -> str:
+        # f"{loss:.4f}" in debug printing: show the value (the derivative is not dropped, the
+        # value is only printed). An empty spec is str(), which shows the whole traced value.
+        return format(stop_gradient(self), spec) if spec else str(self)
+
+    def __round__(self, ndigits=None): raise self._no_conversion("round")
+    def __trunc__(self): raise self._no_conversion("math.trunc")
+    def __floor__(self): raise self._no_conversion("math.floor")
+    def __ceil__(self): raise self._no_conversion("math.ceil")
     def __float__(self): raise self._no_conversion("float")
     def __int__(self): raise self._no_conversion("int")
     def __complex__(self): raise self._no_conversion("complex")

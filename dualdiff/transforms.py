@@ -27,7 +27,8 @@ from .sparsity import detect
 from .staging import Staged, call
 from .tape import Tape, TapeTag, Var, backward, take
 
-__all__ = ["derivative", "jvp", "vjp", "grad", "jacobian", "hessian", "hvp", "JacobianInfo",
+__all__ = ["derivative", "jvp", "vjp", "grad", "value_and_grad", "jacobian", "hessian", "hvp",
+           "JacobianInfo",
            "seed_directions", "auto_chunk", "sparsity", "hessian_sparsity"]
 
 #: Directions per forward pass that ``chunk="auto"`` never exceeds.
@@ -71,6 +72,69 @@ def _check_callable(f: Any, name: str) -> None:
         raise TypeError(f"{name} takes a function as its first argument, not {type(f).__name__}")
 
 
+def _check_args(name: str, f: Any, *, mode: Optional[str] = None, chunk: Any = "auto",
+                has_aux: bool = False, modes: Tuple[str, ...] = ("forward", "reverse")) -> None:
+    """The checks every transform makes on what it was given, so all refuse alike.
+
+    A setting is checked even where this call does not use it (``chunk`` in reverse mode): a
+    bad value is a mistake the caller should hear about, not a silent no-op.
+    """
+    _check_callable(f, name)
+    if mode is not None and mode not in modes:
+        also = f" ({name} also takes 'auto')" if "auto" in modes else ""
+        raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}{also}")
+    _resolve_chunk(chunk, 1)
+    if not isinstance(has_aux, bool):
+        raise TypeError(f"has_aux must be True or False, not {has_aux!r}")
+
+
+class _Aux:
+    """f's auxiliary output (``has_aux=True``): f returns ``(output, aux)``; aux comes back as is,
+    with no derivative (the values of this transform's tracing taken off)."""
+
+    def __init__(self, f: Callable, name: str):
+        self.f, self.name = f, name
+        self.got: List[Any] = []
+
+    def __call__(self, x: Any) -> Any:
+        out = self.f(x)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError(f"{self.name}(..., has_aux=True) needs f to return a pair "
+                            f"(output, aux), but f returned {_describe(out)}")
+        self.got[:] = [out[1]]
+        return out[0]
+
+    def value(self, x: Any) -> Any:
+        if not self.got:  # the passes ran elsewhere (an executor's processes): evaluate here
+            self(x)
+        return _untraced(self.got[0])
+
+
+def _untraced(v: Any) -> Any:
+    """v with the layers of finished transformations taken off (outer, active ones kept)."""
+    if isinstance(v, (tuple, list)):
+        return type(v)(_untraced(item) for item in v) if not hasattr(v, "_fields") else \
+            type(v)(*(_untraced(item) for item in v))
+    if isinstance(v, dict):
+        return {k: _untraced(item) for k, item in v.items()}
+    while is_traced(v) and not v.tag.active:
+        v = v.primal
+    return v
+
+
+def _describe(out: Any) -> str:
+    if out is None:
+        return "None"
+    return "one value" if is_traced(out) else f"a {type(out).__name__}"
+
+
+def _returns(aux: Optional[_Aux], x: Any, *results: Any) -> Any:
+    """A transform's result, with f's aux appended when it has one."""
+    if aux is not None:
+        results = results + (aux.value(x),)
+    return results[0] if len(results) == 1 else results
+
+
 def _check_mode(mode: str) -> str:
     if mode not in ("forward", "reverse"):
         raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}")
@@ -79,18 +143,36 @@ def _check_mode(mode: str) -> str:
 
 def _output(out: Any) -> Any:
     """f's output as one value: lists/tuples of scalars are stacked; non-numbers rejected."""
+    if out is None:
+        raise TypeError("f's output must be a number or an array of numbers, not NoneType: did f "
+                        "forget to return?")
     if isinstance(out, (list, tuple)):
         if not out:
             raise TypeError("f returned an empty list/tuple; it must return a number or an array")
         for item in out:
             if not is_traced(item):
                 as_value(item, "each element of f's output")
+        shapes = [shape_of(item) for item in out]
+        if len(set(shapes)) > 1:
+            raise ValueError(_ragged_message(shapes))
         out = F.stack(list(out))
     if is_traced(out):
         if not out.tag.active:
             raise leaked_error(out.tag, "as f's result")
         return out
     return as_value(out, "f's output")
+
+
+def _ragged_message(shapes: List[tuple]) -> str:
+    groups: dict = {}
+    for i, s in enumerate(shapes):
+        groups.setdefault(s, []).append(i)
+    parts = [f"element{'s' if len(ix) > 1 else ''} {', '.join(map(str, ix[:8]))}"
+             f"{', ...' if len(ix) > 8 else ''} {'have' if len(ix) > 1 else 'has'} shape {s}"
+             for s, ix in groups.items()]
+    return (f"f returned a list/tuple of {len(shapes)} elements whose shapes disagree ("
+            f"{'; '.join(parts)}), so it is not one array. Return one array: dd.stack pieces of "
+            f"one shape, or dd.concatenate flattened pieces (dd.reshape(p, (-1,)))")
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,7 +420,7 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
     >>> t
     array([0., 0.])
     """
-    _check_callable(f, "jvp")
+    _check_args("jvp", f)
     leaves, treedef = _leaves(x)
     vleaves = flatten_like(v, treedef, "v")
     for xl, vl in zip(leaves, vleaves):
@@ -361,7 +443,7 @@ def derivative(f: Callable, x: Any) -> Any:
     >>> float(dd.derivative(lambda x: x ** 3, 2.0))
     12.0
     """
-    _check_callable(f, "derivative")
+    _check_args("derivative", f)
     xv = as_value(x, "x")
     if shape_of(xv) != ():
         raise ValueError(f"derivative takes a scalar x, got shape {shape_of(xv)}; "
@@ -369,20 +451,24 @@ def derivative(f: Callable, x: Any) -> Any:
     return _finish(_forward_pass(f, [xv], None, [1.0], None, "derivative")[1])
 
 
-def vjp(f: Callable, x: Any, full_output: bool = False) -> Any:
+def vjp(f: Callable, x: Any, full_output: bool = False, *, has_aux: bool = False) -> Any:
     """``(f(x), pullback)`` where ``pullback(ybar) = ybarᵀ J`` with x's shape (and structure).
 
     f is called once and recorded; each pullback call is one reverse sweep over the tape and
     does not call f again (checkpointed parts of f are re-run in each sweep). ``ybar`` must have
     f(x)'s shape. With ``full_output=True`` returns ``(f(x), pullback, memory)``, memory a
     :class:`~dualdiff.memory.MemoryInfo` whose ``peak_bytes`` grows as sweeps re-run checkpoints.
+    With ``has_aux=True`` f returns ``(output, aux)`` and aux is appended, undifferentiated:
+    ``(f(x), pullback, aux)``.
 
     >>> import dualdiff as dd, numpy as np
     >>> y, pullback = dd.vjp(lambda x: x * x, np.array([1.0, 2.0]))
     >>> pullback(np.array([1.0, 1.0]))
     array([2., 4.])
     """
-    _check_callable(f, "vjp")
+    _check_args("vjp", f, has_aux=has_aux)
+    aux = _Aux(f, "vjp") if has_aux else None
+    f = aux or f
     leaves, treedef = _leaves(x)
     meter = MemoryInfo() if full_output else None
     rec = _Recording(f, leaves, treedef, "vjp", meter=meter)
@@ -397,7 +483,9 @@ def vjp(f: Callable, x: Any, full_output: bool = False) -> Any:
                             "real (see docs/complex.md)")
         return unflatten(treedef, [_finish(c) for c in rec.sweep(ybar)])
 
-    return (_finish(rec.value), pullback, meter) if full_output else (_finish(rec.value), pullback)
+    if full_output:
+        return _returns(aux, x, _finish(rec.value), pullback, meter)
+    return _returns(aux, x, _finish(rec.value), pullback)
 
 
 def _complex_output_error() -> TypeError:
@@ -420,21 +508,25 @@ def _scalar_output_error(shape: tuple) -> ValueError:
 
 
 def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto",
-         full_output: bool = False) -> Any:
+         full_output: bool = False, *, has_aux: bool = False) -> Any:
     """The gradient of a scalar-valued f at x: same shape (and tuple/dict structure) as x.
 
     ``mode="reverse"`` (default) records f once and sweeps back once; ``mode="forward"`` takes
     ceil(x.size / chunk) forward passes. A non-scalar f(x) raises ValueError. With
     ``full_output=True`` returns ``(gradient, info)``, info a :class:`JacobianInfo` (passes,
-    operations, and ``peak_bytes``, the most bytes the tape kept at once).
+    operations, and ``peak_bytes``, the most bytes the tape kept at once). With
+    ``has_aux=True`` f returns ``(loss, aux)`` and the result is ``(gradient, aux)`` (aux
+    undifferentiated, as in JAX); :func:`value_and_grad` gives the loss too.
 
     >>> import dualdiff as dd, numpy as np
     >>> f = lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1])
     >>> dd.grad(f, [2.0, 5.0])
     array([5.5       , 1.71633781])
     """
-    _check_callable(f, "grad")
-    if _check_mode(mode) == "reverse":
+    _check_args("grad", f, mode=mode, chunk=chunk, has_aux=has_aux)
+    aux = _Aux(f, "grad") if has_aux else None
+    f = aux or f
+    if mode == "reverse":
         leaves, treedef = _leaves(x)
         meter = MemoryInfo() if full_output else None
         rec = _Recording(f, leaves, treedef, "grad", meter=meter)
@@ -447,12 +539,38 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         one = np.ones((), dtype=value.dtype)[()] if isinstance(value, (np.ndarray, np.generic)) else 1.0
         g = unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
         if not full_output:
-            return g
+            return _returns(aux, x, g)
         n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
         assert meter is not None
-        return g, JacobianInfo(1, "reverse", None, rec.operations, n, 1, meter.peak_bytes)
+        return _returns(aux, x, g, JacobianInfo(1, "reverse", None, rec.operations, n, 1,
+                                                meter.peak_bytes))
     g, passes, ops, n, m, k = _jacobian_forward_any(f, x, chunk, scalar_output=True)
-    return (g, JacobianInfo(passes, "forward", k, ops, n, m, 0)) if full_output else g
+    if full_output:
+        return _returns(aux, x, g, JacobianInfo(passes, "forward", k, ops, n, m, 0))
+    return _returns(aux, x, g)
+
+
+def value_and_grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto",
+                   *, has_aux: bool = False) -> Any:
+    """``(f(x), ∇f(x))`` for a scalar f, from one recording (reverse mode) as in JAX.
+
+    The gradient has x's shape and structure, as from :func:`grad`. With ``has_aux=True`` f
+    returns ``(loss, aux)`` and the result is ``((loss, aux), gradient)``.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> loss, g = dd.value_and_grad(lambda w: np.sum(w ** 2), np.array([1.0, 2.0]))
+    >>> float(loss), g
+    (5.0, array([2., 4.]))
+    """
+    _check_args("value_and_grad", f, mode=mode, chunk=chunk, has_aux=has_aux)
+    inner = _Aux(f, "value_and_grad") if has_aux else f
+
+    def loss_and_output(z: Any) -> Any:  # the loss to differentiate, and f's output kept aside
+        loss = inner(z)
+        return loss, ((loss, inner.got[0]) if has_aux else loss)  # type: ignore[union-attr]
+
+    g, out = grad(loss_and_output, x, mode=mode, chunk=chunk, has_aux=True)
+    return ((_finish(out[0]), out[1]) if has_aux else _finish(out)), g
 
 
 def _jacobian_forward_any(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False):
@@ -589,17 +707,18 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
     return unflatten(treedef, parts), info
 
 
-def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] = 1,
+def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] = "auto",
              full_output: bool = False, *, sparse: Any = None, executor: Any = None,
-             format: str = "csr") -> Any:
+             format: str = "csr", has_aux: bool = False) -> Any:
     """The Jacobian ``J[i..., j...] = ∂f_i/∂x_j``, shape ``f(x).shape + x.shape``.
 
     ``mode="forward"`` seeds ``chunk`` input directions per pass and builds J column by column:
-    ``ceil(x.size / chunk)`` passes (``chunk=1``: x.size passes; ``chunk="auto"``: see
-    :func:`auto_chunk`). ``mode="reverse"`` records f once and sweeps back once per output
+    ``ceil(x.size / chunk)`` passes (``chunk="auto"``, the default: see :func:`auto_chunk`;
+    ``chunk=1``: x.size passes of one direction). ``mode="reverse"`` records f once and sweeps back once per output
     element, row by row: f(x).size passes. With ``full_output=True`` returns ``(J, info)``, info
     a :class:`JacobianInfo` (passes, operations, peak bytes kept by the tape). x may be a tuple/dict of arrays: J is then the same structure of
-    per-leaf Jacobians. ``mode="auto"`` picks forward mode when x.size <= f(x).size (or, when
+    per-leaf Jacobians. With ``has_aux=True`` f returns ``(output, aux)`` and aux is appended,
+    undifferentiated: ``(J, aux)`` (``(J, info, aux)`` with full_output). ``mode="auto"`` picks forward mode when x.size <= f(x).size (or, when
     sparse, when the columns need no more colours than the rows), else reverse; ``info.mode``
     says which ran.
 
@@ -616,16 +735,22 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     >>> J, info.passes
     (array([5.5       , 1.71633781]), 1)
     """
-    _check_callable(f, "jacobian")
+    _check_args("jacobian", f, mode=mode, chunk=chunk, has_aux=has_aux,
+                modes=("forward", "reverse", "auto"))
+    aux = _Aux(f, "jacobian") if has_aux else None
+    f = aux or f
     if sparse is not None or executor is not None or mode == "auto":
-        return _compressed_jacobian(f, x, mode, chunk, full_output, sparse, executor, format)
-    if _check_mode(mode) == "forward":
+        if any(is_complex(leaf) for leaf in _leaves(x)[0]):
+            raise TypeError("sparse, executor and mode='auto' Jacobians take real x; use the "
+                            "dense jacobian for complex x (see docs/complex.md)")
+        out = _compressed_jacobian(f, x, mode, chunk, full_output, sparse, executor, format)
+        return _returns(aux, x, *(out if full_output else (out,)))
+    if mode == "forward":
         J, passes, ops, n, m, k = _jacobian_forward_any(f, x, chunk)
         info = JacobianInfo(passes, "forward", k, ops, n, m, 0)
     else:
-        _resolve_chunk(chunk, 1)  # chunk is a forward-mode setting, but a bad one is still an error
         J, info = _jacobian_reverse(f, x, full_output)
-    return (J, info) if full_output else J
+    return _returns(aux, x, J, info) if full_output else _returns(aux, x, J)
 
 
 def hessian(f: Callable, x: Any, *, sparse: Any = None, executor: Any = None,
@@ -640,16 +765,22 @@ def hessian(f: Callable, x: Any, *, sparse: Any = None, executor: Any = None,
     ``executor=`` runs the passes on a concurrent.futures.Executor. ``full_output=True`` returns
     ``(H, info)``.
 
+    x may be a tuple or dict of parameters (dense Hessians only): H is then nested blocks,
+    ``H[i][j] = ∂²f/∂x_i∂x_j`` of shape ``x[i].shape + x[j].shape``, a tuple of tuples or a
+    dict of dicts keyed like x (``H[i][j]`` is ``H[j][i]`` transposed).
+
     >>> import dualdiff as dd, numpy as np
     >>> dd.hessian(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    _check_callable(f, "hessian")
-    xv = as_value(x, "x") if not isinstance(x, (tuple, dict)) else None
-    if xv is None:
-        raise TypeError("hessian takes a number or an array x, not a tuple/dict; "
-                        "concatenate the parameters into one vector")
+    _check_args("hessian", f)
+    if isinstance(x, (tuple, dict)):
+        if sparse is not None or executor is not None:
+            raise TypeError("sparse and executor Hessians take one array x, not a tuple/dict; "
+                            "concatenate the parameters into one vector")
+        return _hessian_blocks(f, x, full_output)
+    xv = as_value(x, "x")
     if is_complex(xv):
         raise TypeError("hessian of a function of complex x: the derivative of the gradient is "
                         "not complex-linear in the direction, so it is no complex matrix. Use "
@@ -662,6 +793,25 @@ def hessian(f: Callable, x: Any, *, sparse: Any = None, executor: Any = None,
                     full_output=full_output)
 
 
+def _hessian_blocks(f: Callable, x: Any, full_output: bool) -> Any:
+    """The Hessian of f over a tuple/dict x, as blocks H[i][j] (shape x[i].shape + x[j].shape)."""
+    leaves, treedef = _leaves(x)
+    if any(is_complex(leaf) for leaf in leaves):
+        raise TypeError("hessian of a function of complex x is no complex matrix: use dd.hvp "
+                        "(see docs/complex.md)")
+
+    def flat_grad(z: Any) -> Any:  # one vector, so that one forward Jacobian gives every row
+        return F.concatenate([F.reshape(g, (-1,)) for g in flatten(grad(f, z), "the gradient")[0]])
+
+    J, info = jacobian(flat_grad, x, mode="forward", chunk="auto", full_output=True)
+    columns = flatten(J, "the Jacobian")[0]  # per leaf j: (n,) + x[j].shape
+    H = unflatten(treedef, [
+        unflatten(treedef, [_finish(np.reshape(col[cut], shape + shape_of(xj)))
+                            for col, xj in zip(columns, leaves)])
+        for shape, cut in pieces(leaves)])
+    return (H, info) if full_output else H
+
+
 def hvp(f: Callable, x: Any, v: Any) -> Any:
     """The Hessian-vector product ``H(x) @ v`` in one forward-over-reverse pass; x's shape.
 
@@ -669,7 +819,7 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
     >>> dd.hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 1.0]))
     array([ 6., 12.])
     """
-    _check_callable(f, "hvp")
+    _check_args("hvp", f)
     leaves, treedef = _leaves(x)
     if treedef is None:
         return jvp(lambda z: grad(f, z), x, v)[1]

@@ -204,7 +204,7 @@ def _owns_same(a: Value, b: Value) -> bool:
 
 def _broadcast_scalar(x: Value) -> Optional[Any]:
     """The value of a plain array that is one scalar broadcast (every stride 0), else None."""
-    if type(x) is np.ndarray and x.ndim and not any(x.strides):
+    if type(x) is np.ndarray and x.ndim and x.size and not any(x.strides):
         return x.reshape(-1)[0]
     return None
 
