@@ -409,77 +409,80 @@ def _reciprocal_impl(x):
     return _div_impl(1.0, x)
 
 
-SQUARE = elementwise("square", _square_impl, (lambda x, o: 2.0 * x,), needs="args", complex="holomorphic")
-RECIPROCAL = elementwise("reciprocal", _reciprocal_impl, (lambda x, o: -(o * o),), needs="out",
-                         doc="integers give their float reciprocal (1/2 = 0.5), unlike np.reciprocal", complex="holomorphic")
-CBRT = elementwise("cbrt", np.cbrt,
-                   (lambda x, o: divide(1.0, 3.0 * o * o),), needs="out",
-                   doc="its derivative at 0 is inf", complex="real")
-LOG2 = elementwise("log2", _scalar_fast(math.log2, np.log2), (lambda x, o: divide(1.0 / _LN2, x),),
-                   needs="args", complex="holomorphic")
+# complex="holomorphic" where numpy takes complex input and each partial is the complex
+# derivative; "real" where numpy refuses complex input or the function is built on an ordering.
+_HOLO, _REAL = "holomorphic", "real"
+SQUARE = elementwise("square", _square_impl, (lambda x, o: 2.0 * x,), needs="args", complex=_HOLO)
+RECIPROCAL = elementwise(
+    "reciprocal", _reciprocal_impl, (lambda x, o: -(o * o),), needs="out", complex=_HOLO,
+    doc="integers give their float reciprocal (1/2 = 0.5), unlike np.reciprocal")
+CBRT = elementwise("cbrt", np.cbrt, (lambda x, o: divide(1.0, 3.0 * o * o),), needs="out",
+                   complex=_REAL, doc="its derivative at 0 is inf")
+LOG2 = elementwise("log2", _scalar_fast(math.log2, np.log2),
+                   (lambda x, o: divide(1.0 / _LN2, x),), needs="args", complex=_HOLO)
 LOG10 = elementwise("log10", _scalar_fast(math.log10, np.log10),
-                    (lambda x, o: divide(1.0 / _LN10, x),), needs="args", complex="holomorphic")
-EXP2 = elementwise("exp2", np.exp2, (lambda x, o: o * _LN2,), needs="out", complex="holomorphic")
+                    (lambda x, o: divide(1.0 / _LN10, x),), needs="args", complex=_HOLO)
+EXP2 = elementwise("exp2", np.exp2, (lambda x, o: o * _LN2,), needs="out", complex=_HOLO)
 LOGADDEXP = elementwise("logaddexp", np.logaddexp,
-                        (lambda x, y, o: exp(x - o), lambda x, y, o: exp(y - o)), needs="both", complex="real")
+                        (lambda x, y, o: exp(x - o), lambda x, y, o: exp(y - o)),
+                        needs="both", complex=_REAL)
 LOGADDEXP2 = elementwise("logaddexp2", np.logaddexp2,
-                         (lambda x, y, o: exp2(x - o), lambda x, y, o: exp2(y - o)), needs="both", complex="real")
-HYPOT = elementwise("hypot", np.hypot,
-                    (_hypot_partial, lambda x, y, o: _hypot_partial(y, x, o)), needs="both",
-                    doc="the derivative at hypot(0, 0) is taken as 0 in both arguments, as abs'(0)", complex="real")
+                         (lambda x, y, o: exp2(x - o), lambda x, y, o: exp2(y - o)),
+                         needs="both", complex=_REAL)
+HYPOT = elementwise("hypot", np.hypot, (_hypot_partial, lambda x, y, o: _hypot_partial(y, x, o)),
+                    needs="both", complex=_REAL,
+                    doc="the derivative at hypot(0, 0) is taken as 0 in both arguments, as abs'(0)")
 ARCSINH = elementwise("arcsinh", _scalar_fast(math.asinh, np.arcsinh),
-                      (lambda x, o: divide(1.0, sqrt(x * x + 1.0)),), needs="args", complex="holomorphic")
+                      (lambda x, o: divide(1.0, sqrt(x * x + 1.0)),), needs="args", complex=_HOLO)
 ARCCOSH = elementwise("arccosh", _scalar_fast(math.acosh, np.arccosh),
-                      (lambda x, o: divide(1.0, sqrt(x * x - 1.0)),), needs="args",
-                      doc="its derivative at 1 is inf", complex="holomorphic")
+                      (lambda x, o: divide(1.0, sqrt(x * x - 1.0)),), needs="args", complex=_HOLO,
+                      doc="its derivative at 1 is inf")
 ARCTANH = elementwise("arctanh", _scalar_fast(math.atanh, np.arctanh),
-                      (lambda x, o: divide(1.0, 1.0 - x * x),), needs="args", complex="holomorphic")
-SINC = elementwise("sinc", np.sinc, (_sinc_partial,), needs="both",
+                      (lambda x, o: divide(1.0, 1.0 - x * x),), needs="args", complex=_HOLO)
+SINC = elementwise("sinc", np.sinc, (_sinc_partial,), needs="both", complex=_HOLO,
                    doc="normalised, sin(πx)/(πx); exact at and near 0 to any order (a Taylor "
-                       "polynomial replaces the cancelling formula for |x| < 0.1)", complex="holomorphic")
+                       "polynomial replaces the cancelling formula for |x| < 0.1)")
 DEG2RAD = elementwise("deg2rad", np.deg2rad, (lambda x, o: math.pi / 180.0,), needs="none",
-                      doc="also numpy's radians", complex="real")
+                      complex=_REAL, doc="also numpy's radians")
 RAD2DEG = elementwise("rad2deg", np.rad2deg, (lambda x, o: 180.0 / math.pi,), needs="none",
-                      doc="also numpy's degrees", complex="real")
-FMAX = elementwise("fmax", np.fmax,
-                   (_fmax_partial, lambda x, y, o: 1.0 - _fmax_partial(x, y, o)), needs="args",
+                      complex=_REAL, doc="also numpy's degrees")
+FMAX = elementwise("fmax", np.fmax, (_fmax_partial, lambda x, y, o: 1.0 - _fmax_partial(x, y, o)),
+                   needs="args", complex=_REAL,
                    doc="a nan loses (the derivative goes to the other argument); a tie splits "
-                       "the derivative evenly, 1/2 to each side", complex="real")
-FMIN = elementwise("fmin", np.fmin,
-                   (_fmin_partial, lambda x, y, o: 1.0 - _fmin_partial(x, y, o)), needs="args",
+                       "the derivative evenly, 1/2 to each side")
+FMIN = elementwise("fmin", np.fmin, (_fmin_partial, lambda x, y, o: 1.0 - _fmin_partial(x, y, o)),
+                   needs="args", complex=_REAL,
                    doc="a nan loses (the derivative goes to the other argument); a tie splits "
-                       "the derivative evenly, 1/2 to each side", complex="real")
-COPYSIGN = elementwise("copysign", np.copysign,
-                       (_copysign_partial, _zero2),
-                       needs="args",
-                       doc="∂/∂x = ±sign(x), 0 at x = 0 (as abs'(0)); ∂/∂y = 0", complex="real")
-MOD = elementwise("mod", np.remainder, (1, _mod_divisor_partial), needs="both",
+                       "the derivative evenly, 1/2 to each side")
+COPYSIGN = elementwise("copysign", np.copysign, (_copysign_partial, _zero2), needs="args",
+                       complex=_REAL, doc="∂/∂x = ±sign(x), 0 at x = 0 (as abs'(0)); ∂/∂y = 0")
+MOD = elementwise("mod", np.remainder, (1, _mod_divisor_partial), needs="both", complex=_REAL,
                   doc="also numpy's remainder and the % operator: ∂/∂x = 1, ∂/∂y = -floor(x/y); "
-                      "at a jump, the quotient of the branch numpy's value lies on", complex="real")
-FMOD = elementwise("fmod", np.fmod, (1, _mod_divisor_partial), needs="both",
+                      "at a jump, the quotient of the branch numpy's value lies on")
+FMOD = elementwise("fmod", np.fmod, (1, _mod_divisor_partial), needs="both", complex=_REAL,
                    doc="∂/∂x = 1, ∂/∂y = -trunc(x/y); at a jump, the quotient of the branch "
-                       "numpy's value lies on", complex="real")
+                       "numpy's value lies on")
 FLOAT_POWER = elementwise("float_power", np.float_power,
-                          (_float_power_base_partial, _float_power_exponent_partial), needs="both",
+                          (_float_power_base_partial, _float_power_exponent_partial),
+                          needs="both", complex=_HOLO,
                           doc="computed in float64 (or complex128) as numpy does, float32 "
-                              "included; ∂/∂y at x = 0 is taken as 0", complex="holomorphic")
-HEAVISIDE = elementwise("heaviside", np.heaviside, (_zero2, _zero2), needs="args",
-                        doc="piecewise constant: its derivative is 0 everywhere (at 0 too)", complex="real")
+                              "included; ∂/∂y at x = 0 is taken as 0")
+HEAVISIDE = elementwise("heaviside", np.heaviside, (_zero2, _zero2), needs="args", complex=_REAL,
+                        doc="piecewise constant: its derivative is 0 everywhere (at 0 too)")
 
 
 square = _unary(SQUARE, "x * x", "3.0", "9.0")
 reciprocal = _unary(RECIPROCAL, "1 / x (integers too give floats)", "4.0", "0.25")
-cbrt = _unary(CBRT, "The real cube root of x (derivative inf at 0)", "-8.0", "np.float64(-2.0)", "Its derivative at 0 is inf.")
+cbrt = _unary(CBRT, "The real cube root of x (derivative inf at 0)", "-8.0", "np.float64(-2.0)")
 log2 = _unary(LOG2, "Base-2 logarithm of x", "8.0", "3.0")
 log10 = _unary(LOG10, "Base-10 logarithm of x", "100.0", "2.0")
 exp2 = _unary(EXP2, "2 to the x", "3.0", "np.float64(8.0)")
 arcsinh = _unary(ARCSINH, "Inverse hyperbolic sine of x", "0.0", "0.0")
-arccosh = _unary(ARCCOSH, "Inverse hyperbolic cosine of x (x >= 1; derivative inf at 1)", "1.0", "0.0",
-                 "Its derivative at 1 is inf.")
+arccosh = _unary(ARCCOSH, "Inverse hyperbolic cosine of x (x >= 1; derivative inf at 1)",
+                 "1.0", "0.0")
 arctanh = _unary(ARCTANH, "Inverse hyperbolic tangent of x (|x| < 1)", "0.0", "0.0")
-sinc = _unary(SINC, "The normalised sinc function sin(πx) / (πx), 1 at 0 (derivatives exact there)", "0.5",
-              "np.float64(0.6366197723675814)",
-              "Its derivatives at and near 0 are exact to any order.")
+sinc = _unary(SINC, "The normalised sinc function sin(πx) / (πx), 1 at 0 (its derivatives "
+              "exact at and near 0, to any order)", "0.5", "np.float64(0.6366197723675814)")
 deg2rad = _unary(DEG2RAD, "Degrees to radians, x·π/180", "180.0", "np.float64(3.141592653589793)")
 rad2deg = _unary(RAD2DEG, "Radians to degrees, x·180/π", "np.pi", "np.float64(180.0)")
 radians = deg2rad
@@ -488,26 +491,24 @@ logaddexp = _binary(LOGADDEXP, "log(exp(x) + exp(y)), without overflow", "0.0, 0
                     "np.float64(0.6931471805599453)")
 logaddexp2 = _binary(LOGADDEXP2, "log2(2**x + 2**y), without overflow", "1.0, 1.0",
                      "np.float64(2.0)")
-hypot = _binary(HYPOT, "sqrt(x**2 + y**2), without overflow (derivative 0 at the origin)", "3.0, 4.0", "np.float64(5.0)",
-                "At x = y = 0 the derivative is taken as 0, as for abs.")
-fmax = _binary(FMAX, "The larger of x and y, ignoring a nan (a tie gives 1/2 to each)", "1.0, np.nan", "np.float64(1.0)",
-               "A nan loses; at a tie the derivative is split evenly, 1/2 to each argument.")
-fmin = _binary(FMIN, "The smaller of x and y, ignoring a nan (a tie gives 1/2 to each)", "1.0, np.nan", "np.float64(1.0)",
-               "A nan loses; at a tie the derivative is split evenly, 1/2 to each argument.")
-copysign = _binary(COPYSIGN, "|x| with the sign of y (∂/∂x = ±sign x, 0 at x = 0; ∂/∂y = 0)", "2.0, -0.0", "np.float64(-2.0)",
-                   "∂/∂x is ±sign(x), 0 at x = 0 (as for abs); ∂/∂y is 0.")
+hypot = _binary(HYPOT, "sqrt(x**2 + y**2), without overflow (derivative 0 at the origin, as "
+                "for abs)", "3.0, 4.0", "np.float64(5.0)")
+fmax = _binary(FMAX, "The larger of x and y, ignoring a nan (a nan loses; a tie gives 1/2 to "
+               "each)", "1.0, np.nan", "np.float64(1.0)")
+fmin = _binary(FMIN, "The smaller of x and y, ignoring a nan (a nan loses; a tie gives 1/2 to "
+               "each)", "1.0, np.nan", "np.float64(1.0)")
+copysign = _binary(COPYSIGN, "|x| with the sign of y (∂/∂x = ±sign x, 0 at x = 0; ∂/∂y = 0)",
+                   "2.0, -0.0", "np.float64(-2.0)")
 mod = _binary(MOD, "x mod y with the sign of y, numpy's remainder and Python's % (∂/∂x = 1, "
               "∂/∂y = -floor(x/y); at a jump, the branch numpy's value is on)", "-1.0, 3.0",
-              "np.float64(2.0)",
-              "∂/∂x = 1 and ∂/∂y = -floor(x/y); at a jump (x a multiple of y) the quotient is\n"
-              "the one of the branch numpy's value lies on.")
+              "np.float64(2.0)")
 remainder = mod
-fmod = _binary(FMOD, "x mod y with the sign of x, C's fmod (∂/∂x = 1, ∂/∂y = -trunc(x/y))", "-1.0, 3.0", "np.float64(-1.0)",
-               "∂/∂x = 1 and ∂/∂y = -trunc(x/y).")
-float_power = _binary(FLOAT_POWER, "x ** y computed in float64 (float32 too), as np.float_power", "2.0, 3.0",
-                      "np.float64(8.0)", "∂/∂y at x = 0 is taken as 0 (the limit for y > 0).")
-heaviside = _binary(HEAVISIDE, "The step function: 0 for x < 0, y at x = 0, 1 for x > 0 (derivative 0)",
-                    "0.0, 0.5", "np.float64(0.5)", "Its derivative is 0 everywhere.")
+fmod = _binary(FMOD, "x mod y with the sign of x, C's fmod (∂/∂x = 1, ∂/∂y = -trunc(x/y))",
+               "-1.0, 3.0", "np.float64(-1.0)")
+float_power = _binary(FLOAT_POWER, "x ** y computed in float64 (float32 too), as np.float_power "
+                      "(∂/∂y at x = 0 taken as 0)", "2.0, 3.0", "np.float64(8.0)")
+heaviside = _binary(HEAVISIDE, "The step function: 0 for x < 0, y at x = 0, 1 for x > 0 "
+                    "(derivative 0)", "0.0, 0.5", "np.float64(0.5)")
 true_divide = divide
 
 

@@ -175,21 +175,27 @@ def _average_ref(z, w, axis):
     return np.sum(z * w, axis=axis) / np.sum(w * np.ones_like(z), axis=axis)
 
 
+def _flat_weights(w, ws, axis):
+    """(3, 1) weights along axis 0 are given as numpy's 1-d weights; others as they are."""
+    return w.reshape(-1) if len(ws) == 2 and axis == 0 else w
+
+
 for _cid, _shapes, _axis in [("same-shape", ((3, 4), (3, 4)), None), ("1d-weights", ((3, 4), (4,)), 1),
                              ("1d-weights-axis0", ((3, 4), (3, 1)), 0)]:
     add_case("average", Case(
         f"average-{_cid}",
-        lambda x, w, a=_axis, ws=_shapes[1]: dd.average(x, axis=a, weights=dd.reshape(w, (-1,)) if len(ws) == 2 and a == 0 else w),
+        lambda x, w, a=_axis, ws=_shapes[1]: dd.average(x, axis=a, weights=_flat_weights(w, ws, a)),
         lambda x, w, a=_axis: _average_ref(x, w, a), _shapes, (U(-2, 2), U(0.5, 2)),
         value_ref=lambda x, w, a=_axis, ws=_shapes[1]: np.average(
-            x, axis=a, weights=np.reshape(w, -1) if len(ws) == 2 and a == 0 else w)))
+            x, axis=a, weights=_flat_weights(w, ws, a))))
 add_case("average", Case("average-unweighted-axis0", lambda x: dd.average(x, axis=0),
                          lambda z: np.mean(z, axis=0), ((3, 4),), (U(-2, 2),)))
 
 for _cid, _shape, _n, _axis, _pre in [("vector", (6,), 1, -1, None), ("second", (6,), 2, -1, None),
                                       ("axis0", (4, 3), 1, 0, None), ("prepend", (5,), 1, -1, 0.5)]:
+    _extra = {} if _pre is None else {"prepend": _pre}
     add_case("diff", Case(f"diff-{_cid}", lambda x, n=_n, a=_axis, p=_pre: dd.diff(x, n, a, prepend=p),
-                          lambda z, n=_n, a=_axis, p=_pre: np.diff(z, n, a, **({} if p is None else {"prepend": p})),
+                          lambda z, n=_n, a=_axis, e=_extra: np.diff(z, n, a, **e),
                           (_shape,), (U(-2, 2),)))
 
 for _cid, _shape, _args in [("square", (3, 3), ()), ("offset", (3, 4), (1,)), ("below", (4, 3), (-2,)),
