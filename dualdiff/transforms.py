@@ -439,6 +439,10 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
 def derivative(f: Callable, x: Any) -> Any:
     """f'(x) for a scalar x, by one forward pass; the result has f(x)'s shape.
 
+    A complex x is read as :func:`jacobian` reads it (docs/complex.md): a real-valued f gets
+    ∂f/∂x − i·∂f/∂y, and a complex-valued f is refused, since f'(z) exists only where f is
+    holomorphic (then ``dd.jvp(f, z, 1.0)`` gives it).
+
     >>> import dualdiff as dd
     >>> float(dd.derivative(lambda x: x ** 3, 2.0))
     12.0
@@ -448,6 +452,8 @@ def derivative(f: Callable, x: Any) -> Any:
     if shape_of(xv) != ():
         raise ValueError(f"derivative takes a scalar x, got shape {shape_of(xv)}; "
                          f"use dd.jacobian (or dd.jvp) for array inputs")
+    if is_complex(xv):
+        return _jacobian_forward_any(f, xv, 1)[0]
     return _finish(_forward_pass(f, [xv], None, [1.0], None, "derivative")[1])
 
 

@@ -354,3 +354,16 @@ def test_distribution_name_and_install_instructions():
     for readme in ("README.md", "README.zh-CN.md"):
         text = (root / readme).read_text(encoding="utf-8")
         assert "`python -m pip install .`" in text and "`dualdiff-ad`" in text, readme
+
+
+def test_derivative_and_check_grad_with_complex_x():
+    from dualdiff.testing import GradientCheckError, check_grad
+
+    assert complex(dd.derivative(lambda z: np.abs(z) ** 2, 1 + 2j)) == pytest.approx(2 - 4j)
+    with pytest.raises(TypeError, match="only when f is holomorphic"):
+        dd.derivative(np.exp, 1 + 2j)
+    check_grad(lambda z: np.abs(np.exp(z)) * z, np.array([1 + 2j, 0.3 - 0.1j]))
+    wrong_abs = dd.elementwise("wrong_abs", np.abs, [lambda x, o: np.sign(dd.stop_gradient(x))],
+                               needs="args", register=False, complex="holomorphic")
+    with pytest.raises(GradientCheckError, match="disagrees with the central difference"):
+        check_grad(wrong_abs, np.array([1 + 2j]))
