@@ -101,7 +101,8 @@ class Compiled:
             try:
                 return first[0](*args, **kwargs)
             except Miss:
-                return miss(args, kwargs)
+                pass
+            return miss(args, kwargs)  # outside the handler: errors do not chain to the Miss
 
         functools.update_wrapper(compiled, self.fn)
         compiled.source = self.source  # type: ignore[attr-defined]
