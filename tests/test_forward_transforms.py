@@ -256,28 +256,29 @@ def test_pass_counts(n, chunk, passes):
 
 
 def test_auto_chunk_rule():
-    # the documented examples, and the rule's promises: at most 64 directions, as few passes
-    # as that allows, and passes of (almost) equal size
-    assert dd.auto_chunk(2) == 2 and dd.auto_chunk(64) == 64 and dd.auto_chunk(70) == 35
-    for n in [1, 5, 63, 64, 65, 128, 129, 1000]:
+    # the documented examples, and the rule's promises: at most 2**22 tangent elements per
+    # input-sized value, as few passes as that allows, and passes of (almost) equal size
+    assert dd.auto_chunk(2) == 2 and dd.auto_chunk(70) == 70 and dd.auto_chunk(3000) == 1000
+    cap = dd.transforms.AUTO_CHUNK_ELEMENTS
+    for n in [1, 5, 63, 64, 65, 128, 129, 1000, 2048, 2049, 3000, 10 ** 5, 10 ** 6]:
         k = dd.auto_chunk(n)
-        assert 1 <= k <= min(n, 64)
-        assert math.ceil(n / k) == math.ceil(n / 64)
+        assert 1 <= k <= n and k * n <= max(cap, n)
+        assert math.ceil(n / k) == math.ceil(n / max(1, cap // n))
 
 
 def test_auto_chunk_used_by_jacobian_for_a_larger_input():
-    n = 70
+    n = 3000
     calls = []
 
     def f(x):
         calls.append(1)
-        return dd.sin(x) * x[0]
+        return dd.sin(x[:5]) * x[0]
 
     x = np.linspace(-1, 1, n)
     J, info = dd.jacobian(f, x, chunk="auto", full_output=True)
-    assert info.chunk == dd.auto_chunk(n) == 35
-    assert info.passes == 2 == len(calls)
-    check_close(J, complex_step_jacobian(lambda z: np.sin(z) * z[0], x))
+    assert info.chunk == dd.auto_chunk(n) == 1000
+    assert info.passes == 3 == len(calls)
+    check_close(J, complex_step_jacobian(lambda z: np.sin(z[:5]) * z[0], x))
 
 
 @pytest.mark.parametrize("x", [3.0, 3, [1.0, 2.0], [1, 2], np.array([[1.0, 2.0], [3.0, 4.0]])],

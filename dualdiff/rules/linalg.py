@@ -25,6 +25,8 @@ def _matmul_jvp(primals, tangents, out, params, chunked):
     # with the other operand's batch axes. Promote vectors to matrices and give the tangent unit
     # batch axes so that k sits in front of every batch axis, then drop the promoted axes.
     sa, sb, so = shape_of(a), shape_of(b), shape_of(out)
+    if len(sa) <= 2 and len(sb) <= 2 and (tb is None or len(sa) == 2 or len(sb) == 1):
+        return _matmul_jvp_gemm(a, b, ta, tb, sa, sb, so)
     a2 = sa if len(sa) > 1 else (1,) + sa
     b2 = sb if len(sb) > 1 else sb + (1,)
     nbatch = max(len(a2), len(b2)) - 2
@@ -39,6 +41,29 @@ def _matmul_jvp(primals, tangents, out, params, chunked):
         term = matmul(reshape(a, a2), lift(tb, b2))
         total = term if total is None else total + term
     return reshape(total, shape_of(total)[:1] + so)
+
+
+def _matmul_jvp_gemm(a, b, ta, tb, sa, sb, so):
+    """k directions through a product of vectors and matrices as single matrix products.
+
+    Batched, the k directions would run as k small products (k mat-vecs for A @ x); stacked
+    along one axis they are one GEMM on the same numbers: (k·m, n) @ (n, p) for A's tangent,
+    (k, n) @ Aᵀ for a vector x's.
+    """
+    k = shape_of(ta if ta is not None else tb)[0]
+    total = None
+    if ta is not None:  # (k, [m,] n) @ b: the directions' rows stacked, one product
+        rows = k * (sa[0] if len(sa) == 2 else 1)
+        total = reshape(matmul(reshape(ta, (rows, sa[-1])), b), (k,) + so)
+    if tb is not None:
+        if len(sb) == 1:  # a @ x for k vectors x: (k, n) @ aᵀ, or (k, n) @ a for a vector a
+            term = matmul(tb, transpose(a) if len(sa) == 2 else a)
+        else:  # a (m, n) @ tb (k, n, p): the directions side by side, (m, n) @ (n, k·p)
+            p = sb[1]
+            wide = reshape(transpose(tb, (1, 0, 2)), (sb[0], k * p))
+            term = transpose(reshape(matmul(a, wide), (sa[0], k, p)), (1, 0, 2))
+        total = term if total is None else total + term
+    return total
 
 
 def _mT(x):
