@@ -582,3 +582,25 @@ def test_a_recompute_is_not_an_identical_operation_to_merge(monkeypatch):
     monkeypatch.setattr(sys.modules["dualdiff.checkpoint"], "_mark", lambda v: v)
     keys, _ = staged_grad()
     assert len(set(keys)) < len(keys)
+
+
+def test_under_dd_compile_the_recompute_stays_in_the_program():
+    layers = [lambda h: np.tanh(np.sin(h) * h)] * 4
+
+    def store_all(x):
+        for layer in layers:
+            x = layer(x)
+        return np.sum(x)
+
+    run = dd.checkpoint_sequential(layers, 2)
+    ckpt = dd.compile(lambda x: dd.grad(lambda x: np.sum(run(x)), x))
+    plain = dd.compile(lambda x: dd.grad(store_all, x))
+    x = np.linspace(-1.0, 1.0, 5)
+    want = dd.grad(store_all, x)
+    assert same(ckpt(x), want) and same(ckpt(x), want)  # the recording call and a replay
+    assert same(plain(x), want)
+    src, src0 = ckpt.source(x), plain.source(x)
+    # Storing all computes each layer's sin once; with checkpoints each segment is computed again
+    # in the sweep (the last segment's first pass is dead code: only the gradient is returned).
+    assert src0.count("sin(") == 4
+    assert src.count("sin(") == 6 and "recompute" in src
