@@ -170,6 +170,12 @@ def test_median_and_quantile_follow_the_order_statistics():
     np.testing.assert_allclose(g, [0.2, 0, 0, 0.8, 0], rtol=1e-14)
     # with equal values the stable sort's first one takes the derivative
     np.testing.assert_array_equal(dd.grad(np.median, np.array([2.0, 1.0, 2.0])), [1, 0, 0])
+    # the weights are a constant array, not positions: every element stays in the global
+    # sparsity pattern, and dd.compile re-sorts on every call
+    assert dd.sparsity(np.median, x).toarray().all()
+    compiled = dd.compile(lambda x: dd.grad(np.median, x))
+    for z in (x, x[::-1].copy(), x * -1.0):
+        np.testing.assert_array_equal(compiled(z), dd.grad(np.median, z))
     with pytest.raises(ValueError, match="method='linear'"):
         np.quantile(dd.Dual(x), 0.5, method="nearest")
     with pytest.raises(ValueError, match="nan"):

@@ -439,21 +439,18 @@ def quantile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
     if np.any(np.isnan(v)):
         raise ValueError("quantile/median of values containing nan: numpy returns nan there; "
                          "remove the nans first")
-    order = np.argsort(v, axis=-1, kind="stable")
-    if is_traced(order):
-        raise TypeError("quantile/median/percentile cannot be compiled by dd.compile: which "
-                        "elements they pick depends on the values, and indexing by computed "
-                        "positions is not recorded. Call the function without dd.compile")
+    # Each element's rank in a stable sort, then for each q the weights (1 - g) on rank lo and g
+    # on rank hi: a constant array that multiplies y, rather than indices computed from the
+    # values, so that dd.compile records it and a sparsity pattern keeps every element.
+    rank = np.argsort(np.argsort(v, axis=-1, kind="stable"), axis=-1, kind="stable")
     pos = qv.reshape(-1) * (n - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
-    g = (pos - lo).astype(np.result_type(v, 1.0))
-    r = np.arange(rows)[:, None]
-    below, above = getitem(y, (r, order[:, lo])), getitem(y, (r, order[:, hi]))
-    step = subtract(above, below)
-    # numpy's lerp: from the nearer end, so that g = 0 and g = 1 give the order statistic exactly
-    out = where(g >= 0.5, subtract(above, step * (1.0 - g)), add(below, step * g))
-    out = transpose(out, (1, 0))
+    dtype = np.result_type(v, 1.0)
+    g = (pos - lo).astype(dtype)[:, None, None]
+    weights = (np.where(rank[None] == lo[:, None, None], 1.0 - g, 0.0)
+               + np.where(rank[None] == hi[:, None, None], g, 0.0)).astype(dtype, copy=False)
+    out = sum(multiply(y, weights), axis=-1)  # (len(q), rows)
     tail = _kept_shape(shape, axes) if keepdims else tuple(shape[i] for i in kept)
     return reshape(out, qv.shape + tail)
 
