@@ -14,7 +14,7 @@ import numpy as np
 
 from .primitives import is_traced, shape_of
 
-__all__ = ["flatten", "unflatten", "flatten_like", "pieces", "as_value"]
+__all__ = ["flatten", "unflatten", "flatten_like", "pieces", "as_value", "subclass_error"]
 
 Treedef = Any
 
@@ -28,7 +28,7 @@ def as_value(x: Any, what: str) -> Any:
     if isinstance(x, (float, complex)):
         return x
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray and not isinstance(x, np.memmap):
-        raise _subclass_error(x, what)
+        raise subclass_error(x, what)
     try:
         arr = np.asarray(x)
     except (TypeError, ValueError) as e:
@@ -41,7 +41,7 @@ def as_value(x: Any, what: str) -> Any:
     return arr[()] if arr.ndim == 0 else arr
 
 
-def _subclass_error(x: np.ndarray, what: str) -> TypeError:
+def subclass_error(x: np.ndarray, what: str) -> TypeError:
     """Refuse an ndarray subclass: dualdiff's values are plain arrays, and its meaning would be lost."""
     if isinstance(x, np.ma.MaskedArray):
         meaning = ("a numpy masked array: dualdiff would differentiate the masked elements too "

@@ -14,7 +14,7 @@ from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
-from .containers import as_value as _as_value
+from .containers import as_value as _as_value, subclass_error
 from .primitives import TRACED, Primitive, Tag, bind, is_complex, is_traced, register_traced, shape_of
 from .surface import Traced
 
@@ -72,6 +72,8 @@ class ForwardTag(Tag):
             out = prim.impl(*primals, **params)
         else:
             out = prim.impl(*primals)
+        if type(out) is not float and type(out) is not np.ndarray and isinstance(out, np.ndarray):
+            raise subclass_error(out, f"a value in f ('{prim.name}' with a constant)")
         d = _new(Dual)
         d.primal = out
         d.tangent = prim.jvp(primals, tangents, out, params, self.chunk is not None)

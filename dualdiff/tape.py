@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .containers import subclass_error
 from .rules import add, real
 from .primitives import (
     TRACED, Primitive, Tag, bind, is_complex, register_traced, shape_of, stop_gradient,
@@ -145,6 +146,16 @@ class TapeTag(Tag):
             shapes = tuple([shape_of(v) for v in values])
         # Values carrying an older perturbation must see this operation too: bind again.
         out = bind(prim, *values, **params) if nested else prim.impl(*values, **params)
+        kind = type(out)  # written out: this runs once per recorded operation
+        if kind is np.ndarray:
+            cplx = out.dtype.kind == "c"
+        elif kind is float:
+            cplx = False
+        elif isinstance(out, np.ndarray):
+            # a masked array or np.matrix constant met a Var: its meaning would be dropped later
+            raise subclass_error(out, f"a value in f ('{prim.name}' with a constant)")
+        else:
+            cplx = is_complex(stop_gradient(out))
         self.count += 1
         tape = self.tape
         slot = tape.nslots
@@ -155,7 +166,7 @@ class TapeTag(Tag):
             values if needs in ("args", "both") else (None,) * len(values),
             out if needs in ("out", "both") else None,
             params, shapes, slot))
-        if type(out) is not float and is_complex(stop_gradient(out)):
+        if cplx:
             tape.entries[-1].real = _real_parents(values, parents)
         if tape.keep_all:
             tape.values[slot] = out

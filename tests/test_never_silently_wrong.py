@@ -110,6 +110,13 @@ def test_masked_arrays_are_refused():
             call()
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_masked_constant_inside_f_is_refused(mode):
+    xm = np.ma.masked_array([1.0, 2.0], mask=[0, 1])
+    with pytest.raises(TypeError, match=r"a value in f \('multiply' with a constant\) is a numpy masked"):
+        dd.grad(lambda x: np.sum(x * xm), np.ones(2), mode=mode)
+
+
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself warns
 def test_matrix_is_refused_rather_than_turned_elementwise():
     M = np.matrix([[1.0, 2.0], [3.0, 4.0]])
