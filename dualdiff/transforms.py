@@ -640,7 +640,8 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         # A Jacobian inside another derivative (or being compiled), blocks in order: joined
         # as in the plain case below, one operation instead of one per column.
         ts = [t if is_traced(t) or not chunked else np.asarray(t) for _, t in blocks]
-        Jt = F.reshape(F.concatenate(ts) if chunked else F.stack(ts), (n, m))
+        joined = ts[0] if chunked and len(ts) == 1 else (F.concatenate(ts) if chunked else F.stack(ts))
+        Jt = F.reshape(joined, (n, m))
     elif any(is_traced(t) for _, t in blocks):  # seeds out of order: scattered row by row
         rows: List[Any] = [None] * n
         for columns, t in blocks:
@@ -666,8 +667,9 @@ def _shape_jacobian(Jt: Any, out_shape: tuple, leaves: List[Any], treedef: Any) 
     """Cut the (n, m) transposed Jacobian into one f(x).shape + leaf.shape block per leaf."""
     traced = is_traced(Jt)
     parts = []
+    whole = len(leaves) == 1  # one leaf: its block is all of Jt, no slicing needed
     for shape, cut in pieces(leaves):
-        block = Jt[cut]
+        block = Jt if whole else Jt[cut]
         if traced:
             parts.append(_finish(F.reshape(F.transpose(block), out_shape + shape)))
         else:
