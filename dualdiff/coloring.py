@@ -16,7 +16,7 @@ Jacobian again and again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, List
 
 import numpy as np
@@ -45,6 +45,8 @@ class Coloring:
     kind: str
     colors: np.ndarray
     pattern: Pattern
+    #: What reusing the colouring needs again and again (its check, the gather indices).
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_colors(self) -> int:
@@ -66,20 +68,64 @@ def _lists(p: Pattern) -> "tuple[list, list]":
     return row_cols, col_rows
 
 
-def _order(degrees: List[int], order: str) -> List[int]:
+def _order(degrees: Any, order: str) -> List[int]:
     if order not in _ORDERS:
         raise ValueError(f"order must be one of {_ORDERS}, not {order!r}")
     if order == "natural":
         return list(range(len(degrees)))
     # Largest first; ties in natural order, so colourings are reproducible.
-    return sorted(range(len(degrees)), key=lambda v: -degrees[v])
+    return np.argsort(-np.asarray(degrees), kind="stable").tolist()
 
 
-def _greedy(neighbours: List[set], order: str) -> np.ndarray:
-    """Distance-1 greedy colouring of a graph given by neighbour sets."""
-    colors = [-1] * len(neighbours)
-    for v in _order([len(s) for s in neighbours], order):
-        taken = {colors[w] for w in neighbours[v]}
+#: Above this many (column, column) pairs sharing a row, neighbour sets are built one column at a
+#: time instead of all at once: slower, but memory stays at the graph's size.
+_PAIRS_AT_ONCE = 1 << 24
+
+
+def _column_graph(p: Pattern) -> "tuple[list, list]":
+    """The column intersection graph: (neighbour list, start offsets) in compressed form.
+
+    Columns j and k are neighbours when some row holds both. All pairs come from one vectorised
+    expansion of each row's columns against themselves (sum of squared row lengths).
+    """
+    lengths = np.diff(p.indptr)
+    rows = p.rows()
+    rep = lengths[rows]
+    total = int(rep.sum())
+    n = p.shape[1]
+    if total > _PAIRS_AT_ONCE:
+        row_cols, col_rows = _lists(p)
+        flat: list = []
+        ptr = [0]
+        for j, rs in enumerate(col_rows):
+            s: set = set()
+            for r in rs:
+                s.update(row_cols[r])
+            s.discard(j)
+            flat.extend(sorted(s))
+            ptr.append(len(flat))
+        return flat, ptr
+    src = np.repeat(p.indices, rep)
+    first = np.repeat(p.indptr[rows], rep)
+    offset = np.arange(total) - np.repeat(np.cumsum(rep) - rep, rep)
+    dst = p.indices[first + offset]
+    key = np.sort(src[src != dst] * n + dst[src != dst])
+    if key.size:
+        key = key[np.concatenate([[True], key[1:] != key[:-1]])]
+    ptr_a = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key // n, minlength=n), out=ptr_a[1:])
+    return (key % n).tolist(), ptr_a.tolist()
+
+
+def _greedy(adj: list, ptr: list, order: str) -> np.ndarray:
+    """Distance-1 greedy colouring of a graph in compressed form (neighbours of v are
+    ``adj[ptr[v]:ptr[v + 1]]``): each vertex, in order, takes the smallest colour its
+    neighbours do not have."""
+    n = len(ptr) - 1
+    colors = [-1] * n
+    colour_of = colors.__getitem__
+    for v in _order(np.diff(ptr), order):
+        taken = set(map(colour_of, adj[ptr[v]:ptr[v + 1]]))
         c = 0
         while c in taken:
             c += 1
@@ -99,15 +145,7 @@ def color_columns(pattern: Any, order: str = "largest_first") -> Coloring:
     3
     """
     pattern = as_pattern(pattern)
-    row_cols, col_rows = _lists(pattern)
-    neighbours = []
-    for j, rows in enumerate(col_rows):
-        s: set = set()
-        for r in rows:
-            s.update(row_cols[r])
-        s.discard(j)
-        neighbours.append(s)
-    return Coloring("column", _greedy(neighbours, order), pattern)
+    return Coloring("column", _greedy(*_column_graph(pattern), order), pattern)
 
 
 def color_rows(pattern: Any, order: str = "largest_first") -> Coloring:
@@ -193,6 +231,12 @@ def check_coloring(coloring: Coloring) -> None:
         ...
     ValueError: column coloring is invalid: row 0 has two columns of color 0
     """
+    if coloring.cache.get("checked") is not coloring.colors:
+        _check_coloring(coloring)
+        coloring.cache["checked"] = coloring.colors  # a reused colouring is checked once
+
+
+def _check_coloring(coloring: Coloring) -> None:
     p, colors = coloring.pattern, np.asarray(coloring.colors)
     size = p.shape[0] if coloring.kind == "row" else p.shape[1]
     if coloring.kind == "star" and p.shape[0] != p.shape[1]:

@@ -146,13 +146,38 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
     if pattern.shape[0] != m:
         raise ValueError(f"the sparsity pattern has {pattern.shape[0]} rows, but f(x) has {m} "
                          f"elements")
-    rows = pattern.rows()
-    if mode == "forward":
-        data = B[coloring.colors[pattern.indices], rows]
-    else:
-        data = B[coloring.colors[rows], pattern.indices]
+    data = B.reshape(-1)[_jacobian_gather(coloring, mode)]
     info.update(colors=coloring.n_colors, nonzeros=pattern.nnz)
     return value, sparse_result(data, pattern, fmt, "a sparse Jacobian"), info
+
+
+def _jacobian_gather(coloring: Coloring, mode: str) -> np.ndarray:
+    """Where each nonzero sits in the flat compressed block B (colours × m forward, colours × n
+    reverse): computed once per colouring and kept with it."""
+    key = ("gather", mode)
+    if key not in coloring.cache:
+        p = coloring.pattern
+        rows = p.rows()
+        if mode == "forward":
+            coloring.cache[key] = coloring.colors[p.indices] * p.shape[0] + rows
+        else:
+            coloring.cache[key] = coloring.colors[rows] * p.shape[1] + p.indices
+    return coloring.cache[key]
+
+
+def _hessian_plan(coloring: Coloring) -> Tuple[Pattern, np.ndarray]:
+    """The symmetric pattern a Hessian colouring recovers and where each of its nonzeros sits in
+    the flat (colours × n) compressed block: H[i, j] = B[colour j, i] when j is the only column of
+    its colour in row i, else (star colouring) its mirror B[colour i, j]."""
+    if "hessian" not in coloring.cache:
+        pattern = coloring.pattern if coloring.kind == "column" else symmetric(coloring.pattern)
+        rows, cols, colors = pattern.rows(), pattern.indices, coloring.colors
+        n = pattern.shape[0]
+        gather = colors[cols] * n + rows
+        if coloring.kind == "star":
+            gather = np.where(unique_in_row(pattern, colors), gather, colors[rows] * n + cols)
+        coloring.cache["hessian"] = (pattern, gather)
+    return coloring.cache["hessian"]
 
 
 def compressed_hessian(gradient: Callable, leaves: List[Any], n: int, *, sparse: Any,
@@ -171,7 +196,7 @@ def compressed_hessian(gradient: Callable, leaves: List[Any], n: int, *, sparse:
     else:
         pattern = hessian_pattern() if sparse is True else as_pattern(sparse, (n, n))
         coloring = color_star(symmetric(pattern))
-    pattern = coloring.pattern if coloring.kind == "column" else symmetric(coloring.pattern)
+    pattern = coloring.pattern
     if pattern.shape != (n, n):
         raise ValueError(f"the Hessian's pattern must be {n}x{n} for x with {n} elements, not "
                          f"{pattern.shape[0]}x{pattern.shape[1]}")
@@ -180,13 +205,8 @@ def compressed_hessian(gradient: Callable, leaves: List[Any], n: int, *, sparse:
     blocks = _blocks(list(seeds(n, k, dtype, colors)))
     results = run_tasks(forward_task, gradient, blocks, executor, leaves, None)
     B = np.concatenate([np.asarray(r[1]) for r in results]) if results else np.zeros((0, n))
-    rows, cols = pattern.rows(), pattern.indices
-    if coloring.kind == "star":
-        direct = unique_in_row(pattern, colors)
-        data = np.where(direct, B[colors[cols], rows], B[colors[rows], cols]) if B.size else \
-            np.zeros(0, dtype=B.dtype)
-    else:
-        data = B[colors[cols], rows]
+    pattern, gather = _hessian_plan(coloring)
+    data = B.reshape(-1)[gather]
     info = dict(passes=len(blocks), mode="forward", chunk=k,
                 operations=sum(r[2] for r in results), n_inputs=n, n_outputs=n, peak_bytes=None,
                 colors=coloring.n_colors, nonzeros=pattern.nnz)

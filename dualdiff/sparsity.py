@@ -96,7 +96,9 @@ class Pattern:
                              f"{row.size} and {col.size}")
         if row.size and (row.min() < 0 or row.max() >= m or col.min() < 0 or col.max() >= n):
             raise ValueError(f"a pattern index lies outside its shape {(m, n)}")
-        key = np.unique(row * n + col) if n else np.zeros(0, dtype=np.int64)
+        key = np.sort(row * n + col) if n else np.zeros(0, dtype=np.int64)
+        if key.size:  # duplicates once (a sort and a mask: cheaper than np.unique's hashing)
+            key = key[np.concatenate([[True], key[1:] != key[:-1]])]
         rows, cols = np.divmod(key, n) if n else (key, key)
         indptr = np.zeros(m + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
