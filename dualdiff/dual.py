@@ -28,6 +28,23 @@ class ForwardTag(Tag):
 
     __slots__ = ()
 
+    def split(self, args: tuple) -> "tuple[List[Any], List[Any], bool]":
+        """The primals and tangents of ``args`` (None for values this tag does not perturb), and
+        whether any primal carries an older perturbation."""
+        primals: List[Any] = []
+        tangents: List[Any] = []
+        nested = False
+        for a in args:
+            if type(a) is Dual and a.tag is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+                nested = nested or type(a.primal) in TRACED
+            else:  # a constant, or a value of an older perturbation: constant to this one
+                primals.append(a)
+                tangents.append(None)
+                nested = nested or type(a) in TRACED
+        return primals, tangents, nested
+
     def process(self, prim: Primitive, args: tuple, params: dict) -> "Dual":
         self.count += 1
         n = len(args)
@@ -52,19 +69,7 @@ class ForwardTag(Tag):
             primals, tangents = (a.primal,), (a.tangent,)
             nested = type(a.primal) in TRACED
         else:
-            plist: List[Any] = []
-            tlist: List[Any] = []
-            nested = False
-            for a in args:
-                if type(a) is Dual and a.tag is self:
-                    plist.append(a.primal)
-                    tlist.append(a.tangent)
-                    nested = nested or type(a.primal) in TRACED
-                else:
-                    plist.append(a)
-                    tlist.append(None)
-                    nested = nested or type(a) in TRACED
-            primals, tangents = plist, tlist
+            primals, tangents, nested = self.split(args)
         # Values carrying an older perturbation must see this operation too: bind again.
         if nested:
             out = bind(prim, *primals, **params)

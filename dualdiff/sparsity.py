@@ -297,16 +297,7 @@ class PatternTag(ForwardTag):
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> Dual:
         self.count += 1
-        primals, tangents, nested = [], [], False
-        for a in args:
-            if type(a) is Dual and a.tag is self:
-                primals.append(a.primal)
-                tangents.append(a.tangent)
-                nested = nested or type(a.primal) in TRACED
-            else:
-                primals.append(a)
-                tangents.append(None)
-                nested = nested or type(a) in TRACED
+        primals, tangents, nested = self.split(args)
         out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
         if self.local or prim.kind in ("elementwise", "linear"):
             tangent = self._rule(prim, primals, tangents, out, params)
