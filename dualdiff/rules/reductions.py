@@ -184,8 +184,12 @@ def _bind_extremum(prim: Primitive, x: Value, axis: Axis, keepdims: bool, initia
     _refuse_complex(x, prim.name)
     if is_traced(initial):
         raise TypeError(f"{prim.name}: initial= must be a plain number (it is a constant)")
-    return bind1(prim, x, {"axis": norm_axes(axis, len(shape_of(x))), "keepdims": bool(keepdims),
-                           "initial": initial})
+    shape = shape_of(x)
+    axes = norm_axes(axis, len(shape))
+    if initial is None and _count(shape, axes) == 0:
+        raise ValueError(f"{prim.name} of an empty array (or along an empty axis) has no value; "
+                         f"pass initial= for the value an empty slice should take")
+    return bind1(prim, x, {"axis": axes, "keepdims": bool(keepdims), "initial": initial})
 
 
 def max(x: Value, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Value:
