@@ -49,7 +49,11 @@ class Entry:
         self.params = params
         self.shapes = shapes
         self.slot = slot
-        self.wants = tuple(p is not None for p in parents)
+        # Written out for the common arities: a generator here was most of an entry's cost.
+        n = len(parents)
+        self.wants = ((parents[0] is not None, parents[1] is not None) if n == 2
+                      else (parents[0] is not None,) if n == 1
+                      else tuple([p is not None for p in parents]))
         # Which parents are real where the output is complex (None: no such parent). A real
         # value's cotangent is real: the sweep keeps only the real part of what reaches it.
         self.real: Optional[Tuple[bool, ...]] = None
