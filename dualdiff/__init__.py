@@ -15,6 +15,7 @@ from .rules import (
     divide, dot, elementwise, exp, expm1, getitem, log, log1p, log_softmax, logsumexp, matmul, maximum, mean,
     minimum, multiply, negative, power, relu, reshape, sigmoid, sign, sin, sinh, softmax, sqrt,
     stack, subtract, sum, sum_to, tan, tanh, transpose, where,
+    cross, einsum, inner, kron, outer, tensordot, vdot,
 )
 from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.rules.trace
     amax, amin, arccosh, arcsinh, arctanh, average, cbrt, clip, copysign, cumprod, cumsum,
@@ -25,6 +26,7 @@ from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.ru
 )
 from .rules import UFUNCS_AND_REDUCTIONS as _UFUNCS_AND_REDUCTIONS
 from .memory import MemoryInfo
+from . import linalg
 from .primitives import Primitive, stop_gradient
 from .sparsity import COO, Pattern
 from .tape import Var
@@ -50,4 +52,5 @@ __all__ = [
     "sparsity", "hessian_sparsity", "Pattern", "COO", "Coloring", "color_columns", "color_rows",
     "color_star", "check_coloring",
     *[n for n in _UFUNCS_AND_REDUCTIONS if n != "trace"],  # dd.trace is the evaluation trace
+    "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross", "linalg",
 ]

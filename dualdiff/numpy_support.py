@@ -62,10 +62,19 @@ def _dualdiff_function(obj: Any, fn: Callable[..., Any]) -> Optional[Callable[..
     name = getattr(fn, "__name__", "")
     if name and getattr(dualdiff, name, None) is fn:
         return fn
+    if name and getattr(dualdiff.linalg, name, None) is fn:  # np.linalg.f -> dd.linalg.f
+        return fn
     if getattr(fn, "no_derivative", False):
         return None
     same = getattr(dualdiff, getattr(obj, "__name__", ""), None)
     return same if callable(same) and getattr(same, "__module__", "").startswith("dualdiff.rules") else None
+
+
+def _public_name(fn: Callable[..., Any]) -> str:
+    import dualdiff
+    if getattr(dualdiff, fn.__name__, None) is fn:
+        return f"dd.{fn.__name__}"
+    return f"dd.linalg.{fn.__name__}"
 
 
 def _rows(mapping: dict, keep: Callable[[Any], bool]) -> List[Tuple[str, str, str]]:
@@ -76,7 +85,7 @@ def _rows(mapping: dict, keep: Callable[[Any], bool]) -> List[Tuple[str, str, st
         target = _dualdiff_function(obj, fn)
         # A wrapper's own docstring (it may state what it adds) wins over the function's.
         note = _first_line(fn) or _first_line(target)
-        rows.append((f"`{_numpy_name(obj)}`", f"`dd.{target.__name__}`" if target else "", note))
+        rows.append((f"`{_numpy_name(obj)}`", f"`{_public_name(target)}`" if target else "", note))
     return sorted(set(rows))
 
 

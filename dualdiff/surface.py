@@ -319,6 +319,26 @@ FUNCTION_RULES.update({
 
 
 # -- linear algebra and einsum (rules/linalg.py, rules/einsum.py) -----------------------------
+from . import linalg as _linalg  # noqa: E402  (the dd.linalg namespace: np.linalg.f -> dd.linalg.f)
+
+_np_linalg_fn: Any
+for _name in _linalg.__all__:
+    _np_linalg_fn = getattr(np.linalg, _name, None)
+    if callable(_np_linalg_fn) and _name not in ("LinAlgError", "eig", "eigvals") \
+            and not isinstance(_np_linalg_fn, type):
+        FUNCTION_RULES[_np_linalg_fn] = getattr(_linalg, _name)
+FUNCTION_RULES[np.linalg.matrix_rank] = no_derivative(
+    np.linalg.matrix_rank, "The rank of each matrix (a plain integer, no derivative).")
+_GENERAL_EIG = ("the eigenvalues of a general matrix are complex and dualdiff does not "
+                "differentiate them; for a symmetric matrix use np.linalg.eigh / eigvalsh")
+_TENSOR_SOLVE = ("reshape to a matrix and use np.linalg.inv / np.linalg.solve, which dualdiff "
+                 "differentiates")
+UNSUPPORTED.update({np.linalg.eig: _GENERAL_EIG, np.linalg.eigvals: _GENERAL_EIG,
+                    np.linalg.tensorinv: _TENSOR_SOLVE, np.linalg.tensorsolve: _TENSOR_SOLVE})
+FUNCTION_RULES.update({
+    np.einsum: F.einsum, np.tensordot: F.tensordot, np.inner: F.inner, np.vdot: F.vdot,
+    np.kron: F.kron, np.cross: F.cross,
+})
 
 
 # -- functions with no derivative, passed through on values ----------------------------------

@@ -225,6 +225,40 @@ case("matmul", "constant-left", lambda x: dd.matmul(np.arange(6.0).reshape(2, 3)
      lambda x: np.arange(6.0).reshape(2, 3) @ x, normal(3, 2))
 
 
+# ---- linear algebra and einsum (batched; the decompositions with their sign gauge fixed) ----
+def _well(*shape):
+    return RNG.uniform(-1, 1, size=shape) + 3.0 * np.eye(shape[-1])
+
+
+def _spd(*shape):
+    a = RNG.normal(size=shape)
+    return a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+from table_cases.decompositions import eigh_fixed, qr_fixed, svd_fixed  # noqa: E402
+
+case("solve", "batched-matrix-rhs", lambda p: dd.linalg.solve(p[0], p[1]),
+     lambda p: np.linalg.solve(p[0], p[1]), (_well(2, 3, 3), normal(3, 2)))
+case("solve", "vector", lambda p: dd.linalg.solve(p[0], p[1]),
+     lambda p: np.linalg.solve(p[0], p[1]), (_well(3, 3), normal(3)))
+case("det", "batched", dd.linalg.det, np.linalg.det, _well(2, 3, 3))
+case("logabsdet", "batched", lambda a: dd.linalg.slogdet(a)[1],
+     lambda a: np.log(np.abs(np.linalg.det(a))), _well(2, 3, 3), oracle="cd")
+case("einsum", "three-operands", lambda p: dd.einsum("ij,jk,kl->il", *p),
+     lambda p: np.einsum("ij,jk,kl->il", *p), (normal(2, 3), normal(3, 4), normal(4, 2)))
+case("einsum", "diagonal-ellipsis", lambda a: dd.einsum("...ii->...i", a),
+     lambda a: np.einsum("...ii->...i", a), normal(2, 3, 3))
+case("cholesky", "batched", dd.linalg.cholesky, np.linalg.cholesky, _spd(2, 3, 3), oracle="cd")
+case("eigh", "batched", lambda a: eigh_fixed(dd, a), lambda a: eigh_fixed(np, a), _spd(2, 3, 3),
+     oracle="cd")
+case("svd", "tall", lambda a: svd_fixed(dd, a), lambda a: svd_fixed(np, a), normal(4, 3), oracle="cd")
+case("svd", "batched-wide", lambda a: svd_fixed(dd, a), lambda a: svd_fixed(np, a), normal(2, 2, 3),
+     oracle="cd")
+case("qr", "tall", lambda a: qr_fixed(dd, a), lambda a: qr_fixed(np, a), normal(4, 3), oracle="cd")
+case("pinv", "tall", dd.linalg.pinv, np.linalg.pinv, normal(4, 3), oracle="cd")
+case("pinv", "batched-wide", dd.linalg.pinv, np.linalg.pinv, normal(2, 2, 3), oracle="cd")
+
+
 # --------------------------------------------------------------------------------------------
 # The test itself
 # --------------------------------------------------------------------------------------------

@@ -739,8 +739,8 @@ ERRORS = [
      ValueError, r"axes \(0, 0\) are not a permutation of the 2 axes"),
     ("stack-non-sequence", lambda: dd.grad(lambda x: dd.stack(5.0).sum(), np.ones(2)), TypeError,
      r"stack takes a list or tuple of arrays, not float"),
-    ("dot-3d", lambda: dd.grad(lambda x: np.dot(x, np.ones((2, 2, 2))).sum(), np.ones(2)),
-     TypeError, r"dualdiff\.dot handles arrays of up to 2 dimensions"),
+    ("dot-3d-misaligned", lambda: dd.grad(lambda x: np.dot(x, np.ones((2, 3, 2))).sum(), np.ones(2)),
+     ValueError, r"dot: shapes \(2,\) and \(2, 3, 2\) are not aligned"),
 ]
 
 

@@ -45,6 +45,12 @@ def _split(flat, shapes):
     return out
 
 
+#: Decompositions whose tangent rules go through triangular solves: their patterns are
+#: structural (L⁻¹ of a triangular L is a full triangle), a superset of the Jacobian's nonzeros
+#: where entries cancel numerically (the Cholesky factor's L[2, 0] = A[2, 0]/L[0, 0] ignores A[1, 0]).
+STRUCTURAL = {"cholesky", "qr"}
+
+
 @pytest.mark.parametrize("case", _table_cases())
 def test_table_pattern_matches_the_oracle(case):
     rng = np.random.default_rng(zlib.crc32(case.id.encode()))
@@ -71,6 +77,9 @@ def test_table_pattern_matches_the_oracle(case):
     oracle = np.abs(np.reshape(oracle_J, (m, flat.size))) > 1e-7
     x = tuple(args[i] for i in traced)
     local = dd.sparsity(f_dd, x, local=True).toarray()
+    if case.id.split("-")[0] in STRUCTURAL:
+        assert not (oracle & ~local).any(), f"{case.id}: the local pattern misses a nonzero"
+        return
     assert np.array_equal(local, oracle), f"{case.id}: local pattern differs from the oracle's"
     if case.id.split("-")[0] in SELECT_BY_VALUE + ("ptp",) and np.size(args[0]) > 1:
         with pytest.raises(TypeError, match="selects elements by value"):

@@ -13,7 +13,10 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``ufuncs.py`` | arithmetic, exp/log, trigonometry, activations, maximum/minimum, the other ufuncs, clip |
 | ``cumulative.py`` | cumsum, cumprod (exact with zeros: a parallel scan) |
 | ``reductions.py`` | max/min, nanmax/nanmin, prod; composites: mean, var, std, quantile, ... |
-| ``linalg.py`` | matmul, dot |
+| ``einsum.py`` | einsum (adjoints derived from the subscripts), tensordot, inner, outer, vdot, kron |
+| ``linalg.py`` | matmul, dot, solve, inv, det, slogdet, matrix_power, multi_dot, cross, trace |
+| ``decompositions.py`` | cholesky, qr, eigh, svd (outputs packed in one array), pinv, lstsq |
+| ``norms.py`` | norm, vector_norm, matrix_norm, cond (composites) |
 
 Each module imports only the ones above it in this list. Three kinds of entry: **elementwise**
 entries give their partials ∂out/∂argᵢ; **linear** entries apply themselves to tangents and give
@@ -45,7 +48,11 @@ from .reductions import (
     amax, amin, average, diff, max, median, min, nanmax, nanmean, nanmin, nansum, percentile,
     prod, ptp, quantile, std, trace, var,
 )
-from .linalg import dot, matmul
+from .einsum import einsum, inner, kron, outer, tensordot, vdot
+from .linalg import cross, dot, matmul
+# The decompositions and norms are public as dd.linalg.* (dualdiff/linalg.py), as in numpy.
+from .decompositions import cholesky, eigh, pinv, qr, svd  # noqa: F401
+from .norms import norm  # noqa: F401
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).
 UFUNCS_AND_REDUCTIONS = [
@@ -66,4 +73,5 @@ __all__ = [
     "broadcast_to", "sum_to", "getitem", "PRIMITIVES", "elementwise",
     "real", "imag", "conj", "angle",
     *UFUNCS_AND_REDUCTIONS,
+    "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross",
 ]

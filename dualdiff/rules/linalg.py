@@ -1,17 +1,32 @@
-"""Matrix products: matmul (bilinear, both rules written out) and dot.
+"""Matrix products and the functions of a square matrix built on a solve.
 
-matmul's adjoints are the textbook ones, ∂l/∂A = ∂l/∂Y·Bᵀ and ∂l/∂B = Aᵀ·∂l/∂Y, with vectors
-promoted to matrices and broadcast batch axes summed away.
+- ``matmul`` (bilinear, both rules written out): its adjoints are the textbook ones,
+  ∂l/∂A = ∂l/∂Y·Bᵀ and ∂l/∂B = Aᵀ·∂l/∂Y, with vectors promoted to matrices and broadcast batch
+  axes summed away. ``dot`` (any number of dimensions), ``multi_dot`` and ``matrix_power`` are
+  written with it (or with einsum).
+- ``solve``: X = A⁻¹B with Ẋ = A⁻¹(Ḃ − ȦX), B̄ = A⁻ᵀX̄ and Ā = −B̄Xᵀ: one more solve, with the
+  transpose, in either mode. ``inv`` is a solve against the identity.
+- ``det`` and the log-determinant of ``slogdet``: d log|det A| = tr(A⁻¹ dA) (a solve), and
+  d det A = det A · tr(A⁻¹ dA). The sign of ``slogdet`` is a constant (its derivative is zero).
+
+All of them batch over leading axes as numpy does. A derivative at an exactly singular matrix
+raises ``numpy.linalg.LinAlgError`` (its value may exist, e.g. the adjugate for det, but the
+solve it is written with does not).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..primitives import Primitive, bind, shape_of
-from .ufuncs import multiply
-from .shape import reshape, sum_to, transpose
-from .table import Value, register
+from typing import Any, NamedTuple, Sequence
+
+from ..primitives import Primitive, bind, shape_of, stop_gradient
+from .ufuncs import add, multiply, negative
+from .shape import align_chunk, broadcast_to, reshape, sum, sum_to, transpose
+from .indexing import getitem
+from .assembly import stack
+from .einsum import LETTERS, einsum
+from .table import Value, float_dtype, register
 
 
 def _matmul_jvp(primals, tangents, out, params, chunked):
@@ -66,11 +81,6 @@ def _matmul_jvp_gemm(a, b, ta, tb, sa, sb, so):
     return total
 
 
-def _mT(x):
-    nd = len(shape_of(x))
-    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
-
-
 def _matmul_vjp(ct, primals, out, params, shapes, wants):
     a, b = primals
     sa, sb = shapes
@@ -119,19 +129,376 @@ def matmul(a: Value, b: Value) -> Value:
     return bind(MATMUL, a, b)
 
 
-def dot(a: Value, b: Value) -> Value:
-    """The dot product as np.dot for arrays of up to two dimensions (a scalar multiplies).
+def _mT(x: Value) -> Value:
+    """x with its last two axes swapped: the transpose of every matrix in a stack."""
+    nd = len(shape_of(x))
+    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
-    >>> import dualdiff as dd
+
+def trace_of(x: Value) -> Value:
+    """The trace of every matrix in a stack (..., n, n) -> (...); k directions in front too."""
+    return einsum("...ii->...", x)
+
+
+def eye_like(x: Value) -> np.ndarray:
+    """The identity matrix of x's last axis, in x's floating dtype (a constant)."""
+    return np.eye(shape_of(x)[-1], dtype=float_dtype(x))
+
+
+def dot(a: Value, b: Value) -> Value:
+    """The dot product as np.dot: sum over a's last axis and b's second-to-last (its only one if 1-d).
+
+    For N-d arrays the result has shape a.shape[:-1] + b.shape[:-2] + b.shape[-1:] (no batch
+    broadcasting: that is matmul); a scalar multiplies.
+
+    >>> import dualdiff as dd, numpy as np
     >>> float(dd.dot([1.0, 2.0], [3.0, 4.0]))
     11.0
+    >>> dd.dot(np.ones((2, 3, 4)), np.ones((5, 4, 6))).shape
+    (2, 3, 5, 6)
     """
-    na, nb = len(shape_of(a)), len(shape_of(b))
+    sa, sb = shape_of(a), shape_of(b)
+    na, nb = len(sa), len(sb)
     if na == 0 or nb == 0:
         return multiply(a, b)
-    if na > 2 or nb > 2:
-        raise TypeError("dualdiff.dot handles arrays of up to 2 dimensions; for stacks of "
-                        "matrices use matmul, whose broadcasting differs from np.dot's")
-    return matmul(a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    kb = nb - 2 if nb > 1 else 0
+    if sa[-1] != sb[kb]:
+        raise ValueError(f"dot: shapes {sa} and {sb} are not aligned: {sa[-1]} (axis {na - 1}) "
+                         f"!= {sb[kb]} (axis {kb})")
+    la = LETTERS[:na]
+    lb = "".join(la[-1] if j == kb else c for j, c in enumerate(LETTERS[na:na + nb]))
+    return einsum(f"{la},{lb}->{la[:-1]}{lb.replace(la[-1], '')}", a, b)
 
 
+def _check_square(name: str, a: Value, complex_ok: bool = False) -> tuple:
+    shape = shape_of(a)
+    if len(shape) < 2:
+        raise ValueError(f"{name}: {len(shape)}-dimensional array given; the array must be at "
+                         f"least two-dimensional (a matrix or a stack of matrices)")
+    if shape[-1] != shape[-2]:
+        raise ValueError(f"{name}: the last two dimensions must be square, not {shape[-2:]}")
+    if not complex_ok and np.iscomplexobj(stop_gradient(a)):
+        raise TypeError(f"{name} of complex matrices is not supported by dualdiff; use real "
+                        f"matrices (split real and imaginary parts)")
+    return shape
+
+
+def _solve_impl(a, b):
+    if getattr(b, "dtype", None) == object:
+        # Index sets, not numbers (dd.sparsity runs the tangent rules on them): A⁻¹ has the
+        # structure of the transitive closure of A's (reach i -> j through nonzeros), which is
+        # exact for generic values: triangular stays triangular, irreducible becomes dense.
+        reach = (np.asarray(a) != 0) | np.eye(np.shape(a)[-1], dtype=bool)
+        while True:
+            wider = np.matmul(reach.astype(float), reach.astype(float)) > 0
+            if np.array_equal(wider, reach):
+                return np.matmul(reach.astype(float), b)
+            reach = wider
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError as e:
+        raise np.linalg.LinAlgError(
+            f"solve: the matrix is singular ({e}); a solve, an inverse and the derivatives of "
+            f"det and slogdet need a nonsingular matrix (for least squares use lstsq or "
+            f"pinv)") from None
+
+
+def _solve_jvp(primals, tangents, out, params, chunked):
+    a, b = primals
+    ta, tb = tangents
+    nd = len(shape_of(out))
+    if chunked:  # k directions in front of every batch axis: solve then broadcasts them
+        ta = None if ta is None else align_chunk(ta, nd)
+        tb = None if tb is None else align_chunk(tb, nd)
+    rhs = tb
+    if ta is not None:
+        rhs = negative(matmul(ta, out)) if rhs is None else rhs - matmul(ta, out)
+    return _solve(a, rhs)
+
+
+def _solve_vjp(ct, primals, out, params, shapes, wants):
+    a = primals[0]
+    cb = _solve(_mT(a), ct)  # B̄ = A⁻ᵀ X̄: the one extra solve of reverse mode
+    ca = sum_to(negative(matmul(cb, _mT(out))), shapes[0]) if wants[0] else None
+    return (ca, sum_to(cb, shapes[1]) if wants[1] else None)
+
+
+SOLVE = register(Primitive("solve", _solve_impl, _solve_jvp, _solve_vjp, needs="both",
+                           complex="holomorphic",
+                           doc="Ẋ = A⁻¹(Ḃ − ȦX); reverse B̄ = A⁻ᵀX̄, Ā = −B̄Xᵀ: one more solve, no inverse"))
+
+
+def _solve(a: Value, b: Value) -> Value:
+    return bind(SOLVE, a, b)
+
+
+def solve(a: Value, b: Value) -> Value:
+    """x with a @ x = b, as np.linalg.solve: a (..., n, n); b (n,) or (..., n, k), batches broadcast.
+
+    The derivative costs one more solve (with aᵀ in reverse mode); no inverse is formed.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.linalg.solve(np.array([[2.0, 0.0], [0.0, 4.0]]), np.array([1.0, 1.0]))
+    array([0.5 , 0.25])
+    """
+    sa = _check_square("solve", a, complex_ok=True)
+    sb = shape_of(b)
+    if len(sb) == 1:  # numpy reads a 1-d b (and only a 1-d b) as one vector
+        if sb[0] != sa[-1]:
+            raise ValueError(f"solve: a of shape {sa} and b of shape {sb} do not match")
+        x = _solve(a, reshape(b, sb + (1,)))
+        return reshape(x, shape_of(x)[:-1])
+    if len(sb) < 2 or sb[-2] != sa[-1]:
+        raise ValueError(f"solve: b must have shape ({sa[-1]},) or (..., {sa[-1]}, k), not {sb}")
+    try:
+        np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(f"solve: the batch shapes of a {sa} and b {sb} do not broadcast") from None
+    return _solve(a, b)
+
+
+def inv(a: Value) -> Value:
+    """The inverse of every matrix in a stack (..., n, n), as np.linalg.inv: a solve against I.
+
+    Its derivative is −A⁻¹ dA A⁻¹, computed by solve's rules.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.linalg.inv(np.array([[2.0, 0.0], [0.0, 4.0]]))
+    array([[0.5 , 0.  ],
+           [0.  , 0.25]])
+    """
+    shape = _check_square("inv", a, complex_ok=True)
+    return _solve(a, broadcast_to(eye_like(a), shape))
+
+
+def _det_jvp(primals, tangents, out, params, chunked):
+    a, ta = primals[0], tangents[0]
+    if chunked:
+        ta = align_chunk(ta, len(shape_of(a)))
+    return multiply(out, trace_of(_solve(a, ta)))
+
+
+def _inv_T_times(a: Value, scale: Value) -> Value:
+    """scale[..., None, None] · A⁻ᵀ: the gradient of det and log|det| (one solve with Aᵀ)."""
+    scaled_eye = multiply(reshape(scale, shape_of(scale) + (1, 1)), eye_like(a))
+    return _solve(_mT(a), broadcast_to(scaled_eye, shape_of(a)))
+
+
+DET = register(Primitive(
+    "det", np.linalg.det, _det_jvp,
+    lambda ct, primals, out, params, shapes, wants: (_inv_T_times(primals[0], multiply(ct, out)),),
+    needs="both", complex="holomorphic", doc="d det A = det A · tr(A⁻¹ dA) (a solve; LinAlgError at a singular A)"))
+
+
+def det(a: Value) -> Value:
+    """The determinant of every matrix in a stack (..., n, n) -> (...), as np.linalg.det.
+
+    d det A = det A · tr(A⁻¹ dA).
+
+    >>> import dualdiff as dd, numpy as np
+    >>> round(float(dd.linalg.det(np.array([[2.0, 1.0], [1.0, 3.0]]))), 12)
+    5.0
+    """
+    _check_square("det", a, complex_ok=True)
+    return bind(DET, a)
+
+
+def _logabsdet_jvp(primals, tangents, out, params, chunked):
+    a, ta = primals[0], tangents[0]
+    if chunked:
+        ta = align_chunk(ta, len(shape_of(a)))
+    return trace_of(_solve(a, ta))
+
+
+LOGABSDET = register(Primitive(
+    "logabsdet", lambda a: np.linalg.slogdet(a)[1], _logabsdet_jvp,
+    lambda ct, primals, out, params, shapes, wants: (_inv_T_times(primals[0], ct),),
+    needs="args", complex="real", doc="log|det A| of slogdet: d = tr(A⁻¹ dA); the sign is a constant"))
+
+
+class SlogdetResult(NamedTuple):
+    """The sign and the log of the absolute value of a determinant, as np.linalg.slogdet gives."""
+
+    sign: Any
+    logabsdet: Value
+
+
+def slogdet(a: Value) -> SlogdetResult:
+    """(sign, log|det a|) of every matrix in a stack, as np.linalg.slogdet.
+
+    The sign is a plain array (its derivative is zero wherever it is defined); log|det A| has
+    the derivative tr(A⁻¹ dA). A singular matrix has logabsdet = -inf, and no derivative.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> sign, logabsdet = dd.linalg.slogdet(np.array([[-2.0, 0.0], [0.0, 3.0]]))
+    >>> float(sign), round(float(logabsdet), 6)
+    (-1.0, 1.791759)
+    """
+    _check_square("slogdet", a)
+    sign = np.linalg.slogdet(stop_gradient(a))[0]
+    return SlogdetResult(sign, bind(LOGABSDET, a))
+
+
+def matrix_power(a: Value, n: int) -> Value:
+    """a multiplied by itself n times (n < 0: the inverse's power), as np.linalg.matrix_power.
+
+    Built by repeated squaring with matmul (and inv for n < 0); n = 0 gives the identity.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.linalg.matrix_power(np.array([[1.0, 1.0], [0.0, 1.0]]), 3)
+    array([[1., 3.],
+           [0., 1.]])
+    """
+    shape = _check_square("matrix_power", a, complex_ok=True)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"matrix_power: exponent must be an integer, not {type(n).__name__}")
+    if n == 0:  # the identity: a constant, kept traced (zero derivative) through a * 0
+        return add(multiply(a, 0.0), broadcast_to(eye_like(a), shape))
+    base = inv(a) if n < 0 else a
+    n = abs(int(n))
+    result = None
+    while True:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if not n:
+            return result
+        base = matmul(base, base)
+
+
+def multi_dot(arrays: Sequence[Value]) -> Value:
+    """The product of a chain of matrices in the cheapest order, as np.linalg.multi_dot.
+
+    The first array may be 1-d (a row vector) and the last 1-d (a column vector); the others
+    are 2-d.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.linalg.multi_dot([np.ones(3), np.ones((3, 4)), np.ones((4, 2))])
+    array([12., 12.])
+    """
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("multi_dot: expecting at least two arrays")
+    shapes = [shape_of(x) for x in arrays]
+    first_vec, last_vec = len(shapes[0]) == 1, len(shapes[-1]) == 1
+    if first_vec:
+        arrays[0] = reshape(arrays[0], (1,) + shapes[0])
+    if last_vec:
+        arrays[-1] = reshape(arrays[-1], shapes[-1] + (1,))
+    dims = [shape_of(x) for x in arrays]
+    for i, s in enumerate(dims):
+        if len(s) != 2:
+            raise ValueError(f"multi_dot: array {i} has shape {shapes[i]}; the arrays must be "
+                             f"2-d (the first and last may be 1-d)")
+    for i in range(len(dims) - 1):
+        if dims[i][1] != dims[i + 1][0]:
+            raise ValueError(f"multi_dot: shapes {shapes[i]} and {shapes[i + 1]} are not aligned")
+    p = [dims[0][0]] + [s[1] for s in dims]
+    n = len(arrays)
+    # The classic chain-order dynamic programme (as numpy's): cost[i][j] of multiplying i..j.
+    cost = [[0.0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = float("inf")
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+
+    def chain(i, j):
+        if i == j:
+            return arrays[i]
+        k = split[i][j]
+        return matmul(chain(i, k), chain(k + 1, j))
+
+    out = chain(0, n - 1)
+    if first_vec or last_vec:
+        out = reshape(out, tuple(d for d, keep in zip(shape_of(out), (not first_vec, not last_vec))
+                                 if keep))
+    return out
+
+
+def cross(a: Value, b: Value, axisa: int = -1, axisb: int = -1, axisc: int = -1,
+          axis: Any = None) -> Value:
+    """The cross product of 3-vectors (or 2-vectors) along an axis, as np.cross; batches broadcast.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    array([0., 0., 1.])
+    """
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    sa, sb = shape_of(a), shape_of(b)
+    if not sa or not sb or sa[axisa] not in (2, 3) or sb[axisb] not in (2, 3):
+        raise ValueError(f"cross: incompatible dimensions for cross product (dimension must be 2 "
+                         f"or 3), shapes {sa} and {sb} along axes {axisa} and {axisb}")
+
+    def parts(x, ax, s):
+        nd = len(s)
+        ax = ax % nd
+        x = transpose(x, tuple(i for i in range(nd) if i != ax) + (ax,))
+        comps = [getitem(x, (Ellipsis, i)) for i in range(s[ax])]
+        return comps + [None] * (3 - len(comps))
+
+    a0, a1, a2 = parts(a, axisa, sa)
+    b0, b1, b2 = parts(b, axisb, sb)
+    z = a0 * b1 - a1 * b0
+    if a2 is None and b2 is None:  # two 2-vectors: the z component alone, as numpy
+        return z
+    x = (a1 * b2 if b2 is not None else 0.0) - (a2 * b1 if a2 is not None else 0.0)
+    y = (a2 * b0 if a2 is not None else 0.0) - (a0 * b2 if b2 is not None else 0.0)
+    shape = np.broadcast_shapes(*[shape_of(t) for t in (x, y, z)])
+    out = stack([broadcast_to(t, shape) for t in (x, y, z)], axis=-1)
+    nd = len(shape) + 1
+    axc = axisc % nd
+    return transpose(out, tuple(range(axc)) + (nd - 1,) + tuple(range(axc, nd - 1)))
+
+
+def matrix_transpose(x: Value, /) -> Value:
+    """Each matrix of a stack transposed (..., m, n) -> (..., n, m), as np.linalg.matrix_transpose.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.linalg.matrix_transpose(np.ones((2, 3, 4))).shape
+    (2, 4, 3)
+    """
+    if len(shape_of(x)) < 2:
+        raise ValueError("matrix_transpose: the input must have at least two dimensions")
+    return _mT(x)
+
+
+def vecdot(x1: Value, x2: Value, /, *, axis: int = -1) -> Value:
+    """Σ x1 · x2 over ``axis`` with the other axes broadcast, as np.linalg.vecdot (real values).
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.linalg.vecdot(np.ones((2, 3)), np.arange(3.0))
+    array([3., 3.])
+    """
+    return sum(multiply(x1, x2), axis=axis)
+
+
+def diagonal(x: Value, /, *, offset: int = 0) -> Value:
+    """The diagonal of each matrix of a stack (..., m, n) -> (..., k), as np.linalg.diagonal.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.linalg.diagonal(np.arange(9.0).reshape(3, 3), offset=1)
+    array([1., 5.])
+    """
+    m, n = shape_of(x)[-2:]
+    rows = np.arange(max(0, -offset), min(m, n - offset))
+    return getitem(x, (Ellipsis, rows, rows + offset))
+
+
+def trace(x: Value, /, *, offset: int = 0) -> Value:
+    """The sum of each matrix's diagonal (..., m, n) -> (...), as np.linalg.trace.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> float(dd.linalg.trace(np.eye(3)))
+    3.0
+    """
+    if offset == 0 and shape_of(x)[-1] == shape_of(x)[-2]:
+        return trace_of(x)
+    return sum(diagonal(x, offset=offset), axis=-1)
