@@ -343,10 +343,9 @@ def svd(a: Value, full_matrices: bool = True, compute_uv: bool = True,
     """
     shape = _check_matrix("svd", a)
     m, n = shape[-2:]
-    if not is_traced(a):
-        return _np_svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
-                             hermitian=hermitian)
     if compute_uv and full_matrices and m != n:
+        if not is_traced(a):  # numpy's answer: its extra columns carry no derivative anyway
+            return _np_svd(a, full_matrices=True, hermitian=hermitian)
         raise ValueError("svd with full_matrices=True of a non-square matrix is not supported on "
                          "traced values (the extra columns are not determined by a); pass "
                          "full_matrices=False")
@@ -435,9 +434,9 @@ def qr(a: Value, mode: str = "reduced") -> Any:
     True
     """
     shape = _check_matrix("qr", a)
-    if not is_traced(a):
-        return _np_qr(a, mode=mode)
     m, n = shape[-2:]
+    if not is_traced(a) and (mode == "raw" or (mode == "complete" and m > n)):
+        return _np_qr(a, mode=mode)  # plain values: numpy's answer, no derivative needed
     if mode not in ("reduced", "r", "complete"):
         raise ValueError(f"qr mode={mode!r} is not supported on traced values; use 'reduced'")
     if mode == "complete" and m > n:
@@ -476,12 +475,16 @@ PINV = register(Primitive("pinv", lambda a: np.linalg.pinv(a), _pinv_jvp, _pinv_
                           needs="both", complex="real", doc="Golub–Pereyra at full rank (rank-deficient input refused)"))
 
 
-def _require_full_rank(name: str, a: Value, rcond: Optional[float] = None) -> None:
+def _rank_deficient(a: Value, rcond: Optional[float] = None) -> bool:
     s = np.linalg.svd(stop_gradient(a), compute_uv=False)
     if s.size == 0:
-        return
+        return False
     cut = (1e-15 if rcond is None else rcond) * np.max(s, axis=-1)
-    if np.any(np.min(s, axis=-1) <= cut):
+    return bool(np.any(np.min(s, axis=-1) <= cut))
+
+
+def _require_full_rank(name: str, a: Value, rcond: Optional[float] = None) -> None:
+    if _rank_deficient(a, rcond):
         raise ValueError(
             f"{name}: the matrix is rank-deficient; the pseudo-inverse is not differentiable "
             f"there (it jumps when the rank changes), so dualdiff differentiates {name} only at "
@@ -498,8 +501,8 @@ def pinv(a: Value, rcond: Optional[float] = None, hermitian: bool = False) -> Va
     array([[0.5, 0.5]])
     """
     _check_matrix("pinv", a)
-    if not is_traced(a):
-        return np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
+    if not is_traced(a) and (rcond is not None or hermitian or _rank_deficient(a, rcond)):
+        return np.linalg.pinv(a, rcond=1e-15 if rcond is None else rcond, hermitian=hermitian)
     _require_full_rank("pinv", a, rcond)
     return bind1(PINV, a)
 
@@ -518,8 +521,8 @@ def lstsq(a: Value, b: Value, rcond: Optional[float] = None) -> tuple:
     """
     _no_complex("lstsq", a)
     _no_complex("lstsq", b)
-    if not (is_traced(a) or is_traced(b)):
-        return np.linalg.lstsq(a, b, rcond=rcond)
+    if not (is_traced(a) or is_traced(b)) and _rank_deficient(a, rcond):
+        return np.linalg.lstsq(a, b, rcond=rcond)  # plain values: numpy's minimum-norm answer
     sa, sb = shape_of(a), shape_of(b)
     if len(sa) != 2 or len(sb) not in (1, 2) or sb[0] != sa[0]:
         raise ValueError(f"lstsq: a must be (m, n) and b (m,) or (m, k), not {sa} and {sb}")

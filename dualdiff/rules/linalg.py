@@ -305,31 +305,39 @@ def det(a: Value) -> Value:
     return bind(DET, a)
 
 
-def _logabsdet_jvp(primals, tangents, out, params, chunked):
+def _slogdet_impl(a):
+    sign, logabsdet = np.linalg.slogdet(a)
+    return np.stack([sign, logabsdet], axis=-1)
+
+
+def _slogdet_jvp(primals, tangents, out, params, chunked):
     a, ta = primals[0], tangents[0]
     if chunked:
         ta = align_chunk(ta, len(shape_of(a)))
-    return trace_of(_solve(a, ta))
+    t = trace_of(_solve(a, ta))
+    return stack([multiply(t, 0.0), t], axis=-1)  # the sign's derivative is 0
 
 
-LOGABSDET = register(Primitive(
-    "logabsdet", lambda a: np.linalg.slogdet(a)[1], _logabsdet_jvp,
-    lambda ct, primals, out, params, shapes, wants: (_inv_T_times(primals[0], ct),),
-    needs="args", complex="real", doc="log|det A| of slogdet: d = tr(A⁻¹ dA); the sign is a constant"))
+SLOGDET = register(Primitive(
+    "slogdet", _slogdet_impl, _slogdet_jvp,
+    lambda ct, primals, out, params, shapes, wants: (
+        _inv_T_times(primals[0], getitem(ct, (Ellipsis, 1))),),
+    needs="args", complex="real",
+    doc="[sign, log|det A|] packed: d log|det A| = tr(A⁻¹ dA); the sign's derivative is 0"))
 
 
 class SlogdetResult(NamedTuple):
     """The sign and the log of the absolute value of a determinant, as np.linalg.slogdet gives."""
 
-    sign: Any
+    sign: Value
     logabsdet: Value
 
 
 def slogdet(a: Value) -> SlogdetResult:
     """(sign, log|det a|) of every matrix in a stack, as np.linalg.slogdet.
 
-    The sign is a plain array (its derivative is zero wherever it is defined); log|det A| has
-    the derivative tr(A⁻¹ dA). A singular matrix has logabsdet = -inf, and no derivative.
+    The sign's derivative is zero (it is piecewise constant); log|det A| has the derivative
+    tr(A⁻¹ dA). A singular matrix has logabsdet = -inf, and no derivative.
 
     >>> import dualdiff as dd, numpy as np
     >>> sign, logabsdet = dd.linalg.slogdet(np.array([[-2.0, 0.0], [0.0, 3.0]]))
@@ -337,8 +345,8 @@ def slogdet(a: Value) -> SlogdetResult:
     (-1.0, 1.791759)
     """
     _check_square("slogdet", a)
-    sign = np.linalg.slogdet(stop_gradient(a))[0]
-    return SlogdetResult(sign, bind(LOGABSDET, a))
+    packed = bind(SLOGDET, a)
+    return SlogdetResult(getitem(packed, (Ellipsis, 0)), getitem(packed, (Ellipsis, 1)))
 
 
 def matrix_power(a: Value, n: int) -> Value:

@@ -76,9 +76,19 @@ def _logabsdet_ref(a):
 
 
 for _shape in [(3, 3), (2, 3, 3)]:
-    add_case("logabsdet", Case(
-        f"logabsdet-{_sh(_shape)}", lambda a: dd.linalg.slogdet(a).logabsdet, _logabsdet_ref,
+    add_case("slogdet", Case(
+        f"slogdet-{_sh(_shape)}", lambda a: dd.linalg.slogdet(a).logabsdet, _logabsdet_ref,
         (_shape,), (SIGNED,), value_ref=lambda a: np.linalg.slogdet(a)[1]))
+
+def _signed_logabsdet_ref(a):
+    d = np.linalg.det(a)
+    sign = np.sign(np.real(d))
+    return sign * np.log(d * sign)
+
+
+add_case("slogdet", Case(  # the sign is traced too, with derivative 0
+    "slogdet-sign-times-log", lambda a: dd.multiply(*dd.linalg.slogdet(a)), _signed_logabsdet_ref,
+    ((2, 3, 3),), (SIGNED,), value_ref=lambda a: np.prod(np.linalg.slogdet(a), axis=0)))
 
 COMPOSITES.append("matrix_power")
 for _n in (1, 3, -2):  # n = 0 (a constant) is tested in tests/test_linalg.py
