@@ -189,6 +189,7 @@ def leaked_error(tag: Tag, use: str) -> ValueError:
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     """Apply ``prim`` to ``args``: plain numpy when nothing is traced, else the newest tag's rule."""
     top = None
+    sequences = False
     for a in args:
         if type(a) in _TRACED:
             tag = a.tag
@@ -201,6 +202,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
                     f"'{prim.name}' got Duals with {top.chunk or 1} and {tag.chunk or 1} tangent "
                     f"directions; all Duals in one computation must carry the same number"
                 )
+        elif type(a) is list or type(a) is tuple:
+            sequences = True
     if top is None:
         for v in params.values():
             # A parameter may be a value being compiled (where's condition under dd.compile):
@@ -211,7 +214,20 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             return prim.impl(*args, **params)
     if not top.active:
         raise leaked_error(top, f"in '{prim.name}'")
+    if sequences:
+        args = tuple([constant_array(a) for a in args])
     return top.process(prim, args, params)
+
+
+def constant_array(a: Any) -> Any:
+    """A list or tuple operand as the array numpy would read it; anything else unchanged.
+
+    numpy reads ``x ** [1, 2]`` as ``x ** np.array([1, 2])``. The rules compute with their
+    arguments (``y - 1``, ``x * y``), which a Python list does not support, so a list that meets
+    a traced value becomes an array first. A list holding traced values is refused here by the
+    traced values' own conversion error, which says to use dd.stack.
+    """
+    return np.asarray(a) if type(a) is list or type(a) is tuple else a
 
 
 _ndarray = np.ndarray
@@ -241,8 +257,14 @@ def bind2(prim: Primitive, x: Any, y: Any) -> Any:
         if x.tag is not y.tag:
             return bind(prim, x, y)
         top = x.tag
+    elif tx:
+        top = x.tag
+        if type(y) is list or type(y) is tuple:
+            y = constant_array(y)
     else:
-        top = x.tag if tx else y.tag
+        top = y.tag
+        if type(x) is list or type(x) is tuple:
+            x = constant_array(x)
     if not top.active:
         raise leaked_error(top, f"in '{prim.name}'")
     return top.process(prim, (x, y), _NO_PARAMS)

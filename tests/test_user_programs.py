@@ -37,3 +37,39 @@ def test_jvp_of_a_jvp_that_returns_one_input_of_a_tuple():
     v = np.ones(2)
     out = g((v, 0.0))
     assert out is not v and np.array_equal(out, v)
+
+
+# --- lists and tuples as constant operands, as numpy reads them --------------------------------
+
+X3 = np.array([0.1, 0.2, 0.3])
+LIST_CASES = [
+    # (f, closed-form gradient at X3)
+    (lambda x: np.sum(x ** [1.0, 2.0, 3.0]), np.array([1.0, 2 * 0.2, 3 * 0.3 ** 2])),
+    (lambda x: np.sum(np.power(x, (1.0, 2.0, 3.0))), np.array([1.0, 2 * 0.2, 3 * 0.3 ** 2])),
+    (lambda x: np.sum(dd.power(x, [1.0, 2.0, 3.0])), np.array([1.0, 2 * 0.2, 3 * 0.3 ** 2])),
+    (lambda x: np.sum(np.arctan2(x, [1.0, 2.0, 3.0])),
+     np.array([1.0, 2.0, 3.0]) / (X3 ** 2 + np.array([1.0, 2.0, 3.0]) ** 2)),
+    (lambda x: np.sum(np.maximum(x, [0.0, 2.0, 0.0])), np.array([1.0, 0.0, 1.0])),
+    (lambda x: np.sum(np.clip(x, [0.15, 0.15, 0.15], 0.25)), np.array([0.0, 1.0, 0.0])),
+    (lambda x: np.average(x, weights=[1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]) / 6.0),
+    (lambda x: np.sum([1.0, 2.0, 3.0] / x), -np.array([1.0, 2.0, 3.0]) / X3 ** 2),
+]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("case", range(len(LIST_CASES)))
+def test_a_list_operand_is_read_as_an_array(case, mode):
+    f, expected = LIST_CASES[case]
+    np.testing.assert_allclose(dd.grad(f, X3, mode=mode), expected, rtol=1e-12)
+
+
+def test_a_list_exponent_to_second_order():
+    # H of Σ x_i^{p_i} is diag(p (p - 1) x^{p-2})
+    p = [1.0, 2.0, 3.0]
+    H = dd.hessian(lambda x: np.sum(x ** p), X3)
+    np.testing.assert_allclose(H, np.diag([0.0, 2.0, 6 * 0.3]), atol=1e-12)
+
+
+def test_a_list_holding_traced_values_is_refused_with_what_to_use():
+    with pytest.raises(TypeError, match="dd.stack"):
+        dd.grad(lambda x: np.sum(x * [x[0], 1.0, 1.0]), X3)
