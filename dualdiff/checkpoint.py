@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from .primitives import TRACED, Primitive, Tag, bind, leaked_error, shape_of
@@ -166,8 +167,12 @@ class _Call:
         self.label = label
         self.structure = structure          # of (args, kwargs), leaves in entry order
         self.parents = parents              # the entry's parents: tape slots or None
-        self.tape = tape                    # the tape the entry is on (its sweep's table, meter)
-        self.out_structure = out_structure  # per output leaf: index of its computed value, or -1
+        # The tape the entry is on (for its sweep's table and meter), weakly: the tape holds the
+        # entry, which holds this call, and a strong reference back would make a cycle that
+        # keeps the tape's values alive after its last user drops it, until the garbage collector.
+        self.tape = weakref.ref(tape)
+        # fn's result structure, and per result leaf the index of its computed value (or -1)
+        self.out_structure = out_structure
         self.out_shapes = out_shapes        # shapes of the computed outputs, to check the re-run
         # Cotangents of the computed outputs, left by their CHECKPOINT_OUTPUT entries (which
         # the sweep reaches first: they are newer) when there is more than one output.
@@ -175,7 +180,8 @@ class _Call:
 
     def pullback(self, ct: Any, primals: Sequence[Any]) -> List[Any]:
         """Re-run fn on a fresh recording, sweep it from the outputs' cotangents: the inputs'."""
-        tape = self.tape
+        tape = self.tape()
+        assert tape is not None  # it is being swept
         outer_table = tape.table
         inner = Tape()
         tag = TapeTag(inner, owner="checkpoint")

@@ -79,7 +79,7 @@ class Tape:
     """
 
     __slots__ = ("entries", "inputs", "nslots", "keep_all", "values", "swept", "inplace",
-                 "table", "meter", "inner_operations", "regions")
+                 "table", "meter", "inner_operations", "regions", "__weakref__")
 
     def __init__(self, keep_all: bool = False):
         self.entries: List[Entry] = []

@@ -622,3 +622,19 @@ def test_complex_values_inside_a_checkpoint():
     assert same(g1, g0)
     w = x * (1 + 1j)  # d/dx Re(w sin w) = Re((sin w + w cos w) · (1 + i))
     np.testing.assert_allclose(g1, np.real((np.sin(w) + w * np.cos(w)) * (1 + 1j)), rtol=1e-13)
+
+
+def test_a_dropped_recording_frees_its_values_without_the_garbage_collector():
+    gc.collect()
+    gc.disable()
+    try:
+        x = np.ones(100_000)
+        tracemalloc.start()
+        _, pullback = dd.vjp(lambda x: dd.checkpoint(lambda y: np.sin(np.tanh(y)))(x) * x, x)
+        held = tracemalloc.get_traced_memory()[0]
+        del pullback, _
+        freed = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+    finally:
+        gc.enable()
+    assert held >= 8 * 100_000 and freed < 100_000  # the output, kept by *, is gone at once
