@@ -194,16 +194,40 @@ def slow_f(x):
     return np.tanh(x) * float(work[0] * 0.0 + 1.0) + x[::-1] * x
 
 
-SLOW_SIZE, SLOW_LOOPS = 50_000, 40
+def sleepy_f(x):
+    """An f that waits 20 ms (a stand-in for a call to an external program): it needs no core
+    while it waits, so a pool's speed-up on it shows the plumbing, free of other jobs' load."""
+    time.sleep(SLEEP_SECONDS)
+    return np.tanh(x) + x[::-1] * x
+
+
+SLEEP_SECONDS = 0.02
+SLOW_SIZE = 50_000
+SLOW_LOOPS = int(os.environ.get("DUALDIFF_BENCH_SLOW_LOOPS", "0"))  # 0: calibrated to 20 ms
+
+
+def _calibrate_slow_f(x, seconds):
+    """Loops of slow_f's busy work that make one call last ``seconds`` on this machine now."""
+    global SLOW_LOOPS
+    SLOW_LOOPS = 10
+    t0 = time.perf_counter()
+    for _ in range(3):
+        slow_f(x)
+    per_loop = (time.perf_counter() - t0) / 3 / SLOW_LOOPS
+    SLOW_LOOPS = max(1, round(seconds / per_loop))
+    return SLOW_LOOPS
 
 
 def run_executor(settings):
     from concurrent.futures import ProcessPoolExecutor
-    global SLOW_LOOPS
     n = 4 if settings.quick else 64
-    if settings.quick:
-        SLOW_LOOPS = 1
     x = np.linspace(-1, 1, n)
+    global SLEEP_SECONDS
+    if settings.quick:
+        SLEEP_SECONDS = 0.002
+    loops = _calibrate_slow_f(x, 0.002 if settings.quick else 0.020)
+    # The worker processes read the loop count from the environment (they import this module).
+    os.environ["DUALDIFF_BENCH_SLOW_LOOPS"] = str(loops)
     t0 = time.perf_counter()
     for _ in range(5):
         slow_f(x)
@@ -211,18 +235,25 @@ def run_executor(settings):
     section(f"[4] dense Jacobian on an executor: f takes {per_call * 1e3:.1f} ms, n = {n}, "
             f"chunk = 1 ({n} passes); load average {os.getloadavg()[0]:.2f} on "
             f"{os.cpu_count()} cores")
-    serial_J = dd.jacobian(slow_f, x)
+    serial_J = dd.jacobian(slow_f, x, chunk=1)
     with ProcessPoolExecutor(2) as pool:
-        pool_J = dd.jacobian(slow_f, x, executor=pool)  # also starts the workers
+        pool_J = dd.jacobian(slow_f, x, chunk=1, executor=pool)  # also starts the workers
         check_close("pool J == serial J", pool_J, serial_J, rtol=0, atol=0)
-        serial = Bench("dd.jacobian(f, x) serial", dd.jacobian, (slow_f, x))
-        pooled = Bench("dd.jacobian(f, x, executor=2-process pool)", dd.jacobian, (slow_f, x),
-                       {"executor": pool})
-        group = [serial, pooled]
+        serial = Bench("dd.jacobian(f, x, chunk=1) serial", dd.jacobian, (slow_f, x),
+                       {"chunk": 1})
+        pooled = Bench("dd.jacobian(f, x, chunk=1, executor=2-process pool)", dd.jacobian,
+                       (slow_f, x), {"chunk": 1, "executor": pool})
+        sleep_serial = Bench("dd.jacobian(sleeping f, x, chunk=1) serial", dd.jacobian,
+                             (sleepy_f, x), {"chunk": 1})
+        sleep_pooled = Bench("dd.jacobian(sleeping f, x, chunk=1, executor=pool)", dd.jacobian,
+                             (sleepy_f, x), {"chunk": 1, "executor": pool})
+        group = [serial, pooled, sleep_serial, sleep_pooled]
         time_group(group, 3 if settings.quick else 5, settings.min_time)
     print_times(group)
     report_ratio("sparse.executor", "2-process pool / serial, dense Jacobian of a 20 ms f",
                  pooled, serial, EXECUTOR_TARGET)
+    report_ratio("sparse.executor.sleep", "the same for an f that sleeps 20 ms (no CPU needed)",
+                 sleep_pooled, sleep_serial)
     print(f"  speed-up {serial.median / pooled.median:.2f}x; load average now "
           f"{os.getloadavg()[0]:.2f}")
 

@@ -8,11 +8,17 @@ order, and lets a failing task's exception reach the caller unchanged.
 
 from __future__ import annotations
 
+import math
+import os
 import pickle
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any, Callable, List, Optional, Sequence
 
-__all__ = ["run_tasks", "check_executor"]
+__all__ = ["run_tasks", "check_executor", "tasks_chunk"]
+
+#: Tasks per worker that ``chunk="auto"`` aims at: a few each, so a slow task does not leave the
+#: other workers idle at the end.
+TASKS_PER_WORKER = 2
 
 
 def check_executor(executor: Any) -> Optional[Executor]:
@@ -23,6 +29,21 @@ def check_executor(executor: Any) -> Optional[Executor]:
         raise TypeError(f"executor must be a concurrent.futures.Executor (a thread or process "
                         f"pool, or a dask Client's get_executor()), not {type(executor).__name__}")
     return executor
+
+
+def tasks_chunk(directions: int, executor: Executor) -> int:
+    """Directions per task so that every worker of ``executor`` gets about TASKS_PER_WORKER tasks.
+
+    The worker count is the pool's ``_max_workers`` (thread and process pools, loky) or, for
+    executors that do not say (dask's), the machine's CPU count.
+
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(4) as ex:
+    ...     tasks_chunk(64, ex)
+    8
+    """
+    workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+    return max(1, math.ceil(directions / (TASKS_PER_WORKER * workers)))
 
 
 def _unpicklable(f: Any, error: BaseException) -> TypeError:

@@ -266,7 +266,7 @@ def _seed(shape: tuple, offset: int, cls: type) -> Any:
     if not shape:
         return cls(frozenset((offset,)))
     out = np.empty(size, dtype=object)
-    out[:] = [cls(frozenset((j,))) for j in range(offset, offset + size)]
+    out[:] = list(map(cls, map(frozenset, zip(range(offset, offset + size)))))
     return out.reshape(shape)
 
 
@@ -420,9 +420,12 @@ def detect(f: Callable, leaves: List[Any], treedef: Any, local: bool = False) ->
                             "a number or an array")
         value = out
         sets = [_EMPTY] * math.prod(shape_of(out))
-    lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
     indptr = np.zeros(len(sets) + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
-    indices = np.fromiter(itertools.chain.from_iterable(sorted(s) for s in sets),
-                          dtype=np.int64, count=int(indptr[-1]))
+    indices = np.fromiter(itertools.chain.from_iterable(sets), dtype=np.int64,
+                          count=int(indptr[-1]))
+    # Sets iterate in no particular order: sort each row's columns, all rows in one sort.
+    rows = np.repeat(np.arange(len(sets), dtype=np.int64), lengths)
+    indices = np.sort(rows * max(n, 1) + indices) - rows * max(n, 1)
     return Pattern(indptr, indices, (len(sets), n)), value

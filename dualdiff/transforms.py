@@ -20,6 +20,7 @@ import numpy as np
 from . import rules as F
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .compression import compressed_hessian, compressed_jacobian
+from .executors import tasks_chunk
 from .dual import Dual, ForwardTag, make_dual
 from .memory import MemoryInfo
 from .primitives import is_complex, is_traced, leaked_error, shape_of
@@ -870,11 +871,19 @@ def _compressed_jacobian(f: Callable, x: Any, mode: str, chunk: Union[int, str],
         f, leaves, treedef, n, mode=mode, sparse=sparse, executor=executor, fmt=fmt,
         dtype=_seed_dtype(leaves), seeds=seed_directions, forward_task=_forward_task,
         reverse_task=_reverse_task, evaluate=evaluate,
-        chunk=lambda directions: _resolve_chunk(chunk, max(directions, 1)))
+        chunk=lambda directions: _executor_chunk(chunk, directions, executor))
     if type(J) is np.ndarray:  # dense: shaped as jacobian's other paths shape it
         J = _shape_jacobian(J.T, shape_of(value), leaves, treedef)
     info = JacobianInfo(**fields)
     return (J, info) if full_output else J
+
+
+def _executor_chunk(chunk: Union[int, str], directions: int, executor: Any) -> int:
+    """Directions per pass; with an executor, ``"auto"`` also leaves work for every worker."""
+    k = _resolve_chunk(chunk, max(directions, 1))
+    if executor is not None and chunk == "auto":
+        k = min(k, tasks_chunk(directions, executor))
+    return k
 
 
 def _compressed_hessian(gradient: Callable, x: Any, sparse: Any, executor: Any, fmt: str) -> Any:
@@ -883,7 +892,7 @@ def _compressed_hessian(gradient: Callable, x: Any, sparse: Any, executor: Any, 
     H, fields = compressed_hessian(
         gradient, leaves, n, sparse=sparse, executor=executor, fmt=fmt,
         dtype=_seed_dtype(leaves), seeds=seed_directions, forward_task=_forward_task,
-        chunk=lambda directions: _resolve_chunk("auto", max(directions, 1)),
+        chunk=lambda directions: _executor_chunk("auto", directions, executor),
         hessian_pattern=lambda: detect(gradient, leaves, None)[0])
     return H, JacobianInfo(**fields)
 

@@ -85,3 +85,13 @@ def test_dask_local_cluster():
         assert np.array_equal(J.toarray(), np.eye(X.size)[::-1] * 2.0)
         with pytest.raises(WorkerError, match="inside a worker"):
             dd.jacobian(failing, X, executor=executor)
+
+
+def test_auto_chunk_leaves_work_for_every_worker():
+    x = np.linspace(0.1, 1.0, 16)
+    with ThreadPoolExecutor(2) as pool:
+        J, info = dd.jacobian(chain, x, executor=pool, full_output=True)   # chunk="auto"
+    assert info.passes == 4 and info.chunk == 4          # 2 tasks per worker, not one pass of 16
+    assert np.array_equal(J, dd.jacobian(chain, x, chunk=4))
+    _, serial = dd.jacobian(chain, x, full_output=True)
+    assert serial.passes == 1                            # without an executor: one pass
