@@ -88,9 +88,13 @@ def bench_seed(settings) -> None:
     section("[c1] the seed example at (2, 5): gradient, compiled and eager, vs math f")
     want = np.array([1 / 2.0 + 5.0, 2.0 - math.cos(5.0)])
     rev = dd.compile(lambda x1, x2: dd.grad(seed_np, (x1, x2)))
-    fwd = dd.compile(lambda x1, x2: dd.grad(seed_np, (x1, x2), mode="forward"))
+    # chunk=1: one direction per pass, so the compiled passes are plain float arithmetic (the
+    # default, two directions in one pass, runs numpy on (2,)-arrays: timed as .auto)
+    fwd = dd.compile(lambda x1, x2: dd.grad(seed_np, (x1, x2), mode="forward", chunk=1))
+    fwd_auto = dd.compile(lambda x1, x2: dd.grad(seed_np, (x1, x2), mode="forward"))
     rev_list = dd.compile(lambda x: dd.grad(seed_np, x))
     for name, fn, args in [("compiled reverse", rev, (2.0, 5.0)), ("compiled forward", fwd, (2.0, 5.0)),
+                           ("compiled forward, chunk auto", fwd_auto, (2.0, 5.0)),
                            ("compiled reverse, list x", rev_list, ([2.0, 5.0],))]:
         got = fn(*args)
         check_close(name, np.array(got, dtype=float), want, rtol=1e-15)
@@ -100,18 +104,21 @@ def bench_seed(settings) -> None:
 
     base = Bench("math f(x1, x2)", seed_math, (2.0, 5.0))
     c_rev = Bench("dd.compile(grad reverse)(x1, x2)", rev, (2.0, 5.0))
-    c_fwd = Bench("dd.compile(grad forward)(x1, x2)", fwd, (2.0, 5.0))
+    c_fwd = Bench("dd.compile(grad forward, chunk=1)(x1, x2)", fwd, (2.0, 5.0))
+    c_fwd_auto = Bench("dd.compile(grad forward, chunk auto)(x1, x2)", fwd_auto, (2.0, 5.0))
     c_list = Bench("dd.compile(grad reverse)([x1, x2])", rev_list, ([2.0, 5.0],))
     e_rev = Bench("dd.grad(f, (x1, x2)) eager reverse", dd.grad, (seed_np, (2.0, 5.0)))
     e_fwd = Bench("dd.grad(f, (x1, x2), mode='forward') eager", dd.grad, (seed_np, (2.0, 5.0)),
                   {"mode": "forward"})
     guard = Bench("dd.compile(lambda x1, x2: x1)(x1, x2)", ident, (2.0, 5.0))
     plain = Bench("lambda x1, x2: x1", lambda x1, x2: x1, (2.0, 5.0))
-    group = [base, c_rev, c_fwd, c_list, e_rev, e_fwd, guard, plain]
+    group = [base, c_rev, c_fwd, c_fwd_auto, c_list, e_rev, e_fwd, guard, plain]
     time_group(group, settings.repeats_small, settings.min_time)
     print_times(group)
     report_ratio("cmp.seed.rev", "compiled reverse gradient / math f", c_rev, base, SEED_TARGET)
-    report_ratio("cmp.seed.fwd", "compiled forward gradient / math f", c_fwd, base, SEED_TARGET)
+    report_ratio("cmp.seed.fwd", "compiled forward gradient (chunk=1) / math f", c_fwd, base, SEED_TARGET)
+    report_ratio("cmp.seed.fwd.auto", "compiled forward gradient (chunk auto: 2) / math f",
+                 c_fwd_auto, base)
     report_ratio("cmp.seed.list", "compiled reverse gradient, x a list / math f", c_list, base)
     report_ratio("eager.seed.rev", "eager reverse gradient (x a tuple) / math f", e_rev, base)
     report_ratio("eager.seed.fwd", "eager forward gradient (x a tuple) / math f", e_fwd, base)

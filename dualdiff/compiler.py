@@ -16,6 +16,7 @@ import builtins
 import functools
 import itertools
 import linecache
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -91,6 +92,10 @@ class Compiled:
         # The most recently used specialisation's code, called first and directly.
         self.first: List[Callable[..., Any]] = [_never]
         self.wrapper: Any = None
+        # Misses reorder the cache and recordings extend it: one thread at a time. The fast
+        # path (the first specialisation) takes no lock; any specialisation whose checks pass
+        # gives the right result, so a call racing a reordering is still correct.
+        self._lock = threading.RLock()
 
     def function(self) -> Callable[..., Any]:
         """The compiled function users call: the first specialisation, then the others."""
@@ -121,14 +126,20 @@ class Compiled:
 
     def miss(self, args: tuple, kwargs: dict) -> Any:
         """The first specialisation's checks failed: try the others, then record."""
+        with self._lock:
+            return self._miss(args, kwargs)
+
+    def _miss(self, args: tuple, kwargs: dict) -> Any:
         specs = self._specs
-        for i in range(1, len(specs)):
+        # From the first again: another thread may have recorded it since this one's fast path.
+        for i in range(len(specs)):
             try:
                 out = specs[i].run(*args, **kwargs)
             except Miss:
                 continue
-            specs.insert(0, specs.pop(i))  # most recently used first
-            self._publish()
+            if i:
+                specs.insert(0, specs.pop(i))  # most recently used first
+                self._publish()
             return out
         return self._record(args, kwargs)
 

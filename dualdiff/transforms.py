@@ -369,7 +369,7 @@ def _split_seed(S: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
     """Cut a (k, n) block of seed directions into one tangent per leaf."""
     if len(leaves) == 1 and not chunked:  # the common case, kept lean
         shape = shape_of(leaves[0])
-        return [S[0].reshape(shape) if shape else S[0, 0]]
+        return [S[0].reshape(shape) if shape else _scalar_seed(S[0, 0])]
     out = []
     k = S.shape[0]
     for shape, cut in pieces(leaves):
@@ -377,8 +377,14 @@ def _split_seed(S: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
         if chunked:
             out.append(block.reshape((k,) + shape))
         else:
-            out.append(block[0].reshape(shape) if shape else block[0, 0])
+            out.append(block[0].reshape(shape) if shape else _scalar_seed(block[0, 0]))
     return out
+
+
+def _scalar_seed(s: Any) -> Any:
+    """A scalar leaf's seed as a Python float when it is float64: native arithmetic in the rules
+    (and x · 1.0 simplified away under dd.compile); other dtypes keep their numpy scalar."""
+    return float(s) if type(s) is np.float64 else s
 
 
 def _forward_task(f: Callable, S: np.ndarray, leaves: List[Any], treedef: Any) -> Tuple[Any, Any, int]:
@@ -637,6 +643,12 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         blocks.append((columns, tangent))
     out_shape = shape_of(value)
     m = math.prod(out_shape)
+    if (not chunked and type(blocks[0][0]) is range and any(is_traced(t) for _, t in blocks)
+            and all(shape_of(leaf) == () for leaf in leaves)):
+        # Scalar leaves, one direction per pass (a handful of scalars, being compiled or inside
+        # another derivative): pass i's tangent is leaf i's block as it stands.
+        parts = [_finish(t) for _, t in blocks]
+        return unflatten(treedef, parts), len(blocks), ops, n, m, k
     if any(is_traced(t) for _, t in blocks) and type(blocks[0][0]) is range:
         # A Jacobian inside another derivative (or being compiled), blocks in order: joined
         # as in the plain case below, one operation instead of one per column.

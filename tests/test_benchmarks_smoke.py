@@ -38,7 +38,7 @@ EXPECTED = {
         "ckpt.sqrt": 1.5, "ckpt.every": None, "ckpt.store.f": None, "ckpt.sqrt.f": None,
     },
     "bench_compile.py": {
-        "cmp.seed.rev": 5.0, "cmp.seed.fwd": 5.0, "cmp.seed.list": None, "eager.seed.rev": None,
+        "cmp.seed.rev": 5.0, "cmp.seed.fwd": 5.0, "cmp.seed.fwd.auto": None, "cmp.seed.list": None, "eager.seed.rev": None,
         "cmp.grad": 1.8, "cmp.jvp": 2.2, "eager.grad": None, "cmp.mlp": 1.9, "eager.mlp": None,
         "cmp.jac": 6.0, "eager.jac": None, "cmp.hess": 12.0, "eager.hess": None,
     },

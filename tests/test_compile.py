@@ -273,3 +273,42 @@ def test_bad_arguments():
         dd.compile(lambda x: x, max_specialisations=0)
     with pytest.raises(TypeError, match="plain numpy arrays"):
         dd.compile(lambda x: x)(np.ma.array([1.0, 2.0]))
+
+
+# -- empty arrays and float32 through every transform ---------------------------------------
+
+EMPTY_PROGRAMS = {
+    "value": lambda x: np.sin(x) * np.exp(x) + x ** 2,
+    "grad": lambda x: dd.grad(lambda z: np.sum(np.tanh(z) * z), x),
+    "jvp": lambda x: dd.jvp(lambda z: np.cos(z) / (1.0 + z * z), x, x),
+    "vjp": lambda x: dd.vjp(lambda z: dd.softmax(z) * z, x)[1](x),
+    "jacobian": lambda x: dd.jacobian(lambda z: np.sin(z) * dd.sum(z), x),
+    "hessian": lambda x: dd.hessian(lambda z: np.sum(z ** 3) + dd.logsumexp(z), x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_PROGRAMS))
+@pytest.mark.parametrize("x", [np.zeros(0), np.zeros((0, 3)), np.linspace(-1, 1, 4).astype(np.float32)],
+                         ids=["empty", "empty-2d", "float32"])
+def test_empty_and_float32_arrays(name, x):
+    fn = EMPTY_PROGRAMS[name]
+    if name == "hessian" and x.ndim == 2:
+        x = x.reshape(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eager = fn(x)
+        compiled = dd.compile(fn)
+        identical(eager, compiled(x))
+        identical(eager, compiled(x))
+
+
+def test_threads_share_a_compiled_function():
+    from concurrent.futures import ThreadPoolExecutor
+
+    g = dd.compile(lambda x: dd.grad(_branchy, x))
+    points = [np.linspace(-1, 1, 5) + s for s in (-2.0, 2.0, -3.0, 3.0)] * 25
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(g, points))
+    for x, y in zip(points, got):
+        identical(dd.grad(_branchy, x), y)
+    assert g.recordings == 2  # one per branch, however the threads raced
