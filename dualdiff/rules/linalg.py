@@ -221,7 +221,8 @@ def _solve_jvp(primals, tangents, out, params, chunked):
 def _solve_vjp(ct, primals, out, params, shapes, wants):
     a = primals[0]
     cb = _solve(_mT(a), ct)  # B̄ = A⁻ᵀ X̄: the one extra solve of reverse mode
-    ca = sum_to(negative(matmul(cb, _mT(out))), shapes[0]) if wants[0] else None
+    # −B̄Xᵀ with the sign on B̄ (n·k numbers), not on the n×n product
+    ca = sum_to(matmul(negative(cb), _mT(out)), shapes[0]) if wants[0] else None
     return (ca, sum_to(cb, shapes[1]) if wants[1] else None)
 
 
