@@ -175,6 +175,19 @@ def test_repeated_singular_values_value_derivatives_are_finite():
     assert np.allclose(dd.grad(lambda a: dd.linalg.norm(a, "nuc"), A), A, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(3, 2), (2, 3), (2, 2)])
+def test_zero_singular_values_give_finite_derivatives(shape):
+    A = np.zeros(shape)
+    A[0, 0] = 2.0  # rank 1: a zero singular value, and its vectors undetermined
+    U, s, Vh = np.linalg.svd(A, full_matrices=False)
+    g = dd.grad(lambda a: dd.sum(dd.linalg.svdvals(a)), A)
+    assert np.allclose(g, U @ Vh)  # Σ uᵢvᵢᵀ: a subgradient of the nuclear norm, finite
+    assert np.all(np.isfinite(dd.hessian(lambda a: dd.sum(dd.linalg.svdvals(a)), A)))
+    assert np.all(np.isfinite(dd.jacobian(lambda a: dd.linalg.svd(a, full_matrices=False)[0], A)))
+    for ord in ("nuc", 2, -2, "fro"):
+        assert np.all(np.isfinite(dd.grad(lambda a: dd.linalg.norm(a, ord), np.zeros(shape)))), ord
+
+
 def test_vector_norms_at_zero_follow_the_subgradient_convention():
     z = np.zeros(3)
     for ord in (None, 2, 1, np.inf, 3, 0.5):

@@ -89,6 +89,13 @@ def _gap_inverse(values: Value, square: bool = False) -> Value:
     return where(apart, divide(1.0, safe), 0.0)
 
 
+def _safe_reciprocal(s: Value) -> Value:
+    """1/s, and 0 where s = 0: the out-of-span terms of the singular vectors' derivatives are
+    undefined at a zero singular value, and dropped there (finite) rather than inf or 0/0."""
+    nonzero = stop_gradient(s) != 0
+    return where(nonzero, divide(1.0, where(nonzero, s, 1.0)), 0.0)
+
+
 def _no_complex(name: str, a: Value) -> None:
     if np.iscomplexobj(stop_gradient(a)):
         raise TypeError(f"{name} of complex matrices is not supported by dualdiff")
@@ -279,10 +286,12 @@ def _svd_jvp(primals, tangents, out, params, chunked):
     s_col = reshape(s, shape_of(s) + (1,))  # S on the left: scales rows
     du = matmul(u, multiply(f, multiply(dp, s_row) + multiply(s_col, _mT(dp))))
     dv = matmul(v, multiply(f, multiply(s_col, dp) + multiply(_mT(dp), s_row)))
-    if m > k:  # the part of dA outside U's span (zero for square and wide matrices)
-        du = du + divide(matmul(da, v) - matmul(u, dp), s_row)
-    if n > k:
-        dv = dv + divide(matmul(_mT(da), u) - matmul(v, _mT(dp)), s_row)
+    if m > k or n > k:  # the part of dA outside U's (V's) span, for a non-square matrix
+        inv_s = _safe_reciprocal(s_row)
+        if m > k:
+            du = du + multiply(matmul(da, v) - matmul(u, dp), inv_s)
+        if n > k:
+            dv = dv + multiply(matmul(_mT(da), u) - matmul(v, _mT(dp)), inv_s)
     return concatenate([du, reshape(ds, shape_of(ds)[:-1] + (1, k)), dv], axis=-2)
 
 
@@ -300,9 +309,9 @@ def _svd_vjp(ct, primals, out, params, shapes, wants):
             + multiply(s_col, multiply(f, vtv - _mT(vtv))))
     grad = matmul(u, matmul(core, _mT(v)))
     if m > k:
-        grad = grad + matmul(divide(u_bar - matmul(u, utu), s_row), _mT(v))
+        grad = grad + matmul(multiply(u_bar - matmul(u, utu), _safe_reciprocal(s_row)), _mT(v))
     if n > k:
-        grad = grad + matmul(u, _mT(divide(v_bar - matmul(v, vtv), s_row)))
+        grad = grad + matmul(u, _mT(multiply(v_bar - matmul(v, vtv), _safe_reciprocal(s_row))))
     return (grad,)
 
 
@@ -333,9 +342,10 @@ def svd(a: Value, full_matrices: bool = True, compute_uv: bool = True,
 
     Shapes (..., m, k), (..., k), (..., k, n) with k = min(m, n). On traced values only the
     reduced SVD is available: ``full_matrices=False`` (or a square matrix); ``compute_uv=False``
-    gives the singular values alone, whose derivatives (uᵢᵀ dA vᵢ) stay finite at repeated
-    values. The vectors' derivatives need distinct singular values (see the module docstring)
-    and, for a non-square matrix, nonzero ones.
+    gives the singular values alone, whose derivatives (uᵢᵀ dA vᵢ) stay finite at repeated and
+    at zero values. The vectors' derivatives need distinct singular values (see the module
+    docstring) and, for a non-square matrix, nonzero ones (at a zero singular value the term
+    outside the vectors' span is dropped: finite, not inf).
 
     >>> import dualdiff as dd, numpy as np
     >>> dd.linalg.svd(np.array([[3.0, 0.0], [0.0, -2.0]]), compute_uv=False)
