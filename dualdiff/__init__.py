@@ -27,6 +27,13 @@ from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.ru
 from .rules import UFUNCS_AND_REDUCTIONS as _UFUNCS_AND_REDUCTIONS
 from .memory import MemoryInfo
 from . import linalg
+from .rules import SHAPE_AND_ASSEMBLY
+from .rules import (  # shape, assembly, indexing and sorting
+    append, array_split, astype, atleast_1d, atleast_2d, atleast_3d, choose, column_stack, copy,
+    diag, diagflat, diagonal, dsplit, dstack, flip, fliplr, flipud, hsplit, hstack,
+    index_update, moveaxis, pad, partition, repeat, roll, rollaxis, rot90, row_stack, select,
+    sort, split, swapaxes, take, take_along_axis, tile, tril, triu, vsplit, vstack,
+)
 from .primitives import Primitive, stop_gradient
 from .sparsity import COO, Pattern
 from .tape import Var
@@ -54,3 +61,4 @@ __all__ = [
     *[n for n in _UFUNCS_AND_REDUCTIONS if n != "trace"],  # dd.trace is the evaluation trace
     "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross", "linalg",
 ]
+__all__ += SHAPE_AND_ASSEMBLY

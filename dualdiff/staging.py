@@ -472,6 +472,20 @@ class Staged(Traced):
 
 
 register_traced(Staged, derivative=False)
+
+
+def _recorded_method(name: str) -> Callable[..., Any]:
+    def method(self, *args, **kwargs):
+        return call(_method(name), self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
+# Traced gives Duals and Vars ndarray methods that keep their derivative (astype, copy, repeat,
+# ...). A staged value carries none, so on it the same names record the plain ndarray method.
+for _method_name in _METHODS:
+    if _method_name in vars(Traced):
+        setattr(Staged, _method_name, _recorded_method(_method_name))
 _new = object.__new__
 
 

@@ -317,6 +317,68 @@ FUNCTION_RULES.update({
 
 # -- shape, assembly, indexing and sorting (rules/shape.py, assembly.py, indexing.py) ---------
 
+def _no_out(name: str, fn: Callable[..., Any], *refused: str) -> Callable[..., Any]:
+    """fn, refusing numpy's keyword arguments that have no meaning for a traced result."""
+    def wrapper(*args, **kwargs):
+        _reject(name, {k: kwargs.pop(k) for k in refused if k in kwargs})
+        return fn(*args, **kwargs)
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _np_sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """The sorted values, as np.sort: the derivative follows the permutation; equal keys keep their input order (stable) and each takes the derivative of the element that was there."""
+    return F.sort(a, axis=axis, kind=kind, order=order)
+
+
+def _np_take(a, indices, axis=None, out=None, mode="raise"):
+    """The elements at ``indices``, as np.take (mode 'raise' only); repeated indices sum their derivatives."""
+    _reject("take", {"out": out, "mode": None if mode == "raise" else mode})
+    return F.take(a, indices, axis=axis)
+
+
+def _np_take_along_axis(arr, indices, axis=-1):
+    """np.take_along_axis: a gather, whose adjoint scatters the cotangent back."""
+    return F.take_along_axis(arr, indices, axis)
+
+
+def _np_concat_like(name, fn):
+    def wrapper(tup, *, dtype=None, casting="same_kind"):
+        _reject(name, {"dtype": dtype})
+        return fn(tup)
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+def _np_atleast(fn):
+    def wrapper(*arys):
+        out = fn(*arys)
+        return tuple(out) if isinstance(out, list) else out  # numpy 2 returns a tuple
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+FUNCTION_RULES.update({
+    np.moveaxis: F.moveaxis, np.rollaxis: F.rollaxis, np.swapaxes: F.swapaxes,
+    np.atleast_1d: _np_atleast(F.atleast_1d), np.atleast_2d: _np_atleast(F.atleast_2d),
+    np.atleast_3d: _np_atleast(F.atleast_3d), np.tile: F.tile,
+    np.flip: F.flip, np.fliplr: F.fliplr, np.flipud: F.flipud, np.rot90: F.rot90,
+    np.take: _np_take, np.take_along_axis: _np_take_along_axis, np.diagonal: F.diagonal,
+    np.repeat: F.repeat, np.vstack: _np_concat_like("vstack", F.vstack),
+    np.hstack: _np_concat_like("hstack", F.hstack), np.dstack: F.dstack,
+    np.column_stack: F.column_stack, np.append: F.append, np.split: F.split,
+    np.array_split: F.array_split, np.hsplit: F.hsplit, np.vsplit: F.vsplit, np.dsplit: F.dsplit,
+    np.roll: F.roll, np.pad: F.pad, np.diag: F.diag, np.diagflat: F.diagflat, np.tril: F.tril,
+    np.triu: F.triu, np.select: F.select, np.choose: _no_out("choose", F.choose, "out"),
+    np.sort: _np_sort, np.partition: F.partition, np.copy: lambda a, order="K", subok=False: F.copy(a),
+})
+if hasattr(np, "row_stack"):  # deprecated in numpy 2.0, gone in later versions
+    FUNCTION_RULES[np.row_stack] = _np_concat_like("row_stack", F.row_stack)
+
+# numpy's r_ and c_ are objects whose [] builds an array with np.array, which no protocol lets
+# a traced value intercept: they meet the conversion error (__array__), which names dd.stack.
+
 
 # -- linear algebra and einsum (rules/linalg.py, rules/einsum.py) -----------------------------
 from . import linalg as _linalg  # noqa: E402  (the dd.linalg namespace: np.linalg.f -> dd.linalg.f)
@@ -531,10 +593,31 @@ class Traced:
         return F.getitem(self, idx)
 
     def __setitem__(self, idx, value):
-        raise TypeError(
-            f"{type(self).__name__} values are immutable: assigning into one would lose the "
-            f"derivative of what was there. Build a new value with dd.where, dd.stack or "
-            f"dd.concatenate instead")
+        """y[idx] = v: y's content becomes dd.index_update(y, idx, v) (numpy's rules; see _become)."""
+        plain = stop_gradient(self)
+        if isinstance(plain, np.ndarray) and plain.base is not None:
+            raise TypeError(
+                f"y[...] = v on a {type(self).__name__} that is a view of another value (made "
+                f"by slicing, reshape, .T, ...): numpy would write through to that value too, "
+                f"which a traced value cannot. Assign into a copy (y = x[...].copy()), or build "
+                f"the result with dd.index_update(y, idx, v)")
+        self._become(F.index_update(self, idx, value), "y[idx] = v")
+
+    def _become(self, new: Any, what: str) -> None:
+        """Make this object hold ``new``'s value and derivative: an in-place update of a traced value.
+
+        Traced values are values, so an "in-place" operation records a new value and rebinds
+        this object to it. Every name bound to this object sees the change, as with numpy; a
+        value derived from it earlier (a slice, a reshape) keeps what it was, unlike a numpy view.
+        """
+        if type(new) is not type(self) or new.tag is not self.tag:
+            raise TypeError(
+                f"{what}: the result carries a derivative of another (inner) transformation, "
+                f"which this {type(self).__name__} cannot hold; use the functional form "
+                f"(dd.index_update(y, idx, v), dd.sort(x)) and its returned value")
+        slot: str
+        for slot in type(self).__slots__:
+            setattr(self, slot, getattr(new, slot))
 
     @property
     def T(self):
@@ -565,8 +648,10 @@ class Traced:
         """The dot product, as ndarray.dot."""
         return F.dot(self, other)
 
-    def ravel(self):
+    def ravel(self, order="C"):
         """The elements as a 1-d value (C order), as ndarray.ravel."""
+        if order not in ("C", "K", "A"):
+            raise TypeError("ravel/flatten of a traced value supports only order='C'")
         return F.reshape(self, (-1,))
 
     flatten = ravel
@@ -624,6 +709,91 @@ class Traced:
 
 
     # -- ndarray methods of the shape, assembly, indexing and sorting family ------------------
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        """x in another floating dtype (the derivative cast too); to integers or booleans, plain values (piecewise constant, no derivative)."""
+        if np.dtype(dtype).kind in "biu":
+            return stop_gradient(self).astype(dtype)
+        return F.astype(self, dtype)
+
+    def copy(self, order="C"):
+        """A new traced value with the same value and derivative (index assignment into it leaves x alone)."""
+        return F.copy(self)
+
+    def squeeze(self, axis=None):
+        """x without its axes of length 1, as ndarray.squeeze."""
+        return _squeeze(self, axis)
+
+    def item(self, *args):
+        """One element as a 0-d traced value (not a Python number, so the derivative is kept), as ndarray.item."""
+        if not args:
+            if self.size != 1:
+                raise ValueError("can only convert an array of size 1 to a Python scalar")
+            return F.reshape(self, ())
+        if len(args) == 1 and isinstance(args[0], (int, np.integer)):
+            return F.getitem(F.reshape(self, (-1,)), int(args[0]))
+        return F.getitem(self, tuple(args[0]) if len(args) == 1 else args)
+
+    def tolist(self):
+        """Nested lists of 0-d traced values (each keeps its derivative), as ndarray.tolist."""
+        if not self.shape:
+            return self
+        return [row.tolist() for row in self]
+
+    def any(self, axis=None, keepdims=False):
+        """Whether any value is nonzero (plain booleans), as ndarray.any."""
+        return np.any(stop_gradient(self), axis=axis, keepdims=keepdims)
+
+    def all(self, axis=None, keepdims=False):
+        """Whether all values are nonzero (plain booleans), as ndarray.all."""
+        return np.all(stop_gradient(self), axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        """Index of the largest value (plain; the first at ties), as ndarray.argmax."""
+        return np.argmax(stop_gradient(self), axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        """Index of the smallest value (plain; the first at ties), as ndarray.argmin."""
+        return np.argmin(stop_gradient(self), axis=axis, keepdims=keepdims)
+
+    def argsort(self, axis=-1, kind=None, order=None):
+        """Indices that sort the values (plain), as ndarray.argsort."""
+        return np.argsort(stop_gradient(self), axis=axis, kind=kind, order=order)
+
+    def argpartition(self, kth, axis=-1, kind="introselect", order=None):
+        """Indices that partition the values (plain), as ndarray.argpartition."""
+        return np.argpartition(stop_gradient(self), kth, axis=axis, kind=kind, order=order)
+
+    def nonzero(self):
+        """Indices of the nonzero values, one array per axis (plain), as ndarray.nonzero."""
+        return np.nonzero(stop_gradient(self))
+
+    def searchsorted(self, v, side="left", sorter=None):
+        """Insertion indices of v into the sorted values (plain), as ndarray.searchsorted."""
+        return np.searchsorted(stop_gradient(self), stop_gradient(v), side=side, sorter=sorter)
+
+    def repeat(self, repeats, axis=None):
+        """Each element repeated, as ndarray.repeat (the derivative of each copy flows back to it)."""
+        return F.repeat(self, repeats, axis)
+
+    def swapaxes(self, axis1, axis2):
+        """Two axes exchanged, as ndarray.swapaxes."""
+        return F.swapaxes(self, axis1, axis2)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        """The diagonal of the plane (axis1, axis2), as ndarray.diagonal."""
+        return F.diagonal(self, offset, axis1, axis2)
+
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        """The elements at ``indices``, as ndarray.take."""
+        return _np_take(self, indices, axis, out, mode)
+
+    def sort(self, axis=-1, kind=None, order=None):
+        """Sorts in place, as ndarray.sort: x becomes dd.sort(x) (the derivative follows the permutation; equal keys stable)."""
+        self._become(F.sort(self, axis=axis, kind=kind, order=order), "x.sort()")
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        """Partitions in place, as ndarray.partition: x becomes dd.partition(x, kth)."""
+        self._become(F.partition(self, kth, axis=axis, kind=kind, order=order), "x.partition()")
 
 
     # -- ndarray methods for complex values ----------------------------------------------------

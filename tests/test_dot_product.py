@@ -18,6 +18,9 @@ import pytest
 import dualdiff as dd
 from oracles import central_difference_jvp, complex_step_jvp, relative_error
 
+_SWAPPED_F = np.dtype(np.float64).newbyteorder()
+_SWAPPED_C = np.dtype(np.complex128).newbyteorder()
+
 P = dd.PRIMITIVES
 RNG = np.random.default_rng(20240229)
 
@@ -206,6 +209,31 @@ case("concatenate", "axis=1", lambda p: dd.concatenate(list(p), axis=1), lambda 
      (normal(2, 3), normal(2, 1), normal(2, 2)))
 case("concatenate", "axis=0", lambda p: dd.concatenate(list(p)), lambda p: np.concatenate(p),
      (normal(1, 3), normal(2, 3)))
+
+case("copy", "matrix", dd.copy, np.copy, normal(2, 3))
+case("astype", "byte-swapped", lambda x: dd.astype(x, _SWAPPED_C if np.iscomplexobj(dd.stop_gradient(x)) else _SWAPPED_F),
+     lambda x: x.astype(_SWAPPED_C if np.iscomplexobj(x) else _SWAPPED_F), normal(2, 3))
+
+# ---- shape, assembly, indexing and sorting composites -----------------------------------------
+case("permute", "rows", lambda x: P["permute"](x, np.array([[2, 0, 1], [0, 2, 1]]), axis=1),
+     lambda x: np.take_along_axis(x, np.array([[2, 0, 1], [0, 2, 1]]), 1), normal(2, 3))
+case("sort", "rows", lambda x: dd.sort(x, axis=1), lambda x: np.sort(x, axis=1), normal(3, 4))
+case("partition", "flat", lambda x: dd.partition(x, 2, axis=None),
+     lambda x: np.take_along_axis(np.ravel(x), np.argpartition(np.ravel(x).real, 2), 0), normal(2, 3))
+case("getitem", "sort-then-pad", lambda x: dd.pad(dd.sort(x, axis=0), 1, mode="reflect"),
+     lambda x: np.pad(np.take_along_axis(x, np.argsort(x.real, axis=0), 0), 1, mode="reflect"),
+     normal(3, 4))
+case("where", "index-update-roll-tril",
+     lambda p: dd.tril(dd.roll(dd.index_update(p[0], (slice(None), [0, 2, 0]), p[1]), 1, 0)),
+     lambda p: np.tril(np.roll(_np_update(p[0], (slice(None), [0, 2, 0]), p[1]), 1, 0)),
+     (normal(3, 4), normal(3)))
+
+
+def _np_update(x, idx, v):
+    y = np.array(x, dtype=np.result_type(x, v))
+    y[idx] = v  # numpy's assignment: repeated column 0, the last write wins
+    return y
+
 
 # ---- matmul ---------------------------------------------------------------------------------
 for id, sa, sb in [

@@ -524,10 +524,13 @@ def test_asarray_does_not_silently_drop_the_tangent(convert, primal):
         f"np.asarray gave {out!r}: the tangent was dropped")
 
 
-def test_item_assignment_refused():
-    d = dd.Dual(np.array([1.0, 2.0]), np.ones(2))
-    with pytest.raises(TypeError):
-        d[0] = 5.0
+def test_item_assignment_is_a_functional_update():
+    primal = np.array([1.0, 2.0])
+    d = dd.Dual(primal, np.ones(2))
+    d[0] = 5.0  # d's content becomes a new value: the constant has no tangent
+    np.testing.assert_array_equal(d.primal, [5.0, 2.0])
+    np.testing.assert_array_equal(d.tangent, [0.0, 1.0])
+    np.testing.assert_array_equal(primal, [1.0, 2.0])  # the array the Dual was made from is untouched
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,11 +5,12 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | module | holds |
 |---|---|
 | ``table.py`` | ``PRIMITIVES`` (the one table both modes read), ``register``, shared helpers |
-| ``shape.py`` | reshape, transpose, broadcast_to, sum (broadcasting's transpose), sum_to |
+| ``shape.py`` | reshape, transpose, broadcast_to, sum (broadcasting's transpose), sum_to; moveaxis, atleast_nd, tile |
 | ``complex_parts.py`` | real, imag, conj, angle: the parts of a complex number |
 | ``partials.py`` | ``elementwise()``: an elementwise entry's partials turned into both rules |
-| ``indexing.py`` | getitem and its transpose index_add |
-| ``assembly.py`` | stack, concatenate, where |
+| ``indexing.py`` | getitem and its transpose index_add; flip, rot90, take, take_along_axis, diagonal, repeat |
+| ``assembly.py`` | stack, concatenate, where; the stacks and splits, roll, pad, diag, tril/triu, select, choose, index_update |
+| ``sorting.py`` | sort and partition: the permutation from the values, the derivative following it |
 | ``ufuncs.py`` | arithmetic, exp/log, trigonometry, activations, maximum/minimum, the other ufuncs, clip |
 | ``cumulative.py`` | cumsum, cumprod (exact with zeros: a parallel scan) |
 | ``reductions.py`` | max/min, nanmax/nanmin, prod; composites: mean, var, std, quantile, ... |
@@ -28,11 +29,19 @@ traced values they are differentiated in turn: that is what makes Hessians by ne
 from __future__ import annotations
 
 from .table import PRIMITIVES
-from .shape import broadcast_to, reshape, sum, sum_to, transpose
+from .shape import (
+    astype, atleast_1d, atleast_2d, atleast_3d, broadcast_to, copy, moveaxis, reshape, rollaxis,
+    sum, sum_to, swapaxes, tile, transpose,
+)
 from .complex_parts import angle, conj, imag, real
 from .partials import elementwise
-from .indexing import getitem
-from .assembly import concatenate, stack, where
+from .indexing import diagonal, flip, fliplr, flipud, getitem, repeat, rot90, take, take_along_axis
+from .assembly import (
+    append, array_split, choose, column_stack, concatenate, diag, diagflat, dsplit, dstack, hsplit,
+    hstack, index_update, pad, roll, row_stack, select, split, stack, tril, triu, vsplit, vstack,
+    where,
+)
+from .sorting import partition, sort
 from .ufuncs import (
     abs, add, arccos, arcsin, arctan, arctan2, cos, cosh, divide, exp, expm1, log, log1p, maximum,
     minimum, multiply, negative, power, relu, sigmoid, sign, sin, sinh, sqrt, subtract, tan, tanh,
@@ -64,6 +73,16 @@ UFUNCS_AND_REDUCTIONS = [
     "ptp", "average", "nansum", "nanmean", "median", "quantile", "percentile", "diff", "trace",
 ]
 
+#: The shape, assembly, indexing and sorting functions (composites of the primitives above).
+SHAPE_AND_ASSEMBLY = [
+    "astype", "copy", "moveaxis", "rollaxis", "swapaxes", "atleast_1d", "atleast_2d",
+    "atleast_3d", "tile",
+    "flip", "fliplr", "flipud", "rot90", "take", "take_along_axis", "diagonal", "repeat",
+    "vstack", "hstack", "dstack", "column_stack", "row_stack", "append", "split", "array_split",
+    "hsplit", "vsplit", "dsplit", "roll", "pad", "diag", "diagflat", "tril", "triu", "select",
+    "choose", "index_update", "sort", "partition",
+]
+
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "power",
     "sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sinh", "cosh",
@@ -74,4 +93,5 @@ __all__ = [
     "real", "imag", "conj", "angle",
     *UFUNCS_AND_REDUCTIONS,
     "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross",
+    *SHAPE_AND_ASSEMBLY,
 ]

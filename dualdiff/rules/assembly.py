@@ -6,13 +6,16 @@ pieces), the adjoint hands each piece its slice of the cotangent.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..primitives import Primitive, bind, is_traced, shape_of, stop_gradient
-from .indexing import getitem
-from .shape import align_chunk, broadcast_to, reshape, sum_to
+from .indexing import INDEX_ADD, _along, _int_index, diagonal, getitem
+from .shape import (
+    _axis, align_chunk, astype, atleast_1d, atleast_2d, atleast_3d, broadcast_to, reshape,
+    shape_dtype, sum_to,
+)
 from .table import Value, float_dtype, register
 
 
@@ -146,3 +149,398 @@ def _as_sequence(arrays: Any, name: str) -> list:
     return list(arrays)
 
 
+
+
+# -- composites: stacking, splitting, padding and selecting, written with the primitives -------
+
+def _pieces(arrays: Any, name: str) -> list:
+    return _as_sequence(arrays, name)
+
+
+def vstack(arrays: Sequence[Value]) -> Value:
+    """The arrays stacked as rows (1-d ones become rows), as np.vstack.
+
+    >>> import dualdiff as dd
+    >>> dd.vstack([[1.0, 2.0], [3.0, 4.0]]).shape
+    (2, 2)
+    """
+    return concatenate([atleast_2d(a) for a in _pieces(arrays, "vstack")], 0)
+
+
+def row_stack(arrays: Sequence[Value]) -> Value:
+    """The same as :func:`vstack` (numpy's older name).
+
+    >>> import dualdiff as dd
+    >>> dd.row_stack([[1.0], [2.0]]).shape
+    (2, 1)
+    """
+    return vstack(arrays)
+
+
+def hstack(arrays: Sequence[Value]) -> Value:
+    """The arrays joined along axis 1 (along axis 0 for 1-d ones), as np.hstack.
+
+    >>> import dualdiff as dd
+    >>> dd.hstack([[1.0], [2.0, 3.0]])
+    array([1., 2., 3.])
+    """
+    arrays = [atleast_1d(a) for a in _pieces(arrays, "hstack")]
+    return concatenate(arrays, 0 if len(shape_of(arrays[0])) == 1 else 1)
+
+
+def dstack(arrays: Sequence[Value]) -> Value:
+    """The arrays joined along a third axis (after np.atleast_3d), as np.dstack.
+
+    >>> import dualdiff as dd
+    >>> dd.dstack([[1.0, 2.0], [3.0, 4.0]]).shape
+    (1, 2, 2)
+    """
+    return concatenate([atleast_3d(a) for a in _pieces(arrays, "dstack")], 2)
+
+
+def column_stack(arrays: Sequence[Value]) -> Value:
+    """1-d arrays as columns (2-d ones as they are), joined along axis 1, as np.column_stack.
+
+    >>> import dualdiff as dd
+    >>> dd.column_stack([[1.0, 2.0], [3.0, 4.0]])
+    array([[1., 3.],
+           [2., 4.]])
+    """
+    arrays = [reshape(a, (-1, 1)) if len(shape_of(a)) < 2 else a
+              for a in _pieces(arrays, "column_stack")]
+    return concatenate(arrays, 1)
+
+
+def append(x: Value, values: Value, axis: Optional[int] = None) -> Value:
+    """x with ``values`` appended along ``axis`` (both flattened by default), as np.append.
+
+    >>> import dualdiff as dd
+    >>> dd.append([1.0, 2.0], 3.0)
+    array([1., 2., 3.])
+    """
+    if axis is None:
+        return concatenate([reshape(x, (-1,)), reshape(values, (-1,))], 0)
+    return concatenate([x, values], axis)
+
+
+def _split_points(n: int, sections: Any, name: str) -> List[int]:
+    if isinstance(sections, (int, np.integer)):
+        k = int(sections)
+        if k <= 0:
+            raise ValueError(f"{name}: the number of sections must be larger than 0")
+        if name == "split" and n % k:
+            raise ValueError("array split does not result in an equal division")
+        size, extra = divmod(n, k)
+        bounds = [0]
+        for i in range(k):
+            bounds.append(bounds[-1] + size + (1 if i < extra else 0))
+        return bounds
+    return [0] + [int(i) for i in sections] + [n]
+
+
+def array_split(x: Value, indices_or_sections: Any, axis: int = 0) -> list:
+    """x cut along ``axis`` into pieces (a count need not divide the length), as np.array_split.
+
+    >>> import dualdiff as dd
+    >>> [p.shape for p in dd.array_split([1.0, 2.0, 3.0], 2)]
+    [(2,), (1,)]
+    """
+    return _split(x, indices_or_sections, axis, "array_split")
+
+
+def split(x: Value, indices_or_sections: Any, axis: int = 0) -> list:
+    """x cut along ``axis`` into equal pieces or at the given indices, as np.split.
+
+    >>> import dualdiff as dd
+    >>> [p.tolist() for p in dd.split([1.0, 2.0, 3.0, 4.0], [1])]
+    [[1.0], [2.0, 3.0, 4.0]]
+    """
+    return _split(x, indices_or_sections, axis, "split")
+
+
+def _split(x: Value, sections: Any, axis: int, name: str) -> list:
+    shape = shape_of(x)
+    axis = _axis(axis, len(shape))
+    bounds = _split_points(shape[axis], sections, name)
+    # numpy clips the slice bounds, so indices past the end give empty pieces
+    return [getitem(x, _along(axis, slice(a, max(a, b)))) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def hsplit(x: Value, indices_or_sections: Any) -> list:
+    """:func:`split` along axis 1 (axis 0 for 1-d values), as np.hsplit.
+
+    >>> import dualdiff as dd
+    >>> len(dd.hsplit([[1.0, 2.0]], 2))
+    2
+    """
+    nd = len(shape_of(x))
+    if nd == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(x, indices_or_sections, 1 if nd > 1 else 0)
+
+
+def vsplit(x: Value, indices_or_sections: Any) -> list:
+    """:func:`split` along axis 0 of a value of at least 2 dimensions, as np.vsplit.
+
+    >>> import dualdiff as dd
+    >>> len(dd.vsplit([[1.0], [2.0]], 2))
+    2
+    """
+    if len(shape_of(x)) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(x, indices_or_sections, 0)
+
+
+def dsplit(x: Value, indices_or_sections: Any) -> list:
+    """:func:`split` along axis 2 of a value of at least 3 dimensions, as np.dsplit.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> len(dd.dsplit(np.ones((1, 1, 4)), 2))
+    2
+    """
+    if len(shape_of(x)) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(x, indices_or_sections, 2)
+
+
+def roll(x: Value, shift: Any, axis: Union[None, int, Sequence[int]] = None) -> Value:
+    """x's elements shifted cyclically by ``shift`` along ``axis`` (flattened by default), as np.roll.
+
+    >>> import dualdiff as dd
+    >>> dd.roll([1.0, 2.0, 3.0], 1)
+    array([3., 1., 2.])
+    """
+    if axis is None:
+        return reshape(roll(reshape(x, (-1,)), shift, 0), shape_of(x))
+    shape = shape_of(x)
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    shifts = np.broadcast_to(np.asarray(shift, dtype=int), (len(axes),))
+    total: dict = {}
+    for a, s in zip(axes, shifts):  # shifts along one axis add up, as in numpy
+        a = _axis(a, len(shape))
+        total[a] = total.get(a, 0) + int(s)
+    for a, s in total.items():
+        n = shape[a]
+        s = s % n if n else 0
+        if s:
+            x = concatenate([getitem(x, _along(a, slice(n - s, None))),
+                             getitem(x, _along(a, slice(0, n - s)))], a)
+    return x
+
+
+def pad(x: Value, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Value:
+    """x padded by ``pad_width`` (per axis (before, after)), as np.pad; modes constant, edge,
+    reflect, symmetric and wrap.
+
+    ``constant`` places x in a plain array of the constants (its adjoint cuts the cotangent
+    back out); the other modes gather x's own elements, so a border element receives the
+    derivative of every copy of it.
+
+    >>> import dualdiff as dd
+    >>> dd.pad([1.0, 2.0], 1, mode="edge")
+    array([1., 1., 2., 2.])
+    """
+    shape = shape_of(x)
+    nd = len(shape)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2)) if nd else np.zeros((0, 2), int)
+    if np.any(widths < 0):
+        raise ValueError("pad: pad_width cannot be negative")
+    if mode == "constant":
+        extra = set(kwargs) - {"constant_values"}
+        if extra:
+            raise TypeError(f"pad: mode 'constant' takes no {', '.join(sorted(extra))}")
+        values = kwargs.get("constant_values", 0)
+        if is_traced(values):
+            raise TypeError("pad: constant_values must be plain numbers (their derivative is "
+                            "not carried); pad with 0 and add the traced values with dd.where")
+        out_shape = tuple(int(n + b + a) for n, (b, a) in zip(shape, widths))
+        place = tuple(slice(int(b), int(b) + n) for n, (b, a) in zip(shape, widths))
+        placed = bind(INDEX_ADD, x, idx=place, shape=out_shape)
+        border = np.pad(np.zeros(shape, dtype=float_dtype(x)), widths, mode="constant",
+                        constant_values=values)
+        return placed + border if np.any(border) else placed
+    if mode not in ("edge", "reflect", "symmetric", "wrap"):
+        raise TypeError(f"pad: mode {mode!r} is not supported on traced values (constant, edge, "
+                        f"reflect, symmetric and wrap are)")
+    if kwargs.get("reflect_type", "even") != "even" or set(kwargs) - {"reflect_type"}:
+        raise TypeError("pad: only reflect_type='even' is supported on traced values")
+    for a, (b, e) in enumerate(widths):
+        if b or e:
+            # numpy's own padding of the positions 0..n-1 is the gather that pads the values
+            source = np.pad(np.arange(shape[a]), (int(b), int(e)), mode=mode)  # type: ignore[call-overload]
+            x = getitem(x, _along(a, source))
+    return x
+
+
+def diag(v: Value, k: int = 0) -> Value:
+    """A 1-d v on the k-th diagonal of a square matrix of zeros, or the k-th diagonal of a 2-d v, as np.diag.
+
+    >>> import dualdiff as dd
+    >>> dd.diag([1.0, 2.0])
+    array([[1., 0.],
+           [0., 2.]])
+    """
+    if not is_traced(v):
+        v = np.asarray(v)
+    shape = shape_of(v)
+    k = int(k)
+    if len(shape) == 2:
+        return diagonal(v, k)
+    if len(shape) != 1:
+        raise ValueError("diag: input must be 1-d or 2-d")
+    n = shape[0] + abs(k)
+    i = np.arange(shape[0])
+    rows, cols = (i, i + k) if k >= 0 else (i - k, i)
+    return bind(INDEX_ADD, v, idx=(rows, cols), shape=(n, n))
+
+
+def diagflat(v: Value, k: int = 0) -> Value:
+    """The flattened v on the k-th diagonal of a square matrix of zeros, as np.diagflat.
+
+    >>> import dualdiff as dd
+    >>> dd.diagflat([[1.0, 2.0]]).shape
+    (2, 2)
+    """
+    return diag(reshape(v, (-1,)), k)
+
+
+def _triangle(m: Value, k: int, lower: bool, name: str) -> Value:
+    shape = shape_of(m)
+    if len(shape) < 2:
+        raise ValueError(f"{name} needs an array of at least 2 dimensions")
+    mask = np.tri(shape[-2], shape[-1], int(k) - (0 if lower else 1), dtype=bool)
+    return where(mask if lower else ~mask, m, 0.0)
+
+
+def tril(m: Value, k: int = 0) -> Value:
+    """m with the elements above the k-th diagonal zeroed (last two axes), as np.tril.
+
+    >>> import dualdiff as dd
+    >>> dd.tril([[1.0, 2.0], [3.0, 4.0]])
+    array([[1., 0.],
+           [3., 4.]])
+    """
+    return _triangle(m, k, True, "tril")
+
+
+def triu(m: Value, k: int = 0) -> Value:
+    """m with the elements below the k-th diagonal zeroed (last two axes), as np.triu.
+
+    >>> import dualdiff as dd
+    >>> dd.triu([[1.0, 2.0], [3.0, 4.0]])
+    array([[1., 2.],
+           [0., 4.]])
+    """
+    return _triangle(m, k, False, "triu")
+
+
+def select(condlist: Sequence[Any], choicelist: Sequence[Value], default: Value = 0) -> Value:
+    """Elementwise, the choice of the first true condition (``default`` where none is), as np.select.
+
+    The derivative flows to the choice taken, as in :func:`where`.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> x = np.array([-1.0, 0.5, 2.0])
+    >>> dd.select([x < 0, x > 1], [-x, x * 10], default=x)
+    array([ 1. ,  0.5, 20. ])
+    """
+    if len(condlist) != len(choicelist):
+        raise ValueError("select: condlist and choicelist must have the same length")
+    conds = [np.asarray(stop_gradient(c)) for c in condlist]
+    if any(c.dtype != bool for c in conds):
+        raise TypeError("select: the conditions must be boolean arrays")
+    shapes = [c.shape for c in conds] + [shape_of(c) for c in choicelist] + [shape_of(default)]
+    out = default
+    for cond, choice in zip(conds[::-1], list(choicelist)[::-1]):
+        out = where(cond, choice, out)
+    out_shape = np.broadcast_shapes(*shapes)
+    return out if shape_of(out) == out_shape else broadcast_to(out, out_shape)
+
+
+def choose(a: Any, choices: Sequence[Value], mode: str = "raise") -> Value:
+    """Elementwise ``choices[a[i]][i]`` (all broadcast together), as np.choose.
+
+    ``a`` holds plain integers; the derivative flows to the choice taken.
+
+    >>> import dualdiff as dd
+    >>> dd.choose([1, 0], [[1.0, 2.0], [3.0, 4.0]])
+    array([3., 2.])
+    """
+    a = _int_index(stop_gradient(a), "choose")
+    choices = _pieces(choices, "choose")
+    n = len(choices)
+    a = np.asarray(a)
+    if mode == "wrap":
+        a = a % n
+    elif mode == "clip":
+        a = np.clip(a, 0, n - 1)
+    elif mode != "raise":
+        raise ValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', not {mode!r}")
+    elif a.size and (a.min() < 0 or a.max() >= n):
+        raise ValueError("invalid entry in choice array")
+    out_shape = np.broadcast_shapes(a.shape, *(shape_of(c) for c in choices))
+    out = choices[0]
+    for i in range(1, n):
+        out = where(a == i, choices[i], out)
+    return out if shape_of(out) == out_shape else broadcast_to(out, out_shape)
+
+
+def _update_dtype(x: np.ndarray, v: Any) -> np.dtype:
+    # x's floating dtype, as numpy's assignment casts v to it (float32 stays float32), except
+    # that complex v makes the result complex: numpy would drop the imaginary part silently.
+    if np.iscomplexobj(v) and not np.iscomplexobj(x):
+        return np.result_type(x, v)
+    return np.result_type(x, 1.0)
+
+
+def index_update(x: Value, idx: Any, v: Value) -> Value:
+    """x with ``x[idx] = v`` applied to a copy: a new value, as ``y = x.copy(); y[idx] = v`` in numpy.
+
+    numpy's rules: v broadcasts to ``x[idx]``'s shape, and where an advanced index repeats a
+    position the last write wins (so only that element of v receives the derivative there). The
+    result has x's floating dtype, or a complex one when v is complex (numpy would drop v's
+    imaginary part).
+    The positions written take v's derivative, the others keep x's. This is what
+    ``y[idx] = v`` on a traced ``y`` records.
+
+    >>> import dualdiff as dd
+    >>> dd.index_update([1.0, 2.0, 3.0], slice(1, None), 0.0)
+    array([1., 0., 0.])
+    """
+    if type(idx) is not tuple:
+        idx = (idx,)
+    for i in idx:
+        if type(i) is not int and is_traced(i):
+            raise TypeError("an index cannot be a Dual or tape variable: indices are not "
+                            "differentiable; use an int or an integer array")
+    if not is_traced(x):
+        x = np.asarray(x)
+    shape = shape_of(x)
+    target = np.empty(shape, dtype=np.intp)[idx].shape
+    n = int(np.prod(target))
+    if not is_traced(v):
+        v = np.asarray(v)
+        if not is_traced(x):
+            out = np.array(x, dtype=_update_dtype(x, v))
+            out[idx] = v
+            return out
+    vshape = shape_of(v)
+    try:
+        np.broadcast_shapes(vshape, target)
+    except ValueError:
+        raise ValueError(f"could not broadcast a value of shape {vshape} into the indexed "
+                         f"shape {target}") from None
+    if n == 0:
+        return reshape(x, shape)
+    # Which element of (broadcast) v lands in each position of x: numpy's own assignment of
+    # the positions 0..n-1 decides, so repeated indices resolve as numpy resolves them.
+    source = np.full(shape, -1, dtype=np.intp)
+    source[idx] = np.arange(n).reshape(target)
+    written = source >= 0
+    flat = reshape(v if vshape == target else broadcast_to(v, target), (-1,))
+    dtype = _update_dtype(stop_gradient(x), stop_gradient(v))
+    if not is_traced(flat):
+        flat = np.asarray(flat, dtype=dtype)
+    elif shape_dtype(flat) != dtype and shape_dtype(flat).kind == dtype.kind == "f":
+        flat = astype(flat, dtype)  # numpy casts what is assigned to the array's dtype
+    return where(written, getitem(flat, np.where(written, source, 0)), x)

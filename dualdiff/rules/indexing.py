@@ -7,13 +7,13 @@ the helpers below keep track of that.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
 from ..primitives import Primitive, bind, bind1, is_traced, shape_of
-from .shape import transpose
-from .table import Value, register
+from .shape import _axis, broadcast_to, moveaxis, reshape, transpose
+from .table import Value, norm_axes, register
 
 
 def _chunk_index(idx: tuple) -> tuple:
@@ -126,3 +126,176 @@ def getitem(x: Value, idx: Any) -> Value:
     return bind1(GETITEM, x, {"idx": idx})
 
 
+
+
+# -- composites: gathers written with getitem (a gather's adjoint is index_add, its scatter) ---
+
+def _along(axis: int, index: Any) -> tuple:
+    return (slice(None),) * axis + (index,)
+
+
+def flip(x: Value, axis: Union[None, int, Sequence[int]] = None) -> Value:
+    """x with the order of its elements reversed along ``axis`` (all axes by default), as np.flip.
+
+    >>> import dualdiff as dd
+    >>> dd.flip([1.0, 2.0, 3.0])
+    array([3., 2., 1.])
+    """
+    nd = len(shape_of(x))
+    axes = range(nd) if axis is None else norm_axes(axis, nd) or ()
+    return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(nd)))
+
+
+def fliplr(x: Value) -> Value:
+    """x reversed along axis 1 (left and right), as np.fliplr.
+
+    >>> import dualdiff as dd
+    >>> dd.fliplr([[1.0, 2.0]])
+    array([[2., 1.]])
+    """
+    if len(shape_of(x)) < 2:
+        raise ValueError("fliplr needs an array of at least 2 dimensions")
+    return flip(x, 1)
+
+
+def flipud(x: Value) -> Value:
+    """x reversed along axis 0 (up and down), as np.flipud.
+
+    >>> import dualdiff as dd
+    >>> dd.flipud([[1.0], [2.0]])
+    array([[2.],
+           [1.]])
+    """
+    if len(shape_of(x)) < 1:
+        raise ValueError("flipud needs an array of at least 1 dimension")
+    return flip(x, 0)
+
+
+def rot90(x: Value, k: int = 1, axes: Sequence[int] = (0, 1)) -> Value:
+    """x rotated by 90° k times in the plane of ``axes`` (from the first towards the second), as np.rot90.
+
+    >>> import dualdiff as dd
+    >>> dd.rot90([[1.0, 2.0], [3.0, 4.0]])
+    array([[2., 4.],
+           [1., 3.]])
+    """
+    nd = len(shape_of(x))
+    if len(axes) != 2 or nd < 2:
+        raise ValueError("rot90 needs two axes of an array of at least 2 dimensions")
+    a0, a1 = _axis(axes[0], nd), _axis(axes[1], nd)
+    if a0 == a1:
+        raise ValueError("rot90: the two axes must differ")
+    k = int(k) % 4
+    if k == 0:
+        return getitem(x, ())
+    if k == 2:
+        return flip(x, (a0, a1))
+    perm = list(range(nd))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    if k == 1:
+        return transpose(flip(x, a1), tuple(perm))
+    return flip(transpose(x, tuple(perm)), a1)
+
+
+def take(x: Value, indices: Any, axis: Optional[int] = None) -> Value:
+    """The elements at ``indices`` along ``axis`` (of the flattened x by default), as np.take.
+
+    Repeated indices gather the same element twice, and its derivative sums both uses.
+
+    >>> import dualdiff as dd
+    >>> dd.take([1.0, 2.0, 3.0], [2, 0, 2])
+    array([3., 1., 3.])
+    """
+    indices = _int_index(indices, "take")
+    if axis is None:
+        return getitem(reshape(x, (-1,)), indices)
+    return getitem(x, _along(_axis(axis, len(shape_of(x))), indices))
+
+
+def _int_index(indices: Any, name: str) -> Any:
+    if is_traced(indices):
+        raise TypeError(f"{name}: indices cannot be a Dual or tape variable (indices are not "
+                        f"differentiable); use an int or an integer array")
+    if isinstance(indices, (int, np.integer)):
+        return int(indices)
+    indices = np.asarray(indices)
+    if indices.size == 0:
+        indices = indices.astype(np.intp)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{name}: indices must be integers, not {indices.dtype}")
+    return indices
+
+
+def take_along_axis(x: Value, indices: Any, axis: Optional[int]) -> Value:
+    """out[..., i, ...] = x[..., indices[..., i, ...], ...] along ``axis``, as np.take_along_axis.
+
+    ``indices`` has x's number of axes and broadcasts against x in the others. This is how
+    a permutation found on the values (np.argsort) is applied to a traced value: the derivative
+    follows the permutation.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> x = np.array([[3.0, 1.0, 2.0]])
+    >>> dd.take_along_axis(x, np.argsort(x, axis=1), axis=1)
+    array([[1., 2., 3.]])
+    """
+    indices = _int_index(indices, "take_along_axis")
+    if axis is None:
+        return take_along_axis(reshape(x, (-1,)), np.ravel(indices), 0)
+    shape = shape_of(x)
+    nd = len(shape)
+    indices = np.asarray(indices)
+    if indices.ndim != nd:
+        raise ValueError(f"take_along_axis: indices must have the {nd} axes of x, not {indices.ndim}")
+    axis = _axis(axis, nd)
+    # One index array per axis, broadcasting together: a full advanced index, which numpy
+    # places where the arrays stood (all axes are advanced, so none is separated).
+    idx = tuple(indices if a == axis else
+                np.arange(n).reshape((1,) * a + (n,) + (1,) * (nd - a - 1))
+                for a, n in enumerate(shape))
+    out_shape = np.broadcast_shapes(*(i.shape for i in idx))
+    return getitem(x, tuple(np.broadcast_to(i, out_shape) for i in idx))
+
+
+def diagonal(x: Value, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Value:
+    """The diagonal x[..., i, i + offset] of the plane (axis1, axis2), last axis of the result, as np.diagonal.
+
+    >>> import dualdiff as dd
+    >>> dd.diagonal([[1.0, 2.0], [3.0, 4.0]], 1)
+    array([2.])
+    """
+    shape = shape_of(x)
+    nd = len(shape)
+    if nd < 2:
+        raise ValueError("diagonal needs an array of at least 2 dimensions")
+    a1, a2 = _axis(axis1, nd), _axis(axis2, nd)
+    if a1 == a2:
+        raise ValueError("diagonal: axis1 and axis2 cannot be the same")
+    offset = int(offset)
+    n1, n2 = shape[a1], shape[a2]
+    rows = np.arange(max(0, -offset), max(0, min(n1, n2 - offset)))
+    x = moveaxis(x, (a1, a2), (-2, -1))
+    return getitem(x, (Ellipsis, rows, rows + offset))
+
+
+def repeat(x: Value, repeats: Any, axis: Optional[int] = None) -> Value:
+    """Each element repeated ``repeats`` times along ``axis`` (of the flattened x by default), as np.repeat.
+
+    A single count is a broadcast (its adjoint a sum); per-element counts are a gather.
+
+    >>> import dualdiff as dd
+    >>> dd.repeat([1.0, 2.0], 2)
+    array([1., 1., 2., 2.])
+    """
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    shape = shape_of(x)
+    axis = _axis(axis, len(shape))
+    repeats = _int_index(repeats, "repeat")
+    if np.ndim(repeats) == 0 or np.size(repeats) == 1:
+        r = int(np.ravel(repeats)[0])
+        if r < 0:
+            raise ValueError("repeat: negative count")
+        x = reshape(x, shape[:axis + 1] + (1,) + shape[axis + 1:])
+        x = broadcast_to(x, shape[:axis + 1] + (r,) + shape[axis + 1:])
+        return reshape(x, shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
+    return getitem(x, _along(axis, np.repeat(np.arange(shape[axis]), repeats)))

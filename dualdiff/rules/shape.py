@@ -8,11 +8,11 @@ module.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..primitives import Primitive, bind1, shape_of
+from ..primitives import TRACED, Primitive, bind1, shape_of
 from .table import Value, norm_axes, register
 
 
@@ -92,6 +92,78 @@ BROADCAST = register(Primitive(
     lambda ct, primals, out, params, shapes, wants: (sum_to(ct, shapes[0]),),
     needs="none", kind="linear", complex="holomorphic"))
 
+def _cast_jvp(primals, tangents, out, params, chunked):
+    t = tangents[0]
+    source = shape_dtype(t)
+    if source.kind not in "fc":  # not numbers (sparsity's index sets): nothing to cast
+        return t
+    return bind1(CAST, t, {"dtype": params["dtype"], "source": source})
+
+
+def _cast_vjp(ct, primals, out, params, shapes, wants):
+    return (bind1(CAST, ct, {"dtype": params["source"], "source": params["dtype"]}),)
+
+
+def shape_dtype(x: Value) -> np.dtype:
+    """The dtype of a plain value or of a traced value's primal."""
+    while type(x) in TRACED:
+        x = x.primal
+    return np.result_type(x)
+
+
+# A change of floating precision: linear, so the tangent is cast the same way and the cotangent
+# cast back. (Casts to integers or booleans are piecewise constant: ndarray.astype returns plain
+# values for them, in surface.py.)
+CAST = register(Primitive(
+    "astype", lambda x, dtype, source: np.asarray(x).astype(dtype), _cast_jvp, _cast_vjp,
+    needs="none", kind="linear", complex="holomorphic",
+    doc="x in another floating dtype (float32 <-> float64, complex64 <-> complex128): the "
+        "tangent is cast likewise and the cotangent cast back"))
+
+
+# A copy that owns its memory: what index assignment into a traced value starts from. Tangents
+# and cotangents are never written in place, so its rules pass them through unchanged.
+COPY = register(Primitive(
+    "copy", lambda x: np.array(x, copy=True),
+    lambda primals, tangents, out, params, chunked: tangents[0],
+    lambda ct, primals, out, params, shapes, wants: (ct,),
+    needs="none", kind="linear", complex="holomorphic",
+    doc="x's value in new memory (the identity on derivatives)"))
+
+
+def copy(x: Value) -> Value:
+    """x's value in new memory, as np.copy: index assignment into the copy leaves x alone.
+
+    >>> import dualdiff as dd
+    >>> dd.copy([1.0, 2.0])
+    array([1., 2.])
+    """
+    return bind1(COPY, x)
+
+
+def astype(x: Value, dtype: Any) -> Value:
+    """x converted to the floating (or complex) ``dtype``, as ndarray.astype.
+
+    Between real and complex dtypes use dualdiff's complex functions instead; a cast to an
+    integer or boolean dtype has no derivative (``x.astype(int)`` on a traced x returns plain values).
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.astype(np.ones(2), np.float32).dtype
+    dtype('float32')
+    """
+    dtype = np.dtype(dtype)
+    source = shape_dtype(x)
+    if dtype.kind not in "fc" or source.kind not in "fc" or (dtype.kind == "c") != (source.kind == "c"):
+        if not (type(x) in TRACED):
+            return np.asarray(x).astype(dtype)
+        raise TypeError(f"astype from {source} to {dtype} on a traced value: only casts between "
+                        f"floating dtypes (or between complex ones) carry a derivative; for the "
+                        f"plain value use x.primal.astype")
+    if dtype == source:
+        return x if type(x) in TRACED else np.array(x, dtype=dtype)
+    return bind1(CAST, x, {"dtype": dtype, "source": source})
+
+
 def sum(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool = False) -> Value:
     """The sum of x's elements over ``axis`` (all of them by default), as np.sum.
 
@@ -160,3 +232,120 @@ def sum_to(x: Value, shape: Sequence[int]) -> Value:
     return reshape(out, shape)
 
 
+
+
+# -- composites: axis moves and tiling, written with the primitives above ---------------------
+
+def _axis(axis: int, ndim: int) -> int:
+    """``axis`` wrapped into range(ndim), with numpy's error when it is out of bounds."""
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of bounds for an array of dimension {ndim}")
+    return axis % ndim
+
+
+def moveaxis(x: Value, source: Union[int, Sequence[int]], destination: Union[int, Sequence[int]]) -> Value:
+    """x with axes ``source`` moved to ``destination`` (the others keep their order), as np.moveaxis.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.moveaxis(np.zeros((2, 3, 4)), 0, -1).shape
+    (3, 4, 2)
+    """
+    nd = len(shape_of(x))
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: source and destination must have the same number of axes")
+    src, dst = [_axis(a, nd) for a in src], [_axis(a, nd) for a in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError("moveaxis: repeated axis")
+    order = [a for a in range(nd) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(x, tuple(order))
+
+
+def rollaxis(x: Value, axis: int, start: int = 0) -> Value:
+    """x with ``axis`` moved to stand before ``start``, as np.rollaxis.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.rollaxis(np.zeros((2, 3, 4)), 2).shape
+    (4, 2, 3)
+    """
+    nd = len(shape_of(x))
+    axis = _axis(axis, nd)
+    start = int(start) + nd if start < 0 else int(start)
+    if not 0 <= start <= nd:
+        raise ValueError(f"rollaxis: start {start} is out of bounds for dimension {nd}")
+    if axis < start:
+        start -= 1
+    return moveaxis(x, axis, start) if nd else x
+
+
+def swapaxes(x: Value, axis1: int, axis2: int) -> Value:
+    """x with two axes exchanged, as np.swapaxes.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.swapaxes(np.zeros((2, 3)), 0, 1).shape
+    (3, 2)
+    """
+    nd = len(shape_of(x))
+    a1, a2 = _axis(axis1, nd), _axis(axis2, nd)
+    axes = list(range(nd))
+    axes[a1], axes[a2] = axes[a2], axes[a1]
+    return transpose(x, tuple(axes))
+
+
+def atleast_1d(*xs: Value) -> Value:
+    """Each value with at least one axis (0-d becomes shape (1,)), as np.atleast_1d.
+
+    >>> import dualdiff as dd
+    >>> dd.atleast_1d(2.0)
+    array([2.])
+    """
+    out = [x if len(shape_of(x)) >= 1 else reshape(x, (1,)) for x in xs]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*xs: Value) -> Value:
+    """Each value with at least two axes ((n,) becomes (1, n)), as np.atleast_2d.
+
+    >>> import dualdiff as dd
+    >>> dd.atleast_2d([1.0, 2.0]).shape
+    (1, 2)
+    """
+    out = [x if len(shape_of(x)) >= 2 else reshape(x, (1,) * (2 - len(shape_of(x))) + shape_of(x))
+           for x in xs]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*xs: Value) -> Value:
+    """Each value with at least three axes ((n,) -> (1, n, 1), (m, n) -> (m, n, 1)), as np.atleast_3d.
+
+    >>> import dualdiff as dd
+    >>> dd.atleast_3d([[1.0, 2.0]]).shape
+    (1, 2, 1)
+    """
+    def three(x):
+        s = shape_of(x)
+        return reshape(x, {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}.get(len(s), s))
+    out = [three(x) for x in xs]
+    return out[0] if len(out) == 1 else out
+
+
+def tile(x: Value, reps: Union[int, Sequence[int]]) -> Value:
+    """x repeated ``reps`` times along each axis, as np.tile (a broadcast, so its adjoint is a sum).
+
+    >>> import dualdiff as dd
+    >>> dd.tile([1.0, 2.0], 2)
+    array([1., 2., 1., 2.])
+    """
+    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    shape = shape_of(x)
+    nd = max(len(shape), len(reps))
+    shape = (1,) * (nd - len(shape)) + shape
+    reps = (1,) * (nd - len(reps)) + reps
+    # (r0, n0, r1, n1, ...) broadcast from (1, n0, 1, n1, ...), then merged pairwise.
+    x = reshape(x, tuple(v for n in shape for v in (1, n)))
+    x = broadcast_to(x, tuple(v for r, n in zip(reps, shape) for v in (r, n)))
+    return reshape(x, tuple(r * n for r, n in zip(reps, shape)))

@@ -43,3 +43,32 @@ for _cid, _tshape, _idx, _shape in [
     _linear("index_add", _cid,
             lambda t, i=_idx, s=_shape: dd.PRIMITIVES["index_add"](t, idx=i, shape=s),
             _index_add_ref(_idx, _shape), (_tshape,))
+
+
+# -- gathers written with getitem (rules/indexing.py) -----------------------------------------
+
+COMPOSITES.extend(["flip", "fliplr", "flipud", "rot90", "take", "take_along_axis", "diagonal",
+                   "repeat"])
+for _cid, _axis in [("all", None), ("axis1", 1), ("axes02", (0, 2))]:
+    _linear("flip", _cid, lambda x, a=_axis: dd.flip(x, a), lambda x, a=_axis: np.flip(x, a), ((2, 3, 4),))
+_linear("fliplr", "matrix", dd.fliplr, np.fliplr, ((2, 3),))
+_linear("flipud", "vector", dd.flipud, np.flipud, ((4,),))
+for _k, _axes in [(1, (0, 1)), (2, (0, 1)), (3, (1, 2)), (-1, (2, 0))]:
+    _linear("rot90", f"k{_k}-axes{_axes[0]}{_axes[1]}", lambda x, k=_k, a=_axes: dd.rot90(x, k, a),
+            lambda x, k=_k, a=_axes: np.rot90(x, k, a), ((2, 3, 4),))
+_TAKE = np.array([[3, 0], [3, 1]])
+_linear("take", "flat-repeats", lambda x: dd.take(x, _TAKE), lambda x: np.take(x, _TAKE), ((2, 3),))
+_linear("take", "axis1", lambda x: dd.take(x, [2, 0, 2], axis=1), lambda x: np.take(x, [2, 0, 2], axis=1), ((2, 3),))
+_PERM = np.array([[[2, 0, 1, 1]], [[0, 0, 2, 1]]])
+_linear("take_along_axis", "axis1-broadcast", lambda x: dd.take_along_axis(x, _PERM, 1),
+        lambda x: np.take_along_axis(x, _PERM, 1), ((2, 3, 4),))
+_linear("take_along_axis", "flat", lambda x: dd.take_along_axis(x, np.array([5, 0, 0]), None),
+        lambda x: np.take_along_axis(x, np.array([5, 0, 0]), None), ((2, 3),))
+for _cid, _shape, _args in [("main", (3, 3), (0, 0, 1)), ("offset", (3, 4), (1, 0, 1)),
+                            ("below-3d", (2, 3, 4), (-1, 2, 1))]:
+    _linear("diagonal", _cid, lambda x, a=_args: dd.diagonal(x, *a),
+            lambda x, a=_args: np.diagonal(x, *a), (_shape,))
+for _cid, _shape, _reps, _axis in [("flat", (2, 2), 2, None), ("axis1", (2, 3), 3, 1),
+                                   ("counts", (3, 2), [2, 0, 1], 0), ("scalar", (), 3, None)]:
+    _linear("repeat", _cid, lambda x, r=_reps, a=_axis: dd.repeat(x, r, a),
+            lambda x, r=_reps, a=_axis: np.repeat(x, r, a), (_shape,))

@@ -1,0 +1,353 @@
+"""Shape, assembly, indexing and sorting through numpy's own spelling, the ndarray methods, index
+assignment into traced values, and the conventions (sort ties, last write wins).
+
+The derivatives themselves are checked against oracles by the table test (tests/table_cases/);
+here each numpy spelling is checked against numpy on the values and against the table-tested
+dd function on the derivatives, in forward mode (k = 3 directions) and in reverse mode, with
+float32, 0-d and empty inputs.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import dualdiff as dd
+
+RNG = np.random.default_rng(8)
+X = RNG.normal(size=(2, 3, 4))
+
+# (id, numpy call, dualdiff call): each takes one array
+SPELLINGS = [
+    ("moveaxis", lambda x: np.moveaxis(x, 0, -1), lambda x: dd.moveaxis(x, 0, -1)),
+    ("rollaxis", lambda x: np.rollaxis(x, 2), lambda x: dd.rollaxis(x, 2)),
+    ("swapaxes", lambda x: np.swapaxes(x, 0, 2), lambda x: dd.swapaxes(x, 0, 2)),
+    ("atleast_3d", lambda x: np.atleast_3d(x[0, 0]), lambda x: dd.atleast_3d(x[0, 0])),
+    ("tile", lambda x: np.tile(x, (2, 1, 1)), lambda x: dd.tile(x, (2, 1, 1))),
+    ("flip", lambda x: np.flip(x, 1), lambda x: dd.flip(x, 1)),
+    ("fliplr", np.fliplr, dd.fliplr), ("flipud", np.flipud, dd.flipud),
+    ("rot90", lambda x: np.rot90(x, 3), lambda x: dd.rot90(x, 3)),
+    ("take", lambda x: np.take(x, [3, 3, 0], axis=2), lambda x: dd.take(x, [3, 3, 0], axis=2)),
+    ("take_along_axis", lambda x: np.take_along_axis(x, np.argsort(x, 1), 1),
+     lambda x: dd.take_along_axis(x, np.argsort(dd.stop_gradient(x), 1), 1)),
+    ("diagonal", lambda x: np.diagonal(x, 1, 1, 2), lambda x: dd.diagonal(x, 1, 1, 2)),
+    ("repeat", lambda x: np.repeat(x, 2, axis=1), lambda x: dd.repeat(x, 2, axis=1)),
+    ("vstack", lambda x: np.vstack([x[0], x[1]]), lambda x: dd.vstack([x[0], x[1]])),
+    ("hstack", lambda x: np.hstack([x[0], x[1]]), lambda x: dd.hstack([x[0], x[1]])),
+    ("dstack", lambda x: np.dstack([x[0], x[1]]), lambda x: dd.dstack([x[0], x[1]])),
+    ("column_stack", lambda x: np.column_stack([x[0, 0], x[1, 1]]),
+     lambda x: dd.column_stack([x[0, 0], x[1, 1]])),
+    ("append", lambda x: np.append(x, x[0], axis=None), lambda x: dd.append(x, x[0])),
+    ("split", lambda x: np.split(x, 2, axis=2)[1], lambda x: dd.split(x, 2, axis=2)[1]),
+    ("array_split", lambda x: np.array_split(x, 3, axis=2)[0], lambda x: dd.array_split(x, 3, axis=2)[0]),
+    ("hsplit", lambda x: np.hsplit(x, [1])[1], lambda x: dd.hsplit(x, [1])[1]),
+    ("vsplit", lambda x: np.vsplit(x, 2)[0], lambda x: dd.vsplit(x, 2)[0]),
+    ("dsplit", lambda x: np.dsplit(x, 2)[1], lambda x: dd.dsplit(x, 2)[1]),
+    ("roll", lambda x: np.roll(x, 2, axis=-1), lambda x: dd.roll(x, 2, axis=-1)),
+    ("pad-reflect", lambda x: np.pad(x, 1, mode="reflect"), lambda x: dd.pad(x, 1, mode="reflect")),
+    ("pad-constant", lambda x: np.pad(x, ((0, 0), (1, 2), (0, 1)), constant_values=3.0),
+     lambda x: dd.pad(x, ((0, 0), (1, 2), (0, 1)), constant_values=3.0)),
+    ("diag", lambda x: np.diag(x[0, 0], 1), lambda x: dd.diag(x[0, 0], 1)),
+    ("diagflat", lambda x: np.diagflat(x[0]), lambda x: dd.diagflat(x[0])),
+    ("tril", lambda x: np.tril(x, -1), lambda x: dd.tril(x, -1)),
+    ("triu", lambda x: np.triu(x), lambda x: dd.triu(x)),
+    ("select", lambda x: np.select([X > 0], [x * 2.0], x), lambda x: dd.select([X > 0], [x * 2.0], x)),
+    ("choose", lambda x: np.choose((X > 0).astype(int), [x, -x]),
+     lambda x: dd.choose((X > 0).astype(int), [x, -x])),
+    ("sort", lambda x: np.sort(x, axis=1), lambda x: dd.sort(x, axis=1)),
+    ("partition", lambda x: np.partition(x, 1, axis=2)[..., 1], lambda x: dd.partition(x, 1, axis=2)[..., 1]),
+    ("copy", np.copy, dd.copy),
+    ("where-3", lambda x: np.where(X > 0, x, 0.0), lambda x: dd.where(X > 0, x, 0.0)),
+]
+
+
+def _grad_of(fn, x):
+    w = RNG.normal(size=np.shape(fn(x)))
+    return dd.grad(lambda z: dd.sum(fn(z) * w), x), w
+
+
+@pytest.mark.parametrize("name, np_call, dd_call", SPELLINGS, ids=[s[0] for s in SPELLINGS])
+def test_numpy_spelling_matches_numpy_and_dualdiff(name, np_call, dd_call):
+    np.testing.assert_array_equal(dd_call(X), np_call(X))  # plain values: numpy's own
+    t = RNG.normal(size=(3,) + X.shape)
+    got, want = np_call(dd.Dual(X, t)), dd_call(dd.Dual(X, t))
+    assert isinstance(got, dd.Dual) and got.chunk == 3
+    np.testing.assert_array_equal(got.primal, np_call(X))
+    np.testing.assert_array_equal(got.tangent, want.tangent)
+    g, w = _grad_of(np_call, X)
+    np.testing.assert_allclose(g, dd.grad(lambda z: dd.sum(dd_call(z) * w), X), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name, np_call, dd_call", SPELLINGS, ids=[s[0] for s in SPELLINGS])
+def test_float32_stays_float32(name, np_call, dd_call):
+    x32 = X.astype(np.float32)
+    d = np_call(dd.Dual(x32, np.ones_like(x32)))
+    assert d.primal.dtype == np.float32 and np.asarray(d.tangent).dtype == np.float32
+    g = dd.grad(lambda z: dd.sum(np_call(z)), x32)
+    assert g.dtype == np.float32
+
+
+EMPTY = [
+    ("flip", lambda x: np.flip(x, 0)), ("roll", lambda x: np.roll(x, 1)),
+    ("take", lambda x: np.take(x, np.array([], dtype=int))), ("repeat", lambda x: np.repeat(x, 2)),
+    ("tile", lambda x: np.tile(x, 2)), ("sort", np.sort), ("vstack", lambda x: np.vstack([x, x])),
+    ("pad-constant", lambda x: np.pad(x, 1)), ("split", lambda x: np.split(x, 2, axis=1)[0]),
+    ("tril", np.tril), ("diagonal", np.diagonal), ("copy", np.copy),
+]
+
+
+@pytest.mark.parametrize("name, call", EMPTY, ids=[e[0] for e in EMPTY])
+def test_empty_arrays(name, call):
+    x = np.ones((0, 4))
+    want = call(x)
+    out = call(dd.Dual(x, np.ones((2, 0, 4))))
+    assert out.primal.shape == want.shape and out.tangent.shape == (2,) + want.shape
+    assert dd.grad(lambda z: dd.sum(call(z)), x).shape == (0, 4)
+
+
+@pytest.mark.parametrize("call", [dd.atleast_1d, dd.atleast_2d, lambda x: dd.tile(x, 3),
+                                  lambda x: dd.repeat(x, 2), lambda x: dd.sort(x, axis=None),
+                                  lambda x: dd.append(x, x), dd.copy, lambda x: dd.pad(dd.atleast_1d(x), 1, mode="wrap")])
+def test_zero_dimensional(call):
+    out = call(dd.Dual(2.0, 1.0))
+    np.testing.assert_array_equal(out.primal, call(np.float64(2.0)))
+    np.testing.assert_array_equal(out.tangent, np.ones(np.shape(out.primal)))
+    assert dd.derivative(lambda z: dd.sum(call(z)), 2.0) == np.size(call(np.float64(2.0)))
+
+
+# --------------------------------------------------------------------------------------------
+# Conventions
+# --------------------------------------------------------------------------------------------
+
+def test_sort_with_equal_keys_is_stable_and_follows_the_permutation():
+    x = np.array([2.0, 1.0, 2.0, 1.0])
+    t = np.array([10.0, 20.0, 30.0, 40.0])
+    out = dd.sort(dd.Dual(x, t))
+    np.testing.assert_array_equal(out.primal, [1.0, 1.0, 2.0, 2.0])
+    # equal keys keep their input order: position 0 is x[1], position 1 is x[3], ...
+    np.testing.assert_array_equal(out.tangent, [20.0, 40.0, 10.0, 30.0])
+    w = np.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(dd.grad(lambda z: dd.sum(dd.sort(z) * w), x), [3.0, 1.0, 4.0, 2.0])
+
+
+def test_sort_derivative_away_from_ties_matches_central_differences():
+    x = RNG.normal(size=7)
+    w = RNG.normal(size=7)
+    g = dd.grad(lambda z: dd.sum(np.sort(z) ** 2 * w), x)
+    h = 1e-6
+    fd = [(np.sum(np.sort(x + h * e) ** 2 * w) - np.sum(np.sort(x - h * e) ** 2 * w)) / (2 * h)
+          for e in np.eye(7)]
+    np.testing.assert_allclose(g, fd, rtol=1e-7, atol=1e-9)
+
+
+def test_partition_puts_the_kth_element_in_place():
+    x = np.array([5.0, -1.0, 3.0, 0.5, 2.0])
+    out = np.partition(dd.Dual(x, np.arange(5.0)), 2)
+    assert out.primal[2] == 2.0 and out.tangent[2] == 4.0  # 2.0 came from position 4
+    assert np.all(out.primal[:2] <= 2.0) and np.all(out.primal[3:] >= 2.0)
+
+
+def test_index_update_last_write_wins_for_repeated_indices():
+    x = np.zeros(3)
+    v = np.array([1.0, 2.0, 3.0])
+    out = dd.index_update(dd.Dual(x, np.zeros(3)), np.array([0, 0, 2]), dd.Dual(v, np.array([10.0, 20.0, 30.0])))
+    want = x.copy()
+    want[[0, 0, 2]] = v
+    np.testing.assert_array_equal(out.primal, want)
+    np.testing.assert_array_equal(out.tangent, [20.0, 0.0, 30.0])  # v[0] was overwritten by v[1]
+    g = dd.grad(lambda vv: dd.sum(dd.index_update(x, np.array([0, 0, 2]), vv)), v)
+    np.testing.assert_array_equal(g, [0.0, 1.0, 1.0])
+
+
+# --------------------------------------------------------------------------------------------
+# Index assignment into traced values
+# --------------------------------------------------------------------------------------------
+
+def _assigning(x):
+    y = x * 1.0
+    y[2:5] = x[:3] ** 2
+    alias = y  # another name for the same value sees the update, as in numpy
+    y[np.array([0, 0])] = np.array([10.0, 20.0]) * x[5]
+    y[x.primal > 100] = 0.0  # a boolean mask from the values (selects nothing here)
+    assert alias is y
+    return dd.sum(alias * np.arange(1.0, 7.0)) + y[3] ** 3
+
+
+def _assigning_numpy(x):
+    y = x * 1.0
+    y[2:5] = x[:3] ** 2
+    y[np.array([0, 0])] = np.array([10.0, 20.0]) * x[5]
+    y[x > 100] = 0.0
+    return np.sum(y * np.arange(1.0, 7.0)) + y[3] ** 3
+
+
+def test_index_assignment_into_a_traced_value_in_both_modes_and_nested():
+    x = np.array([0.5, 1.5, 2.0, -1.0, 3.0, 0.25])
+    fd = np.array([(_assigning_numpy(x + 1e-6 * e) - _assigning_numpy(x - 1e-6 * e)) / 2e-6 for e in np.eye(6)])
+    np.testing.assert_allclose(dd.grad(_assigning, x), fd, rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(dd.grad(_assigning, x, mode="forward"), fd, rtol=1e-7, atol=1e-8)
+    H = dd.hessian(_assigning, x)
+    h = 1e-5
+    Hfd = np.array([(dd.grad(_assigning, x + h * e) - dd.grad(_assigning, x - h * e)) / (2 * h) for e in np.eye(6)])
+    np.testing.assert_allclose(H, Hfd, rtol=1e-6, atol=1e-6)
+
+
+def test_index_assignment_into_a_view_is_refused():
+    def f(x):
+        y = x[1:4]
+        y[0] = 0.0  # numpy would write into x as well
+        return dd.sum(y)
+    with pytest.raises(TypeError, match="view of another value.*copy"):
+        dd.grad(f, np.ones(5))
+    # the copy works, and leaves x alone
+    def g(x):
+        y = x[1:4].copy()
+        y[0] = 0.0
+        return dd.sum(y) + dd.sum(x)
+    np.testing.assert_array_equal(dd.grad(g, np.ones(5)), [1.0, 1.0, 2.0, 2.0, 1.0])
+
+
+def test_values_derived_before_an_assignment_keep_their_values():
+    # documented difference from numpy views: y[1:] taken before the write is a value
+    def f(x):
+        y = x.copy()
+        tail = y[1:]
+        y[1] = 100.0
+        return tail
+    out = f(dd.Dual(np.array([1.0, 2.0, 3.0]), np.ones(3)))
+    np.testing.assert_array_equal(out.primal, [2.0, 3.0])
+
+
+def test_assigning_a_traced_value_into_a_plain_array_raises():
+    x = dd.Dual(np.array([1.0, 2.0]), np.ones(2))
+    y = np.zeros(3)
+    with pytest.raises(TypeError, match="dd.stack"):
+        y[0:2] = x
+    # y[i] = traced scalar: numpy's C code refuses before dualdiff is asked (a traced value is a
+    # sequence to it); it must still fail, never store a number without its derivative
+    with pytest.raises((TypeError, ValueError)):
+        y[0] = x[0]
+    assert np.all(y == 0.0)
+
+
+def test_building_arrays_from_traced_scalars():
+    def f(x):
+        with pytest.raises(TypeError, match="dd.stack"):
+            np.array([x[0], x[1] ** 2])
+        return dd.stack([x[0], x[1] ** 2, 3.0]) @ np.array([1.0, 1.0, 1.0]) + np.stack([x[0], 1.0])[1]
+    x = np.array([2.0, 3.0])
+    np.testing.assert_array_equal(dd.grad(f, x), [1.0, 6.0])
+    np.testing.assert_array_equal(dd.grad(f, x, mode="forward"), [1.0, 6.0])
+
+
+@pytest.mark.parametrize("cast", [np.int64, np.int32, np.float64, int, float, range])
+def test_casts_to_numbers_name_primal(cast):
+    x = dd.Dual(np.array([3.0, 1.0]), np.ones(2))
+    with pytest.raises(TypeError, match=r"\.primal"):
+        cast(x[0])
+    assert int(x.primal[0]) == 3  # the documented way to get a number
+
+
+# --------------------------------------------------------------------------------------------
+# ndarray methods on Dual and Var
+# --------------------------------------------------------------------------------------------
+
+M = np.array([[3.0, -1.0, 2.0], [0.5, 4.0, -2.0]])
+
+# (id, method call, numpy reference on the plain value, differentiable?)
+METHODS = [
+    ("astype-float32", lambda x: x.astype(np.float32), lambda m: m.astype(np.float32), True),
+    ("astype-int", lambda x: x.astype(int), lambda m: m.astype(int), False),
+    ("copy", lambda x: x.copy(), lambda m: m.copy(), True),
+    ("squeeze", lambda x: x[:1].squeeze(), lambda m: m[:1].squeeze(), True),
+    ("squeeze-axis", lambda x: x[:, :1].squeeze(axis=1), lambda m: m[:, :1].squeeze(axis=1), True),
+    ("ravel", lambda x: x.ravel(), lambda m: m.ravel(), True),
+    ("flatten", lambda x: x.flatten(), lambda m: m.flatten(), True),
+    ("item-index", lambda x: x.item(4), lambda m: m.item(4), True),
+    ("item-tuple", lambda x: x.item(1, 2), lambda m: m.item(1, 2), True),
+    ("item-size-1", lambda x: x[1:, 2:].item(), lambda m: m[1:, 2:].item(), True),
+    ("tolist", lambda x: dd.stack([dd.stack(r) for r in x.tolist()]), lambda m: np.array(m.tolist()), True),
+    ("any", lambda x: x.any(axis=0), lambda m: m.any(axis=0), False),
+    ("all", lambda x: x.all(), lambda m: m.all(), False),
+    ("argmax", lambda x: x.argmax(axis=1), lambda m: m.argmax(axis=1), False),
+    ("argmin", lambda x: x.argmin(), lambda m: m.argmin(), False),
+    ("argsort", lambda x: x.argsort(axis=0), lambda m: m.argsort(axis=0), False),
+    ("argpartition", lambda x: x.argpartition(1), lambda m: m.argpartition(1), False),
+    ("nonzero", lambda x: x.nonzero(), lambda m: m.nonzero(), False),
+    ("searchsorted", lambda x: x[0, :2].searchsorted(0.0), lambda m: m[0, :2].searchsorted(0.0), False),
+    ("repeat", lambda x: x.repeat(2, axis=0), lambda m: m.repeat(2, axis=0), True),
+    ("swapaxes", lambda x: x.swapaxes(0, 1), lambda m: m.swapaxes(0, 1), True),
+    ("diagonal", lambda x: x.diagonal(1), lambda m: m.diagonal(1), True),
+    ("take", lambda x: x.take([0, 5]), lambda m: m.take([0, 5]), True),
+    ("sort-in-place", lambda x: _in_place(x, "sort"), lambda m: _in_place(m, "sort"), True),
+    ("partition-in-place", lambda x: _in_place(x, "partition", 1)[:, 1],
+     lambda m: _in_place(m, "partition", 1)[:, 1], True),
+    ("ndim", lambda x: x.ndim, lambda m: m.ndim, False),
+    ("size", lambda x: x.size, lambda m: m.size, False),
+    ("dtype", lambda x: x.dtype, lambda m: m.dtype, False),
+    ("len", len, len, False),
+]
+
+
+def _in_place(x, method, *args):
+    y = x.copy()
+    assert getattr(y, method)(*args) is None
+    return y
+
+
+def _check_method(call, ref, differentiable, x):
+    got = call(x)
+    want = ref(M.copy())
+    if differentiable:
+        assert isinstance(got, (dd.Dual, dd.Var)), f"{got!r} lost its derivative"
+        np.testing.assert_array_equal(dd.stop_gradient(got), want)
+    elif isinstance(want, tuple):
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    else:
+        assert not isinstance(got, (dd.Dual, dd.Var))
+        np.testing.assert_array_equal(got, want)
+    return got
+
+
+@pytest.mark.parametrize("name, call, ref, differentiable", METHODS, ids=[m[0] for m in METHODS])
+def test_method_on_dual_and_var(name, call, ref, differentiable):
+    _check_method(call, ref, differentiable, dd.Dual(M, np.ones((3,) + M.shape)))
+
+    def f(x):
+        out = _check_method(call, ref, differentiable, x)
+        return dd.sum(out) if differentiable else dd.sum(x)
+    g = dd.grad(f, M)
+    if differentiable:  # the reverse derivative of sum(method(x)) is numpy's, by differences
+        h = 1e-3  # every method here is linear near M (sort: no ties within 2h), float32 too
+        fd = np.array([(np.sum(ref(M + h * e.reshape(M.shape))) - np.sum(ref(M - h * e.reshape(M.shape)))) / (2 * h)
+                       for e in np.eye(M.size)]).reshape(M.shape)
+        np.testing.assert_allclose(g, fd, atol=1e-3)
+
+
+def test_float32_astype_round_trip_keeps_dtypes():
+    g = dd.grad(lambda x: dd.sum(x.astype(np.float32) ** 2), np.array([1.0, 2.0]))
+    assert g.dtype == np.float64
+    np.testing.assert_array_equal(g, [2.0, 4.0])
+    with pytest.raises(TypeError, match="floating"):
+        dd.Dual(np.ones(2), np.ones(2)).astype(np.complex128)
+
+
+def test_argument_errors_are_dualdiffs():
+    x = dd.Dual(np.ones(4), np.ones(4))
+    with pytest.raises(TypeError, match="integers"):
+        dd.take(x, [0.5])
+    with pytest.raises(TypeError, match="mode 'linear_ramp' is not supported"):
+        np.pad(x, 1, mode="linear_ramp")
+    with pytest.raises(ValueError, match="equal division"):
+        np.split(x, 3)
+    with pytest.raises(ValueError, match="invalid entry"):
+        np.choose(np.array([0, 2, 0, 0]), [x, x])
+    with pytest.raises(TypeError, match="out="):
+        np.take(x, [0], out=np.empty(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if hasattr(np, "row_stack"):
+            assert np.row_stack([x, x]).shape == (2, 4)
