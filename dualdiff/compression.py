@@ -102,11 +102,18 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
     pattern: Optional[Pattern] = None
     if sparse is None or sparse is False:
         coloring = None
-        m = out_size() if mode == "auto" else -1
-        mode = resolve_mode(mode, n, m, None, None)
+        if mode == "auto":
+            value = evaluate()
+            # A complex f needs forward mode here (reverse would need two sweeps per row).
+            mode = "forward" if np.iscomplexobj(value) else \
+                resolve_mode(mode, n, math.prod(np.shape(value)), None, None)
+        else:
+            mode = resolve_mode(mode, n, -1, None, None)  # checks the name
     else:
         if sparse is True:
             pattern, value = detect(f, leaves, treedef)
+            if mode == "auto" and np.iscomplexobj(value):
+                mode = "forward"  # as above: no real-cotangent sweeps for a complex f
         elif isinstance(sparse, Coloring):
             pattern = sparse.pattern
         else:
@@ -133,6 +140,11 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
         if not blocks:  # f(x) is empty: still record once, for f's value
             blocks = [np.zeros((0, m), dtype=dtype)]
         results = run_tasks(reverse_task, f, blocks, executor, leaves, treedef)
+        if np.iscomplexobj(results[0][0]):
+            # A real cotangent sweep gives only the real part of a complex f's rows.
+            raise TypeError("a reverse-mode sparse or executor Jacobian of a complex-valued f "
+                            "would lose the imaginary part: use mode='forward', or the dense "
+                            "dd.jacobian(f, x, mode='reverse')")
     value = results[0][0]
     B = np.concatenate([np.asarray(r[1]) for r in results])
     ops = sum(r[2] for r in results)

@@ -406,6 +406,20 @@ def test_bad_arguments_get_clear_errors():
         dd.hessian(rosenbrock, x, sparse=dd.color_rows(np.eye(4, dtype=bool)))
 
 
+def test_complex_valued_f():
+    g = lambda v: v[::-1] * (1 + 2j)                   # noqa: E731
+    x = np.array([1.0, 2.0, 3.0])
+    dense = dd.jacobian(g, x)
+    assert np.array_equal(dd.jacobian(g, x, sparse=True).toarray(), dense)   # forward: exact
+    h = lambda v: dd.stack([np.sum(v) * 1j])            # noqa: E731  (m < n: auto would say reverse)
+    with pytest.raises(TypeError, match="imaginary part"):
+        dd.jacobian(h, x, sparse=True, mode="reverse")
+    for kwargs in ({"mode": "auto"}, {"mode": "auto", "sparse": True}):
+        J, info = dd.jacobian(h, x, full_output=True, **kwargs)
+        assert info.mode == "forward"
+        assert np.array_equal(J.toarray() if kwargs.get("sparse") else J, [[1j, 1j, 1j]])
+
+
 def test_float32_and_empty():
     x = np.ones(5, dtype=np.float32)
     J = dd.jacobian(lambda v: v[1:] * v[:-1], x, sparse=True)
