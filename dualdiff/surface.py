@@ -12,6 +12,7 @@ Anything that would silently drop the derivative raises a ``TypeError`` that say
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -461,6 +462,27 @@ def _qualname(func: Any) -> str:
     return f"{module}.{func.__name__}"
 
 
+def _ufunc_name(ufunc: Any) -> str:
+    """numpy.sin for numpy's ufuncs; other libraries' (scipy.special.expit) named as theirs."""
+    name = ufunc.__name__
+    if getattr(np, name, None) is ufunc:
+        return f"numpy.{name}"
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, name, None) is ufunc:
+        return f"scipy.special.{name}"
+    return f"the ufunc {name} (not one of numpy's)"
+
+
+#: What to write instead of a ufunc method (np.add.reduce, np.multiply.outer, ...).
+_UFUNC_METHODS = {
+    "reduce": "use the function form (np.sum, np.prod, np.max, ...)",
+    "accumulate": "use np.cumsum or np.cumprod",
+    "outer": "broadcast instead: f(a[..., None], b) (np.outer for products)",
+    "at": "build the result with x[idx] = v on a traced x, or with dd.where",
+    "reduceat": "sum slices with np.sum over each slice",
+}
+
+
 def _no_rule(func: Any, name: str) -> TypeError:
     instead = UNSUPPORTED.get(func)
     if instead is not None:
@@ -570,6 +592,13 @@ class Traced:
 
     def __rfloordiv__(self, other):
         return np.floor_divide(stop_gradient(other), stop_gradient(self))
+
+    def __divmod__(self, other):
+        """divmod(x, y) = (x // y, x % y), as for ndarrays: the quotient plain, the remainder traced."""
+        return self // other, np.remainder(self, other)
+
+    def __rdivmod__(self, other):
+        return other // self, np.remainder(other, self)
 
     def __neg__(self): return bind1(E.NEG, self)
     def __pos__(self): return self
@@ -845,14 +874,15 @@ class Traced:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__":
             raise TypeError(
-                f"numpy.{ufunc.__name__}.{method} has no dualdiff rule; use dualdiff's "
-                f"functions (for add.reduce: dd.sum)")
+                f"{_ufunc_name(ufunc)}.{method} has no dualdiff rule; "
+                f"{_UFUNC_METHODS.get(method, 'call the ufunc itself')}. What is supported: "
+                f"{SUPPORT_PAGE}")
         if kwargs.get("out") is not None:
-            raise TypeError(f"numpy.{ufunc.__name__} with out= would write in place and lose "
+            raise TypeError(f"{_ufunc_name(ufunc)} with out= would write in place and lose "
                             f"the derivative; assign the result instead")
         rule = UFUNC_RULES.get(ufunc)
         if rule is None:
-            raise _no_rule(ufunc, f"numpy.{ufunc.__name__}")
+            raise _no_rule(ufunc, _ufunc_name(ufunc))
         _reject(ufunc.__name__, {k: v for k, v in kwargs.items() if k != "out"})
         return rule(*inputs)
 

@@ -73,3 +73,35 @@ def test_a_list_exponent_to_second_order():
 def test_a_list_holding_traced_values_is_refused_with_what_to_use():
     with pytest.raises(TypeError, match="dd.stack"):
         dd.grad(lambda x: np.sum(x * [x[0], 1.0, 1.0]), X3)
+
+
+# --- operators and messages a numpy program meets -------------------------------------------
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_divmod_of_a_traced_value(mode):
+    # x mod c = x - c·floor(x / c): slope 1 in x away from the jumps; c mod x has slope
+    # -floor(c / x) in x.
+    x = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(dd.grad(lambda x: np.sum(divmod(x, 0.15)[1]), x, mode=mode),
+                                  np.ones(3))
+    np.testing.assert_array_equal(dd.grad(lambda x: np.sum(divmod(1.0, x)[1]), x, mode=mode),
+                                  -np.floor_divide(1.0, x))
+    q, r = divmod(dd.Dual(0.35, 1.0), 0.15)
+    assert q == np.floor_divide(0.35, 0.15) and not dd.primitives.is_traced(q)
+    assert r.tangent == 1.0
+
+
+def test_a_ufunc_from_another_library_is_named_as_its_own():
+    special = pytest.importorskip("scipy.special")
+    with pytest.raises(TypeError, match=r"scipy\.special\.expit has no dualdiff rule"):
+        dd.grad(lambda x: np.sum(special.expit(x)), np.ones(2))
+
+
+@pytest.mark.parametrize("call, hint", [
+    (lambda x: np.add.reduce(x), "np.sum"),
+    (lambda x: np.sum(np.add.accumulate(x)), "np.cumsum"),
+    (lambda x: np.sum(np.multiply.outer(x, x)), "broadcast"),
+])
+def test_ufunc_methods_say_what_to_write_instead(call, hint):
+    with pytest.raises(TypeError, match=hint):
+        dd.grad(call, np.ones(2))
