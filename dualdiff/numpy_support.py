@@ -161,7 +161,9 @@ def render() -> str:
               "Each of these raises a `TypeError` that says what to use instead.", ""]
     unsupported = [(f"`{_numpy_name(obj)}`", alt.replace("|", "\\|"))
                    for obj, alt in surface.UNSUPPORTED.items()]
-    lines += _table(["numpy", "instead"], sorted(unsupported) + _refused_methods())
+    idioms = [(f"`{idiom}`", instead.replace("|", "\\|"))
+              for idiom, instead in surface.UNSUPPORTED_IDIOMS.items()]
+    lines += _table(["numpy", "instead"], sorted(unsupported) + idioms + _refused_methods())
     lines += ["", "## The table of primitives", "",
               "Every derivative dualdiff knows is one entry of `dd.PRIMITIVES` (in "
               "`dualdiff/rules/`); the functions above are these primitives or compositions of "

@@ -377,8 +377,22 @@ FUNCTION_RULES.update({
 if hasattr(np, "row_stack"):  # deprecated in numpy 2.0, gone in later versions
     FUNCTION_RULES[np.row_stack] = _np_concat_like("row_stack", F.row_stack)
 
-# numpy's r_ and c_ are objects whose [] builds an array with np.array, which no protocol lets
-# a traced value intercept: they meet the conversion error (__array__), which names dd.stack.
+#: Idioms no numpy protocol lets a traced value intercept, each with what to write instead (the
+#: numpy-support page lists them). numpy's r_ and c_ build their array with np.array, which
+#: meets the conversion error (__array__) that names dd.stack.
+UNSUPPORTED_IDIOMS: "dict[str, str]" = {
+    "np.array([x[0], x[1] ** 2])": "dd.stack([x[0], x[1] ** 2]) (np.stack works too, with plain "
+                                   "numbers mixed in); np.array raises dualdiff's TypeError",
+    "np.r_[x, y], np.c_[x, y]": "dd.concatenate([x, y]), dd.column_stack([x, y]) or dd.hstack",
+    "a = np.zeros(n); a[i] = x (x traced)": "a plain array cannot hold a derivative: start from a "
+        "traced value (y = x * 0.0; y[i] = ...) or build with dd.stack. numpy itself refuses "
+        "(a slice: dualdiff's TypeError; a single element: numpy's 'setting an array element "
+        "with a sequence', raised before dualdiff is consulted)",
+    "np.int64(x), int(x), range(x) (x traced)": "an integer has no derivative: int(x.primal)",
+    "z = y[1:]; y[0] = v; use z": "a traced value taken from y before the assignment keeps its "
+        "old content (numpy's view would change); assigning into a traced view raises a "
+        "TypeError: take .copy() first",
+}
 
 
 # -- linear algebra and einsum (rules/linalg.py, rules/einsum.py) -----------------------------
@@ -622,7 +636,7 @@ class Traced:
         return F.getitem(self, idx)
 
     def __setitem__(self, idx, value):
-        """y[idx] = v: y's content becomes dd.index_update(y, idx, v) (numpy's rules; see _become)."""
+        """y[idx] = v: y's content becomes dd.index_update(y, idx, v), numpy's rules (into a view: refused)."""
         plain = stop_gradient(self)
         if isinstance(plain, np.ndarray) and plain.base is not None:
             raise TypeError(

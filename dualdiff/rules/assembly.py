@@ -153,10 +153,6 @@ def _as_sequence(arrays: Any, name: str) -> list:
 
 # -- composites: stacking, splitting, padding and selecting, written with the primitives -------
 
-def _pieces(arrays: Any, name: str) -> list:
-    return _as_sequence(arrays, name)
-
-
 def vstack(arrays: Sequence[Value]) -> Value:
     """The arrays stacked as rows (1-d ones become rows), as np.vstack.
 
@@ -164,7 +160,7 @@ def vstack(arrays: Sequence[Value]) -> Value:
     >>> dd.vstack([[1.0, 2.0], [3.0, 4.0]]).shape
     (2, 2)
     """
-    return concatenate([atleast_2d(a) for a in _pieces(arrays, "vstack")], 0)
+    return concatenate([atleast_2d(a) for a in _as_sequence(arrays, "vstack")], 0)
 
 
 def row_stack(arrays: Sequence[Value]) -> Value:
@@ -184,7 +180,7 @@ def hstack(arrays: Sequence[Value]) -> Value:
     >>> dd.hstack([[1.0], [2.0, 3.0]])
     array([1., 2., 3.])
     """
-    arrays = [atleast_1d(a) for a in _pieces(arrays, "hstack")]
+    arrays = [atleast_1d(a) for a in _as_sequence(arrays, "hstack")]
     return concatenate(arrays, 0 if len(shape_of(arrays[0])) == 1 else 1)
 
 
@@ -195,7 +191,7 @@ def dstack(arrays: Sequence[Value]) -> Value:
     >>> dd.dstack([[1.0, 2.0], [3.0, 4.0]]).shape
     (1, 2, 2)
     """
-    return concatenate([atleast_3d(a) for a in _pieces(arrays, "dstack")], 2)
+    return concatenate([atleast_3d(a) for a in _as_sequence(arrays, "dstack")], 2)
 
 
 def column_stack(arrays: Sequence[Value]) -> Value:
@@ -207,7 +203,7 @@ def column_stack(arrays: Sequence[Value]) -> Value:
            [2., 4.]])
     """
     arrays = [reshape(a, (-1, 1)) if len(shape_of(a)) < 2 else a
-              for a in _pieces(arrays, "column_stack")]
+              for a in _as_sequence(arrays, "column_stack")]
     return concatenate(arrays, 1)
 
 
@@ -467,7 +463,7 @@ def choose(a: Any, choices: Sequence[Value], mode: str = "raise") -> Value:
     array([3., 2.])
     """
     a = _int_index(stop_gradient(a), "choose")
-    choices = _pieces(choices, "choose")
+    choices = _as_sequence(choices, "choose")
     n = len(choices)
     a = np.asarray(a)
     if mode == "wrap":
