@@ -198,12 +198,37 @@ def test_vector_norms_at_zero_follow_the_subgradient_convention():
     assert np.array_equal(dd.grad(lambda m: dd.linalg.norm(m, "fro"), np.zeros((2, 2))), np.zeros((2, 2)))
 
 
+def _cofactors(a):
+    n = a.shape[0]
+    return np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1))
+                      for j in range(n)] for i in range(n)])
+
+
+@pytest.mark.parametrize("S", [np.array([[1.0, 2.0], [2.0, 4.0]]),
+                               np.array([[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [1.0, 1.0, 3.0]]),
+                               np.zeros((3, 3))])
+def test_det_derivative_at_a_singular_matrix_is_the_adjugate(S):
+    cof = _cofactors(S)  # the gradient of det is the cofactor matrix, adj(A)ᵀ, singular or not
+    assert np.allclose(dd.grad(dd.linalg.det, S), cof, atol=1e-12)
+    dA = RNG.normal(size=S.shape)
+    assert np.isclose(dd.jvp(dd.linalg.det, S, dA)[1], np.sum(cof * dA), atol=1e-12)
+    H = dd.hessian(dd.linalg.det, S)  # forward over reverse, through the adjugate
+    n = S.shape[0]
+    h = 1e-5
+    E = np.eye(n * n).reshape(n * n, n, n)
+    fd = np.array([(_cofactors(S + h * e) - _cofactors(S - h * e)) / (2 * h) for e in E])
+    assert np.allclose(H.reshape(n * n, n, n), fd, atol=1e-6)  # H[i, j] = ∂ cof / ∂A[i, j]
+
+
 def test_singular_matrix_raises_a_clear_error():
     S = np.array([[1.0, 2.0], [2.0, 4.0]])
     with pytest.raises(np.linalg.LinAlgError, match="singular"):
-        dd.grad(dd.linalg.det, S)
-    with pytest.raises(np.linalg.LinAlgError, match="singular"):
         dd.linalg.solve(dd.Dual(S, np.eye(2)), np.ones(2))
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        dd.grad(lambda a: dd.linalg.slogdet(a)[1], S)
+    big = np.zeros((9, 9))  # beyond the adjugate's size limit
+    with pytest.raises(np.linalg.LinAlgError, match="adjugate"):
+        dd.grad(dd.linalg.det, big)
 
 
 def test_rank_deficient_pinv_and_lstsq_are_refused():

@@ -274,11 +274,45 @@ def inv(a: Value) -> Value:
     return _solve(a, broadcast_to(eye_like(a), shape))
 
 
+#: Up to this size, det's derivative at an exactly singular matrix (where the solve fails) is
+#: the adjugate by the Faddeev–LeVerrier recurrence: exact polynomial arithmetic in A (so it
+#: nests), but its rounding grows with n, so larger singular matrices raise instead.
+ADJUGATE_MAX_N = 8
+
+
+def _adjugate(a: Value) -> Value:
+    """adj(A) of every matrix in a stack, by Faddeev–LeVerrier: M₁ = I, Mₖ = A Mₖ₋₁ + cₙ₋ₖ₊₁ I
+    with cₙ₋ₖ = −tr(A Mₖ)/k; adj(A) = (−1)ⁿ⁺¹ Mₙ. Matmuls and traces only."""
+    n = shape_of(a)[-1]
+    if n > ADJUGATE_MAX_N:
+        raise np.linalg.LinAlgError(
+            f"det: the matrix is singular, and its derivative (the adjugate) is computed only up "
+            f"to {ADJUGATE_MAX_N}×{ADJUGATE_MAX_N} there, not {n}×{n}")
+    eye = broadcast_to(eye_like(a), shape_of(a))
+    m = eye
+    for k in range(1, n):
+        am = matmul(a, m)
+        c = multiply(trace_of(am), -1.0 / k)
+        m = am + multiply(reshape(c, shape_of(c) + (1, 1)), eye)
+    return m if n % 2 else negative(m)
+
+
 def _det_jvp(primals, tangents, out, params, chunked):
     a, ta = primals[0], tangents[0]
     if chunked:
         ta = align_chunk(ta, len(shape_of(a)))
-    return multiply(out, trace_of(_solve(a, ta)))
+    try:
+        return multiply(out, trace_of(_solve(a, ta)))
+    except np.linalg.LinAlgError:  # singular: d det A = tr(adj(A) dA), still finite
+        return einsum("...ij,...ji->...", _adjugate(a), ta)
+
+
+def _det_vjp(ct, primals, out, params, shapes, wants):
+    a = primals[0]
+    try:
+        return (_inv_T_times(a, multiply(ct, out)),)
+    except np.linalg.LinAlgError:
+        return (multiply(reshape(ct, shape_of(ct) + (1, 1)), _mT(_adjugate(a))),)
 
 
 def _inv_T_times(a: Value, scale: Value) -> Value:
@@ -288,17 +322,20 @@ def _inv_T_times(a: Value, scale: Value) -> Value:
 
 
 DET = register(Primitive(
-    "det", np.linalg.det, _det_jvp,
-    lambda ct, primals, out, params, shapes, wants: (_inv_T_times(primals[0], multiply(ct, out)),),
-    needs="both", complex="holomorphic", doc="d det A = det A · tr(A⁻¹ dA) (a solve; LinAlgError at a singular A)"))
+    "det", np.linalg.det, _det_jvp, _det_vjp, needs="both", complex="holomorphic",
+    doc="d det A = det A · tr(A⁻¹ dA) (a solve); at a singular A (up to 8×8) tr(adj(A) dA)"))
 
 
 def det(a: Value) -> Value:
     """The determinant of every matrix in a stack (..., n, n) -> (...), as np.linalg.det.
 
-    d det A = det A · tr(A⁻¹ dA).
+    d det A = det A · tr(A⁻¹ dA); at an exactly singular A (where the solve fails) it is
+    tr(adj(A) dA), the adjugate computed up to 8×8 (a larger singular A raises LinAlgError).
 
     >>> import dualdiff as dd, numpy as np
+    >>> dd.grad(dd.linalg.det, np.array([[1.0, 2.0], [2.0, 4.0]]))   # singular: adj(A)ᵀ
+    array([[ 4., -2.],
+           [-2.,  1.]])
     >>> round(float(dd.linalg.det(np.array([[2.0, 1.0], [1.0, 3.0]]))), 12)
     5.0
     """
