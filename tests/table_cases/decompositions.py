@@ -26,9 +26,9 @@ def SPD(rng, shape):
 
 def _signs(x, axis):
     """+1/-1 per column (axis=-2) or row (axis=-1), from the entry of largest magnitude."""
-    x = dd.stop_gradient(x)
-    idx = np.argmax(np.abs(x), axis=axis, keepdims=True)
-    return np.sign(np.take_along_axis(x, idx, axis=axis))
+    x = dd.stop_gradient(x)  # (under dd.compile a staged value: elementwise ops record it)
+    biggest = np.abs(x) == np.max(np.abs(x), axis=axis, keepdims=True)
+    return np.sign(np.sum(np.where(biggest, x, 0.0), axis=axis, keepdims=True))
 
 
 def eigh_fixed(lib, a, UPLO="L"):
