@@ -32,13 +32,28 @@ def as_value(x: Any, what: str) -> Any:
     try:
         arr = np.asarray(x)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{what} must be a number or an array of numbers, not {type(x).__name__}") from e
+        raise TypeError(_not_an_array(x, what)) from e
     if arr.dtype.kind in "biu":
         arr = arr.astype(float)
     elif arr.dtype.kind not in "fc":
         raise TypeError(f"{what} must be a number or an array of numbers, not "
                         f"{type(x).__name__} of dtype {arr.dtype}")
     return arr[()] if arr.ndim == 0 else arr
+
+
+def _not_an_array(x: Any, what: str) -> str:
+    """Why numpy could not read x as one array, and what to pass instead."""
+    if isinstance(x, list):
+        if any(is_traced(item) for item in x):
+            return (f"{what} is a list holding traced values, which numpy cannot read as an "
+                    f"array without dropping their derivatives; build it with dd.stack")
+        shapes = [np.shape(item) for item in x]
+        if len(set(shapes)) > 1:
+            return (f"{what} is a list whose items have different shapes ({', '.join(map(str, shapes))}), "
+                    f"so it is not one array (dualdiff reads a list as one array, as numpy does). "
+                    f"To differentiate with respect to several arrays pass them as a tuple "
+                    f"(a, b) or a dict; the result comes back in the same structure")
+    return f"{what} must be a number or an array of numbers, not {type(x).__name__}"
 
 
 def subclass_error(x: np.ndarray, what: str) -> TypeError:

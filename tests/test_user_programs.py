@@ -105,3 +105,19 @@ def test_a_ufunc_from_another_library_is_named_as_its_own():
 def test_ufunc_methods_say_what_to_write_instead(call, hint):
     with pytest.raises(TypeError, match=hint):
         dd.grad(call, np.ones(2))
+
+
+# --- a list of arrays as x (autograd reads it as a container, numpy and dualdiff as an array) ---
+
+def test_a_ragged_list_as_x_says_to_pass_a_tuple():
+    with pytest.raises(TypeError, match=r"different shapes \(\(1,\), \(3,\)\).*as a tuple"):
+        dd.grad(lambda x: 0.0, [np.ones(1), np.ones(3)])
+    # ... and the tuple it suggests works: ∂/∂a Σa = 1, ∂/∂b Σb² = 2b
+    ga, gb = dd.grad(lambda p: np.sum(p[0]) + np.sum(p[1] ** 2), (np.ones(1), np.arange(3.0)))
+    np.testing.assert_array_equal(ga, [1.0])
+    np.testing.assert_array_equal(gb, [0.0, 2.0, 4.0])
+
+
+def test_a_list_of_traced_values_as_x_says_to_stack_them():
+    with pytest.raises(TypeError, match="dd.stack"):
+        dd.grad(lambda x: dd.grad(lambda y: np.sum(y), [x, 1.0]), 1.0)
