@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..primitives import Primitive, bind, bind1, is_traced, shape_of
+from ..primitives import Primitive, bind, bind1, is_traced, shape_of, stop_gradient
 from .shape import _axis, broadcast_to, moveaxis, reshape, transpose
 from .table import Value, norm_axes, register
 
@@ -214,6 +214,10 @@ def take(x: Value, indices: Any, axis: Optional[int] = None) -> Value:
 
 def _int_index(indices: Any, name: str) -> Any:
     if is_traced(indices):
+        if stop_gradient(indices) is indices:  # a value being recorded by dd.compile
+            raise TypeError(f"{name}: indices computed from the values (a sort, an argmax) "
+                            f"cannot be compiled by dd.compile: the recording would bake them "
+                            f"in; call the function without dd.compile")
         raise TypeError(f"{name}: indices cannot be a Dual or tape variable (indices are not "
                         f"differentiable); use an int or an integer array")
     if isinstance(indices, (int, np.integer)):
