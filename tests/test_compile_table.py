@@ -94,25 +94,11 @@ def _run_all(case, dtype=None):
             assert compiled.recordings == 1
 
 
-#: Functions that pick elements by positions computed from the values (eigh and svd order and
-#: fix the signs of their vectors by an argsort): compiling them is refused at record time with
-#: a clear TypeError, never a baked-in order. Each must still be refused, or leave this list.
-NOT_COMPILABLE = ("eigh", "svd")
-
-
-def _run_or_refused(case, dtype=None):
-    if case.id.split("-")[0] in NOT_COMPILABLE:
-        with pytest.raises(TypeError, match="cannot be compiled by dd.compile"):
-            _run_all(case, dtype)
-        return
-    _run_all(case, dtype)
-
-
 @pytest.mark.parametrize("case", _cases())
 def test_compiled_equals_eager(case):
-    _run_or_refused(case)
+    _run_all(case)
 
 
 @pytest.mark.parametrize("case", _cases())
 def test_compiled_equals_eager_float32(case):
-    _run_or_refused(case, np.float32)
+    _run_all(case, np.float32)
