@@ -351,3 +351,59 @@ def test_argument_errors_are_dualdiffs():
         warnings.simplefilter("ignore", DeprecationWarning)
         if hasattr(np, "row_stack"):
             assert np.row_stack([x, x]).shape == (2, 4)
+
+
+# --------------------------------------------------------------------------------------------
+# Random compositions of the new functions, against complex step and between the modes
+# --------------------------------------------------------------------------------------------
+
+# (name, dualdiff op, numpy op): each maps a 2-d array to a 2-d array (complex-safe in numpy)
+CHAIN_OPS = [
+    ("flip0", lambda x: dd.flip(x, 0), lambda x: np.flip(x, 0)),
+    ("roll", lambda x: np.roll(x, 1, axis=1), lambda x: np.roll(x, 1, axis=1)),
+    ("rot90", np.rot90, np.rot90), ("T", lambda x: x.T, lambda x: x.T),
+    ("tril", np.tril, np.tril), ("triu1", lambda x: dd.triu(x, 1) + x, lambda x: np.triu(x, 1) + x),
+    ("sort1", lambda x: np.sort(x, axis=1),
+     lambda x: np.take_along_axis(x, np.argsort(x.real, axis=1, kind="stable"), 1)),
+    ("pad-reflect", lambda x: np.pad(x, 1, mode="reflect"), lambda x: np.pad(x, 1, mode="reflect")),
+    ("vstack", lambda x: np.vstack([x, x[::-1] * 2.0]), lambda x: np.vstack([x, x[::-1] * 2.0])),
+    ("repeat", lambda x: x.repeat(2, axis=0)[1:], lambda x: x.repeat(2, axis=0)[1:]),
+    ("tile", lambda x: np.tile(x, (1, 2)), lambda x: np.tile(x, (1, 2))),
+    ("update", lambda x: _chain_update(x), lambda x: _chain_update(x)),
+    ("moveaxis", lambda x: np.moveaxis(x, 0, 1), lambda x: np.moveaxis(x, 0, 1)),
+]
+
+
+def _chain_update(x):
+    y = x * 1.0 if not isinstance(x, np.ndarray) else x.copy()
+    y[0] = y[-1] ** 2
+    return y
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_compositions_against_complex_step_and_between_modes(seed):
+    rng = np.random.default_rng(seed)
+    ops = [CHAIN_OPS[i] for i in rng.choice(len(CHAIN_OPS), size=3)]
+    x = rng.normal(size=(3, 4))
+
+    def f_dd(z):
+        for _, op, _ in ops:
+            z = op(z)
+        shape = np.shape(dd.stop_gradient(z))
+        return np.sum(np.sin(z) * np.cos(np.arange(np.prod(shape)).reshape(shape)))
+
+    def f_np(z):
+        for _, _, op in ops:
+            z = op(z)
+        return np.sum(np.sin(z) * np.cos(np.arange(z.size).reshape(z.shape)))
+
+    names = [n for n, _, _ in ops]
+    h = 1e-30
+    oracle = np.array([np.imag(f_np(x + 1j * h * e.reshape(x.shape))) / h for e in np.eye(x.size)])
+    np.testing.assert_allclose(dd.grad(f_dd, x).ravel(), oracle, rtol=1e-10, atol=1e-12,
+                               err_msg=str(names))
+    np.testing.assert_allclose(dd.grad(f_dd, x, mode="forward").ravel(), oracle, rtol=1e-10,
+                               atol=1e-12, err_msg=str(names))
+    v = rng.normal(size=x.shape)
+    _, Jv = dd.jvp(f_dd, x, v)
+    np.testing.assert_allclose(Jv, oracle @ v.ravel(), rtol=1e-10, atol=1e-12, err_msg=str(names))
