@@ -159,6 +159,11 @@ def _output(out: Any) -> Any:
         if not out.tag.active:
             raise leaked_error(out.tag, "as f's result")
         return out
+    if isinstance(out, (bool, np.bool_)) or getattr(out, "dtype", None) == np.bool_:
+        # A comparison's result (np.allclose, x > 0) has no derivative at all; reading it as
+        # 0.0/1.0 would report a zero gradient that means nothing.
+        raise TypeError("f returned booleans, which have no derivative (comparisons and "
+                        "np.allclose look at values only); return a number or a float array")
     return as_value(out, "f's output")
 
 

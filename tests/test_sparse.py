@@ -51,7 +51,7 @@ def _split(flat, shapes):
 STRUCTURAL = {"cholesky", "qr"}
 
 
-@pytest.mark.parametrize("case", _table_cases())
+@pytest.mark.parametrize("case", list(_table_cases()))
 def test_table_pattern_matches_the_oracle(case):
     rng = np.random.default_rng(zlib.crc32(case.id.encode()))
     args = case.args(rng)

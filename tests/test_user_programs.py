@@ -121,3 +121,12 @@ def test_a_ragged_list_as_x_says_to_pass_a_tuple():
 def test_a_list_of_traced_values_as_x_says_to_stack_them():
     with pytest.raises(TypeError, match="dd.stack"):
         dd.grad(lambda x: dd.grad(lambda y: np.sum(y), [x, 1.0]), 1.0)
+
+
+@pytest.mark.parametrize("f", [lambda x: np.allclose(x, 1.0), lambda x: x > 0,
+                               lambda x: bool(np.all(x > 0))])
+@pytest.mark.parametrize("transform", [dd.grad, lambda f, x: dd.jacobian(f, x),
+                                       lambda f, x: dd.jvp(f, x, np.ones_like(x))])
+def test_a_boolean_output_is_refused_not_a_zero_derivative(f, transform):
+    with pytest.raises(TypeError, match="f returned booleans, which have no derivative"):
+        transform(f, np.array([1.0, 2.0]))
