@@ -215,7 +215,9 @@ case("astype", "byte-swapped", lambda x: dd.astype(x, _SWAPPED_C if np.iscomplex
      lambda x: x.astype(_SWAPPED_C if np.iscomplexobj(x) else _SWAPPED_F), normal(2, 3))
 
 # ---- shape, assembly, indexing and sorting composites -----------------------------------------
-case("permute", "rows", lambda x: P["permute"](x, np.array([[2, 0, 1], [0, 2, 1]]), axis=1),
+case("permute", "rows-inverse", lambda x: P["permute"](x, np.array([[2, 0, 1], [0, 2, 1]]), axis=1, inverse=True),
+     lambda x: np.take_along_axis(x, np.argsort(np.array([[2, 0, 1], [0, 2, 1]]), axis=1), 1), normal(2, 3))
+case("permute", "rows", lambda x: P["permute"](x, np.array([[2, 0, 1], [0, 2, 1]]), axis=1, inverse=False),
      lambda x: np.take_along_axis(x, np.array([[2, 0, 1], [0, 2, 1]]), 1), normal(2, 3))
 case("sort", "rows", lambda x: dd.sort(x, axis=1), lambda x: np.sort(x, axis=1), normal(3, 4))
 case("partition", "flat", lambda x: dd.partition(x, 2, axis=None),

@@ -3,7 +3,7 @@
 ``sort(x)`` takes each output element from the input element the (stable) sorting permutation
 puts there, so its tangent rule gathers the tangent with that permutation and its adjoint rule
 gathers the cotangent with the inverse permutation (a permutation's transpose is its inverse:
-no scatter-add needed). The permutation depends on the values, so these entries are of kind
+a plain scatter, no scatter-add). The permutation depends on the values, so these entries are of kind
 "other", not "linear": they are linear in the tangent at a given x, but which elements they pick
 changes with x (sparsity detection relies on that distinction).
 
@@ -35,50 +35,62 @@ def _permutation(x: Value, params: dict) -> Any:
     return np.argpartition(plain, params["kth"], axis=params["axis"])
 
 
-def _permute_impl(x, axis, kth):
+def _sort_impl(x, axis, kth):
+    if kth is None:  # the values are the same whichever way ties are ordered: numpy's fast sort
+        return np.sort(np.asarray(x), axis=axis)
     return np.take_along_axis(np.asarray(x), _permutation(x, {"axis": axis, "kth": kth}), axis)
 
 
 def _permute_jvp(primals, tangents, out, params, chunked):
-    return _apply(tangents[0], _permutation(primals[0], params), params["axis"], chunked)
+    return _apply(tangents[0], _permutation(primals[0], params), params["axis"], chunked, False)
 
 
 def _permute_vjp(ct, primals, out, params, shapes, wants):
     perm = _permutation(primals[0], params)
-    return (bind(PERMUTE, ct, np.argsort(perm, axis=params["axis"]), axis=params["axis"]),)
+    return (bind(PERMUTE, ct, perm, axis=params["axis"], inverse=True),)
 
 
-def _apply(t: Value, perm: Any, axis: int, chunked: bool) -> Value:
+def _apply(t: Value, perm: Any, axis: int, chunked: bool, inverse: bool) -> Value:
     if chunked:  # the direction axis in front: the same permutation for every direction
-        return bind(PERMUTE, t, perm[None], axis=axis + 1)
-    return bind(PERMUTE, t, perm, axis=axis)
+        return bind(PERMUTE, t, perm[None], axis=axis + 1, inverse=inverse)
+    return bind(PERMUTE, t, perm, axis=axis, inverse=inverse)
+
+
+def _permute_impl(x, perm, axis, inverse):
+    x = np.asarray(x)
+    if not inverse:
+        return np.take_along_axis(x, perm, axis)
+    out = np.empty_like(x)  # every position is written: perm is a permutation along axis
+    np.put_along_axis(out, perm, x, axis)
+    return out
 
 
 # A gather along ``axis`` by a permutation that is an *argument* (plain integers), not a
 # parameter: so the permutation sort finds on the values can be recorded (dd.compile) instead
-# of baked in. Linear in x; its transpose is the gather by the inverse permutation.
+# of baked in. ``inverse=True`` applies the inverse permutation (a scatter: no second sort).
+# Linear in x; its transpose is the inverse permutation.
 PERMUTE: Primitive = register(Primitive(
-    "permute", lambda x, perm, axis: np.take_along_axis(np.asarray(x), perm, axis),
+    "permute", _permute_impl,
     lambda primals, tangents, out, params, chunked: _apply(
-        tangents[0], primals[1], params["axis"], chunked),
+        tangents[0], primals[1], params["axis"], chunked, params["inverse"]),
     lambda ct, primals, out, params, shapes, wants: (
-        bind(PERMUTE, ct, np.argsort(primals[1], axis=params["axis"]), axis=params["axis"]),
+        bind(PERMUTE, ct, primals[1], axis=params["axis"], inverse=not params["inverse"]),
         None),
     needs="args", kind="linear", complex="holomorphic",
-    doc="x gathered along `axis` by a permutation of its positions (an integer array argument): "
-        "how sort's and partition's rules apply the permutation; its transpose is the inverse "
-        "permutation"))
+    doc="x gathered along `axis` by a permutation of its positions (an integer array argument), "
+        "or scattered by it (inverse=True): how sort's and partition's rules apply the "
+        "permutation; each is the other's transpose"))
 
 
 SORT = register(Primitive(
-    "sort", _permute_impl, _permute_jvp, _permute_vjp, needs="args", kind="other",
+    "sort", _sort_impl, _permute_jvp, _permute_vjp, needs="args", kind="other",
     complex="real",
     doc="the values sorted along `axis`; the derivative follows the stable sorting permutation "
         "(equal keys keep their input order, each with the derivative of the element that was "
         "there)"))
 
 PARTITION = register(Primitive(
-    "partition", _permute_impl, _permute_jvp, _permute_vjp, needs="args", kind="other",
+    "partition", _sort_impl, _permute_jvp, _permute_vjp, needs="args", kind="other",
     complex="real",
     doc="the values arranged around the kth (as np.argpartition orders them); the derivative "
         "follows that arrangement"))

@@ -22,5 +22,9 @@ for _cid, _shape, _kth, _axis in [("vector", (6,), 2, -1), ("rows", (3, 5), (1, 
 _PERM = np.array([[2, 0, 3, 1], [1, 3, 0, 2], [0, 1, 2, 3]])
 for _cid, _axis, _perm in [("rows", 1, _PERM), ("columns", 0, np.argsort(_PERM, axis=0))]:
     # the permutation is an argument of the primitive, held constant here
-    _linear("permute", _cid, lambda x, p=_perm, a=_axis: dd.PRIMITIVES["permute"](x, p, axis=a),
+    _linear("permute", _cid, lambda x, p=_perm, a=_axis: dd.PRIMITIVES["permute"](x, p, axis=a, inverse=False),
             lambda x, p=_perm, a=_axis: np.take_along_axis(x, p, a), ((3, 4),))
+    # inverse=True scatters: the gather by the inverse permutation
+    _linear("permute", f"{_cid}-inverse",
+            lambda x, p=_perm, a=_axis: dd.PRIMITIVES["permute"](x, p, axis=a, inverse=True),
+            lambda x, p=_perm, a=_axis: np.take_along_axis(x, np.argsort(p, axis=a), a), ((3, 4),))
