@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Sequence, Union
 import numpy as np
 
 from ..primitives import Primitive, bind, is_traced, shape_of, stop_gradient
-from .indexing import INDEX_ADD, _along, _int_index, diagonal, getitem
+from .indexing import INDEX_ADD, _along, _int_index, _is_basic_index, diagonal, getitem
 from .shape import (
     _axis, align_chunk, astype, atleast_1d, atleast_2d, atleast_3d, broadcast_to, reshape,
     shape_dtype, sum_to,
@@ -528,15 +528,22 @@ def index_update(x: Value, idx: Any, v: Value) -> Value:
                          f"shape {target}") from None
     if n == 0:
         return reshape(x, shape)
-    # Which element of (broadcast) v lands in each position of x: numpy's own assignment of
-    # the positions 0..n-1 decides, so repeated indices resolve as numpy resolves them.
+    dtype = _update_dtype(stop_gradient(x), stop_gradient(v))
+    vb = v if vshape == target else broadcast_to(v, target)
+    if not is_traced(vb):
+        vb = np.asarray(vb, dtype=dtype)
+    elif shape_dtype(vb) != dtype and shape_dtype(vb).kind == dtype.kind == "f":
+        vb = astype(vb, dtype)  # numpy casts what is assigned to the array's dtype
+    written = np.zeros(shape, dtype=bool)
+    written[idx] = True
+    if _is_basic_index(idx):
+        # Basic indices never repeat a position: v placed by the transpose of indexing.
+        return where(written, bind(INDEX_ADD, vb, idx=idx, shape=shape), x)
+    # Which element of v lands in each written position: numpy's own assignment of the
+    # numbers 0..n-1 decides, so repeated indices resolve as numpy resolves them (last wins).
     source = np.full(shape, -1, dtype=np.intp)
     source[idx] = np.arange(n).reshape(target)
-    written = source >= 0
-    flat = reshape(v if vshape == target else broadcast_to(v, target), (-1,))
-    dtype = _update_dtype(stop_gradient(x), stop_gradient(v))
-    if not is_traced(flat):
-        flat = np.asarray(flat, dtype=dtype)
-    elif shape_dtype(flat) != dtype and shape_dtype(flat).kind == dtype.kind == "f":
-        flat = astype(flat, dtype)  # numpy casts what is assigned to the array's dtype
-    return where(written, getitem(flat, np.where(written, source, 0)), x)
+    positions = np.nonzero(written)
+    placed = bind(INDEX_ADD, getitem(reshape(vb, (-1,)), source[positions]), idx=positions,
+                  shape=shape)
+    return where(written, placed, x)
