@@ -362,10 +362,34 @@ def pad(x: Value, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Valu
         raise TypeError("pad: only reflect_type='even' is supported on traced values")
     for a, (b, e) in enumerate(widths):
         if b or e:
-            # numpy's own padding of the positions 0..n-1 is the gather that pads the values
-            source = np.pad(np.arange(shape[a]), (int(b), int(e)), mode=mode)  # type: ignore[call-overload]
-            x = getitem(x, _along(a, source))
+            x = _pad_axis(x, a, int(b), int(e), mode)
     return x
+
+
+def _pad_axis(x: Value, a: int, b: int, e: int, mode: str) -> Value:
+    """x padded along axis a by b before and e after, in one of the modes that copy x's elements."""
+    n = shape_of(x)[a]
+    limit = {"edge": n and max(b, e), "wrap": n, "symmetric": n, "reflect": n - 1}[mode]
+    if n and b <= limit and e <= limit:
+        # Slices of x joined: the adjoint cuts the cotangent apart (and sums the edge copies)
+        # instead of scatter-adding through a gather.
+        def part(start: int, stop: int, reverse: bool = False) -> Value:
+            piece = getitem(x, _along(a, slice(start, stop)))
+            return getitem(piece, _along(a, slice(None, None, -1))) if reverse else piece
+        if mode == "edge":
+            shape = shape_of(x)
+            edge = lambda i, w: broadcast_to(part(i, i + 1), shape[:a] + (w,) + shape[a + 1:])  # noqa: E731
+            before, after = edge(0, b), edge(n - 1, e)
+        elif mode == "wrap":
+            before, after = part(n - b, n), part(0, e)
+        elif mode == "symmetric":
+            before, after = part(0, b, True), part(n - e, n, True)
+        else:  # reflect: the edge element is not repeated
+            before, after = part(1, b + 1, True), part(n - 1 - e, n - 1, True)
+        return concatenate([p for p, w in ((before, b), (x, 1), (after, e)) if w], a)
+    # Wider than x: numpy's own padding of the positions 0..n-1 is the gather that pads it
+    source = np.pad(np.arange(n), (b, e), mode=mode)  # type: ignore[call-overload]
+    return getitem(x, _along(a, source))
 
 
 def diag(v: Value, k: int = 0) -> Value:

@@ -64,7 +64,7 @@ for _cid, _shape, _shift, _axis in [("flat", (2, 3), 2, None), ("axis1", (2, 3),
             lambda x, s=_shift, a=_axis: np.roll(x, s, a), (_shape,))
 for _mode, _kw in [("constant", {}), ("constant", {"constant_values": (1.5, -2.0)}), ("edge", {}),
                    ("reflect", {}), ("symmetric", {}), ("wrap", {})]:
-    for _shape, _width in [((4,), (2, 3)), ((3, 3), ((1, 0), (2, 1)))]:
+    for _shape, _width in [((4,), (2, 3)), ((3, 3), ((1, 0), (2, 1))), ((3,), (7, 4))]:
         _linear("pad", f"{_mode}{'-values' if _kw else ''}-{_sh(_shape)}",
                 lambda x, w=_width, m=_mode, k=_kw: dd.pad(x, w, mode=m, **k),
                 lambda x, w=_width, m=_mode, k=_kw: np.pad(x, w, mode=m, **k), (_shape,))
