@@ -26,7 +26,7 @@ from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.ru
 )
 from .rules import UFUNCS_AND_REDUCTIONS as _UFUNCS_AND_REDUCTIONS
 from .memory import MemoryInfo
-from . import linalg
+from . import fft, linalg
 from .rules import SHAPE_AND_ASSEMBLY
 from .rules import (  # shape, assembly, indexing and sorting
     append, array_split, astype, atleast_1d, atleast_2d, atleast_3d, choose, column_stack, copy,
@@ -59,6 +59,6 @@ __all__ = [
     "sparsity", "hessian_sparsity", "Pattern", "COO", "Coloring", "color_columns", "color_rows",
     "color_star", "check_coloring",
     *[n for n in _UFUNCS_AND_REDUCTIONS if n != "trace"],  # dd.trace is the evaluation trace
-    "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross", "linalg",
+    "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross", "linalg", "fft",
 ]
 __all__ += SHAPE_AND_ASSEMBLY

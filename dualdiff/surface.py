@@ -418,6 +418,12 @@ FUNCTION_RULES.update({
 })
 
 
+# -- discrete Fourier transforms (rules/fft.py) ------------------------------------------------
+from . import fft as _fft  # noqa: E402  (the dd.fft namespace: np.fft.f -> dd.fft.f)
+
+for _name in _fft.__all__:
+    FUNCTION_RULES[getattr(np.fft, _name)] = getattr(_fft, _name)
+
 # -- functions with no derivative, passed through on values ----------------------------------
 
 _STEPS = ("Piecewise constant: plain values (the derivative is zero between the jumps and "

@@ -147,6 +147,26 @@ case("cumprod", "axis0", lambda x: dd.cumprod(x, axis=0), lambda x: np.cumprod(x
 case("cumprod", "zeros", lambda x: dd.cumprod(x), lambda x: np.cumprod(x),
      np.array([1.5, 0.0, -2.0, 0.5, 0.0, 3.0, 1.0]))
 
+
+# ---- discrete Fourier transforms (complex outputs split into parts; oracle: the C-linear
+# extension g(Re x) + i·g(Im x) of the real-valued map) ----------------------------------------
+def _fft_parts(f):
+    return lambda x: dd.stack([dd.real(f(x)), dd.imag(f(x))])
+
+
+def _fft_ref(g):
+    return lambda x: g(np.real(x)) + 1j * g(np.imag(x))
+
+
+case("fft", "padded-ortho", _fft_parts(lambda x: dd.fft.fft(x, 7, norm="ortho")),
+     _fft_ref(lambda x: np.stack([np.fft.fft(x, 7, norm="ortho").real,
+                                  np.fft.fft(x, 7, norm="ortho").imag])), normal(3, 5))
+case("rfft", "cropped", _fft_parts(lambda x: dd.fft.rfft(x, 4, axis=0)),
+     _fft_ref(lambda x: np.stack([np.fft.rfft(x, 4, axis=0).real,
+                                  np.fft.rfft(x, 4, axis=0).imag])), normal(5, 2))
+case("irfft", "odd", lambda x: dd.fft.irfft(x, 7), _fft_ref(lambda x: np.fft.irfft(x, 7)),
+     normal(2, 4))
+
 COND = np.array([[True, False, True], [False, False, True]])
 case("where", "broadcast", lambda p: dd.where(COND, p[0], p[1]), lambda p: np.where(COND, p[0], p[1]),
      (normal(2, 3), normal(3)))

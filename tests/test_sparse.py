@@ -49,6 +49,11 @@ def _split(flat, shapes):
 #: structural (L⁻¹ of a triangular L is a full triangle), a superset of the Jacobian's nonzeros
 #: where entries cancel numerically (the Cholesky factor's L[2, 0] = A[2, 0]/L[0, 0] ignores A[1, 0]).
 STRUCTURAL = {"cholesky", "qr"}
+#: The Fourier transforms' patterns are dense along the transformed axes; the split into real and
+#: imaginary parts has entries that vanish for real input only (Im of the DC bin) or numerically
+#: (cos(π/2) ≈ 6e-17), which index sets do not see.
+STRUCTURAL |= {"fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2",
+               "irfft2", "rfftn", "irfftn", "hfft", "ihfft"}
 
 
 @pytest.mark.parametrize("case", list(_table_cases()))

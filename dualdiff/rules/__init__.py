@@ -18,6 +18,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``linalg.py`` | matmul, dot, solve, inv, det, slogdet, matrix_power, multi_dot, cross, trace |
 | ``decompositions.py`` | cholesky, qr, eigh, svd (outputs packed in one array), pinv, lstsq |
 | ``norms.py`` | norm, vector_norm, matrix_norm, cond (composites) |
+| ``fft.py`` | fft, ifft, rfft, irfft (linear; transposes derived with the Hermitian halves); fftn, hfft, fftshift, ... as composites |
 
 Each module imports only the ones above it in this list. Three kinds of entry: **elementwise**
 entries give their partials ∂out/∂argᵢ; **linear** entries apply themselves to tangents and give
@@ -62,6 +63,8 @@ from .linalg import cross, dot, matmul
 # The decompositions and norms are public as dd.linalg.* (dualdiff/linalg.py), as in numpy.
 from .decompositions import cholesky, eigh, pinv, qr, svd  # noqa: F401
 from .norms import norm  # noqa: F401
+# The discrete Fourier transforms are public as dd.fft.* (dualdiff/fft.py), as in numpy.
+from .fft import FFT as _FFT  # noqa: F401
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).
 UFUNCS_AND_REDUCTIONS = [

@@ -27,6 +27,8 @@ def _real_impl(x):
 
 
 def _imag_impl(x):
+    if getattr(x, "dtype", None) == object:
+        return x  # index sets (dd.sparsity): np.imag would make them 0, dropping the dependency
     return 0.0 if type(x) in FLOATS else np.imag(x)
 
 
@@ -47,9 +49,15 @@ def _imag_vjp(ct, primals, out, params, shapes, wants):
     return (ct * -1j,)
 
 
+def _imag_jvp(primals, tangents, out, params, chunked):
+    t = tangents[0]
+    if getattr(t, "dtype", None) == object and not is_complex(stop_gradient(primals[0])):
+        return np.zeros(np.shape(t))  # index sets of a real x: its imaginary part is constant
+    return imag(t)
+
+
 IMAG = register(Primitive(
-    "imag", _imag_impl,
-    lambda primals, tangents, out, params, chunked: imag(tangents[0]),
+    "imag", _imag_impl, _imag_jvp,
     _imag_vjp, needs="args", kind="linear", complex="rules",
     doc="the imaginary part; its adjoint sends ȳ to −i·ȳ (docs/complex.md)"))
 
