@@ -134,6 +134,15 @@ class TapeTag(Tag):
             parents: Tuple[Optional[int], ...] = (sa, sb)
             nested = type(va) in TRACED or type(vb) in TRACED
             shapes: Tuple[tuple, ...] = (shape_of(va), shape_of(vb))
+        elif len(args) == 1:  # unary functions and indexing: the other hot arity
+            a = args[0]
+            if type(a) is Var and a.tag is self:
+                va, sa = a.primal, a.slot
+            else:
+                va, sa = a, None
+            values, parents = (va,), (sa,)
+            nested = type(va) in TRACED
+            shapes = (shape_of(va),)
         else:
             vals: List[Any] = []
             pars: List[Optional[int]] = []
@@ -153,7 +162,7 @@ class TapeTag(Tag):
         kind = type(out)  # written out: this runs once per recorded operation
         if kind is np.ndarray:
             cplx = out.dtype.kind == "c"
-        elif kind is float:
+        elif kind is float or kind is np.float64:  # indexing a float array gives np.float64
             cplx = False
         elif isinstance(out, np.ndarray):
             # a masked array or np.matrix constant met a Var: its meaning would be dropped later

@@ -83,7 +83,7 @@ def _is_basic_index(idx: tuple) -> bool:
 
 def _index_add_impl(ct, idx, shape):
     z = np.zeros(shape, dtype=np.result_type(ct, 1.0))  # 1.0 (weak) keeps float32 as float32
-    if _is_basic_index(idx):
+    if len(idx) == 1 and type(idx[0]) is int or _is_basic_index(idx):  # (i,): x1, x2 = x
         z[idx] = ct  # basic indexing never repeats an element, so assignment is the sum
     else:
         np.add.at(z, idx, ct)  # x[[0, 0]] must receive both contributions

@@ -144,6 +144,26 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             cts.append(sum_to(c, shape))
         return tuple(cts)
 
+    # Scalar arguments (a 0-d cotangent, nothing broadcast): the loop above reduces to one
+    # expression per argument, and on scalar code the loop's bookkeeping was most of the cost.
+    general_vjp = vjp
+    if len(terms) == 1:
+        def vjp(ct, primals, out, params, shapes, wants):  # noqa: F811
+            if shapes[0] != () or (type(ct) is np.ndarray and ct.ndim) or not wants[0]:
+                return general_vjp(ct, primals, out, params, shapes, wants)
+            return (p0(primals[0], out) * ct if k0 == 0 else (ct if k0 == 1 else -ct),)
+
+    elif len(terms) == 2:
+        def vjp(ct, primals, out, params, shapes, wants):  # noqa: F811
+            if shapes[0] != () or shapes[1] != () or (type(ct) is np.ndarray and ct.ndim):
+                return general_vjp(ct, primals, out, params, shapes, wants)
+            c0 = c1 = None
+            if wants[0]:
+                c0 = p0(primals[0], primals[1], out) * ct if k0 == 0 else (ct if k0 == 1 else -ct)
+            if wants[1]:
+                c1 = p1(primals[0], primals[1], out) * ct if k1 == 0 else (ct if k1 == 1 else -ct)
+            return c0, c1
+
     prim = Primitive(name, impl, jvp, vjp, needs=needs, kind="elementwise", partials=partials,
                      doc=doc, complex=complex)
     return table.register(prim) if register else prim
