@@ -597,9 +597,10 @@ def _jacobian_forward_any(f: Callable, x: Any, chunk: Union[int, str], scalar_ou
     A real-valued f of complex z gets J = ∂f/∂x − i·∂f/∂y (so grad agrees with reverse mode): one
     set of passes along the real parts, one along the imaginary parts (seeds times i).
     """
-    leaves = _leaves(x)[0]
+    flat = _leaves(x)
+    leaves = flat[0]
     if not any(is_complex(leaf) for leaf in leaves):
-        return _jacobian_forward(f, x, chunk, scalar_output, real_output=scalar_output)
+        return _jacobian_forward(f, x, chunk, scalar_output, real_output=scalar_output, flat=flat)
     J1, p1, o1, n, m, k = _jacobian_forward(f, x, chunk, scalar_output, real_output=True)
     J2, p2, o2, *_ = _jacobian_forward(f, x, chunk, scalar_output, real_output=True,
                                        phase=[1j if is_complex(leaf) else 0.0 for leaf in leaves])
@@ -609,13 +610,14 @@ def _jacobian_forward_any(f: Callable, x: Any, chunk: Union[int, str], scalar_ou
 
 
 def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False,
-                      real_output: bool = False, phase: Optional[List[Any]] = None):
+                      real_output: bool = False, phase: Optional[List[Any]] = None,
+                      flat: Optional[Tuple[List[Any], Any]] = None):
     """J by forward passes over the seed directions; returns (J, passes, operations, n, m, chunk).
 
     ``phase[i]`` multiplies leaf i's seeds (1j: along the imaginary parts); ``real_output``
-    refuses a complex f(x).
+    refuses a complex f(x). ``flat``: ``_leaves(x)`` when the caller has it already.
     """
-    leaves, treedef = _leaves(x)
+    leaves, treedef = _leaves(x) if flat is None else flat
     n = 0
     for leaf in leaves:
         n += leaf.size if type(leaf) is np.ndarray else math.prod(shape_of(leaf))

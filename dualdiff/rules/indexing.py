@@ -62,6 +62,10 @@ def _move_axis(x: Value, source: int, dest: int) -> Value:
 
 def _getitem_jvp(primals, tangents, out, params, chunked):
     idx = params["idx"]
+    t0 = tangents[0]
+    if type(t0) is np.ndarray and len(idx) == 1 and type(idx[0]) is int:
+        # x1, x2 = x: a plain tangent and one int index need none of getitem's checks
+        return t0[:, idx[0]] if chunked else t0[idx]
     if not chunked:
         return getitem(tangents[0], idx)
     t = getitem(tangents[0], _chunk_index(idx))

@@ -89,7 +89,9 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
 
         def jvp(primals, tangents, out, params, chunked):  # noqa: F811
             t0, t1 = tangents
-            if chunked:
+            scalar_out = type(out) in SCALAR_TYPES
+            # A scalar output's chunked tangents are all (k,): nothing to align or broadcast.
+            if chunked and not scalar_out:
                 nd = len(shape_of(out))
                 if t0 is not None:
                     t0 = align_chunk(t0, nd)
@@ -105,7 +107,7 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                 total = np.add(t0, t1, out=t0)  # t0 is a temporary made just above: reuse it
             else:
                 total = t0 + t1
-            if chunked or type(out) not in SCALAR_TYPES:
+            if not scalar_out:
                 return _fit(total, out, chunked)
             return total  # scalar arguments: nothing was broadcast
 
