@@ -673,7 +673,10 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         # Stacking the blocks in order is much cheaper than scattering them one by one (numpy's
         # per-call overhead dominates for small n); seeds that come out of order are scattered.
         tangents = [t for _, t in blocks]
-        Jt = np.concatenate(tangents) if chunked else np.array(tangents)
+        if chunked and len(tangents) == 1 and _fresh_array(tangents[0]):
+            Jt = tangents[0]  # one pass: its tangent is J already, a copy would be one more pass
+        else:
+            Jt = np.concatenate(tangents) if chunked else np.array(tangents)
         Jt = Jt.reshape(n, m)
         if type(blocks[0][0]) is not range:  # ranges come consecutive and in order
             order = [c for columns, _ in blocks for c in columns]
@@ -681,6 +684,15 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
             scattered[order] = Jt
             Jt = scattered
     return _shape_jacobian(Jt, out_shape, leaves, treedef), len(blocks), ops, n, m, k
+
+
+def _fresh_array(t: Any) -> bool:
+    """A tangent the pass computed into memory of its own, so the result may be it.
+
+    Not a seed (a view of the identity), a read-only broadcast or anything else's view; the
+    pass's temporaries own their memory and nobody else keeps them.
+    """
+    return type(t) is np.ndarray and t.base is None and t.flags.writeable
 
 
 def _shape_jacobian(Jt: Any, out_shape: tuple, leaves: List[Any], treedef: Any) -> Any:

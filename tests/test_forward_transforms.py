@@ -427,3 +427,16 @@ def test_leaked_dual_is_refused():
     dd.derivative(f, 1.0)
     with pytest.raises(ValueError, match="escaped"):
         dd.derivative(lambda y: y * kept[0], 1.0)
+
+
+def test_one_pass_jacobian_is_the_callers_own_array():
+    # One forward pass hands its tangent back as J without a copy (dualdiff.transforms
+    # _fresh_array); a seed or a shared array must still come back as a fresh copy.
+    A = np.arange(9.0).reshape(3, 3) / 10
+    J = dd.jacobian(lambda z: np.tanh(A @ z), np.ones(3), chunk=3)
+    np.testing.assert_allclose(J, (1 - np.tanh(A @ np.ones(3)) ** 2)[:, None] * A, rtol=1e-14)
+    J[:] = 7.0  # the caller may write into it
+    I1 = dd.jacobian(lambda z: z, np.ones(3), chunk=3)
+    I1[0, 0] = 5.0
+    I2 = dd.jacobian(lambda z: z, np.ones(3), chunk=3)
+    assert I2[0, 0] == 1.0 and np.array_equal(I2, np.eye(3))
