@@ -27,7 +27,8 @@ from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.ru
 from .rules import UFUNCS_AND_REDUCTIONS as _UFUNCS_AND_REDUCTIONS
 from .memory import MemoryInfo
 from . import fft, linalg
-from .rules import SHAPE_AND_ASSEMBLY
+from .rules import SAMPLING, SHAPE_AND_ASSEMBLY
+from .rules import gradient, linspace, real_if_close
 from .rules import (  # shape, assembly, indexing and sorting
     append, array_split, astype, atleast_1d, atleast_2d, atleast_3d, choose, column_stack, copy,
     diag, diagflat, diagonal, dsplit, dstack, flip, fliplr, flipud, hsplit, hstack,
@@ -62,3 +63,4 @@ __all__ = [
     "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross", "linalg", "fft",
 ]
 __all__ += SHAPE_AND_ASSEMBLY
+__all__ += SAMPLING

@@ -424,6 +424,10 @@ from . import fft as _fft  # noqa: E402  (the dd.fft namespace: np.fft.f -> dd.f
 for _name in _fft.__all__:
     FUNCTION_RULES[getattr(np.fft, _name)] = getattr(_fft, _name)
 
+# -- sampled data (rules/sampling.py) and real_if_close (rules/complex_parts.py) -----------------
+FUNCTION_RULES.update({np.gradient: F.gradient, np.linspace: F.linspace,
+                       np.real_if_close: F.real_if_close})
+
 # -- functions with no derivative, passed through on values ----------------------------------
 
 _STEPS = ("Piecewise constant: plain values (the derivative is zero between the jumps and "

@@ -6,7 +6,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 |---|---|
 | ``table.py`` | ``PRIMITIVES`` (the one table both modes read), ``register``, shared helpers |
 | ``shape.py`` | reshape, transpose, broadcast_to, sum (broadcasting's transpose), sum_to; moveaxis, atleast_nd, tile |
-| ``complex_parts.py`` | real, imag, conj, angle: the parts of a complex number |
+| ``complex_parts.py`` | real, imag, conj, angle: the parts of a complex number; real_if_close |
 | ``partials.py`` | ``elementwise()``: an elementwise entry's partials turned into both rules |
 | ``indexing.py`` | getitem and its transpose index_add; flip, rot90, take, take_along_axis, diagonal, repeat |
 | ``assembly.py`` | stack, concatenate, where; the stacks and splits, roll, pad, diag, tril/triu, select, choose, index_update |
@@ -19,6 +19,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``decompositions.py`` | cholesky, qr, eigh, svd (outputs packed in one array), pinv, lstsq |
 | ``norms.py`` | norm, vector_norm, matrix_norm, cond (composites) |
 | ``fft.py`` | fft, ifft, rfft, irfft (linear; transposes derived with the Hermitian halves); fftn, hfft, fftshift, ... as composites |
+| ``sampling.py`` | gradient, linspace (composites: numpy's formulas in dualdiff's functions) |
 
 Each module imports only the ones above it in this list. Three kinds of entry: **elementwise**
 entries give their partials ∂out/∂argᵢ; **linear** entries apply themselves to tangents and give
@@ -34,7 +35,7 @@ from .shape import (
     astype, atleast_1d, atleast_2d, atleast_3d, broadcast_to, copy, moveaxis, reshape, rollaxis,
     sum, sum_to, swapaxes, tile, transpose,
 )
-from .complex_parts import angle, conj, imag, real
+from .complex_parts import angle, conj, imag, real, real_if_close
 from .partials import elementwise
 from .indexing import diagonal, flip, fliplr, flipud, getitem, repeat, rot90, take, take_along_axis
 from .assembly import (
@@ -65,6 +66,7 @@ from .decompositions import cholesky, eigh, pinv, qr, svd  # noqa: F401
 from .norms import norm  # noqa: F401
 # The discrete Fourier transforms are public as dd.fft.* (dualdiff/fft.py), as in numpy.
 from .fft import FFT as _FFT  # noqa: F401
+from .sampling import gradient, linspace
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).
 UFUNCS_AND_REDUCTIONS = [
@@ -86,6 +88,9 @@ SHAPE_AND_ASSEMBLY = [
     "choose", "index_update", "sort", "partition",
 ]
 
+#: Sampled data and the rest of numpy's complex helpers (composites).
+SAMPLING = ["gradient", "linspace", "real_if_close"]
+
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "power",
     "sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sinh", "cosh",
@@ -96,5 +101,5 @@ __all__ = [
     "real", "imag", "conj", "angle",
     *UFUNCS_AND_REDUCTIONS,
     "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross",
-    *SHAPE_AND_ASSEMBLY,
+    *SHAPE_AND_ASSEMBLY, *SAMPLING,
 ]

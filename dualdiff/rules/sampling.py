@@ -1,0 +1,184 @@
+"""Sampled data: np.gradient (finite differences of samples) and np.linspace (evenly spaced samples).
+
+Both are composites: numpy's own formulas written with dualdiff's functions, so they are
+differentiable in the samples, the spacings or coordinates, and linspace's start and stop, to
+every order, with no rule of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from ..primitives import is_traced, shape_of, stop_gradient
+from .assembly import concatenate, stack
+from .indexing import getitem
+from .shape import astype, broadcast_to, moveaxis, reshape
+from .table import Value, norm_axes
+
+
+def _along(axis: int, key: Any, ndim: int) -> tuple:
+    return (slice(None),) * axis + (key,)
+
+
+def _column(v: Value, axis: int, ndim: int) -> Value:
+    """A 1-d v shaped to broadcast along ``axis`` of an ndim-dimensional array."""
+    return reshape(v, (-1,) + (1,) * (ndim - axis - 1))
+
+
+def _floats(f: Value) -> Value:
+    if is_traced(f):
+        return f
+    f = np.asarray(f)
+    if f.dtype.kind in "biu":  # numpy differentiates integer samples in float64
+        f = f.astype(np.float64)
+    return f
+
+
+def _spacing(h: Value, n: int, name: str) -> "tuple[Value, bool]":
+    """(dx, uniform): a scalar spacing, or the n − 1 differences of coordinates."""
+    if np.ndim(stop_gradient(h)) == 0:
+        return h, True
+    if np.ndim(stop_gradient(h)) != 1:
+        raise ValueError(f"{name}: distances must be scalars or 1-d coordinate arrays")
+    if len(stop_gradient(h)) != n:
+        raise ValueError(f"{name}: when 1-d, distances must match the length of the "
+                         f"corresponding dimension")
+    dx = getitem(h, slice(1, None)) - getitem(h, slice(None, -1))
+    plain = stop_gradient(dx)
+    if not is_traced(dx) and np.all(plain == plain[0]):
+        return plain[0], True  # numpy takes its uniform formula then
+    return dx, False
+
+
+def _gradient_along(f: Value, axis: int, ndim: int, h: Value, edge_order: int) -> Value:
+    n = shape_of(f)[axis]
+    if n < edge_order + 1:
+        raise ValueError(f"gradient: the array is too small along axis {axis} ({n} values) to "
+                         f"calculate a numerical gradient; edge_order={edge_order} needs at least "
+                         f"{edge_order + 1}")
+    dx, uniform = _spacing(h, n, "gradient")
+
+    def at(key):
+        return getitem(f, _along(axis, key, ndim))
+
+    if uniform:
+        interior = (at(slice(2, None)) - at(slice(None, -2))) / (2.0 * dx) if n > 2 else None
+    else:
+        d1 = _column(getitem(dx, slice(None, -1)), axis, ndim)
+        d2 = _column(getitem(dx, slice(1, None)), axis, ndim)
+        interior = (-d2 / (d1 * (d1 + d2)) * at(slice(None, -2))
+                    + (d2 - d1) / (d1 * d2) * at(slice(1, -1))
+                    + d1 / (d2 * (d1 + d2)) * at(slice(2, None))) if n > 2 else None
+
+    def edge(key_a, key_b, key_c, first):
+        if edge_order == 1:
+            if first:
+                return (at(key_b) - at(key_a)) / (dx if uniform else getitem(dx, 0))
+            return (at(key_c) - at(key_b)) / (dx if uniform else getitem(dx, -1))
+        if uniform:
+            a, b, c = (-1.5 / dx, 2.0 / dx, -0.5 / dx) if first else (0.5 / dx, -2.0 / dx, 1.5 / dx)
+        elif first:
+            d1, d2 = getitem(dx, 0), getitem(dx, 1)
+            a = -(2.0 * d1 + d2) / (d1 * (d1 + d2))
+            b = (d1 + d2) / (d1 * d2)
+            c = -d1 / (d2 * (d1 + d2))
+        else:
+            d1, d2 = getitem(dx, -2), getitem(dx, -1)
+            a = d2 / (d1 * (d1 + d2))
+            b = -(d2 + d1) / (d1 * d2)
+            c = (2.0 * d2 + d1) / (d2 * (d1 + d2))
+        return a * at(key_a) + b * at(key_b) + c * at(key_c)
+
+    if edge_order == 1:
+        first = edge(slice(0, 1), slice(1, 2), None, True)
+        last = edge(None, slice(-2, -1), slice(-1, None), False)
+    else:
+        first = edge(slice(0, 1), slice(1, 2), slice(2, 3), True)
+        last = edge(slice(-3, -2), slice(-2, -1), slice(-1, None), False)
+    parts = [first] + ([interior] if interior is not None else []) + [last]
+    return concatenate(parts, axis)
+
+
+def gradient(f: Value, *varargs: Value, axis: Union[None, int, Sequence[int]] = None,
+             edge_order: int = 1) -> Any:
+    """The gradient of sampled f by central differences inside and one-sided ones at the edges,
+    as np.gradient.
+
+    ``varargs`` are the spacings: none (1), one scalar for every axis, or one per axis, each a
+    scalar or the 1-d coordinates of the samples (traced spacings and coordinates are
+    differentiated too). ``edge_order`` 1 or 2. One array of f's shape per axis: a tuple when
+    several axes are taken, as numpy.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.gradient(np.array([1.0, 4.0, 9.0, 16.0]))
+    array([3., 4., 6., 7.])
+    >>> dd.jacobian(dd.gradient, np.array([1.0, 4.0, 9.0]))
+    array([[-1. ,  1. ,  0. ],
+           [-0.5,  0. ,  0.5],
+           [ 0. , -1. ,  1. ]])
+    """
+    f = _floats(f)
+    ndim = len(shape_of(f))
+    if ndim == 0:
+        raise ValueError("gradient: the input must have at least one dimension")
+    axes = list(range(ndim)) if axis is None else list(norm_axes(axis, ndim))
+    if edge_order not in (1, 2):
+        raise ValueError(f"gradient: edge_order must be 1 or 2, not {edge_order!r}")
+    if len(varargs) == 0:
+        spacings: list = [1.0] * len(axes)
+    elif len(varargs) == 1 and np.ndim(stop_gradient(varargs[0])) == 0:
+        spacings = [varargs[0]] * len(axes)
+    elif len(varargs) == len(axes):
+        spacings = list(varargs)
+    else:
+        raise TypeError(f"gradient: {len(varargs)} spacings given for {len(axes)} axes: give "
+                        f"none, one scalar, or one per axis")
+    out = tuple(_gradient_along(f, ax, ndim, h, edge_order) for ax, h in zip(axes, spacings))
+    return out[0] if len(out) == 1 else out
+
+
+def linspace(start: Value, stop: Value, num: int = 50, endpoint: bool = True,
+             retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+    """``num`` evenly spaced samples from start to stop (stop left out with endpoint=False),
+    as np.linspace; differentiable in start and stop (arrays too: the samples run along ``axis``).
+
+    >>> import dualdiff as dd
+    >>> dd.linspace(0.0, 1.0, 5)
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    >>> dd.jacobian(lambda b: dd.linspace(0.0, b, 3), 2.0)
+    array([0. , 0.5, 1. ])
+    """
+    if not isinstance(num, (int, np.integer)) or isinstance(num, bool) or num < 0:
+        raise ValueError(f"linspace: num must be a non-negative integer, not {num!r}")
+    if dtype is not None and np.dtype(dtype).kind not in "fc":
+        raise TypeError(f"linspace with dtype={np.dtype(dtype)} on traced values: integer "
+                        f"samples carry no derivative; pass .primal values for that")
+    num = int(num)
+    start, stop = _floats(start), _floats(stop)
+    div = (num - 1) if endpoint else num
+    delta = stop - start
+    nd = np.ndim(stop_gradient(delta))
+    k = np.arange(num, dtype=np.result_type(stop_gradient(delta), 1.0)).reshape((-1,) + (1,) * nd)
+    if div > 0:
+        step = delta / div
+        # numpy multiplies by step, or (a zero step) divides k first: the same values
+        zero = not np.all(stop_gradient(step) != 0)
+    else:
+        step, zero = np.nan, False
+    shape = shape_of(delta)
+    # the first sample is start itself and the last (endpoint) stop itself, not 0·step + start:
+    # sparsity patterns then see that they do not depend on the other end
+    rows = [stack([broadcast_to(start, shape)])] if num else []
+    inner = k[1:num - 1] if endpoint else k[1:]
+    if len(inner):
+        rows.append((inner / div) * delta + start if zero or div == 0 else inner * step + start)
+    if endpoint and num > 1:
+        rows.append(stack([broadcast_to(stop, shape)]))
+    y = concatenate(rows, 0) if rows else k * delta + start
+    if dtype is not None:
+        y = astype(y, dtype)
+    if axis != 0:
+        y = moveaxis(y, 0, axis)
+    return (y, step) if retstep else y
