@@ -123,7 +123,7 @@ def gradient(f: Value, *varargs: Value, axis: Union[None, int, Sequence[int]] = 
     ndim = len(shape_of(f))
     if ndim == 0:
         raise ValueError("gradient: the input must have at least one dimension")
-    axes = list(range(ndim)) if axis is None else list(norm_axes(axis, ndim))
+    axes = list(range(ndim)) if axis is None else list(norm_axes(axis, ndim) or ())
     if edge_order not in (1, 2):
         raise ValueError(f"gradient: edge_order must be 1 or 2, not {edge_order!r}")
     if len(varargs) == 0:
