@@ -135,7 +135,7 @@ def real_if_close(a: Value, tol: float = 100) -> Value:
     the values; the derivative is that of the branch taken.
 
     >>> import dualdiff as dd
-    >>> dd.real_if_close([2.1 + 4e-14j, 5.2 + 3e-15j])
+    >>> dd.real_if_close([2.1 + 4e-15j, 5.2 + 3e-15j])
     array([2.1, 5.2])
     """
     if isinstance(a, (list, tuple)):
