@@ -176,8 +176,8 @@ class TapeTag(Tag):
         needs = "both" if tape.keep_all else prim.needs
         tape.entries.append(Entry(
             prim, parents,
-            values if needs in ("args", "both") else (None,) * len(values),
-            out if needs in ("out", "both") else None,
+            values if needs == "args" or needs == "both" else (None,) * len(values),
+            out if needs == "out" or needs == "both" else None,
             params, shapes, slot))
         if cplx:
             tape.entries[-1].real = _real_parents(values, parents)
@@ -225,7 +225,15 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
         table[slot] = ct
     tape.table = table  # read by checkpoint entries (dualdiff.checkpoint) during this sweep
     entries = tape.entries
-    for e in (_consume(entries) if consume else reversed(entries)):
+    # (consume: entries.pop() in the loop itself; a generator's resumption costs as much as a
+    # scalar entry's whole adjoint)
+    i = len(entries)
+    while entries if consume else i:
+        if consume:
+            e = entries.pop()
+        else:
+            i -= 1
+            e = entries[i]
         ct = table[e.slot]
         if ct is None:
             continue
@@ -271,12 +279,6 @@ def take(table: List[Any], slot: int) -> Any:
     if type(c) is np.ndarray and not (_REFCOUNTS and getrefcount(c) <= 2 and _owns_memory(c)):
         c = np.array(c)
     return c
-
-
-def _consume(entries: List[Entry]):
-    """The entries newest first, each removed from the tape before it is handed out."""
-    while entries:
-        yield entries.pop()
 
 
 def _exclusive(old: np.ndarray, c: Any) -> bool:

@@ -554,7 +554,7 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
             raise _complex_output_error()
         # ȳ = 1 in the output's precision, so a float32 loss gets float32 gradients.
         value = _concrete(rec.value)
-        one = np.ones((), dtype=value.dtype)[()] if isinstance(value, (np.ndarray, np.generic)) else 1.0
+        one = value.dtype.type(1) if isinstance(value, (np.ndarray, np.generic)) else 1.0
         g = unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
         if not full_output:
             return _returns(aux, x, g)

@@ -85,8 +85,13 @@ def _is_basic_index(idx: tuple) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in idx)
 
 
+_FLOAT64 = np.dtype(float)
+_FLOATS = (float, np.float64)
+
+
 def _index_add_impl(ct, idx, shape):
-    z = np.zeros(shape, dtype=np.result_type(ct, 1.0))  # 1.0 (weak) keeps float32 as float32
+    # 1.0 (weak) keeps float32 as float32; a float cotangent (scalar code) needs no lookup
+    z = np.zeros(shape, dtype=_FLOAT64 if type(ct) in _FLOATS else np.result_type(ct, 1.0))
     if len(idx) == 1 and type(idx[0]) is int or _is_basic_index(idx):  # (i,): x1, x2 = x
         z[idx] = ct  # basic indexing never repeats an element, so assignment is the sum
     else:
