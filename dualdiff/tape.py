@@ -29,6 +29,7 @@ from .surface import Traced
 __all__ = ["Var", "Tape", "TapeTag", "Entry", "backward"]
 
 _new = object.__new__
+_PLAIN_FLOATS = frozenset((float, np.float64))
 
 
 class Entry:
@@ -254,7 +255,9 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                     np.add(old, c, out=old)
                     tape.inplace += 1
                 else:
-                    table[p] = old + c if type(old) is float and type(c) is float else add(old, c)
+                    # two plain floats (np.float64 too): add() would compute old + c itself
+                    table[p] = (old + c if type(old) in _PLAIN_FLOATS and type(c) in _PLAIN_FLOATS
+                                else add(old, c))
     tape.table = None
     return table
 

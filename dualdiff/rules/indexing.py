@@ -74,7 +74,7 @@ def _getitem_jvp(primals, tangents, out, params, chunked):
 
 
 def _getitem_vjp(ct, primals, out, params, shapes, wants):
-    return (bind(INDEX_ADD, ct, idx=params["idx"], shape=shapes[0]),)
+    return (bind1(INDEX_ADD, ct, {"idx": params["idx"], "shape": shapes[0]}),)
 
 
 GETITEM = register(Primitive(
