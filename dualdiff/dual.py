@@ -77,7 +77,8 @@ class ForwardTag(Tag):
             out = prim.impl(*primals, **params)
         else:
             out = prim.impl(*primals)
-        if type(out) is not float and type(out) is not np.ndarray and isinstance(out, np.ndarray):
+        kind = type(out)
+        if kind is not float and kind is not np.ndarray and kind is not np.float64 and isinstance(out, np.ndarray):
             raise subclass_error(out, f"a value in f ('{prim.name}' with a constant)")
         d = _new(Dual)
         d.primal = out

@@ -650,19 +650,20 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         blocks.append((columns, tangent))
     out_shape = shape_of(value)
     m = math.prod(out_shape)
-    if (not chunked and type(blocks[0][0]) is range and any(is_traced(t) for _, t in blocks)
+    traced = any(is_traced(t) for _, t in blocks)
+    if (not chunked and type(blocks[0][0]) is range and traced
             and all(shape_of(leaf) == () for leaf in leaves)):
         # Scalar leaves, one direction per pass (a handful of scalars, being compiled or inside
         # another derivative): pass i's tangent is leaf i's block as it stands.
         parts = [_finish(t) for _, t in blocks]
         return unflatten(treedef, parts), len(blocks), ops, n, m, k
-    if any(is_traced(t) for _, t in blocks) and type(blocks[0][0]) is range:
+    if traced and type(blocks[0][0]) is range:
         # A Jacobian inside another derivative (or being compiled), blocks in order: joined
         # as in the plain case below, one operation instead of one per column.
         ts = [t if is_traced(t) or not chunked else np.asarray(t) for _, t in blocks]
         joined = ts[0] if chunked and len(ts) == 1 else (F.concatenate(ts) if chunked else F.stack(ts))
         Jt = F.reshape(joined, (n, m))
-    elif any(is_traced(t) for _, t in blocks):  # seeds out of order: scattered row by row
+    elif traced:  # seeds out of order: scattered row by row
         rows: List[Any] = [None] * n
         for columns, t in blocks:
             t = F.reshape(t, (len(columns), m))
