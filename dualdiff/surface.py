@@ -13,7 +13,7 @@ Anything that would silently drop the derivative raises a ``TypeError`` that say
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -385,9 +385,10 @@ UNSUPPORTED_IDIOMS: "dict[str, str]" = {
                                    "numbers mixed in); np.array raises dualdiff's TypeError",
     "np.r_[x, y], np.c_[x, y]": "dd.concatenate([x, y]), dd.column_stack([x, y]) or dd.hstack",
     "a = np.zeros(n); a[i] = x (x traced)": "a plain array cannot hold a derivative: start from a "
-        "traced value (y = x * 0.0; y[i] = ...) or build with dd.stack. numpy itself refuses "
-        "(a slice: dualdiff's TypeError; a single element: numpy's 'setting an array element "
-        "with a sequence', raised before dualdiff is consulted)",
+        "traced value (y = x * 0.0; y[i] = ...) or build with dd.stack. Inside a transform "
+        "both a slice and a single element raise dualdiff's TypeError; with hand-built Duals a "
+        "single element gets numpy's 'setting an array element with a sequence', with "
+        "dualdiff's explanation as its cause",
     "np.int64(x), int(x), range(x) (x traced)": "an integer has no derivative: int(x.primal)",
     "z = y[1:]; y[0] = v; use z": "a traced value taken from y before the assignment keeps its "
         "old content (numpy's view would change); assigning into a traced view raises a "
@@ -551,6 +552,24 @@ def _refused(name: str, owner: str) -> TypeError:
 
 #: The public names of numpy's ndarray, which __getattr__ answers with dualdiff's explanation.
 _NDARRAY_NAMES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))
+
+
+def plain_assignment_error(exc: BaseException) -> Optional[TypeError]:
+    """dualdiff's error for ``y[i] = traced`` into a plain ndarray, given numpy's, else None.
+
+    numpy stores one element by converting the value with float(); ours refuses, and numpy then
+    replaces that refusal with its own "setting an array element with a sequence" (keeping ours
+    only as the cause). The transforms call this to put the explanation back in front.
+    """
+    cause = exc.__cause__
+    if (isinstance(exc, ValueError) and str(exc).startswith("setting an array element")
+            and isinstance(cause, TypeError) and "would drop its derivative" in str(cause)):
+        return TypeError(
+            "assigning a Dual or tape variable into a plain numpy array (y = np.zeros(n); "
+            "y[i] = x) would drop its derivative: build the array with dd.stack, or assign into "
+            "a traced array instead (y = x * 0.0; y[i] = ...), which dualdiff records; see "
+            f"{SUPPORT_PAGE}")
+    return None
 
 
 class Traced:

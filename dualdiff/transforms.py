@@ -25,6 +25,7 @@ from .dual import Dual, ForwardTag, make_dual
 from .memory import MemoryInfo
 from .primitives import is_complex, is_traced, leaked_error, shape_of
 from .sparsity import detect
+from .surface import plain_assignment_error
 from .staging import Staged, call
 from .tape import Tape, TapeTag, Var, backward, take
 
@@ -183,6 +184,17 @@ def _ragged_message(shapes: List[tuple]) -> str:
 # The two primitive passes
 # --------------------------------------------------------------------------------------------
 
+def _call(f: Callable, x: Any) -> Any:
+    """f(x), with numpy's message for a traced value assigned into a plain array replaced by ours."""
+    try:
+        return f(x)
+    except ValueError as e:
+        ours = plain_assignment_error(e)
+        if ours is None:
+            raise
+        raise ours from e
+
+
 def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[Any],
                   chunk: Optional[int], owner: str) -> Tuple[Any, Any, int]:
     """One forward pass: f's value and its tangent(s), and the operations it took.
@@ -192,7 +204,7 @@ def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[A
     tag = ForwardTag(chunk, owner=owner)
     try:
         duals = [make_dual(x, t, tag) for x, t in zip(leaves, tangents)]
-        out = _output(f(unflatten(treedef, duals)))
+        out = _output(_call(f, unflatten(treedef, duals)))
     finally:
         tag.active = False
     if type(out) is not Dual or out.tag is not tag:
@@ -211,7 +223,7 @@ class _Recording:
         tag = TapeTag(self.tape, owner=owner)
         try:
             xs = [tag.new_var(x) for x in leaves]
-            out = _output(f(unflatten(treedef, xs)))
+            out = _output(_call(f, unflatten(treedef, xs)))
         finally:
             tag.active = False
         self.leaves = leaves

@@ -130,3 +130,26 @@ def test_a_list_of_traced_values_as_x_says_to_stack_them():
 def test_a_boolean_output_is_refused_not_a_zero_derivative(f, transform):
     with pytest.raises(TypeError, match="f returned booleans, which have no derivative"):
         transform(f, np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("transform", [dd.grad, lambda f, x: dd.grad(f, x, mode="forward"),
+                                       lambda f, x: dd.jvp(f, x, np.ones_like(x))])
+def test_assigning_a_traced_value_into_a_plain_array_is_dualdiffs_error(transform):
+    def f(x):
+        y = np.zeros(2)
+        y[0] = x[0]
+        return np.sum(y)
+
+    with pytest.raises(TypeError, match=r"assigning a Dual or tape variable into a plain numpy "
+                                        r"array .* dd\.stack"):
+        transform(f, np.array([1.0, 2.0]))
+
+
+def test_numpys_own_assignment_error_is_left_alone():
+    def f(x):
+        y = np.zeros(2)
+        y[0] = [1.0, 2.0]  # the user's own mistake, nothing traced: numpy's message stands
+        return np.sum(x)
+
+    with pytest.raises(ValueError, match="setting an array element with a sequence"):
+        dd.grad(f, np.array([1.0, 2.0]))
