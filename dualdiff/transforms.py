@@ -135,12 +135,6 @@ def _returns(aux: Optional[_Aux], x: Any, *results: Any) -> Any:
     return results[0] if len(results) == 1 else results
 
 
-def _check_mode(mode: str) -> str:
-    if mode not in ("forward", "reverse"):
-        raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}")
-    return mode
-
-
 def _output(out: Any) -> Any:
     """f's output as one value: lists/tuples of scalars are stacked; non-numbers rejected."""
     if out is None:
@@ -570,7 +564,7 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         g = unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
         if not full_output:
             return _returns(aux, x, g)
-        n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
+        n = _size(leaves)
         assert meter is not None
         return _returns(aux, x, g, JacobianInfo(1, "reverse", None, rec.operations, n, 1,
                                                 meter.peak_bytes))
@@ -644,11 +638,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     blocks = []  # (columns, tangents as a (len(columns), m) block)
     value = None
     ops = 0
-    # Seeds in the inputs' precision, so float32 inputs get float32 Jacobians, as in numpy.
-    dtypes = {_concrete(leaf).dtype for leaf in leaves
-              if isinstance(_concrete(leaf), (np.ndarray, np.generic))}
-    dtype = np.result_type(*dtypes) if dtypes and dtypes != {np.dtype(float)} else float
-    for S, columns in seed_directions(n, k, dtype):
+    for S, columns in seed_directions(n, k, _seed_dtype(leaves)):
         seeds = _split_seed(S, leaves, chunked)
         if phase is not None:
             seeds = [t * p for t, p in zip(seeds, phase)]
@@ -754,7 +744,7 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
             parts.append(_finish(F.reshape(F.stack(cols), out_shape + shape)))
         else:
             parts.append(_finish(np.stack([np.asarray(c) for c in cols]).reshape(out_shape + shape)))
-    n = sum(math.prod(shape_of(leaf)) for leaf in leaves)
+    n = _size(leaves)
     info = JacobianInfo(rec.sweeps, "reverse", None, rec.operations, n, m,
                         meter.peak_bytes if meter is not None else None)
     return unflatten(treedef, parts), info
@@ -894,7 +884,9 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 def _seed_dtype(leaves: List[Any]) -> Any:
-    dtypes = {leaf.dtype for leaf in leaves if isinstance(leaf, (np.ndarray, np.generic))}
+    """Seeds in the inputs' precision, so float32 inputs get float32 Jacobians, as in numpy."""
+    dtypes = {_concrete(leaf).dtype for leaf in leaves
+              if isinstance(_concrete(leaf), (np.ndarray, np.generic))}
     return np.result_type(*dtypes) if dtypes and dtypes != {np.dtype(float)} else float
 
 
