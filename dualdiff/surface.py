@@ -80,14 +80,26 @@ def _reject(name: str, kwargs: dict, allowed: tuple = ()) -> None:
         raise TypeError(f"numpy.{name} with {', '.join(extra)}= is not supported on Duals/tape variables")
 
 
+def _in_dtype(name: str, a: Any, dtype: Any) -> Any:
+    """``a`` cast to a reduction's ``dtype=``, as numpy accumulates: floating dtypes carry the derivative."""
+    if dtype is None or dtype is _NO_VALUE:
+        return a
+    dt = np.dtype(dtype)
+    if dt.kind != "f" and not (dt.kind == "c" and np.iscomplexobj(stop_gradient(a))):
+        raise TypeError(f"numpy.{name} with dtype={dt} on a traced value: only a floating dtype keeps "
+                        f"the derivative (an integer or boolean accumulation is piecewise constant); "
+                        f"use a floating dtype, or {name} of x.primal for the plain value")
+    return F.astype(a, dt)
+
+
 def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    _reject("sum", {"dtype": dtype, "out": out, **kw})
-    return F.sum(a, axis=axis, keepdims=bool(keepdims))
+    _reject("sum", {"out": out, **kw})
+    return F.sum(_in_dtype("sum", a, dtype), axis=axis, keepdims=bool(keepdims))
 
 
 def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    _reject("mean", {"dtype": dtype, "out": out, **kw})
-    return F.mean(a, axis=axis, keepdims=bool(keepdims))
+    _reject("mean", {"out": out, **kw})
+    return F.mean(_in_dtype("mean", a, dtype), axis=axis, keepdims=bool(keepdims))
 
 
 def _np_where(cond, *xy):
@@ -199,12 +211,14 @@ def _given(v: Any) -> bool:
 
 
 def _check_reduction(name: str, dtype=None, out=None, where=None, **kw) -> None:
-    """Refuse the arguments of numpy's reductions that dualdiff does not support, by name."""
+    """Refuse the arguments of numpy's reductions that dualdiff does not support, by name.
+
+    ``dtype`` is not checked here: the caller casts with `_in_dtype`.
+    """
     if _given(where) and where is not True:
         raise TypeError(f"numpy.{name} with where= is not supported on Duals/tape variables: "
                         f"select the elements first (x[mask], or dd.where(mask, x, fill))")
-    _reject(name, {"dtype": dtype, "out": out,
-                   **{k: v for k, v in kw.items() if _given(v)}})
+    _reject(name, {"out": out, **{k: v for k, v in kw.items() if _given(v)}})
 
 
 def _extremum(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -226,28 +240,28 @@ def _keep(keepdims: Any) -> bool:
 
 def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     _check_reduction("prod", dtype, out, where)
-    result = F.prod(a, axis=axis, keepdims=_keep(keepdims))
+    result = F.prod(_in_dtype("prod", a, dtype), axis=axis, keepdims=_keep(keepdims))
     return F.multiply(result, initial) if _given(initial) else result
 
 
 def _np_cumulative(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def run(a, axis=None, dtype=None, out=None):
         _check_reduction(name, dtype, out)
-        return fn(a, axis=axis)
+        return fn(_in_dtype(name, a, dtype), axis=axis)
     return run
 
 
 def _np_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
             mean=None, correction=None):
     _check_reduction("var", dtype, out, where, mean=mean)
-    return F.var(a, axis=axis, ddof=correction if _given(correction) else ddof,
+    return F.var(_in_dtype("var", a, dtype), axis=axis, ddof=correction if _given(correction) else ddof,
                  keepdims=_keep(keepdims))
 
 
 def _np_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
             mean=None, correction=None):
     _check_reduction("std", dtype, out, where, mean=mean)
-    return F.std(a, axis=axis, ddof=correction if _given(correction) else ddof,
+    return F.std(_in_dtype("std", a, dtype), axis=axis, ddof=correction if _given(correction) else ddof,
                  keepdims=_keep(keepdims))
 
 
@@ -262,12 +276,12 @@ def _np_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 
 def _np_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     _check_reduction("nansum", dtype, out, where, initial=initial)
-    return F.nansum(a, axis=axis, keepdims=_keep(keepdims))
+    return F.nansum(_in_dtype("nansum", a, dtype), axis=axis, keepdims=_keep(keepdims))
 
 
 def _np_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     _check_reduction("nanmean", dtype, out, where)
-    return F.nanmean(a, axis=axis, keepdims=_keep(keepdims))
+    return F.nanmean(_in_dtype("nanmean", a, dtype), axis=axis, keepdims=_keep(keepdims))
 
 
 def _np_quantile(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -291,7 +305,7 @@ def _np_diff(a, n=1, axis=-1, prepend=None, append=None):
 def _np_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """The sum along a diagonal, as np.trace (dualdiff.rules.trace; dd.trace is the evaluation trace)."""
     _check_reduction("trace", dtype, out)
-    return F.trace(a, offset=offset, axis1=axis1, axis2=axis2)
+    return F.trace(_in_dtype("trace", a, dtype), offset=offset, axis1=axis1, axis2=axis2)
 
 
 def _np_clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
@@ -708,13 +722,17 @@ class Traced:
             shape = shape[0]
         return F.reshape(self, shape)
 
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
         """The sum over ``axis``, as ndarray.sum."""
-        return F.sum(self, axis=axis, keepdims=keepdims)
+        if dtype is None and out is None and not kw:  # the common call, kept short
+            return F.sum(self, axis=axis, keepdims=keepdims)
+        return _np_sum(self, axis, dtype, out, keepdims, **kw)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
         """The mean over ``axis``, as ndarray.mean."""
-        return F.mean(self, axis=axis, keepdims=keepdims)
+        if dtype is None and out is None and not kw:
+            return F.mean(self, axis=axis, keepdims=keepdims)
+        return _np_mean(self, axis, dtype, out, keepdims, **kw)
 
     def dot(self, other):
         """The dot product, as ndarray.dot."""
@@ -744,12 +762,12 @@ class Traced:
     def cumsum(self, axis=None, dtype=None, out=None):
         """As np.cumsum."""
         _check_reduction("cumsum", dtype, out)
-        return F.cumsum(self, axis)
+        return F.cumsum(_in_dtype("cumsum", self, dtype), axis)
 
     def cumprod(self, axis=None, dtype=None, out=None):
         """As np.cumprod: exact with zeros."""
         _check_reduction("cumprod", dtype, out)
-        return F.cumprod(self, axis)
+        return F.cumprod(_in_dtype("cumprod", self, dtype), axis)
 
     def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
         """As np.var (ddof)."""

@@ -385,8 +385,8 @@ def test_refused_arguments_are_named():
         np.max(d, where=X > 0, initial=0.0)
     with pytest.raises(TypeError, match="where="):
         np.var(d, where=X > 0)
-    with pytest.raises(TypeError, match="dtype"):
-        np.prod(d, dtype=np.float32)
+    with pytest.raises(TypeError, match="dtype=int"):
+        np.prod(d, dtype=np.int16)
     with pytest.raises(TypeError, match="out="):
         d.cumsum(out=np.zeros(X.size))
     with pytest.raises(TypeError, match="complex"):
@@ -441,3 +441,47 @@ def test_compositions_against_complex_step_in_both_modes_and_second_order(k):
     H = dd.hessian(lambda x: np.sum(f(x) * w), x)
     Hfd = central_difference_jacobian(lambda z: complex_step_jacobian(lambda v: np.sum(f(v) * w), z), x)
     np.testing.assert_allclose(H, Hfd, rtol=1e-6, atol=1e-7)
+
+
+# --------------------------------------------------------------------------------------------
+# dtype= of the reductions: numpy casts, then accumulates
+# --------------------------------------------------------------------------------------------
+
+_DTYPE_REDUCTIONS = [
+    ("np.sum", lambda x, dt: np.sum(x * x, axis=0, dtype=dt)),
+    ("x.sum", lambda x, dt: (x * x).sum(axis=1, dtype=dt)),
+    ("np.mean", lambda x, dt: np.mean(np.sin(x), axis=0, dtype=dt)),
+    ("x.mean", lambda x, dt: np.sin(x).mean(dtype=dt)),
+    ("np.prod", lambda x, dt: np.prod(x, axis=1, dtype=dt)),
+    ("np.cumsum", lambda x, dt: np.cumsum(x * x, axis=0, dtype=dt)),
+    ("x.cumprod", lambda x, dt: x.cumprod(axis=1, dtype=dt)),
+    ("np.var", lambda x, dt: np.var(x, axis=0, dtype=dt)),
+    ("np.std", lambda x, dt: np.std(x, dtype=dt)),
+    ("np.nansum", lambda x, dt: np.nansum(x ** 3, dtype=dt)),
+    ("np.nanmean", lambda x, dt: np.nanmean(x ** 3, axis=1, dtype=dt)),
+    ("np.trace", lambda x, dt: np.trace(x * x, dtype=dt)),
+]
+
+
+@pytest.mark.parametrize("name,f", _DTYPE_REDUCTIONS, ids=[n for n, _ in _DTYPE_REDUCTIONS])
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+def test_reduction_dtype_casts_as_numpy_and_keeps_the_derivative(name, f, dt):
+    x = np.array([[0.5, 1.5, 2.0], [1.25, -0.75, 3.0], [0.3, 0.9, -1.1]])
+    expected = f(x, dt)
+    # the float64 derivative, by central differences (var/std are not analytic: no complex step);
+    # a float32 accumulation has it to float32 precision
+    oracle = central_difference_jacobian(lambda x: f(x, np.float64), x)
+    tol = 1e-7 if dt == np.float64 else 1e-4
+    for mode in ("forward", "reverse"):
+        J = dd.jacobian(lambda x: f(x, dt), x, mode=mode)
+        np.testing.assert_allclose(J, oracle, rtol=tol, atol=tol)
+    out = dd.jvp(lambda x: f(x, dt), x, np.ones_like(x))[0]
+    assert np.asarray(out).dtype == np.asarray(expected).dtype == np.dtype(dt)
+    np.testing.assert_allclose(out, expected, rtol=1e-14 if dt == np.float64 else 1e-6)
+
+
+@pytest.mark.parametrize("dt", [int, np.int32, bool])
+def test_reduction_in_an_integer_dtype_is_refused_by_name(dt):
+    for mode in ("forward", "reverse"):
+        with pytest.raises(TypeError, match=r"numpy\.sum with dtype=.* only a floating dtype keeps"):
+            dd.grad(lambda x: np.sum(x, dtype=dt), np.ones(3), mode=mode)
