@@ -40,7 +40,8 @@ class Lowering:
     ``math``: a ``math`` function for plain floats. ``ufunc``: the numpy function for arrays;
     ``elementwise`` says whether it may write into an argument (``out=``). ``template``: an
     expression for array methods and indexing, with ``{0}`` the argument and ``{name}`` a
-    parameter (views: no ``out=``).
+    parameter (views: no ``out=``). ``fresh``: the template always returns new memory (a
+    reduction), so its argument may die there.
     """
 
     op: Optional[str] = None
@@ -48,6 +49,7 @@ class Lowering:
     ufunc: Optional[Any] = None
     elementwise: bool = True
     template: Optional[str] = None
+    fresh: bool = False
 
 
 def _unary(m: Optional[Callable[..., Any]], u: Any) -> Lowering:
@@ -75,7 +77,7 @@ LOWERINGS: Dict[str, Lowering] = {
     "minimum": Lowering(ufunc=np.minimum), "sign": Lowering(ufunc=np.sign),
     "abs": Lowering(ufunc=np.absolute),
     "matmul": Lowering(ufunc=np.matmul, elementwise=False),
-    "sum": Lowering(template="_reduce({0}, axis={axis}, keepdims={keepdims})"),
+    "sum": Lowering(template="_reduce({0}, axis={axis}, keepdims={keepdims})", fresh=True),
     "reshape": Lowering(template="{0}.reshape({shape})"),
     "transpose": Lowering(template="{0}.transpose({axes})"),
     "getitem": Lowering(template="{0}[{idx}]"),
@@ -225,7 +227,7 @@ def _impl_call(names: _Names, node: Node) -> str:
 
 
 def _lowered(names: _Names, node: Node) -> Tuple[Optional[str], str]:
-    """The cheapest expression that reproduces the node, and its kind ("op", "ufunc", "view")."""
+    """The cheapest expression that reproduces the node, and its kind ("op", "ufunc", "view", "new")."""
     prim = node.prim
     low = LOWERINGS.get(prim.name) if prim is not None else None
     if low is None or any(type(r) is Pack for r in node.args):
@@ -237,7 +239,7 @@ def _lowered(names: _Names, node: Node) -> Tuple[Optional[str], str]:
             return None, ""
         params = {k: _ref(names, v) for k, v in node.kwargs.items()}
         try:
-            return low.template.format(*refs, **params), "view"
+            return low.template.format(*refs, **params), "new" if low.fresh else "view"
         except (KeyError, IndexError):
             return None, ""
     if node.kwargs:
@@ -317,6 +319,9 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
             fresh.add(node.id)
         elif kind == "view":
             roots[node.id] = _roots(node, roots)
+        elif kind == "new" and (type(v) is not np.ndarray or v.base is None):
+            # Private memory (or a scalar), but not a buffer to write into.
+            roots[node.id] = frozenset([node.id]) if type(v) is np.ndarray else frozenset()
         else:
             roots[node.id] = _roots(node, roots) | {_EXTERNAL}
 
@@ -340,25 +345,54 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
             root = merged[root]
         return root
 
+    # Buffers nothing reads any more, by layout: a later result of that layout is written into
+    # one (``out=``) instead of a fresh array. Every temporary stays referenced until the
+    # function returns, so without this each would hold its own memory (for 8 MB arrays, fresh
+    # pages that fault) where eager mode frees and reuses them.
+    dead: Dict[Tuple[Any, ...], List[int]] = {}
+    pending: List[int] = []  # buffers still being read, in creation order
+
+    def layout(v: np.ndarray) -> Tuple[Any, ...]:
+        # Strides too: a reduction's summation order follows the memory order.
+        return (v.shape, v.dtype, v.strides)
+
     lines: List[str] = []
     lowered = inplace = 0
     risky = False
     for node in order:
         expr, kind = plan[node.id]
         i = position[node.id]
+        if pending:
+            still = []
+            for b in pending:
+                if last.get(b, -1) < i:
+                    dead.setdefault(layout(graph.nodes[b].value), []).append(b)
+                else:
+                    still.append(b)
+            pending = still
         low = LOWERINGS.get(node.prim.name) if node.prim is not None else None
         if kind == "ufunc" and node.id in fresh and low is not None and low.elementwise:
             v = node.value
+            key = layout(v)
+            target = None
             for r in node.args:
                 if type(r) is not Node or r.id not in fresh:
                     continue
                 root = find(r.id)
-                if last.get(root) == i and r.value.shape == v.shape and r.value.dtype == v.dtype:
-                    expr = expr[:-1] + f", out=v{r.id})"
-                    merged[node.id] = root
-                    last[root] = max(i, last.get(node.id, i))
-                    inplace += 1
+                if last.get(root) == i and layout(r.value) == key:
+                    target, name = root, f"v{r.id}"
                     break
+            if target is None and dead.get(key):
+                target = dead[key].pop()
+                name = f"v{target}"
+                pending.append(target)  # read again from here on
+            if target is not None:
+                expr = expr[:-1] + f", out={name})"
+                merged[node.id] = target
+                last[target] = max(i, last.get(node.id, i))
+                inplace += 1
+            else:
+                pending.append(node.id)
         if kind == "op" and low is not None:
             risky = risky or low.op == "/" or (low.math is not None and low.op is None)
         if kind != "impl":

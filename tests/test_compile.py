@@ -8,6 +8,7 @@ a dense Jacobian, a Rosenbrock Hessian, and every guard and refusal the document
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -98,6 +99,32 @@ def test_elementwise_workload_grad_and_jvp():
         identical(dd.jvp(f, x, v), jvp(x, v))
     assert grad.stats(x).inplace > 0  # dying temporaries are reused
     assert g is not x and not np.shares_memory(g, x)
+
+
+def test_dead_temporaries_lend_their_memory_to_later_results():
+    # grad: cos(x) is computed after sin(x)'s buffer died, so it is written there, not fresh
+    rng = np.random.default_rng(1)
+    x = rng.uniform(size=1000)
+    f = lambda x: np.sum(np.sin(x) * np.exp(x) + x ** 2)
+    grad = dd.compile(lambda x: dd.grad(f, x))
+    identical(dd.grad(f, x), grad(x))
+    assert re.search(r"np_cos\(v0, out=v\d+\)", grad.source(x)), grad.source(x)
+
+
+def test_buffer_reuse_keeps_memory_order():
+    # exp(X.T) is Fortran-ordered; written into sin(X)'s dead C-ordered buffer, the reduction
+    # along axis 0 would add in another order than eager mode. Buffers go to results of their
+    # own layout only, so everything stays bit for bit.
+    rng = np.random.default_rng(2)
+    X, V = rng.uniform(size=(64, 64)), rng.uniform(size=(64, 64))
+    f = lambda X: np.sum(np.sin(X) * 3.0, axis=0) * np.sum(np.exp(X.T) * 3.0, axis=0)
+    plain = dd.compile(f)
+    jvp = dd.compile(lambda X, V: dd.jvp(f, X, V))
+    grad = dd.compile(lambda X: dd.grad(lambda X: np.sum(f(X)), X))
+    for _ in range(2):
+        identical(f(X), plain(X))
+        identical(dd.jvp(f, X, V), jvp(X, V))
+        identical(dd.grad(lambda X: np.sum(f(X)), X), grad(X))
 
 
 def _mlp_loss(params, X, Y, lam=1e-3):
