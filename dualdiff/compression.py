@@ -84,6 +84,35 @@ def _blocks(seeds: List[Tuple[np.ndarray, range]]) -> List[np.ndarray]:
     return [S for S, _ in seeds]
 
 
+# Compressed seeds kept with a reused colouring up to this many elements in all (16 MiB of
+# float64): building them is a pass over n per colour (a third of an n = 10⁴ star-coloured
+# Hessian's decompression-side time), the same every call.
+_SEED_CACHE_ELEMENTS = 1 << 21
+
+
+def _colored_seeds(coloring: Coloring, size: int, k: int, dtype: Any,
+                   seeds: Callable) -> List[np.ndarray]:
+    """The blocks of compressed seed directions for ``coloring`` (from ``seeds``), k per block;
+    kept read-only on the colouring so a reused one builds them once."""
+    key = ("seeds", size, k, np.dtype(dtype).str)
+    blocks = coloring.cache.get(key)
+    if blocks is None:
+        blocks = _blocks(list(seeds(size, k, dtype, coloring.colors)))
+        if sum(S.size for S in blocks) <= _SEED_CACHE_ELEMENTS:
+            for S in blocks:
+                S.flags.writeable = False
+            coloring.cache[key] = blocks
+    return blocks
+
+
+def _stack_blocks(results: List[Tuple[Any, Any, int]], read_only: bool) -> np.ndarray:
+    """The passes' (k, ·) tangent blocks as one array. ``read_only``: the caller only gathers
+    from it, so one pass's block is used as it is (it may be a seed or a value f holds)."""
+    if read_only and len(results) == 1:
+        return np.asarray(results[0][1])
+    return np.concatenate([np.asarray(r[1]) for r in results])
+
+
 def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *, mode: str,
                         chunk: Callable[[int], int], sparse: Any, executor: Any, fmt: str, dtype: Any,
                         seeds: Callable, forward_task: Task, reverse_task: Task,
@@ -124,11 +153,11 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
         if isinstance(sparse, Coloring):
             check_coloring(sparse)
         mode, coloring = _coloring_for(sparse, pattern, mode, n, pattern.shape[0])
-    colors = None if coloring is None else coloring.colors
     directions = None if coloring is None else coloring.n_colors
     if mode == "forward":
         k = chunk(n if directions is None else directions)
-        blocks = _blocks(list(seeds(n, k, dtype, colors)))
+        blocks = (_blocks(list(seeds(n, k, dtype))) if coloring is None
+                  else _colored_seeds(coloring, n, k, dtype, seeds))
         results = run_tasks(forward_task, f, blocks, executor, leaves, treedef)
         if not blocks:  # x is empty: no pass, but f(x) still has a shape
             value = evaluate()
@@ -136,7 +165,8 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
     else:
         m = pattern.shape[0] if pattern is not None else out_size()
         k = chunk(m if directions is None else directions)
-        blocks = _blocks(list(seeds(m, k, dtype, colors)))
+        blocks = (_blocks(list(seeds(m, k, dtype))) if coloring is None
+                  else _colored_seeds(coloring, m, k, dtype, seeds))
         if not blocks:  # f(x) is empty: still record once, for f's value
             blocks = [np.zeros((0, m), dtype=dtype)]
         results = run_tasks(reverse_task, f, blocks, executor, leaves, treedef)
@@ -146,7 +176,7 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
                             "would lose the imaginary part: use mode='forward', or the dense "
                             "dd.jacobian(f, x, mode='reverse')")
     value = results[0][0]
-    B = np.concatenate([np.asarray(r[1]) for r in results])
+    B = _stack_blocks(results, read_only=coloring is not None)
     ops = sum(r[2] for r in results)
     m = math.prod(np.shape(value))
     info = dict(passes=len(blocks) if mode == "forward" else sum(S.shape[0] for S in blocks),
@@ -212,14 +242,14 @@ def compressed_hessian(gradient: Callable, leaves: List[Any], n: int, *, sparse:
     if pattern.shape != (n, n):
         raise ValueError(f"the Hessian's pattern must be {n}x{n} for x with {n} elements, not "
                          f"{pattern.shape[0]}x{pattern.shape[1]}")
-    colors = coloring.colors
-    k = chunk(coloring.n_colors)
-    blocks = _blocks(list(seeds(n, k, dtype, colors)))
+    n_colors = coloring.n_colors
+    k = chunk(n_colors)
+    blocks = _colored_seeds(coloring, n, k, dtype, seeds)
     results = run_tasks(forward_task, gradient, blocks, executor, leaves, None)
-    B = np.concatenate([np.asarray(r[1]) for r in results]) if results else np.zeros((0, n))
+    B = _stack_blocks(results, read_only=True) if results else np.zeros((0, n))
     pattern, gather = _hessian_plan(coloring)
     data = B.reshape(-1)[gather]
     info = dict(passes=len(blocks), mode="forward", chunk=k,
                 operations=sum(r[2] for r in results), n_inputs=n, n_outputs=n, peak_bytes=None,
-                colors=coloring.n_colors, nonzeros=pattern.nnz)
+                colors=n_colors, nonzeros=pattern.nnz)
     return sparse_result(data, pattern, fmt, "a sparse Hessian"), info

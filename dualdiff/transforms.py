@@ -364,7 +364,7 @@ def seed_directions(n: int, chunk: int, dtype: Any = float,
         return
     # Small n: slice the rows out of one identity (views, no per-pass allocation); large n:
     # build each block alone so memory stays at chunk × n, not n².
-    eye = np.eye(n, dtype=dtype) if n <= 2048 else None
+    eye = _identity(n, dtype) if n <= 2048 else None
     for start in range(0, n, chunk):
         columns = range(start, min(start + chunk, n))
         if eye is not None:
@@ -374,6 +374,27 @@ def seed_directions(n: int, chunk: int, dtype: Any = float,
             # Row i has its 1 at column start + i: flat positions start, start + n + 1, ...
             S.reshape(-1)[start::n + 1] = 1.0
         yield S, columns
+
+
+# Identities for seeds, kept between calls up to this many elements each (2 MiB of float64): a
+# fresh n×n block per call costs its fill and, above the allocator's mmap threshold, page faults
+# (a 200×200 Jacobian spent a sixth of its time there). Read-only, so no pass can alter them.
+_IDENTITY_ELEMENTS = 1 << 18
+_IDENTITIES: "dict[tuple, np.ndarray]" = {}
+
+
+def _identity(n: int, dtype: Any) -> np.ndarray:
+    """np.eye(n, dtype=dtype), read-only; a small one is cached (the last few sizes asked for)."""
+    key = (n, np.dtype(dtype).str)
+    eye = _IDENTITIES.get(key)
+    if eye is None:
+        eye = np.eye(n, dtype=dtype)
+        eye.flags.writeable = False
+        if n * n <= _IDENTITY_ELEMENTS:
+            if len(_IDENTITIES) >= 8:
+                _IDENTITIES.clear()  # a handful of sizes in use at a time; never unbounded
+            _IDENTITIES[key] = eye
+    return eye
 
 
 def _split_seed(S: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:

@@ -1,0 +1,79 @@
+"""Seeds kept between calls (identity blocks, a reused colouring's compressed directions) are
+never handed to the caller and never altered: results stay exact and the caller's own arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import dualdiff as dd
+from dualdiff import transforms
+
+sp = pytest.importorskip("scipy.sparse")
+
+
+def test_identity_seeds_are_read_only_and_shared():
+    a = [S for S, _ in dd.seed_directions(5, 2)]
+    b = [S for S, _ in dd.seed_directions(5, 2)]
+    assert all(not S.flags.writeable for S in a)
+    assert np.shares_memory(a[0], b[0])  # one identity kept between calls
+    np.testing.assert_array_equal(np.concatenate(a), np.eye(5))
+    big = transforms._IDENTITY_ELEMENTS + 1
+    n = int(np.ceil(np.sqrt(big)))
+    first = next(iter(dd.seed_directions(n, n)))[0]
+    assert not np.shares_memory(first, next(iter(dd.seed_directions(n, n)))[0])  # not cached
+
+
+def test_identity_cache_is_bounded():
+    for n in range(3, 30):
+        next(iter(dd.seed_directions(n, n)))
+    assert len(transforms._IDENTITIES) <= 8
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 5])
+def test_jacobian_of_identity_is_a_fresh_writeable_array(chunk):
+    x = np.arange(5.0)
+    J = dd.jacobian(lambda z: z, x, chunk=chunk)
+    assert J.flags.writeable
+    J[:] = 7.0  # must not reach the seeds kept for the next call
+    np.testing.assert_array_equal(dd.jacobian(lambda z: z, x, chunk=chunk), np.eye(5))
+    np.testing.assert_array_equal(dd.jacobian(lambda z: 2 * z, x, chunk=chunk), 2 * np.eye(5))
+
+
+def _chain(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def _chain_hessian(x):  # closed form
+    n = x.size
+    H = np.zeros((n, n))
+    i = np.arange(n - 1)
+    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    H[i + 1, i + 1] += 200
+    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
+    return H
+
+
+def test_reused_star_coloring_keeps_its_seeds_and_stays_exact():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 40)
+    coloring = dd.color_star(dd.hessian_sparsity(_chain, x))
+    for _ in range(3):  # the seeds are built on the first call, reused after
+        x = rng.uniform(-1, 1, 40)
+        H = dd.hessian(_chain, x, sparse=coloring)
+        np.testing.assert_allclose(H.toarray(), _chain_hessian(x), rtol=1e-13, atol=1e-12)
+    kept = [v for k, v in coloring.cache.items() if isinstance(k, tuple) and k[0] == "seeds"]
+    assert len(kept) == 1 and all(not S.flags.writeable for S in kept[0])
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_reused_coloring_for_an_identity_map(mode):
+    # f returns its input: the pass's tangent (or cotangent) is the kept seed itself.
+    x = np.arange(6.0)
+    pattern = dd.sparsity(lambda z: z, x)
+    coloring = dd.color_columns(pattern) if mode == "forward" else dd.color_rows(pattern)
+    for _ in range(2):
+        J = dd.jacobian(lambda z: z, x, sparse=coloring, mode=mode)
+        J.data[:] = 5.0  # the caller's array: must not be the seed kept on the colouring
+    np.testing.assert_array_equal(dd.jacobian(lambda z: z, x, sparse=coloring, mode=mode).toarray(),
+                                  np.eye(6))
