@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import itertools
 import math
 from typing import Any, Callable, List, NamedTuple, Optional, Tuple
 
@@ -36,6 +35,7 @@ import numpy as np
 
 from .containers import pieces, unflatten
 from .dual import Dual, ForwardTag, make_dual
+from .index_sets import SetArray, SetStore, Unsupported
 from . import rules as F
 from .primitives import TRACED, Primitive, bind, shape_of
 
@@ -162,6 +162,9 @@ def as_pattern(p: Any, shape: Optional[Tuple[int, int]] = None) -> Pattern:
     given, is the (m, n) the pattern must have."""
     if isinstance(p, Pattern):
         out = p
+    elif getattr(p, "format", None) == "csr" and p.has_canonical_format and p.data.all():
+        # dd.sparsity's own result: sorted, without repeats, so its arrays are the pattern's
+        out = Pattern(p.indptr, p.indices, p.shape)
     elif hasattr(p, "tocoo") and hasattr(p, "nnz"):  # any scipy.sparse matrix or array
         coo = p.tocoo()
         keep = np.asarray(coo.data) != 0
@@ -260,16 +263,6 @@ class LocalSet(GlobalSet):
         return NotImplemented if type(other) is np.ndarray else self
 
 
-def _seed(shape: tuple, offset: int, cls: type) -> Any:
-    """The tangent of an input leaf: element k depends on input index offset + k."""
-    size = math.prod(shape)
-    if not shape:
-        return cls(frozenset((offset,)))
-    out = np.empty(size, dtype=object)
-    out[:] = list(map(cls, map(frozenset, zip(range(offset, offset + size)))))
-    return out.reshape(shape)
-
-
 def _sets(t: Any) -> List[frozenset]:
     """The index sets of a pattern tangent, flattened (numbers are empty sets)."""
     flat = np.asarray(t, dtype=object).reshape(-1) if not isinstance(t, GlobalSet) else [t]
@@ -281,37 +274,121 @@ def _sets(t: Any) -> List[frozenset]:
 # --------------------------------------------------------------------------------------------
 
 class PatternTag(ForwardTag):
-    """Forward mode whose tangents are object arrays of index sets.
+    """Forward mode whose tangents are arrays of index sets.
 
     It applies each primitive's own tangent rule; in global mode it adds what a pattern valid
     for every x needs (both sides of a data-dependent mask) and checks the rules that are
     neither elementwise nor linear at a second point.
+
+    Tangents are :class:`~dualdiff.index_sets.SetArray` (all sets in numpy arrays) wherever
+    the rule's operations on them are modelled there: elementwise rules (unions and products
+    with numbers) and the linear rules that only move elements (:data:`MOVERS`, applied to the
+    arrays of set ids themselves). Every other rule, or one that does anything else with its
+    tangents, runs on object arrays of Python sets (the general path), as before.
     """
 
-    __slots__ = ("local", "rng")
+    __slots__ = ("local", "rng", "store")
 
-    def __init__(self, local: bool):
+    def __init__(self, local: bool, n: int):
         super().__init__(None, owner="sparsity")
         self.local = local
-        self.rng = np.random.default_rng(0)
+        self.rng: Optional[np.random.Generator] = None  # made when a rule needs moving points
+        self.store = SetStore(n)
+
+    def seed(self, shape: tuple, offset: int) -> SetArray:
+        """The tangent of an input leaf: element k depends on input index offset + k."""
+        ids = self.store.singletons(offset, math.prod(shape)).reshape(shape)
+        return SetArray(ids, self.store, self.local)
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> Dual:
         self.count += 1
         primals, tangents, nested = self.split(args)
         out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
-        if self.local or prim.kind in ("elementwise", "linear"):
-            tangent = self._rule(prim, primals, tangents, out, params)
-        else:
-            tangent = self._generic(prim, primals, tangents, out, params)
-        if not self.local and prim.kind != "elementwise":
-            masks = {k: v for k, v in params.items()
-                     if type(v) is np.ndarray and v.dtype == bool}
-            if masks:
-                # A selection by a mask computed from the values (where): for a pattern valid at
-                # every x, take the other side of every mask too.
-                flipped = dict(params, **{k: ~v for k, v in masks.items()})
-                tangent = tangent + self._rule(prim, primals, tangents, out, flipped)
+        tangent = None if nested else self._fast(prim, primals, tangents, out, params)
+        if tangent is None:
+            tangents = [None if t is None else self.as_objects(t) for t in tangents]
+            if self.local or prim.kind in ("elementwise", "linear"):
+                tangent = self._rule(prim, primals, tangents, out, params)
+            else:
+                tangent = self._generic(prim, primals, tangents, out, params)
+            if not self.local and prim.kind != "elementwise":
+                masks = _masks(params)
+                if masks:
+                    # A selection by a mask computed from the values (where): for a pattern
+                    # valid at every x, take the other side of every mask too.
+                    flipped = dict(params, **{k: ~v for k, v in masks.items()})
+                    tangent = tangent + self._rule(prim, primals, tangents, out, flipped)
         return make_dual(out, tangent, self)
+
+    def _fast(self, prim: Primitive, primals: list, tangents: list, out: Any,
+              params: dict) -> Optional[SetArray]:
+        """The rule applied to SetArrays, or None where the general path must apply it."""
+        if prim.name not in MOVERS and not (self.local or prim.kind in ("elementwise",
+                                                                            "linear")):
+            return None  # the global pattern of matmul & co. needs _generic's moved points
+        try:
+            sets = [None if t is None else self.as_sets(t) for t in tangents]
+            if prim.name not in MOVERS:
+                with np.errstate(all="ignore"):
+                    tangent = prim.jvp(primals, sets, out, params, False)
+                return self._checked(tangent, out)
+            tangent = self._move(prim, primals, sets, out, params)
+            if not self.local:
+                masks = _masks(params)
+                if masks:  # both sides of a data-dependent mask, as in process
+                    flipped = dict(params, **{k: ~v for k, v in masks.items()})
+                    other = self._move(prim, primals, sets, out, flipped)
+                    tangent = SetArray(self.store.union(tangent.ids, other.ids), self.store,
+                                       self.local)
+            return tangent
+        except (Unsupported, TypeError, ValueError, AttributeError, IndexError):
+            return None
+
+    def _move(self, prim: Primitive, primals: list, sets: list, out: Any,
+              params: dict) -> SetArray:
+        """A rule that only moves tangent elements, applied to the arrays of set ids: the ids
+        move exactly as the sets would, and the zeros it writes for constants are id 0, the
+        empty set."""
+        ids = [None if t is None else t.ids for t in sets]
+        moved = np.asarray(prim.jvp(primals, ids, out, params, False))
+        if moved.dtype.kind == "f":  # beside a constant's float zeros: ids are exact in float
+            as_int = moved.astype(np.int64)
+            if not np.array_equal(as_int, moved):
+                raise Unsupported
+            moved = as_int
+        return self._checked(SetArray(moved, self.store, self.local), out)
+
+    def _checked(self, tangent: Any, out: Any) -> SetArray:
+        """``tangent`` as a SetArray of ``out``'s shape, or Unsupported. A plain number or
+        numeric array stands for empty sets (a rule's zeros: the tangent of a constant), as on
+        the general path."""
+        if type(tangent) is not SetArray:
+            if type(tangent) in TRACED or np.asarray(tangent).dtype.kind not in "biufc":
+                raise Unsupported
+            tangent = SetArray(np.zeros(np.shape(tangent), dtype=np.int64), self.store,
+                               self.local)
+        if tangent.ids.dtype.kind not in "iu" or tangent.shape != shape_of(out):
+            raise Unsupported
+        return tangent
+
+    def as_sets(self, t: Any) -> SetArray:
+        """A tangent as a SetArray (object arrays from the general path are converted)."""
+        if type(t) is SetArray:
+            return t
+        ids = self.store.from_sets(_sets(t))
+        return SetArray(ids.reshape(np.shape(t)), self.store, self.local)
+
+    def as_objects(self, t: Any) -> Any:
+        """A tangent as the general path's Python sets (an object array, or one set for 0-d)."""
+        if type(t) is not SetArray:
+            return t
+        cls = LocalSet if self.local else GlobalSet
+        sets = [cls(frozenset(s)) for s in self.store.to_lists(t.ids)]
+        if not t.shape:
+            return sets[0]
+        out = np.empty(len(sets), dtype=object)
+        out[:] = sets
+        return out.reshape(t.shape)
 
     def _rule(self, prim: Primitive, primals: list, tangents: list, out: Any, params: dict) -> Any:
         try:
@@ -337,6 +414,8 @@ class PatternTag(ForwardTag):
         patterns = [self._rule(prim, primals, local, out, params)]
         if any(type(p) in TRACED for p in primals):
             return _as_global(patterns[0])  # values of an outer derivative: no moving them
+        if self.rng is None:
+            self.rng = np.random.default_rng(0)
         r = [self.rng.standard_normal(np.shape(p)) * (1 + np.abs(np.real(p)))
              if t is not None and np.asarray(p).dtype.kind in "fc" else None
              for p, t in zip(primals, tangents)]
@@ -358,6 +437,18 @@ class PatternTag(ForwardTag):
         for extra in patterns[1:]:
             joined = joined + extra
         return _as_global(joined)
+
+
+#: Linear primitives whose tangent rule only moves, copies or drops tangent elements (and fills
+#: zeros for constants): applied to arrays of set ids, it moves the ids exactly as it would move
+#: the sets. (sum, cumsum, index_add and the Fourier transforms add elements: not here.)
+MOVERS = frozenset(("reshape", "transpose", "broadcast_to", "astype", "copy", "getitem", "stack",
+                    "concatenate", "where", "permute"))
+
+
+def _masks(params: dict) -> dict:
+    """The boolean array parameters: masks a selection (where) may have computed from values."""
+    return {k: v for k, v in params.items() if type(v) is np.ndarray and v.dtype == bool}
 
 
 def _like(p: Any, value: np.ndarray) -> Any:
@@ -394,14 +485,14 @@ def detect(f: Callable, leaves: List[Any], treedef: Any, local: bool = False) ->
     >>> p.to_dense().astype(int).tolist()
     [[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]
     """
-    cls = LocalSet if local else GlobalSet
-    tag = PatternTag(local)
-    # Detection makes one small object per tangent element; the cyclic garbage collector would
-    # walk all of them again and again (they hold no cycles), which doubles the time.
+    n = sum(cut.stop - cut.start for _, cut in pieces(leaves))
+    tag = PatternTag(local, n)
+    # The general path makes one small object per tangent element; the cyclic garbage collector
+    # would walk all of them again and again (they hold no cycles), which doubles its time.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        duals = [make_dual(x, _seed(shape, cut.start, cls), tag) for x, (shape, cut)
+        duals = [make_dual(x, tag.seed(shape, cut.start), tag) for x, (shape, cut)
                  in zip(leaves, pieces(leaves))]
         out = f(unflatten(treedef, duals))
         if isinstance(out, (list, tuple)) and out:
@@ -410,22 +501,16 @@ def detect(f: Callable, leaves: List[Any], treedef: Any, local: bool = False) ->
         tag.active = False
         if collecting:
             gc.enable()
-    n = sum(cut.stop - cut.start for _, cut in pieces(leaves))
     if type(out) is Dual and out.tag is tag:
-        value, sets = out.primal, _sets(out.tangent)
+        value, sets = out.primal, tag.as_sets(out.tangent)
     else:
-        if type(out) in TRACED or isinstance(out, GlobalSet) or (
+        if type(out) in TRACED or isinstance(out, (GlobalSet, SetArray)) or (
                 isinstance(out, np.ndarray) and out.dtype == object):
             raise TypeError("f's result is not an array of numbers; sparsity needs f to return "
                             "a number or an array")
         value = out
-        sets = [_EMPTY] * math.prod(shape_of(out))
-    lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-    indptr = np.zeros(len(sets) + 1, dtype=np.int64)
+        sets = SetArray(np.zeros(math.prod(shape_of(out)), dtype=np.int64), tag.store, local)
+    lengths, indices = tag.store.members(sets.ids)  # each set sorted: rows come out sorted
+    indptr = np.zeros(lengths.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
-    indices = np.fromiter(itertools.chain.from_iterable(sets), dtype=np.int64,
-                          count=int(indptr[-1]))
-    # Sets iterate in no particular order: sort each row's columns, all rows in one sort.
-    rows = np.repeat(np.arange(len(sets), dtype=np.int64), lengths)
-    indices = np.sort(rows * max(n, 1) + indices) - rows * max(n, 1)
-    return Pattern(indptr, indices, (len(sets), n)), value
+    return Pattern(indptr, indices, (lengths.size, n)), value

@@ -56,8 +56,9 @@ STRUCTURAL |= {"fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft",
                "irfft2", "rfftn", "irfftn", "hfft", "ihfft"}
 
 
-@pytest.mark.parametrize("case", list(_table_cases()))
-def test_table_pattern_matches_the_oracle(case):
+def _case_functions(case):
+    """A table case as (f on dualdiff's traced arguments, x, its numpy twin on a flat vector,
+    that flat vector, all of the case's arguments)."""
     rng = np.random.default_rng(zlib.crc32(case.id.encode()))
     args = case.args(rng)
     traced = list(range(len(args)) if case.traced is None else case.traced)
@@ -76,11 +77,16 @@ def test_table_pattern_matches_the_oracle(case):
         return case.ref(*with_traced(_split(flat, shapes)))
 
     flat = np.concatenate([np.ravel(args[i]) for i in traced]).astype(float)
+    return f_dd, tuple(args[i] for i in traced), f_ref, flat, args
+
+
+@pytest.mark.parametrize("case", list(_table_cases()))
+def test_table_pattern_matches_the_oracle(case):
+    f_dd, x, f_ref, flat, args = _case_functions(case)
     oracle_J = (complex_step_jacobian if case.oracle == "complex" else central_difference_jacobian)(
         f_ref, flat)
     m = int(np.prod(np.shape(oracle_J)[:-1]))
     oracle = np.abs(np.reshape(oracle_J, (m, flat.size))) > 1e-7
-    x = tuple(args[i] for i in traced)
     local = dd.sparsity(f_dd, x, local=True).toarray()
     if case.id.split("-")[0] in STRUCTURAL:
         assert not (oracle & ~local).any(), f"{case.id}: the local pattern misses a nonzero"
@@ -97,6 +103,59 @@ def test_table_pattern_matches_the_oracle(case):
     if case.oracle == "complex" and not case.special_point and not case.id.startswith(
             ("where", "tril", "triu", "select", "choose", "index_update")):
         assert np.array_equal(glob, oracle), f"{case.id}: global pattern has extra entries"
+
+
+def _general_path_only(monkeypatch):
+    """Detection with every rule applied to Python sets (the fast path switched off)."""
+    from dualdiff.sparsity import PatternTag
+    monkeypatch.setattr(PatternTag, "_fast", lambda self, *args: None)
+
+
+@pytest.mark.parametrize("case", list(_table_cases()))
+def test_fast_path_equals_the_general_path(case, monkeypatch):
+    """Index sets held in numpy arrays give exactly the patterns (and the errors) of Python sets."""
+    f_dd, x = _case_functions(case)[:2]
+    results = []
+    for general in (False, True):
+        if general:
+            _general_path_only(monkeypatch)
+        found = []
+        for local in (False, True):
+            try:
+                found.append(dd.sparsity(f_dd, x, local=local, format="coo"))
+            except TypeError as e:
+                found.append(str(e))
+        results.append(found)
+    for fast, general in zip(*results):
+        if isinstance(general, str):
+            assert fast == general
+        else:
+            assert fast.shape == general.shape
+            assert np.array_equal(fast.row, general.row) and np.array_equal(fast.col, general.col)
+
+
+def test_banded_maps_never_leave_the_fast_path(monkeypatch):
+    """The maps the benchmarks time are detected without one Python set per element."""
+    from dualdiff.sparsity import PatternTag
+
+    def refuse(self, t):
+        raise AssertionError("the general path ran")
+
+    monkeypatch.setattr(PatternTag, "as_objects", refuse)
+    x = np.linspace(0.5, 1.5, 12)
+    for f in (banded, block_diagonal, lambda v: _brusselator(v)):
+        assert dd.sparsity(f, x).nnz > 0
+        assert dd.sparsity(f, x, local=True).nnz > 0
+
+
+def _brusselator(y):
+    """The right-hand side of the 1-D Brusselator (docs/scipy-solve-ivp.md), 6 cells."""
+    u, v = y[0::2], y[1::2]
+    up, vp = dd.concatenate([[1.0], u, [1.0]]), dd.concatenate([[3.0], v, [3.0]])
+    uuv = u * u * v
+    du = 1.0 + uuv - 4.0 * u + 49 * (up[:-2] - 2.0 * u + up[2:])
+    dv = 3.0 * u - uuv + 49 * (vp[:-2] - 2.0 * v + vp[2:])
+    return dd.reshape(dd.stack([du, dv], axis=1), (-1,))
 
 
 def test_global_patterns_take_both_branches():

@@ -44,9 +44,10 @@ def _sum_vjp(ct, primals, out, params, shapes, wants):
 
 
 # The array methods and the ufunc's reduce, not np.sum/np.reshape/np.transpose: same results,
-# a microsecond less of numpy's Python-level dispatch on every call.
+# a microsecond less of numpy's Python-level dispatch on every call. The reduce takes x itself
+# (it converts lists and numbers the same way), so sparsity's index sets can see it.
 SUM = register(Primitive(
-    "sum", lambda x, axis=None, keepdims=False: np.add.reduce(np.asarray(x), axis=axis, keepdims=keepdims),
+    "sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
     _sum_jvp, _sum_vjp, needs="none", kind="linear", complex="holomorphic"))
 
 

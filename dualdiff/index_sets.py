@@ -1,0 +1,317 @@
+"""Arrays of index sets held in numpy arrays: the fast tangents of sparsity detection.
+
+Sparsity detection (:mod:`dualdiff.sparsity`) pushes *sets of input indices* through each
+primitive's own tangent rule. Held as one Python object per element, every ``+`` of a rule is a
+Python call per element. Here a whole tangent is one :class:`SetArray`: an integer array of set
+ids (same shape as the value) into a :class:`SetStore` that keeps every set as a sorted slice of
+one flat index array. Moving elements (reshape, indexing, concatenation) then moves the ids, a
+union of two arrays of sets is a handful of vectorised numpy calls for all elements at once, and
+id 0 is the empty set, so the zeros a rule writes for a constant are empty sets by themselves.
+
+A :class:`SetArray` implements the set algebra a tangent rule applies to tangents, as numpy's
+protocols: ``+`` and ``-`` are union, a product or quotient with a number is the set itself
+(for the pattern at x only: a product with an exact 0 is the empty set), negation and
+conjugation leave it alone, and broadcasting broadcasts it. Anything else a rule might do with
+it raises :class:`Unsupported`, and detection then applies that rule to Python set objects
+instead (the general path): never a guess.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, List, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["SetStore", "SetArray", "Unsupported"]
+
+_INT = np.int64
+
+
+class Unsupported(Exception):
+    """A tangent rule did something with index sets that :class:`SetArray` does not model."""
+
+
+def _grow(a: np.ndarray, need: int) -> np.ndarray:
+    if need <= a.size:
+        return a
+    out = np.empty(max(need, 2 * a.size), dtype=a.dtype)
+    out[:a.size] = a
+    return out
+
+
+class SetStore:
+    """Index sets of one detection run: set k holds ``flat[start[k]:start[k] + size[k]]``,
+    sorted and without repeats; set 0 is the empty set. Sets are only ever added.
+
+    >>> s = SetStore(4)
+    >>> a = s.singletons(0, 4)                         # {0}, {1}, {2}, {3}
+    >>> u = s.union(a[:3], a[1:])                      # {0, 1}, {1, 2}, {2, 3}
+    >>> s.to_lists(s.union(u, a[[2, 3, 0]])), s.to_lists(np.array([0]))
+    ([[0, 1, 2], [1, 2, 3], [0, 2, 3]], [[]])
+    """
+
+    def __init__(self, n: int):
+        self.n = max(int(n), 1)  # how many inputs: set members are 0 … n - 1
+        self._start = np.zeros(1024, dtype=_INT)
+        self._size = np.zeros(1024, dtype=_INT)
+        self._flat = np.zeros(1024, dtype=_INT)
+        self._count = 1  # sets so far (set 0, the empty set, is there from the start)
+        self._used = 0   # entries of _flat used
+
+    def _add(self, sizes: np.ndarray, flat: np.ndarray) -> np.ndarray:
+        """Store new sets (concatenated in ``flat``, ``sizes`` each): their ids."""
+        k = sizes.size
+        first, used = self._count, self._used
+        self._start = _grow(self._start, first + k)
+        self._size = _grow(self._size, first + k)
+        self._flat = _grow(self._flat, used + flat.size)
+        starts = self._start[first:first + k]
+        np.cumsum(sizes, out=starts)
+        starts += used - sizes
+        self._size[first:first + k] = sizes
+        self._flat[used:used + flat.size] = flat
+        self._count += k
+        self._used += flat.size
+        return np.arange(first, first + k, dtype=_INT)
+
+    def singletons(self, offset: int, size: int) -> np.ndarray:
+        """Ids of the sets {offset}, {offset + 1}, …, {offset + size - 1}."""
+        return self._add(np.ones(size, dtype=_INT), np.arange(offset, offset + size, dtype=_INT))
+
+    def members(self, ids: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """``(sizes, flat)``: each set's size, and all their members one set after the other."""
+        ids = np.asarray(ids, dtype=_INT).reshape(-1)
+        sizes = self._size[ids]
+        starts = self._start[ids]
+        total = int(sizes.sum())
+        if total == 0:
+            return sizes, np.zeros(0, dtype=_INT)
+        # The members of set i sit at starts[i] + 0 … sizes[i] - 1: one arange, shifted per set.
+        shift = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+        return sizes, self._flat[np.arange(total, dtype=_INT) + shift]
+
+    def _merged(self, counts: np.ndarray, keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The union within each group: ``keys`` are ``group * n + member`` with ``counts[g]``
+        of them in group g (in any order); returns each union's size and all unions' sorted
+        members, group after group."""
+        keys.sort(kind="stable")  # the pieces arrive as sorted runs: timsort merges them
+        # Sorting keeps each group's keys together, so the group of each sorted key is known.
+        groups = np.repeat(np.arange(counts.size, dtype=_INT), counts)
+        keep = np.empty(keys.size, dtype=bool)
+        if keys.size:
+            keep[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+        kept = np.zeros(keys.size + 1, dtype=_INT)
+        np.cumsum(keep, out=kept[1:])
+        ends = np.cumsum(counts)
+        sizes = kept[ends] - kept[ends - counts]
+        keys -= groups * self.n
+        return sizes, keys[keep]
+
+    def union(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Element by element, the ids of a[i] ∪ b[i] (a and b of one shape)."""
+        shape = np.shape(a)
+        a = np.asarray(a, dtype=_INT).reshape(-1)
+        b = np.asarray(b, dtype=_INT).reshape(-1)
+        out = np.where(a == 0, b, a)
+        mixed = np.flatnonzero((a != b) & (a != 0) & (b != 0))
+        if mixed.size:
+            ia, ib = a[mixed], b[mixed]
+            sa, fa = self.members(ia)
+            sb, fb = self.members(ib)
+            base = np.arange(0, mixed.size * self.n, self.n, dtype=_INT)
+            sizes, flat = self._merged(sa + sb, np.concatenate((np.repeat(base, sa) + fa,
+                                                                np.repeat(base, sb) + fb)))
+            # A union as large as one side is that side: no new set (x + sin x, a + a[::1]).
+            ids = np.where(sizes == sa, ia, ib)
+            new = (sizes != sa) & (sizes != sb)
+            if new.any():
+                ids[new] = self._add(sizes[new], flat[np.repeat(new, sizes)])
+            out[mixed] = ids
+        return out.reshape(shape)
+
+    def union_along(self, ids: np.ndarray, axes: Tuple[int, ...], keepdims: bool) -> np.ndarray:
+        """The union over ``axes`` (as a sum reduces them): one set per remaining element."""
+        ids = np.asarray(ids, dtype=_INT)
+        nd = ids.ndim
+        keep = [a for a in range(nd) if a not in axes]
+        moved = np.transpose(ids, keep + list(axes))
+        out_shape = moved.shape[:len(keep)]
+        groups = int(np.prod(out_shape, dtype=_INT))
+        width = int(np.prod(moved.shape[len(keep):], dtype=_INT))
+        rows = np.ascontiguousarray(moved).reshape(groups, width)
+        if width == 1:
+            result = rows[:, 0]
+        elif groups == 0 or width == 0:
+            result = np.zeros(groups, dtype=_INT)
+        else:
+            sizes, flat = self.members(rows)
+            per_row = sizes.reshape(groups, width).sum(axis=1)
+            base = np.arange(0, groups * self.n, self.n, dtype=_INT)
+            usizes, uflat = self._merged(per_row, np.repeat(base, per_row) + flat)
+            result = np.zeros(groups, dtype=_INT)
+            nonempty = usizes > 0
+            if nonempty.any():
+                result[nonempty] = self._add(usizes[nonempty], uflat)
+        if keepdims:
+            full = [1 if a in axes else ids.shape[a] for a in range(nd)]
+            return result.reshape(full)
+        return result.reshape(out_shape)
+
+    def from_sets(self, sets: Sequence[frozenset]) -> np.ndarray:
+        """Ids for Python sets of indices (empty sets get id 0)."""
+        sizes = np.fromiter(map(len, sets), dtype=_INT, count=len(sets))
+        total = int(sizes.sum())
+        flat = np.fromiter(itertools.chain.from_iterable(sets), dtype=_INT, count=total)
+        base = np.arange(0, len(sets) * self.n, self.n, dtype=_INT)
+        sizes, flat = self._merged(sizes, np.repeat(base, sizes) + flat)  # sorted, as stored
+        ids = np.zeros(len(sets), dtype=_INT)
+        nonempty = sizes > 0
+        if nonempty.any():
+            ids[nonempty] = self._add(sizes[nonempty], flat)
+        return ids
+
+    def to_lists(self, ids: np.ndarray) -> List[List[int]]:
+        """The sets of ``ids`` (flattened) as sorted Python lists."""
+        sizes, flat = self.members(ids)
+        ends = np.cumsum(sizes).tolist()
+        flat_l = flat.tolist()
+        return [flat_l[e - s:e] for s, e in zip(sizes.tolist(), ends)]
+
+
+_METADATA = (np.shape, np.ndim, np.size)
+
+
+def _shape(x: Any) -> tuple:
+    return x.ids.shape if type(x) is SetArray else np.shape(x)
+
+
+def _ids_of(x: Any) -> Any:
+    """The ids of a set operand, or None for a number (a constant: the empty set)."""
+    if type(x) is SetArray:
+        return x.ids
+    if type(x) is np.ndarray and x.dtype == object:
+        raise Unsupported  # sets as Python objects: the general path's
+    return None
+
+
+class SetArray:
+    """An array of index sets: ``ids`` (an integer array with the value's shape) into ``store``.
+
+    ``local``: the pattern at x, where a product with an exact 0 is the empty set.
+    """
+
+    __slots__ = ("ids", "store", "local")
+    #: As for an object array of sets: rules asking a tangent's dtype get object.
+    dtype = np.dtype(object)
+
+    def __init__(self, ids: np.ndarray, store: SetStore, local: bool):
+        self.ids = ids
+        self.store = store
+        self.local = local
+
+    @property
+    def shape(self) -> tuple:
+        return self.ids.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.ids.ndim
+
+    @property
+    def size(self) -> int:
+        return self.ids.size
+
+    def _new(self, ids: np.ndarray) -> "SetArray":
+        return SetArray(ids, self.store, self.local)
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise Unsupported  # numpy would read the ids as numbers
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        name = ufunc.__name__
+        if method == "reduce" and name == "add" and len(inputs) == 1:
+            return self._union_along(**kwargs)
+        if method != "__call__" or kwargs:
+            raise Unsupported
+        if name in ("add", "subtract"):
+            return self._union(inputs)
+        if name in ("multiply", "divide", "true_divide"):
+            return self._scale(name, inputs)
+        if name in ("negative", "positive", "conjugate"):
+            return self
+        raise Unsupported
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        if func in _METADATA and len(args) == 1 and not kwargs:
+            return func(self.ids)  # shape, ndim, size: no element is read
+        if func is np.real and len(args) == 1 and not kwargs:
+            return self  # the real part of a tangent element depends on what the element does
+        if func is np.broadcast_to and len(args) + len(kwargs) == 2:
+            shape = args[1] if len(args) > 1 else kwargs["shape"]
+            return self._new(np.broadcast_to(self.ids, shape))
+        raise Unsupported
+
+    def _union(self, inputs: tuple) -> "SetArray":
+        shape = np.broadcast_shapes(*map(_shape, inputs))
+        sets = [ids for ids in map(_ids_of, inputs) if ids is not None]
+        if len(sets) == 1:
+            ids = sets[0]
+        else:
+            a, b = np.broadcast_arrays(*sets)
+            ids = self.store.union(a, b)
+        return self._new(ids if ids.shape == shape else np.broadcast_to(ids, shape))
+
+    def _union_along(self, axis: Any = None, keepdims: bool = False) -> "SetArray":
+        """A sum's tangent: the union over ``axis`` (None: all axes)."""
+        nd = self.ids.ndim
+        if axis is None:
+            axes = tuple(range(nd))
+        else:
+            axes = tuple(int(a) % nd if nd else int(a) for a in np.atleast_1d(axis))
+            if any(not 0 <= a < max(nd, 1) for a in axes) or len(set(axes)) != len(axes):
+                raise Unsupported
+            axes = tuple(a for a in axes if a < nd)
+        return self._new(self.store.union_along(self.ids, axes, bool(keepdims)))
+
+    def _scale(self, name: str, inputs: tuple) -> "SetArray":
+        if len(inputs) != 2 or (type(inputs[0]) is SetArray) == (type(inputs[1]) is SetArray):
+            raise Unsupported  # two tangents multiplied: not linear (the general path says so)
+        if name != "multiply" and type(inputs[0]) is not SetArray:
+            raise Unsupported  # a number divided by a tangent
+        number = inputs[1] if type(inputs[0]) is SetArray else inputs[0]
+        if _ids_of(number) is not None:
+            raise Unsupported
+        shape = np.broadcast_shapes(np.shape(number), self.shape)
+        if self.local and name == "multiply":
+            # The pattern at x: a partial that is exactly 0 here drops the dependency.
+            return self._new(np.where(np.asarray(number) != 0, self.ids, 0).reshape(shape))
+        return self._new(self.ids if self.shape == shape else np.broadcast_to(self.ids, shape))
+
+    def __add__(self, other: Any) -> "SetArray":
+        return self._union((self, other))
+
+    __radd__ = __sub__ = __rsub__ = __add__
+
+    def __mul__(self, other: Any) -> "SetArray":
+        return self._scale("multiply", (self, other))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> "SetArray":
+        return self._scale("divide", (self, other))
+
+    def __neg__(self) -> "SetArray":
+        return self
+
+    __pos__ = __neg__
+
+    def conjugate(self) -> "SetArray":
+        return self
+
+    def __getitem__(self, idx: Any) -> Any:
+        raise Unsupported  # indexing is a primitive of its own; elementwise rules never index
+
+    def __repr__(self) -> str:
+        return f"SetArray({self.store.to_lists(self.ids)}, shape={self.shape})"
