@@ -131,6 +131,13 @@ class Program:
     risky: bool               # a scalar lowering may raise where numpy gives inf/nan
     refs: List[Any]           # the output references the program computes
     names: Any                # the namespace builder, shared with the all-impl fallback
+    copied: List[bool]        # which outputs are copied (the others are private memory)
+
+    def recorded_outputs(self) -> List[Any]:
+        """The outputs the code returns, from the recording's values: what running it on the
+        recording's inputs gives, bit for bit (every lowering was checked against these values),
+        without computing it a second time."""
+        return [np.array(_value(r)) if c else _value(r) for r, c in zip(self.refs, self.copied)]
 
 
 class _Names:
@@ -409,19 +416,22 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
 
     # Outputs: returned as they are only when nothing else can see their memory.
     exprs = []
+    copied: List[bool] = []
     seen_roots: Set[int] = set()
     for r, rs in zip(outputs, out_roots):
         e = _ref(names, r)
         v = _value(r)
+        copy = False
         if type(v) is np.ndarray:
             rs = frozenset(find(x) for x in rs)
             private = type(r) is Node and rs and _EXTERNAL not in rs and not (rs & seen_roots)
             if not private:
-                e = f"_copy({e})"
+                e, copy = f"_copy({e})", True
             seen_roots |= rs
         exprs.append(e)
+        copied.append(copy)
     return Program(lines, names.ns, exprs, len(order), lowered, inplace, len(graph.guards),
-                   len(names.by_id), names.constant_bytes, risky, list(outputs), names)
+                   len(names.by_id), names.constant_bytes, risky, list(outputs), names, copied)
 
 
 def _guard_line(names: _Names, v: str, kind: str, expected: Any) -> str:

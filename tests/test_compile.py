@@ -260,6 +260,26 @@ def test_outputs_never_alias_inputs_or_each_other():
     assert z1 is not z2 and not np.shares_memory(z1, z2)
 
 
+def test_first_call_returns_the_recording_without_running_it_again():
+    calls = []
+
+    def cube_impl(x):
+        calls.append(1)
+        return x ** 3
+
+    cube = dd.elementwise("cube_counted", cube_impl, [lambda x, out: 3 * x * x], needs="args",
+                          register=False, complex="holomorphic")
+    A = np.arange(3.0)
+    g = dd.compile(lambda x: (cube(x), A, dd.grad(lambda z: np.sum(cube(z)), x)))
+    x = np.array([1.0, 2.0, 3.0])
+    y, a, gx = g(x)
+    assert len(calls) == 2  # recorded once (value, and the grad's forward pass); nothing rerun
+    identical((x ** 3, A, 3 * x * x), (y, a, gx))
+    assert a is not A and not np.shares_memory(a, A)  # a closed-over array comes back copied
+    identical((y, a, gx), g(x))
+    assert len(calls) == 3  # the replay calls the impl (no lowering for it), once: cube(x) is shared
+
+
 def test_scalar_math_errors_fall_back_to_numpy_semantics():
     g = dd.compile(lambda x, y: (np.log(x), 1.0 / y, np.exp(x * 1000.0)))
     with warnings.catch_warnings():
