@@ -91,11 +91,53 @@ _FLOATS = (float, np.float64)
 
 def _index_add_impl(ct, idx, shape):
     # 1.0 (weak) keeps float32 as float32; a float cotangent (scalar code) needs no lookup
-    z = np.zeros(shape, dtype=_FLOAT64 if type(ct) in _FLOATS else np.result_type(ct, 1.0))
-    if len(idx) == 1 and type(idx[0]) is int or _is_basic_index(idx):  # (i,): x1, x2 = x
-        z[idx] = ct  # basic indexing never repeats an element, so assignment is the sum
-    else:
-        np.add.at(z, idx, ct)  # x[[0, 0]] must receive both contributions
+    dtype = _FLOAT64 if type(ct) in _FLOATS else np.result_type(ct, 1.0)
+    if len(idx) == 1 and type(idx[0]) is int:  # (i,): x1, x2 = x
+        z = np.zeros(shape, dtype=dtype)
+        z[idx] = ct
+        return z
+    if _is_basic_index(idx):
+        # basic indexing never repeats an element, so assignment is the sum
+        z = _zeros_outside(idx, shape, dtype)
+        z[idx] = ct
+        return z
+    z = np.zeros(shape, dtype=dtype)
+    np.add.at(z, idx, ct)  # x[[0, 0]] must receive both contributions
+    return z
+
+
+# Below this many elements np.zeros is cheaper than working out what lies outside a slice.
+_ZERO_OUTSIDE_ELEMENTS = 1 << 14
+
+
+def _zeros_outside(idx: tuple, shape: tuple, dtype: Any) -> np.ndarray:
+    """An array of ``shape`` that is zero wherever the basic index ``idx`` does not reach.
+
+    The slices of a reversed x[1:] or x[:, :-1] cover nearly everything: zeroing only the
+    margins saves a whole pass over a large array that the assignment then overwrites. Indices
+    other than unit-step slices (and leading full slices) take plain zeros.
+    """
+    size = 1
+    for d in shape:
+        size *= d
+    if size < _ZERO_OUTSIDE_ELEMENTS or len(idx) > len(shape):
+        return np.zeros(shape, dtype=dtype)
+    bounds = []
+    for i, d in zip(idx, shape):
+        if type(i) is not slice:
+            return np.zeros(shape, dtype=dtype)
+        start, stop, step = i.indices(d)
+        if step != 1:
+            return np.zeros(shape, dtype=dtype)
+        bounds.append((start, max(start, stop)))
+    z = np.empty(shape, dtype=dtype)
+    inner: tuple = ()
+    for (start, stop), d in zip(bounds, shape):  # the margins of each axis, inside the earlier ones
+        if start > 0:
+            z[inner + (slice(0, start),)] = 0
+        if stop < d:
+            z[inner + (slice(stop, d),)] = 0
+        inner = inner + (slice(start, stop),)
     return z
 
 

@@ -99,14 +99,19 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                     t1 = align_chunk(t1, nd)
             if t0 is not None and k0 != 1:
                 t0 = p0(primals[0], primals[1], out) * t0 if k0 == 0 else -t0
-            if t1 is not None and k1 != 1:
-                t1 = p1(primals[0], primals[1], out) * t1 if k1 == 0 else -t1
             if t0 is None or t1 is None:
+                if t1 is not None and k1 != 1:
+                    t1 = p1(primals[0], primals[1], out) * t1 if k1 == 0 else -t1
                 total = t1 if t0 is None else t0
-            elif k0 != 1 and type(t0) is np.ndarray and _owns_same(t0, t1):
-                total = np.add(t0, t1, out=t0)  # t0 is a temporary made just above: reuse it
             else:
-                total = t0 + t1
+                if k1 == 0:
+                    t1 = p1(primals[0], primals[1], out) * t1
+                # t0 is a temporary made just above unless k0 == 1: the sum may reuse it.
+                mine = k0 != 1 and type(t0) is np.ndarray and _owns_same(t0, t1)
+                if k1 == -1:  # a - b is a + (-b) exactly, without a pass that negates b
+                    total = np.subtract(t0, t1, out=t0) if mine else t0 - t1
+                else:
+                    total = np.add(t0, t1, out=t0) if mine else t0 + t1
             if not scalar_out:
                 return _fit(total, out, chunked)
             return total  # scalar arguments: nothing was broadcast

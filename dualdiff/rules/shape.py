@@ -88,8 +88,34 @@ def _broadcast_jvp(primals, tangents, out, params, chunked):
     return broadcast_to(t, shape)
 
 
+def _broadcast_impl(x, shape):
+    """np.broadcast_to(x, shape): the same read-only view, made directly for a C-contiguous
+    array (np.broadcast_to goes through nditer in Python, about 5 µs; the cotangent of every
+    sum is a broadcast)."""
+    if type(x) is not np.ndarray:
+        if type(x) is not float and type(x) is not np.float64:
+            return np.broadcast_to(x, shape)
+        x = np.asarray(x)
+    lead = len(shape) - x.ndim
+    if lead < 0 or not x.size or not x.flags.c_contiguous:
+        return np.broadcast_to(x, shape)
+    if lead and min(shape[:lead]) < 0:
+        return np.broadcast_to(x, shape)  # numpy's own error
+    strides = [0] * lead
+    for n, want, step in zip(x.shape, shape[lead:], x.strides):
+        if n == want:
+            strides.append(step)
+        elif n == 1 and want >= 0:
+            strides.append(0)
+        else:
+            return np.broadcast_to(x, shape)  # numpy's own error
+    out = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
+    out.flags.writeable = False
+    return out
+
+
 BROADCAST = register(Primitive(
-    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_jvp,
+    "broadcast_to", _broadcast_impl, _broadcast_jvp,
     lambda ct, primals, out, params, shapes, wants: (sum_to(ct, shapes[0]),),
     needs="none", kind="linear", complex="holomorphic"))
 
