@@ -40,8 +40,9 @@ class Lowering:
     ``math``: a ``math`` function for plain floats. ``ufunc``: the numpy function for arrays;
     ``elementwise`` says whether it may write into an argument (``out=``). ``template``: an
     expression for array methods and indexing, with ``{0}`` the argument and ``{name}`` a
-    parameter (views: no ``out=``). ``fresh``: the template always returns new memory (a
-    reduction), so its argument may die there.
+    parameter (views: no ``out=``). ``fresh``: the template (or, with no other field, the
+    impl) always returns a new array that nothing else sees (a reduction, an adjoint's
+    zeros), so later results may be written into it.
     """
 
     op: Optional[str] = None
@@ -81,6 +82,7 @@ LOWERINGS: Dict[str, Lowering] = {
     "reshape": Lowering(template="{0}.reshape({shape})"),
     "transpose": Lowering(template="{0}.transpose({axes})"),
     "getitem": Lowering(template="{0}[{idx}]"),
+    "index_add": Lowering(fresh=True),
 }
 
 _OPS = {"+": "{0} + {1}", "-": "{0} - {1}", "*": "{0} * {1}", "/": "{0} / {1}", "neg": "-{0}"}
@@ -160,10 +162,13 @@ class _Names:
             self.keep.append(c)  # the id stays this object's while the program lives
             if t is np.ndarray:
                 self.constant_bytes += c.nbytes
-                if c.flags.writeable:
+                if c.flags.writeable or not (c.flags.c_contiguous or c.flags.f_contiguous):
                     # Frozen: the compiled code sees the recording's value even if the caller
                     # later writes into the array it closed over (documented in docs/compile.md).
-                    c = np.array(c)
+                    # Contiguous too (a seed is often a slice of an identity): ufuncs run their
+                    # one-loop path, and a copy in the same memory order (order "K") gives
+                    # results laid out as before, so reductions add in the same order.
+                    c = np.array(c, order="K")
                     c.flags.writeable = False
             self.ns[name] = c
         return name
@@ -326,9 +331,12 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
             fresh.add(node.id)
         elif kind == "view":
             roots[node.id] = _roots(node, roots)
-        elif kind == "new" and (type(v) is not np.ndarray or v.base is None):
-            # Private memory (or a scalar), but not a buffer to write into.
-            roots[node.id] = frozenset([node.id]) if type(v) is np.ndarray else frozenset()
+        elif kind == "new" and type(v) is not np.ndarray:
+            roots[node.id] = frozenset()  # a scalar: no memory to share
+        elif kind in ("new", "impl") and type(v) is np.ndarray and v.base is None \
+                and node.prim is not None and getattr(LOWERINGS.get(node.prim.name), "fresh", False):
+            roots[node.id] = frozenset([node.id])
+            fresh.add(node.id)
         else:
             roots[node.id] = _roots(node, roots) | {_EXTERNAL}
 
@@ -400,6 +408,8 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
                 inplace += 1
             else:
                 pending.append(node.id)
+        elif node.id in fresh:
+            pending.append(node.id)
         if kind == "op" and low is not None:
             risky = risky or low.op == "/" or (low.math is not None and low.op is None)
         if kind != "impl":
