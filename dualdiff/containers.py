@@ -21,6 +21,8 @@ Treedef = Any
 
 def as_value(x: Any, what: str) -> Any:
     """A float (or complex) ndarray or scalar from numeric input; a clear TypeError otherwise."""
+    if type(x) is float:  # the common scalar, checked first: it is returned as it is
+        return x
     if is_traced(x):
         return x
     if isinstance(x, (bool, int)) and not isinstance(x, np.ndarray):
@@ -74,13 +76,18 @@ def subclass_error(x: np.ndarray, what: str) -> TypeError:
 
 def flatten(x: Any, what: str = "x") -> Tuple[List[Any], Treedef]:
     """The leaves of a (nested) tuple/dict of arrays, and the structure to rebuild it."""
+    if type(x) is float:
+        return [x], None
+    if type(x) is tuple and all(type(item) is float for item in x):
+        # a point given as a tuple of floats (the worked example): each item is one leaf
+        return list(x), ("tuple", tuple, [_LEAF] * len(x))
     if isinstance(x, tuple):
         leaves: List[Any] = []
         children = []
         for item in x:
             sub, d = flatten(item, what)
             leaves += sub
-            children.append((len(sub), d))
+            children.append(_LEAF if d is None else (len(sub), d))
         return leaves, ("tuple", type(x), children)
     if isinstance(x, dict):
         leaves = []
@@ -88,9 +95,14 @@ def flatten(x: Any, what: str = "x") -> Tuple[List[Any], Treedef]:
         for key, item in x.items():
             sub, d = flatten(item, what)
             leaves += sub
-            children.append((len(sub), d))
+            children.append(_LEAF if d is None else (len(sub), d))
         return leaves, ("dict", list(x.keys()), children)
     return [as_value(x, what)], None
+
+
+# The structure of one leaf inside a tuple/dict: one shared object, so that a flat tuple is
+# recognised with list.count (an identity test per child) when it is rebuilt.
+_LEAF = (1, None)
 
 
 def unflatten(treedef: Treedef, leaves: List[Any]) -> Any:
@@ -99,6 +111,8 @@ def unflatten(treedef: Treedef, leaves: List[Any]) -> Any:
         return leaves[0]
     kind = treedef[0]
     children = treedef[-1]
+    if treedef[1] is tuple and children.count(_LEAF) == len(children):
+        return tuple(leaves)  # a flat tuple of leaves: nothing to rebuild
     parts = []
     start = 0
     for count, d in children:

@@ -933,6 +933,10 @@ class Traced:
 
     # -- numpy's dispatch protocols -----------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if not kwargs and method == "__call__":  # np.sin(x): straight to the rule
+            rule = UFUNC_RULES.get(ufunc)
+            if rule is not None:
+                return rule(*inputs)
         if method != "__call__":
             raise TypeError(
                 f"{_ufunc_name(ufunc)}.{method} has no dualdiff rule; "

@@ -121,7 +121,10 @@ class TapeTag(Tag):
         return v
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> "Var":
-        if len(args) == 2:  # unrolled: this runs once per recorded operation
+        # One and two arguments are unrolled, and floats' shapes written in: this runs once per
+        # recorded operation, and on scalar code its bookkeeping is most of the recording.
+        n = len(args)
+        if n == 2:
             a, b = args
             if type(a) is Var and a.tag is self:
                 va, sa = a.primal, a.slot
@@ -133,17 +136,21 @@ class TapeTag(Tag):
                 vb, sb = b, None
             values: Tuple[Any, ...] = (va, vb)
             parents: Tuple[Optional[int], ...] = (sa, sb)
-            nested = type(va) in TRACED or type(vb) in TRACED
-            shapes: Tuple[tuple, ...] = (shape_of(va), shape_of(vb))
-        elif len(args) == 1:  # unary functions and indexing: the other hot arity
+            wants: Tuple[bool, ...] = (sa is not None, sb is not None)
+            ta, tb = type(va), type(vb)
+            nested = ta in TRACED or tb in TRACED
+            shapes: Tuple[tuple, ...] = (() if ta is float else shape_of(va),
+                                         () if tb is float else shape_of(vb))
+        elif n == 1:
             a = args[0]
             if type(a) is Var and a.tag is self:
                 va, sa = a.primal, a.slot
             else:
                 va, sa = a, None
-            values, parents = (va,), (sa,)
-            nested = type(va) in TRACED
-            shapes = (shape_of(va),)
+            values, parents, wants = (va,), (sa,), (sa is not None,)
+            ta = type(va)
+            nested = ta in TRACED
+            shapes = (() if ta is float else shape_of(va),)
         else:
             vals: List[Any] = []
             pars: List[Optional[int]] = []
@@ -157,14 +164,15 @@ class TapeTag(Tag):
                     pars.append(None)
                 nested = nested or type(vals[-1]) in TRACED
             values, parents = tuple(vals), tuple(pars)
+            wants = tuple([p is not None for p in pars])
             shapes = tuple([shape_of(v) for v in values])
         # Values carrying an older perturbation must see this operation too: bind again.
         out = bind(prim, *values, **params) if nested else prim.impl(*values, **params)
         kind = type(out)  # written out: this runs once per recorded operation
-        if kind is np.ndarray:
-            cplx = out.dtype.kind == "c"
-        elif kind is float or kind is np.float64:  # indexing a float array gives np.float64
+        if kind is float or kind is np.float64:  # indexing a float array gives np.float64
             cplx = False
+        elif kind is np.ndarray:
+            cplx = out.dtype.kind == "c"
         elif isinstance(out, np.ndarray):
             # a masked array or np.matrix constant met a Var: its meaning would be dropped later
             raise subclass_error(out, f"a value in f ('{prim.name}' with a constant)")
@@ -175,13 +183,19 @@ class TapeTag(Tag):
         slot = tape.nslots
         tape.nslots = slot + 1
         needs = "both" if tape.keep_all else prim.needs
-        tape.entries.append(Entry(
-            prim, parents,
-            values if needs == "args" or needs == "both" else (None,) * len(values),
-            out if needs == "out" or needs == "both" else None,
-            params, shapes, slot))
-        if cplx:
-            tape.entries[-1].real = _real_parents(values, parents)
+        # Entry's fields set here rather than by Entry(...): its __init__ call was a third of
+        # the cost of recording a scalar operation.
+        e = _new(Entry)
+        e.prim = prim
+        e.parents = parents
+        e.args = values if needs == "args" or needs == "both" else (None,) * n
+        e.out = out if needs == "out" or needs == "both" else None
+        e.params = params
+        e.shapes = shapes
+        e.slot = slot
+        e.wants = wants
+        e.real = _real_parents(values, parents) if cplx else None
+        tape.entries.append(e)
         if tape.keep_all:
             tape.values[slot] = out
         v = _new(Var)
@@ -249,15 +263,15 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 old = table[p]
                 if old is None:
                     table[p] = c
+                elif type(old) in _PLAIN_FLOATS and type(c) in _PLAIN_FLOATS:
+                    table[p] = old + c  # two plain floats (np.float64 too): add() would do this
                 # refcount 3 here: the table, the local `old`, getrefcount's argument. Evaluated
                 # on its own, not as an argument of _exclusive (which would add a stack reference).
                 elif type(old) is np.ndarray and _REFCOUNTS and getrefcount(old) <= 3 and _exclusive(old, c):
                     np.add(old, c, out=old)
                     tape.inplace += 1
                 else:
-                    # two plain floats (np.float64 too): add() would compute old + c itself
-                    table[p] = (old + c if type(old) in _PLAIN_FLOATS and type(c) in _PLAIN_FLOATS
-                                else add(old, c))
+                    table[p] = add(old, c)
     tape.table = None
     return table
 

@@ -83,7 +83,8 @@ def _check_args(name: str, f: Any, *, mode: Optional[str] = None, chunk: Any = "
     if mode is not None and mode not in modes:
         also = f" ({name} also takes 'auto')" if "auto" in modes else ""
         raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}{also}")
-    _resolve_chunk(chunk, 1)
+    if type(chunk) is not str or chunk != "auto":  # (the default needs no check)
+        _resolve_chunk(chunk, 1)
     if not isinstance(has_aux, bool):
         raise TypeError(f"has_aux must be True or False, not {has_aux!r}")
 
@@ -273,6 +274,10 @@ def _finish(v: Any) -> Any:
     """
     if type(v) is np.ndarray:
         return v[()] if v.ndim == 0 else v
+    if type(v) is float:
+        return np.float64(v)  # what np.asarray(v)[()] gives, without the array
+    if type(v) is np.float64:
+        return v
     if type(v) is Staged:
         # Being compiled: the conversion is part of the program (nothing to do for arrays; for
         # a number, numpy's scalar type, which the specialisation's input checks fix).
@@ -659,8 +664,16 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     blocks = []  # (columns, tangents as a (len(columns), m) block)
     value = None
     ops = 0
-    for S, columns in seed_directions(n, k, _seed_dtype(leaves)):
-        seeds = _split_seed(S, leaves, chunked)
+    # A few float64 scalars in one pass (a point given as floats): the seeds are the identity's
+    # columns, exactly as seed_directions and _split_seed cut them, without their bookkeeping.
+    scalars = k == n and phase is None and all(type(leaf) in _FLOAT64 for leaf in leaves)
+    if scalars:
+        eye = np.eye(n)
+        passes: Any = [(range(n), [eye[:, i] for i in range(n)] if chunked else [1.0])]
+    else:
+        passes = ((columns, _split_seed(S, leaves, chunked))
+                  for S, columns in seed_directions(n, k, _seed_dtype(leaves)))
+    for columns, seeds in passes:
         if phase is not None:
             seeds = [t * p for t, p in zip(seeds, phase)]
         value, tangent, count = _forward_pass(f, leaves, treedef, seeds,
@@ -671,6 +684,13 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         if scalar_output and shape_of(value) != ():
             raise _scalar_output_error(shape_of(value))
         blocks.append((columns, tangent))
+    if scalars and scalar_output:
+        # The gradient's entries are the tangent's, as the general assembly below would cut them.
+        t = blocks[0][1]
+        if chunked and type(t) is np.ndarray and t.shape == (n,):
+            return unflatten(treedef, list(t)), 1, ops, n, 1, k
+        if not chunked and type(t) in _FLOAT64:
+            return unflatten(treedef, [np.float64(t)]), 1, ops, n, 1, k
     out_shape = shape_of(value)
     m = math.prod(out_shape)
     traced = any(is_traced(t) for _, t in blocks)
@@ -708,6 +728,9 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
             scattered[order] = Jt
             Jt = scattered
     return _shape_jacobian(Jt, out_shape, leaves, treedef), len(blocks), ops, n, m, k
+
+
+_FLOAT64 = (float, np.float64)
 
 
 def _fresh_array(t: Any) -> bool:
