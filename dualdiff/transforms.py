@@ -668,8 +668,11 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     # columns, exactly as seed_directions and _split_seed cut them, without their bookkeeping.
     scalars = k == n and phase is None and all(type(leaf) in _FLOAT64 for leaf in leaves)
     if scalars:
-        eye = _identity(n, float) if chunked else None
-        passes: Any = [(range(n), [eye[:, i] for i in range(n)] if chunked else [1.0])]
+        if chunked:
+            eye = _identity(n, float)
+            passes: Any = [(range(n), [eye[:, i] for i in range(n)])]
+        else:
+            passes = [(range(n), [1.0])]
     else:
         passes = ((columns, _split_seed(S, leaves, chunked))
                   for S, columns in seed_directions(n, k, _seed_dtype(leaves)))
