@@ -9,7 +9,10 @@ read directly from one compressed column, either H[i, j] or its mirror H[j, i], 
 than a column colouring needs (an arrow-shaped Hessian: 2 instead of n).
 
 The colourings here are greedy in largest-first order (vertices of highest degree first), the
-usual good cheap ordering. A :class:`Coloring` keeps its pattern, so it can be reused for every
+usual good cheap ordering. A banded pattern, whose rows each lie within w consecutive columns
+while one row has w entries, gets column j the colour j mod w directly (Curtis, Powell and Reid):
+no colouring can use fewer colours than that row's w columns need, and it costs a few vectorised
+operations instead of a Python loop over the columns. A :class:`Coloring` keeps its pattern, so it can be reused for every
 call at new points x with the same pattern, the way ODE solvers and optimisers call the
 Jacobian again and again.
 """
@@ -39,7 +42,7 @@ class Coloring:
     >>> p = Pattern.from_coo([0, 0, 1, 1, 2], [0, 1, 1, 2, 2], (3, 3))
     >>> c = color_columns(p)
     >>> c.n_colors, c.colors.tolist()
-    (2, [1, 0, 1])
+    (2, [0, 1, 0])
     """
 
     kind: str
@@ -133,11 +136,28 @@ def _greedy(adj: list, ptr: list, order: str) -> np.ndarray:
     return np.array(colors, dtype=np.int64)
 
 
+def _banded(p: Pattern) -> Any:
+    """Colours j mod w when every row lies within w consecutive columns and some row has w
+    entries: optimal (that row's columns need w colours), and valid (two columns of one row are
+    less than w apart). None for any other pattern."""
+    lengths = np.diff(p.indptr)
+    widest = int(lengths.max()) if lengths.size else 0
+    if widest == 0:
+        return None
+    filled = lengths > 0
+    first = p.indices[p.indptr[:-1][filled]]  # each row's columns are sorted
+    last = p.indices[p.indptr[1:][filled] - 1]
+    if int((last - first).max()) + 1 != widest:
+        return None
+    return np.arange(p.shape[1], dtype=np.int64) % widest
+
+
 def color_columns(pattern: Any, order: str = "largest_first") -> Coloring:
     """A column colouring: columns of one colour share no row (forward-mode compression).
 
     ``pattern``: a :class:`Pattern`, a scipy.sparse matrix, a 2-d boolean array or (row, col,
-    shape) triplets; ``order``: ``"largest_first"`` (default) or ``"natural"``.
+    shape) triplets; ``order``: ``"largest_first"`` (default) or ``"natural"``. With the default,
+    a banded pattern is coloured j mod w, with the fewest colours possible (see the module).
 
     >>> p = Pattern.from_coo(*zip(*[(i, j) for i in range(4) for j in (i - 1, i, i + 1)
     ...                             if 0 <= j < 4]), (4, 4))
@@ -145,7 +165,10 @@ def color_columns(pattern: Any, order: str = "largest_first") -> Coloring:
     3
     """
     pattern = as_pattern(pattern)
-    return Coloring("column", _greedy(*_column_graph(pattern), order), pattern)
+    colors = _banded(pattern) if order == "largest_first" else None
+    if colors is None:
+        colors = _greedy(*_column_graph(pattern), order)
+    return Coloring("column", colors, pattern)
 
 
 def color_rows(pattern: Any, order: str = "largest_first") -> Coloring:
