@@ -258,20 +258,27 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
         cts = e.prim.vjp(ct, e.args, e.out, e.params, e.shapes, e.wants)
         if e.real is not None:
             cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]
-        for p, c in zip(e.parents, cts):
-            if p is not None and c is not None:
-                old = table[p]
-                if old is None:
-                    table[p] = c
-                elif type(old) in _PLAIN_FLOATS and type(c) in _PLAIN_FLOATS:
-                    table[p] = old + c  # two plain floats (np.float64 too): add() would do this
-                # refcount 3 here: the table, the local `old`, getrefcount's argument. Evaluated
-                # on its own, not as an argument of _exclusive (which would add a stack reference).
-                elif type(old) is np.ndarray and _REFCOUNTS and getrefcount(old) <= 3 and _exclusive(old, c):
-                    np.add(old, c, out=old)
-                    tape.inplace += 1
-                else:
-                    table[p] = add(old, c)
+        for j, p in enumerate(e.parents):
+            if p is None:
+                continue
+            c = cts[j]
+            if c is None:
+                continue
+            old = table[p]
+            if old is None:
+                table[p] = c
+            elif type(old) in _PLAIN_FLOATS and type(c) in _PLAIN_FLOATS:
+                table[p] = old + c  # two plain floats (np.float64 too): add() would do this
+            # getrefcount(old) counts the table, the local `old` and its own argument, plus the
+            # references this sweep holds itself (see _held); anything more is someone else's.
+            # Evaluated on its own, not as an argument of _exclusive (which would add one).
+            elif (type(old) is np.ndarray and _REFCOUNTS
+                  and getrefcount(old) <= 3 + _held(old, c, ct, cts) and _exclusive(old, c)):
+                np.add(old, c, out=old)
+                tape.inplace += 1
+            else:
+                # two plain arrays: add() would compute old + c itself
+                table[p] = old + c if type(old) is np.ndarray and type(c) is np.ndarray else add(old, c)
     tape.table = None
     return table
 
@@ -296,6 +303,20 @@ def take(table: List[Any], slot: int) -> Any:
     if type(c) is np.ndarray and not (_REFCOUNTS and getrefcount(c) <= 2 and _owns_memory(c)):
         c = np.array(c)
     return c
+
+
+def _held(old: np.ndarray, c: Any, ct: Any, cts: Any) -> int:
+    """How many references to ``old`` the sweep itself holds besides the table and ``old``.
+
+    A rule may return one fresh array for two arguments (x * x under a sum gives both the same
+    ȳ·x) or pass its cotangent through (add): then ``c``, ``ct`` and the rule's result ``cts``
+    hold it too, and those references die with this step of the sweep, so summing into it in
+    place is still safe. Counted by identity; nothing else may hold it.
+    """
+    n = (c is old) + (ct is old)
+    for x in cts:
+        n += x is old
+    return n
 
 
 def _exclusive(old: np.ndarray, c: Any) -> bool:

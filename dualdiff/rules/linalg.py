@@ -20,7 +20,7 @@ import numpy as np
 
 from typing import Any, NamedTuple, Sequence
 
-from ..primitives import Primitive, bind, shape_of, stop_gradient
+from ..primitives import Primitive, bind, bind2, shape_of, stop_gradient
 from .ufuncs import add, multiply, negative
 from .shape import align_chunk, broadcast_to, reshape, sum, sum_to, transpose
 from .indexing import getitem
@@ -88,12 +88,14 @@ def _matmul_vjp(ct, primals, out, params, shapes, wants):
     # ∂l/∂B = Aᵀ·∂l/∂Y apply unchanged; the promoted axes are dropped again by the reshape.
     a2 = reshape(a, (1,) + sa) if len(sa) == 1 else a
     b2 = reshape(b, sb + (1,)) if len(sb) == 1 else b
-    ct_shape = shape_of(ct)
-    if len(sa) == 1:
-        ct_shape = ct_shape[:-1] + (1,) + ct_shape[-1:] if len(sb) > 1 else ct_shape + (1,)
-    if len(sb) == 1:
-        ct_shape = ct_shape + (1,)
-    ct2 = reshape(ct, ct_shape)
+    ct2 = ct
+    if len(sa) == 1 or len(sb) == 1:
+        ct_shape = shape_of(ct)
+        if len(sa) == 1:
+            ct_shape = ct_shape[:-1] + (1,) + ct_shape[-1:] if len(sb) > 1 else ct_shape + (1,)
+        if len(sb) == 1:
+            ct_shape = ct_shape + (1,)
+        ct2 = reshape(ct, ct_shape)
     ca = cb = None
     # Batch axes that an operand was broadcast along are summed away (sum_to), then a promoted
     # vector drops its unit axis again.
@@ -126,7 +128,7 @@ def matmul(a: Value, b: Value) -> Value:
     if sa[-1] != sb[-2 if len(sb) > 1 else 0]:
         raise ValueError(f"matmul: shapes {sa} and {sb} are not aligned "
                          f"({sa[-1]} != {sb[-2 if len(sb) > 1 else 0]})")
-    return bind(MATMUL, a, b)
+    return bind2(MATMUL, a, b)
 
 
 def _mT(x: Value) -> Value:

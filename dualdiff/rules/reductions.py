@@ -43,7 +43,14 @@ def _shift(x: Value, axis) -> tuple:
     """x minus its (constant) maximum over ``axis``: exp of the result cannot overflow."""
     v = stop_gradient(x)
     # initial=-inf: an empty axis has no maximum; it then shifts by 0 and logsumexp is -inf.
-    m = np.max(np.real(v), axis=axis, keepdims=True, initial=-np.inf)
+    if type(v) is np.ndarray and v.dtype.kind == "f":
+        # what np.max(np.real(v)) computes, without numpy's Python-level dispatch; a finite
+        # sum says every maximum is finite (inf or nan in it would spread to the sum)
+        m = np.maximum.reduce(v, axis=axis, keepdims=True, initial=-np.inf)
+        if math.isfinite(np.add.reduce(m, axis=None)):
+            return subtract(x, m), m
+    else:
+        m = np.max(np.real(v), axis=axis, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0.0)  # all -inf along an axis: shift by 0, not by -inf
     return subtract(x, m), m
 

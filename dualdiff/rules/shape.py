@@ -35,11 +35,11 @@ def _sum_jvp(primals, tangents, out, params, chunked):
 
 def _sum_vjp(ct, primals, out, params, shapes, wants):
     shape = shapes[0]
-    axis, keepdims = params["axis"], params["keepdims"]
-    if not keepdims:
-        axes = range(len(shape)) if axis is None else axis
-        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
-        ct = reshape(ct, kept)
+    axis = params["axis"]
+    # The summed axes come back as units first, unless keepdims kept them; a full sum's
+    # cotangent is a scalar, which broadcasts as it is.
+    if axis is not None and not params["keepdims"]:
+        ct = reshape(ct, tuple([1 if i in axis else n for i, n in enumerate(shape)]))
     return (broadcast_to(ct, shape),)
 
 
@@ -208,6 +208,14 @@ def reshape(x: Value, shape: Union[int, Sequence[int]]) -> Value:
     >>> dd.reshape([1.0, 2.0, 3.0, 4.0], (2, 2)).shape
     (2, 2)
     """
+    if type(x) is np.ndarray and type(shape) is tuple:
+        # A plain array: the impl's own x.reshape, without converting the shape first (the
+        # adjoint rules reshape plain cotangents on every sweep). Anything numpy would not
+        # take as it is goes the general way.
+        try:
+            return x.reshape(shape)
+        except TypeError:
+            pass
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
     return bind1(RESHAPE, x, {"shape": shape})
 
@@ -219,6 +227,14 @@ def transpose(x: Value, axes: Optional[Sequence[int]] = None) -> Value:
     >>> dd.transpose([[1.0, 2.0]]).shape
     (2, 1)
     """
+    if type(x) is np.ndarray and type(axes) is tuple:
+        # A plain array and valid axes: the impl's own x.transpose (the adjoint of a matrix
+        # product transposes plain arrays on every sweep); numpy refusing goes the general way,
+        # which says why.
+        try:
+            return x.transpose(axes)
+        except (TypeError, ValueError):
+            pass
     nd = len(shape_of(x))
     axes = tuple(range(nd))[::-1] if axes is None else tuple(
         int(a) + nd if -nd <= int(a) < 0 else int(a) for a in axes)

@@ -1,0 +1,101 @@
+"""The plain-array shortcuts the adjoint rules take give exactly what the general paths give.
+
+broadcast_to's impl builds its read-only view directly, reshape and transpose hand a plain array
+with valid arguments straight to numpy, and logsumexp's shift skips numpy's dispatch: each is
+checked here against numpy itself (the oracle) and against the general path, including the
+inputs they must hand back (bad shapes and axes keep dualdiff's or numpy's own error).
+"""
+
+import numpy as np
+import pytest
+
+import dualdiff as dd
+from dualdiff.rules.shape import BROADCAST
+
+R = np.random.default_rng(0)
+
+BROADCASTS = [
+    (1.0, (3, 4)), (np.float64(2.5), (2,)), (np.float32(1.5), (2, 2)), (np.array(2.0), (100, 7)),
+    (np.array(2.0), ()), (np.ones((1, 6)), (10, 6)), (np.arange(4.0).reshape(4, 1), (4, 5)),
+    (np.arange(5.0), (3, 5)), (np.arange(3.0), (3,)), (np.ones((1, 1)), (4, 5)),
+    (np.ones((0,)), (4, 0)), (np.ones((2, 3))[:, :1], (2, 7)),  # not contiguous: numpy's
+    (np.arange(6.0).reshape(2, 3).T, (4, 3, 2)), (np.ones(3, dtype=np.float32), (2, 3)),
+    (np.array([1 + 2j]), (3,)), (np.arange(3), (2, 3)), ([1.0, 2.0], (2, 2)),
+    (np.ones((1, 3, 1)), (2, 4, 3, 5)),
+]
+
+
+@pytest.mark.parametrize("x, shape", BROADCASTS)
+def test_broadcast_impl_is_numpys_view(x, shape):
+    got, want = BROADCAST.impl(x, shape), np.broadcast_to(x, shape)
+    assert type(got) is np.ndarray
+    assert got.shape == want.shape and got.dtype == want.dtype and got.strides == want.strides
+    np.testing.assert_array_equal(got, want)
+    assert not got.flags.writeable
+    if isinstance(x, np.ndarray) and x.size:
+        assert np.shares_memory(got, x)  # a view, never a copy
+
+
+@pytest.mark.parametrize("x, shape", [(np.ones((2, 3)), (3,)), (np.ones((2, 3)), (4, 3)),
+                                      (np.ones(3), (-1, 3)), (np.ones(1), (-2,))])
+def test_broadcast_impl_refuses_as_numpy_does(x, shape):
+    with pytest.raises(ValueError) as want:
+        np.broadcast_to(x, shape)
+    with pytest.raises(ValueError) as got:
+        BROADCAST.impl(x, shape)
+    assert str(got.value) == str(want.value)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (-1,), (2, -1, 2), (np.int64(12),), (12.0,), [4, 3], 12])
+def test_reshape_of_a_plain_array_as_numpy(shape):
+    x = R.standard_normal((4, 3))
+    want = x.reshape(tuple(int(s) for s in np.atleast_1d(shape)))
+    got = dd.reshape(x, shape)
+    np.testing.assert_array_equal(got, want)
+    assert got.shape == want.shape and np.shares_memory(got, x)
+
+
+@pytest.mark.parametrize("axes", [(1, 0, 2), (-1, 0, 1), (2, 1, 0), (np.int64(1), 0, 2), (1.0, 0, 2), None])
+def test_transpose_of_a_plain_array_as_numpy(axes):
+    x = R.standard_normal((2, 3, 4))
+    want = x.transpose(None if axes is None else tuple(int(a) for a in axes))
+    got = dd.transpose(x, axes)
+    np.testing.assert_array_equal(got, want)
+    assert got.shape == want.shape and np.shares_memory(got, x)
+
+
+@pytest.mark.parametrize("axes", [(0, 0, 1), (0, 1), (0, 1, 3), (0, 1, -4)])
+def test_transpose_with_bad_axes_keeps_dualdiffs_message(axes):
+    with pytest.raises(ValueError, match="not a permutation of the 3 axes"):
+        dd.transpose(np.ones((2, 3, 4)), axes)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows", [
+    [[1.0, 2.0, 3.0], [1000.0, 1000.0, -1000.0]],
+    [[-np.inf, -np.inf, -np.inf], [0.0, 1.0, 2.0]],      # a row of -inf: shift by 0
+    [[np.inf, 1.0, 2.0], [0.0, np.nan, 2.0]],             # inf and nan rows
+    [[3e38, 3e38, 1.0], [2e38, 1.0, 1.0]],                # maxima whose sum overflows float32
+])
+def test_logsumexp_shift_as_numpy(rows, dtype):
+    x = np.array(rows, dtype=dtype)
+    with np.errstate(all="ignore"):
+        m = np.max(x, axis=1, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        want = (np.log(np.sum(np.exp(x - m), axis=1, keepdims=True)) + m)[:, 0]
+        got = dd.logsumexp(x, axis=1)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_logsumexp_of_an_empty_axis():
+    with np.errstate(divide="ignore"):
+        got = dd.logsumexp(np.ones((2, 0)), axis=1)
+    np.testing.assert_array_equal(got, [-np.inf, -np.inf])
+
+
+def test_logsumexp_gradient_is_softmax_with_the_shortcuts():
+    x = R.standard_normal((10, 64)) * 30.0
+    g = dd.grad(lambda x: np.sum(dd.logsumexp(x, axis=0)), x)
+    e = np.exp(x - x.max(axis=0))
+    np.testing.assert_allclose(g, e / e.sum(axis=0), rtol=1e-13, atol=1e-300)
