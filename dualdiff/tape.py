@@ -139,8 +139,8 @@ class TapeTag(Tag):
             wants: Tuple[bool, ...] = (sa is not None, sb is not None)
             ta, tb = type(va), type(vb)
             nested = ta in TRACED or tb in TRACED
-            shapes: Tuple[tuple, ...] = (() if ta is float else shape_of(va),
-                                         () if tb is float else shape_of(vb))
+            shapes: Tuple[tuple, ...] = (() if ta is float or ta is np.float64 else shape_of(va),
+                                         () if tb is float or tb is np.float64 else shape_of(vb))
         elif n == 1:
             a = args[0]
             if type(a) is Var and a.tag is self:
@@ -150,7 +150,7 @@ class TapeTag(Tag):
             values, parents, wants = (va,), (sa,), (sa is not None,)
             ta = type(va)
             nested = ta in TRACED
-            shapes = (() if ta is float else shape_of(va),)
+            shapes = (() if ta is float or ta is np.float64 else shape_of(va),)
         else:
             vals: List[Any] = []
             pars: List[Optional[int]] = []
@@ -167,7 +167,12 @@ class TapeTag(Tag):
             wants = tuple([p is not None for p in pars])
             shapes = tuple([shape_of(v) for v in values])
         # Values carrying an older perturbation must see this operation too: bind again.
-        out = bind(prim, *values, **params) if nested else prim.impl(*values, **params)
+        if nested:
+            out = bind(prim, *values, **params)
+        elif params:
+            out = prim.impl(*values, **params)
+        else:  # (a call without ** is cheaper: most operations have no parameters)
+            out = prim.impl(*values)
         kind = type(out)  # written out: this runs once per recorded operation
         if kind is float or kind is np.float64:  # indexing a float array gives np.float64
             cplx = False
@@ -249,11 +254,12 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
         else:
             i -= 1
             e = entries[i]
-        ct = table[e.slot]
+        slot = e.slot
+        ct = table[slot]
         if ct is None:
             continue
         if not keep:
-            table[e.slot] = None
+            table[slot] = None
         tape.swept += 1
         cts = e.prim.vjp(ct, e.args, e.out, e.params, e.shapes, e.wants)
         if e.real is not None:

@@ -250,6 +250,10 @@ class _Recording:
         table = backward(self.tape, {self.out_slot: ybar}, consume=last)
         out = []
         for x, s in zip(self.leaves, self.tape.inputs):
+            c = table[s]
+            if type(c) is float and type(x) is float:  # a float's: nothing to copy or convert
+                out.append(c)
+                continue
             c = take(table, s)  # never the caller's ybar, a tape value, or another input's array
             out.append(_zero_cotangent(x) if c is None else _complex_like(c, x))
         return out
@@ -321,6 +325,8 @@ def auto_chunk(n: int) -> int:
     >>> dd.auto_chunk(2), dd.auto_chunk(70), dd.auto_chunk(3000), dd.auto_chunk(10**6)
     (2, 70, 1000, 4)
     """
+    if n * n <= AUTO_CHUNK_ELEMENTS:  # one pass of n directions fits: what the lines below give
+        return max(n, 1)
     cap = max(1, AUTO_CHUNK_ELEMENTS // max(n, 1))
     passes = max(1, math.ceil(n / cap))
     return max(1, math.ceil(n / passes))
@@ -631,7 +637,7 @@ def _jacobian_forward_any(f: Callable, x: Any, chunk: Union[int, str], scalar_ou
     """
     flat = _leaves(x)
     leaves = flat[0]
-    if not any(is_complex(leaf) for leaf in leaves):
+    if not any(type(leaf) is not float and is_complex(leaf) for leaf in leaves):
         return _jacobian_forward(f, x, chunk, scalar_output, real_output=scalar_output, flat=flat)
     J1, p1, o1, n, m, k = _jacobian_forward(f, x, chunk, scalar_output, real_output=True)
     J2, p2, o2, *_ = _jacobian_forward(f, x, chunk, scalar_output, real_output=True,
@@ -652,7 +658,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     leaves, treedef = _leaves(x) if flat is None else flat
     n = 0
     for leaf in leaves:
-        n += leaf.size if type(leaf) is np.ndarray else math.prod(shape_of(leaf))
+        n += 1 if type(leaf) is float else leaf.size if type(leaf) is np.ndarray else math.prod(shape_of(leaf))
     k = _resolve_chunk(chunk, n)
     if n == 0:  # nothing to seed: one plain evaluation gives the output's shape
         out_shape = shape_of(_output(f(unflatten(treedef, leaves))))
