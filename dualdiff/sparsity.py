@@ -323,12 +323,12 @@ class PatternTag(ForwardTag):
     def _fast(self, prim: Primitive, primals: list, tangents: list, out: Any,
               params: dict) -> Optional[SetArray]:
         """The rule applied to SetArrays, or None where the general path must apply it."""
-        if prim.name not in MOVERS and not (self.local or prim.kind in ("elementwise",
-                                                                            "linear")):
+        moves = _moves(prim, params)
+        if not moves and not (self.local or prim.kind in ("elementwise", "linear")):
             return None  # the global pattern of matmul & co. needs _generic's moved points
         try:
             sets = [None if t is None else self.as_sets(t) for t in tangents]
-            if prim.name not in MOVERS:
+            if not moves:
                 with np.errstate(all="ignore"):
                     tangent = prim.jvp(primals, sets, out, params, False)
                 return self._checked(tangent, out)
@@ -444,6 +444,19 @@ class PatternTag(ForwardTag):
 #: the sets. (sum, cumsum, index_add and the Fourier transforms add elements: not here.)
 MOVERS = frozenset(("reshape", "transpose", "broadcast_to", "astype", "copy", "getitem", "stack",
                     "concatenate", "where", "permute"))
+
+
+def _moves(prim: Primitive, params: dict) -> bool:
+    """Whether the rule of ``prim`` only moves tangent elements. index_add (the adjoint of
+    indexing, in a Hessian's reverse sweep) does when its index is basic: slices and integers
+    never repeat an element, so nothing is added to anything."""
+    if prim.name in MOVERS:
+        return True
+    if prim.name == "index_add":
+        idx = params.get("idx")
+        return type(idx) is tuple and all(i is None or i is Ellipsis or type(i) in (slice, int)
+                                          for i in idx)
+    return False
 
 
 def _masks(params: dict) -> dict:

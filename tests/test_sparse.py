@@ -146,6 +146,8 @@ def test_banded_maps_never_leave_the_fast_path(monkeypatch):
     for f in (banded, block_diagonal, lambda v: _brusselator(v)):
         assert dd.sparsity(f, x).nnz > 0
         assert dd.sparsity(f, x, local=True).nnz > 0
+    for f in (rosenbrock, banded_hessian_f):       # through the reverse sweep: index_add & co.
+        assert dd.hessian_sparsity(f, x).nnz > 0
 
 
 def _brusselator(y):
