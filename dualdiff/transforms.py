@@ -670,15 +670,20 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     blocks = []  # (columns, tangents as a (len(columns), m) block)
     value = None
     ops = 0
-    # A few float64 scalars in one pass (a point given as floats): the seeds are the identity's
-    # columns, exactly as seed_directions and _split_seed cut them, without their bookkeeping.
+    # One pass over a few float64 inputs (a point given as floats, or one small vector): the
+    # seeds are the identity's columns, exactly as seed_directions and _split_seed cut them,
+    # and a gradient is read off the tangent as the general assembly below would cut it, without
+    # the bookkeeping of either.
     scalars = k == n and phase is None and all(type(leaf) in _FLOAT64 for leaf in leaves)
-    if scalars:
-        if chunked:
-            eye = _identity(n, float)
-            passes: Any = [(range(n), [eye[:, i] for i in range(n)])]
-        else:
-            passes = [(range(n), [1.0])]
+    vector = (not scalars and chunked and k == n and phase is None and len(leaves) == 1
+              and type(leaves[0]) is np.ndarray and leaves[0].dtype == np.float64)
+    if scalars and chunked:
+        eye = _identity(n, float)
+        passes: Any = [(range(n), [eye[:, i] for i in range(n)])]
+    elif scalars:
+        passes = [(range(n), [1.0])]
+    elif vector:
+        passes = [(range(n), [_identity(n, float).reshape((n,) + leaves[0].shape)])]
     else:
         passes = ((columns, _split_seed(S, leaves, chunked))
                   for S, columns in seed_directions(n, k, _seed_dtype(leaves)))
@@ -693,12 +698,15 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         if scalar_output and shape_of(value) != ():
             raise _scalar_output_error(shape_of(value))
         blocks.append((columns, tangent))
-    if scalars and scalar_output:
-        # The gradient's entries are the tangent's, as the general assembly below would cut them.
+    if (scalars or vector) and scalar_output:
         t = blocks[0][1]
         if chunked and type(t) is np.ndarray and t.shape == (n,):
-            return unflatten(treedef, list(t)), 1, ops, n, 1, k
-        if not chunked and type(t) in _FLOAT64:
+            if scalars:
+                return unflatten(treedef, list(t)), 1, ops, n, 1, k
+            # (the tangent is the gradient unless it is a seed or another value's view)
+            g = (t if _fresh_array(t) else np.array(t)).reshape(leaves[0].shape)
+            return unflatten(treedef, [g]), 1, ops, n, 1, k
+        if scalars and not chunked and type(t) in _FLOAT64:
             return unflatten(treedef, [np.float64(t)]), 1, ops, n, 1, k
     out_shape = shape_of(value)
     m = math.prod(out_shape)

@@ -131,3 +131,31 @@ def test_float32_scalars_keep_their_dtype():
     for mode in ("reverse", "forward"):
         g = dd.grad(lambda t: t[0] * t[1], x, mode=mode)
         assert [type(v) for v in g] == [np.float32, np.float32] and g == (5.0, 2.0)
+
+
+VECTORS = [(lambda x: seed(tuple(x)), np.array([2.0, 5.0])),
+           (lambda x: np.sum(np.sin(x) * x) + x[0, 1] / x[1, 0], np.array([[0.5, 1.5], [2.0, -1.0]])),
+           (lambda x: x[1], np.array([3.0, 4.0, 5.0])),
+           (lambda x: 2.0, np.array([1.0, 2.0]))]
+
+
+@pytest.mark.parametrize("f, x", VECTORS)
+def test_a_small_vector_forward_gradient_is_bitwise_the_general_one(f, x):
+    g = dd.grad(f, x, mode="forward")        # one pass of x.size directions: the shortcut
+    assert type(g) is np.ndarray and g.shape == x.shape and g.dtype == np.float64
+    for other in (dd.grad(f, x, mode="forward", chunk=1), dd.jacobian(f, x),
+                  dd.grad(lambda t: f(t[0]), (x,), mode="forward")[0]):
+        assert g.tobytes() == np.asarray(other).tobytes()
+    want = complex_step_jacobian(f, x) if f is not VECTORS[3][0] else np.zeros(x.shape)
+    np.testing.assert_allclose(g, want, rtol=1e-14, atol=1e-300)
+
+
+def test_a_small_vector_gradient_is_the_callers_own_array():
+    # f returns an element of x: its tangent is a view of the (shared, read-only) seeds, which
+    # the gradient must not be.
+    g = dd.grad(lambda x: x[1], np.array([3.0, 4.0]), mode="forward")
+    g[0] = 99.0
+    assert dd.grad(lambda x: x[1], np.array([3.0, 4.0]), mode="forward").tolist() == [0.0, 1.0]
+    # float32 keeps the general path and its dtype
+    g32 = dd.grad(lambda x: x[0] * x[1], np.array([2.0, 5.0], dtype=np.float32), mode="forward")
+    assert g32.dtype == np.float32 and g32.tolist() == [5.0, 2.0]
