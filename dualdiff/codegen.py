@@ -134,6 +134,7 @@ class Program:
     refs: List[Any]           # the output references the program computes
     names: Any                # the namespace builder, shared with the all-impl fallback
     copied: List[bool]        # which outputs are copied (the others are private memory)
+    epilogue: List[str]       # lines to run before returning (handing buffers back)
 
     def recorded_outputs(self) -> List[Any]:
         """The outputs the code returns, from the recording's values: what running it on the
@@ -372,6 +373,7 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
         return (v.shape, v.dtype, v.strides)
 
     lines: List[str] = []
+    starts: Dict[int, int] = {}  # buffer -> the line that allocates it
     lowered = inplace = 0
     risky = False
     for node in order:
@@ -386,12 +388,13 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
                     still.append(b)
             pending = still
         low = LOWERINGS.get(node.prim.name) if node.prim is not None else None
-        if kind == "ufunc" and node.id in fresh and low is not None and low.elementwise:
+        if kind == "ufunc" and node.id in fresh and low is not None:
             v = node.value
             key = layout(v)
             target = None
             for r in node.args:
-                if type(r) is not Node or r.id not in fresh:
+                # Only elementwise operations may write over what they read (matmul may not).
+                if type(r) is not Node or r.id not in fresh or not low.elementwise:
                     continue
                 root = find(r.id)
                 if last.get(root) == i and layout(r.value) == key:
@@ -408,6 +411,7 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
                 inplace += 1
             else:
                 pending.append(node.id)
+                starts[node.id] = len(lines)
         elif node.id in fresh:
             pending.append(node.id)
         if kind == "op" and low is not None:
@@ -417,6 +421,7 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
         lines.append(f"v{node.id} = {expr}")
         for gk, expected in guards_by_node.get(node.id, ()):
             lines.append(_guard_line(names, f"v{node.id}", gk, expected))
+    epilogue = _keep_buffers(names, graph, lines, starts, out_roots, find) if fast else []
     # Guards on the inputs themselves come first.
     head = []
     for n in graph.inputs:
@@ -441,7 +446,49 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
         exprs.append(e)
         copied.append(copy)
     return Program(lines, names.ns, exprs, len(order), lowered, inplace, len(graph.guards),
-                   len(names.by_id), names.constant_bytes, risky, list(outputs), names, copied)
+                   len(names.by_id), names.constant_bytes, risky, list(outputs), names, copied,
+                   epilogue)
+
+
+#: Temporaries of at least this many bytes are kept between calls (see :func:`_keep_buffers`).
+KEEP_BYTES = 1 << 18
+
+
+def _keep_buffers(names: _Names, graph: Graph, lines: List[str], starts: Dict[int, int],
+                  out_roots: List[frozenset], find: Callable[[int], int]) -> List[str]:
+    """Large private temporaries written into a set of arrays kept from call to call.
+
+    Allocating a fresh large array costs its page faults on every call (glibc returns the
+    memory of large freed blocks to the system), about a millisecond per 8 MB. The buffers that
+    never reach an output are taken instead from a workspace the specialisation keeps: one set
+    per concurrent call (``list.pop``/``append`` are atomic), made on first use. Returns the
+    lines that hand the workspace back before the function returns; patches ``lines``.
+    """
+    shown: Set[int] = set()
+    for rs in out_roots:
+        shown |= {find(x) for x in rs}
+    kept: List[Tuple[Tuple[int, ...], np.dtype, Any]] = []
+    for b, at in starts.items():
+        v = graph.nodes[b].value
+        if b in shown or v.nbytes < KEEP_BYTES:
+            continue
+        order: Any = "C" if v.flags.c_contiguous else ("F" if v.flags.f_contiguous else None)
+        if order is None:
+            continue
+        lines[at] = lines[at][:-1] + f", out=_w{len(kept)})"
+        kept.append((v.shape, v.dtype, order))
+    if not kept:
+        return []
+
+    def alloc() -> tuple:
+        return tuple(np.empty(shape, dtype, order=order) for shape, dtype, order in kept)
+
+    pool: List[tuple] = []
+    ws, mk = names.const(pool, "_ws"), names.const(alloc, "_alloc")
+    unpack = "".join(f"_w{k}, " for k in range(len(kept)))
+    lines[:0] = ["try:", f"    _w = {ws}.pop()", "except IndexError:", f"    _w = {mk}()",
+                 f"{unpack}= _w"]
+    return [f"{ws}.append(_w)"]
 
 
 def _guard_line(names: _Names, v: str, kind: str, expected: Any) -> str:

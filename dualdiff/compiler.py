@@ -441,14 +441,14 @@ def _build(fn: Any, prologue: _Prologue, program: Program, template: Any,
         safe = generate(tag.graph, program.refs, fast=False, names=program.names)
         ns.update(safe.namespace)
         body.append("    try:")
-        body += ["        " + line for line in program.lines]
+        body += ["        " + line for line in program.lines + program.epilogue]
         body.append("        " + ret)
         body.append("    except (ArithmeticError, ValueError):")
         body.append("        pass")
         body += ["    " + line for line in safe.lines]
         body.append("    " + "return " + _render(template, safe.outputs, ns))
     else:
-        body += ["    " + line for line in program.lines]
+        body += ["    " + line for line in program.lines + program.epilogue]
         body.append("    " + ret)
     source = f"def {name}(*args, **kwargs):\n" + "\n".join(body) + "\n"
     filename = f"<dd.compile {name} #{next(_serial)}>"

@@ -363,3 +363,37 @@ def test_threads_share_a_compiled_function():
     for x, y in zip(points, got):
         identical(dd.grad(_branchy, x), y)
     assert g.recordings == 2  # one per branch, however the threads raced
+
+
+def test_large_temporaries_are_kept_between_calls_never_returned():
+    # 40 000 float64 = 320 KB per temporary: above KEEP_BYTES, so the temporaries that never
+    # reach an output live in a workspace the specialisation keeps (no fresh pages per call).
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dualdiff.codegen import KEEP_BYTES
+
+    n = 40_000
+    assert n * 8 >= KEEP_BYTES
+    f = lambda x: np.sum(np.sin(x) * np.exp(x) + x ** 2)
+    grad = dd.compile(lambda x: dd.grad(f, x))
+    jvp = dd.compile(lambda x, v: dd.jvp(f, x, v))
+    W = np.random.default_rng(3).uniform(size=(200, 200))
+    h = lambda A: np.sum(np.tanh(A @ W.T) ** 2)
+    mm = dd.compile(lambda A, V: dd.jvp(h, A, V))
+    rng = np.random.default_rng(4)
+    xs = [rng.uniform(size=n) for _ in range(3)]
+    firsts = [grad(x) for x in xs]
+    assert "_ws.pop()" in grad.source(xs[0]) and "_ws.pop()" in jvp.source(xs[0], xs[1])
+    for x, g in zip(xs, firsts):  # a later call never writes into an earlier result
+        identical(dd.grad(f, x), g)
+        identical(dd.jvp(f, x, xs[0]), jvp(x, xs[0]))
+    A, V = rng.uniform(size=(200, 200)), rng.uniform(size=(200, 200))
+    for _ in range(2):
+        identical(dd.jvp(h, A, V), mm(A, V))
+    assert re.search(r"np_matmul\(v\d+, \w+, out=_w\d\)", mm.source(A, V))  # a matmul's too
+    points = [rng.uniform(size=n) for _ in range(8)]
+    with ThreadPoolExecutor(4) as pool:  # concurrent calls each take their own workspace
+        got = list(pool.map(lambda x: (grad(x), jvp(x, x)), points))
+    for x, (g, j) in zip(points, got):
+        identical(dd.grad(f, x), g)
+        identical(dd.jvp(f, x, x), j)
