@@ -110,3 +110,36 @@ def test_subtract_tangents_in_one_pass(chunk):
     S = np.random.default_rng(3).standard_normal((4, 3, 5))
     _, t = dd.jvp(f, x, S[0])
     np.testing.assert_array_equal(t, x[1] * S[0, 0] + x[0] * S[0, 1] + -(np.cos(x[2]) * S[0, 2]))
+
+
+@pytest.mark.parametrize("shape,sl", [((7,), slice(1, None)), ((7,), slice(None, -2)),
+                                      ((5, 4), slice(1, 3)), ((6,), slice(None, None, -2)),
+                                      ((BIG,), slice(2, None))])
+def test_one_slice_in_k_directions_equals_the_general_path(shape, sl):
+    from dualdiff.primitives import bind
+    from dualdiff.rules.indexing import GETITEM, INDEX_ADD, _chunk_index
+    rng = np.random.default_rng(4)
+    k = 3
+    t = rng.standard_normal((k,) + shape)
+    x = rng.standard_normal(shape)
+    idx = (sl,)
+    got = GETITEM.jvp((x,), (t,), x[idx], {"idx": idx}, True)
+    np.testing.assert_array_equal(got, bind(GETITEM, t, idx=_chunk_index(idx)))
+    np.testing.assert_array_equal(got, np.stack([ti[sl] for ti in t]))  # direction by direction
+    ct = rng.standard_normal((k,) + x[idx].shape)
+    got = INDEX_ADD.jvp((ct[0],), (ct,), None, {"idx": idx, "shape": shape}, True)
+    want = bind(INDEX_ADD, ct, idx=_chunk_index(idx), shape=(k,) + shape)
+    np.testing.assert_array_equal(got, want)
+    for i in range(k):  # direction by direction, numpy's own zeros-then-assign
+        z = np.zeros(shape)
+        z[sl] = ct[i]
+        np.testing.assert_array_equal(got[i], z)
+
+
+def test_sum_in_k_directions_matches_the_closed_form():
+    x = np.random.default_rng(5).standard_normal((3, 4))
+    J = dd.jacobian(lambda z: np.sum(z ** 2, axis=1), x, chunk=5)
+    want = np.zeros((3, 3, 4))
+    for i in range(3):
+        want[i, i] = 2 * x[i]
+    np.testing.assert_array_equal(J, want)

@@ -16,6 +16,9 @@ from .shape import _axis, broadcast_to, moveaxis, reshape, transpose
 from .table import Value, norm_axes, register
 
 
+_ALL = slice(None)
+
+
 def _chunk_index(idx: tuple) -> tuple:
     return (slice(None),) + idx
 
@@ -63,8 +66,9 @@ def _move_axis(x: Value, source: int, dest: int) -> Value:
 def _getitem_jvp(primals, tangents, out, params, chunked):
     idx = params["idx"]
     t0 = tangents[0]
-    if type(t0) is np.ndarray and len(idx) == 1 and type(idx[0]) is int:
-        # x1, x2 = x: a plain tangent and one int index need none of getitem's checks
+    if type(t0) is np.ndarray and len(idx) == 1 and (type(idx[0]) is int or type(idx[0]) is slice):
+        # x1, x2 = x or x[1:]: a plain tangent and one int or slice need none of getitem's
+        # checks (no advanced index to move)
         return t0[:, idx[0]] if chunked else t0[idx]
     if not chunked:
         return getitem(tangents[0], idx)
@@ -143,6 +147,11 @@ def _zeros_outside(idx: tuple, shape: tuple, dtype: Any) -> np.ndarray:
 
 def _index_add_jvp(primals, tangents, out, params, chunked):
     t = tangents[0]
+    idx = params["idx"]
+    if chunked and type(t) is np.ndarray and len(idx) == 1 and type(idx[0]) is slice:
+        # the adjoint of x[a:b] in k directions (what a Hessian's sweep meets): no advanced
+        # index to move, and what bind would do for a plain tangent, directly
+        return _index_add_impl(t, (_ALL, idx[0]), (t.shape[0],) + params["shape"])
     if chunked:
         moved = _separated_advanced_ndim(params["idx"])
         if moved:  # the values must come in the axis order numpy's indexing produces

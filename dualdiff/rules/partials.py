@@ -93,9 +93,10 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             # A scalar output's chunked tangents are all (k,): nothing to align or broadcast.
             if chunked and not scalar_out:
                 nd = len(shape_of(out))
-                if t0 is not None:
+                # (a plain tangent with the output's rank plus k needs no alignment: skip the call)
+                if t0 is not None and (type(t0) is not np.ndarray or t0.ndim <= nd):
                     t0 = align_chunk(t0, nd)
-                if t1 is not None:
+                if t1 is not None and (type(t1) is not np.ndarray or t1.ndim <= nd):
                     t1 = align_chunk(t1, nd)
             if t0 is not None and k0 != 1:
                 t0 = p0(primals[0], primals[1], out) * t0 if k0 == 0 else -t0
@@ -240,6 +241,9 @@ def _fit(total: Value, out: Value, chunked: bool) -> Value:
     """Broadcast a tangent up to the output's shape when its arguments were broadcast."""
     if type(out) in SCALAR_TYPES and not chunked:
         return total  # every argument was a scalar too
+    if type(total) is np.ndarray and type(out) is np.ndarray:  # the common case, checked directly
+        if (total.shape[1:] if chunked else total.shape) == out.shape:
+            return total
     out_shape = shape_of(out)
     want = (shape_of(total)[0],) + out_shape if chunked else out_shape
     if shape_of(total) != want:

@@ -27,10 +27,13 @@ def align_chunk(t: Value, out_ndim: int) -> Value:
 
 def _sum_jvp(primals, tangents, out, params, chunked):
     axis = params["axis"]
+    t = tangents[0]
     if chunked:
         nd = len(shape_of(primals[0]))
         axis = tuple(range(1, nd + 1)) if axis is None else tuple(a + 1 for a in axis)
-    return sum(tangents[0], axis=axis, keepdims=params["keepdims"])
+        if type(t) is np.ndarray:  # the axes are normalised already: what sum() would bind
+            return np.add.reduce(t, axis=axis, keepdims=params["keepdims"])
+    return sum(t, axis=axis, keepdims=params["keepdims"])
 
 
 def _sum_vjp(ct, primals, out, params, shapes, wants):
