@@ -23,6 +23,8 @@ def as_value(x: Any, what: str) -> Any:
     """A float (or complex) ndarray or scalar from numeric input; a clear TypeError otherwise."""
     if type(x) is float:  # the common scalar, checked first: it is returned as it is
         return x
+    if type(x) is np.ndarray and x.ndim and x.dtype.kind in "fc":  # the common array: as it is
+        return x
     if is_traced(x):
         return x
     if isinstance(x, (bool, int)) and not isinstance(x, np.ndarray):

@@ -93,7 +93,8 @@ def _in_dtype(name: str, a: Any, dtype: Any) -> Any:
 
 
 def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    _reject("sum", {"out": out, **kw})
+    if out is not None or kw:  # (checked here first: np.sum in a loss runs on every call)
+        _reject("sum", {"out": out, **kw})
     return F.sum(_in_dtype("sum", a, dtype), axis=axis, keepdims=bool(keepdims))
 
 

@@ -22,6 +22,9 @@ BROADCASTS = [
     (np.arange(6.0).reshape(2, 3).T, (4, 3, 2)), (np.ones(3, dtype=np.float32), (2, 3)),
     (np.array([1 + 2j]), (3,)), (np.arange(3), (2, 3)), ([1.0, 2.0], (2, 2)),
     (np.ones((1, 3, 1)), (2, 4, 3, 5)),
+    (np.broadcast_to(3.0, (1, 4)), (5, 4)),                        # one number, strides 0
+    (np.broadcast_to(np.float32(3.0), (4,)).reshape(1, 4), (2, 3, 4)),
+    (np.broadcast_to(np.arange(3.0), (2, 3)), (4, 2, 3)),          # strides (0, 8): numpy's
 ]
 
 
@@ -37,7 +40,8 @@ def test_broadcast_impl_is_numpys_view(x, shape):
 
 
 @pytest.mark.parametrize("x, shape", [(np.ones((2, 3)), (3,)), (np.ones((2, 3)), (4, 3)),
-                                      (np.ones(3), (-1, 3)), (np.ones(1), (-2,))])
+                                      (np.ones(3), (-1, 3)), (np.ones(1), (-2,)),
+                                      (np.broadcast_to(1.0, (1, 4)), (5, 3))])
 def test_broadcast_impl_refuses_as_numpy_does(x, shape):
     with pytest.raises(ValueError) as want:
         np.broadcast_to(x, shape)

@@ -67,11 +67,11 @@ def logsumexp(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: 
     """
     axes = norm_axes(axis, len(shape_of(x)))
     shifted, m = _shift(x, axes)
-    out = add(log(sum(exp(shifted), axis=axes, keepdims=True)), m)
-    if keepdims:
-        return out
-    return reshape(out, tuple(n for i, n in enumerate(shape_of(out))
-                              if not (axes is None or i in axes)))
+    if not keepdims:
+        # The shift (a constant) loses the summed axes instead of the result: one recorded
+        # operation fewer, the same numbers.
+        m = m.reshape([n for i, n in enumerate(m.shape) if not (axes is None or i in axes)])
+    return add(log(sum(exp(shifted), axis=axes, keepdims=keepdims)), m)
 
 
 def softmax(x: Value, axis: int = -1) -> Value:
