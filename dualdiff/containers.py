@@ -83,6 +83,9 @@ def flatten(x: Any, what: str = "x") -> Tuple[List[Any], Treedef]:
     if type(x) is tuple and all(type(item) is float for item in x):
         # a point given as a tuple of floats (the worked example): each item is one leaf
         return list(x), ("tuple", tuple, [_LEAF] * len(x))
+    if type(x) is tuple and all([type(item) is np.ndarray for item in x]):
+        # a tuple of arrays (a model's parameters): each item is one leaf
+        return [as_value(item, what) for item in x], ("tuple", tuple, [_LEAF] * len(x))
     if isinstance(x, tuple):
         leaves: List[Any] = []
         children = []

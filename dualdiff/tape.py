@@ -248,6 +248,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
     # (consume: entries.pop() in the loop itself; a generator's resumption costs as much as a
     # scalar entry's whole adjoint)
     i = len(entries)
+    swept = 0
     while entries if consume else i:
         if consume:
             e = entries.pop()
@@ -260,7 +261,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             continue
         if not keep:
             table[slot] = None
-        tape.swept += 1
+        swept += 1
         cts = e.prim.vjp(ct, e.args, e.out, e.params, e.shapes, e.wants)
         if e.real is not None:
             cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]
@@ -285,6 +286,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             else:
                 # two plain arrays: add() would compute old + c itself
                 table[p] = old + c if type(old) is np.ndarray and type(c) is np.ndarray else add(old, c)
+    tape.swept += swept
     tape.table = None
     return table
 
