@@ -678,8 +678,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     vector = (not scalars and chunked and k == n and phase is None and len(leaves) == 1
               and type(leaves[0]) is np.ndarray and leaves[0].dtype == np.float64)
     if scalars and chunked:
-        eye = _identity(n, float)
-        passes: Any = [(range(n), [eye[:, i] for i in range(n)])]
+        passes: Any = [(range(n), _scalar_seeds(n))]
     elif scalars:
         passes = [(range(n), [1.0])]
     elif vector:
@@ -748,6 +747,19 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
 
 
 _FLOAT64 = (float, np.float64)
+# The seeds of n float64 scalars in one pass, kept for small n like the identity they view.
+_SCALAR_SEEDS: "dict[int, List[np.ndarray]]" = {}
+
+
+def _scalar_seeds(n: int) -> List[np.ndarray]:
+    """The identity's n columns (read-only views), as _split_seed cuts them for n scalar leaves."""
+    seeds = _SCALAR_SEEDS.get(n)
+    if seeds is None:
+        eye = _identity(n, float)
+        seeds = [eye[:, i] for i in range(n)]
+        if n <= 16:
+            _SCALAR_SEEDS[n] = seeds
+    return seeds
 
 
 def _fresh_array(t: Any) -> bool:
