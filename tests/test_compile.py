@@ -127,6 +127,20 @@ def test_buffer_reuse_keeps_memory_order():
         identical(dd.grad(lambda X: np.sum(f(X)), X), grad(X))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_min_real_run_as_reductions_and_views(dtype):
+    f = lambda x: (np.max(x, axis=0), np.min(x), np.max(x, initial=0.5),
+                   dd.logsumexp(x, axis=0, keepdims=True))
+    c = dd.compile(f)
+    x = np.random.default_rng(5).normal(size=(6, 4)).astype(dtype)
+    for z in (x, np.where(x > 1.0, np.nan, x).astype(dtype)):  # nan wins, as in numpy
+        with np.errstate(invalid="ignore"):
+            identical(f(z), c(z))
+    src = c.source(x)
+    assert "_max(" in src and "_min(" in src and "impl_max" not in src, src
+    identical(dd.grad(lambda x: np.sum(f(x)[3]), x), dd.compile(lambda x: dd.grad(lambda x: np.sum(f(x)[3]), x))(x))
+
+
 def _mlp_loss(params, X, Y, lam=1e-3):
     W1, W2 = params
     h = np.tanh(W1 @ X)
