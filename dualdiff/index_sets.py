@@ -19,6 +19,7 @@ instead (the general path): never a guess.
 from __future__ import annotations
 
 import itertools
+import weakref
 from typing import Any, List, Sequence, Tuple
 
 import numpy as np
@@ -51,8 +52,14 @@ class SetStore:
     ([[0, 1, 2], [1, 2, 3], [0, 2, 3]], [[]])
     """
 
+    #: Entries the store may hold before :meth:`compact` is worth its cost (and at least
+    #: twice what the live arrays held at the last compaction).
+    FLOOR = 1 << 20
+
     def __init__(self, n: int):
         self.n = max(int(n), 1)  # how many inputs: set members are 0 … n - 1
+        self._live: "weakref.WeakSet[SetArray]" = weakref.WeakSet()  # the arrays using it
+        self._limit = 8 * self.n + self.FLOOR
         # Room for a few operations' worth of sets from the start: growing by doubling copies.
         room = 4 * self.n + 1024
         self._start = np.zeros(room, dtype=_INT)
@@ -76,6 +83,31 @@ class SetStore:
         self._count += k
         self._used += flat.size
         return np.arange(first, first + k, dtype=_INT)
+
+    def crowded(self) -> bool:
+        """Whether sets no live array refers to may be taking most of the store."""
+        return self._used > self._limit
+
+    def compact(self) -> None:
+        """Keep only the sets live arrays refer to, renumbering them in those arrays.
+
+        Sets are only ever added, and a long computation makes many that are used once; without
+        this, memory would grow with the number of operations rather than with the patterns
+        alive at one time. Call it only where every set in use is held by a SetArray.
+        """
+        live = list(self._live)
+        bases = [_unbroadcast(a.ids) for a in live]
+        used = np.unique(np.concatenate([b.reshape(-1) for b in bases]
+                                        + [np.zeros(1, dtype=_INT)]))
+        sizes, flat = self.members(used[1:])
+        renumber = np.zeros(self._count, dtype=_INT)
+        renumber[used] = np.arange(used.size, dtype=_INT)
+        self._count, self._used = 1, 0
+        self._add(sizes, flat)  # set k of `used` becomes set k
+        for array, base in zip(live, bases):
+            ids = np.asarray(renumber[base])
+            array.ids = ids if base is array.ids else np.broadcast_to(ids, array.ids.shape)
+        self._limit = max(2 * self._used, 8 * self.n + self.FLOOR)
 
     def singletons(self, offset: int, size: int) -> np.ndarray:
         """Ids of the sets {offset}, {offset + 1}, …, {offset + size - 1}."""
@@ -231,6 +263,13 @@ class SetStore:
 _METADATA = (np.shape, np.ndim, np.size)
 
 
+def _unbroadcast(ids: np.ndarray) -> np.ndarray:
+    """``ids`` without its broadcast axes (stride 0): what it really holds."""
+    if not ids.ndim or all(ids.strides):
+        return ids
+    return ids[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in ids.strides)]
+
+
 def _shape(x: Any) -> tuple:
     return x.ids.shape if type(x) is SetArray else np.shape(x)
 
@@ -250,7 +289,7 @@ class SetArray:
     ``local``: the pattern at x, where a product with an exact 0 is the empty set.
     """
 
-    __slots__ = ("ids", "store", "local")
+    __slots__ = ("ids", "store", "local", "__weakref__")
     #: As for an object array of sets: rules asking a tangent's dtype get object.
     dtype = np.dtype(object)
 
@@ -258,6 +297,7 @@ class SetArray:
         self.ids = ids
         self.store = store
         self.local = local
+        store._live.add(self)  # so that compacting the store can renumber it
 
     @property
     def shape(self) -> tuple:

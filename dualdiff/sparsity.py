@@ -302,6 +302,8 @@ class PatternTag(ForwardTag):
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> Dual:
         self.count += 1
+        if self.store.crowded():
+            self.store.compact()  # here every set in use is held by a Dual's SetArray
         primals, tangents, nested = self.split(args)
         out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
         tangent = None if nested else self._fast(prim, primals, tangents, out, params)

@@ -135,3 +135,48 @@ def test_patterns_that_are_not_banded_are_coloured_greedily():
     assert np.array_equal(natural.colors, _greedy(*_column_graph(
         Pattern.from_coo(*np.nonzero(band), band.shape)), "natural"))
     assert dd.color_columns(np.zeros((3, 4), dtype=bool)).n_colors == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Memory: sets no array refers to are dropped
+# --------------------------------------------------------------------------------------------
+
+def test_compact_keeps_exactly_the_live_sets():
+    store = SetStore(6)
+    x = SetArray(store.singletons(0, 6), store, False)
+    pairs = x + SetArray(x.ids[::-1], store, False)
+    wide = np.broadcast_to(pairs, (3, 6))               # a broadcast view: renumbered as one
+    scalar = np.add.reduce(pairs)
+    before = [store.to_lists(a.ids) for a in (x, pairs, wide, scalar)]
+    for _ in range(5):
+        pairs + SetArray(x.ids[[1, 2, 3, 4, 5, 0]], store, False)   # garbage, at once
+    used = store._used
+    store.compact()
+    assert store._used < used
+    assert [store.to_lists(a.ids) for a in (x, pairs, wide, scalar)] == before
+    assert wide.ids.strides[0] == 0 and scalar.ids.shape == ()
+
+
+def test_long_computations_keep_the_store_small(monkeypatch):
+    from dualdiff.sparsity import PatternTag
+    monkeypatch.setattr(SetStore, "FLOOR", 64)             # compact often
+    sizes = []
+    original = SetStore.compact
+
+    def compact(self):
+        original(self)
+        sizes.append(self._used)
+
+    monkeypatch.setattr(SetStore, "compact", compact)
+
+    def f(x):
+        y = x
+        for k in range(60):
+            y = np.sin(y[::-1]) * 0.5 + dd.concatenate([y[1:], y[:1]]) * (k % 3 == 0)
+        return y[:4] + np.sum(y[4:] * y[:-4])
+
+    x = np.linspace(0.1, 1.0, 9)
+    fast = dd.sparsity(f, x).toarray()
+    assert sizes and max(sizes) < 200                     # compactions ran, and kept it small
+    monkeypatch.setattr(PatternTag, "_fast", lambda self, *args: None)
+    assert np.array_equal(fast, dd.sparsity(f, x).toarray())   # the general path agrees
