@@ -588,11 +588,15 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         rec = _Recording(f, leaves, treedef, "grad", meter=meter)
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape)
-        if is_complex(rec.value):
-            raise _complex_output_error()
-        # ȳ = 1 in the output's precision, so a float32 loss gets float32 gradients.
-        value = _concrete(rec.value)
-        one = value.dtype.type(1) if isinstance(value, (np.ndarray, np.generic)) else 1.0
+        value = rec.value
+        if type(value) is float:  # (scalar code: a real float64 value, so ȳ = 1.0)
+            one: Any = 1.0
+        else:
+            if is_complex(value):
+                raise _complex_output_error()
+            # ȳ = 1 in the output's precision, so a float32 loss gets float32 gradients.
+            value = _concrete(value)
+            one = value.dtype.type(1) if isinstance(value, (np.ndarray, np.generic)) else 1.0
         g = unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
         if not full_output:
             return _returns(aux, x, g)
