@@ -589,7 +589,9 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape)
         value = rec.value
-        if type(value) is float:  # (scalar code: a real float64 value, so ȳ = 1.0)
+        if type(value) is float or type(value) is np.float64:  # real float64: ȳ = 1.0
+            # (a Python float rather than np.float64: the same number, and the sweep's scalar
+            # arithmetic then runs as Python floats, several times cheaper than numpy scalars')
             one: Any = 1.0
         else:
             if is_complex(value):
