@@ -250,9 +250,8 @@ class _Recording:
         table = backward(self.tape, {self.out_slot: ybar}, consume=last)
         out = []
         for x, s in zip(self.leaves, self.tape.inputs):
-            c = table[s]
-            if type(c) is float and type(x) is float:  # a float's: nothing to copy or convert
-                out.append(c)
+            if type(table[s]) is float and type(x) is float:  # nothing to copy or convert
+                out.append(table[s])  # (no local name for it: take() counts references)
                 continue
             c = take(table, s)  # never the caller's ybar, a tape value, or another input's array
             out.append(_zero_cotangent(x) if c is None else _complex_like(c, x))

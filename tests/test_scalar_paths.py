@@ -159,3 +159,21 @@ def test_a_small_vector_gradient_is_the_callers_own_array():
     # float32 keeps the general path and its dtype
     g32 = dd.grad(lambda x: x[0] * x[1], np.array([2.0, 5.0], dtype=np.float32), mode="forward")
     assert g32.dtype == np.float32 and g32.tolist() == [5.0, 2.0]
+
+
+def test_a_fresh_array_gradient_is_handed_over_not_copied(monkeypatch):
+    # The scalar shortcut in the sweep's read-out must not keep a reference of its own: take()
+    # decides by reference count whether the table's array may be returned as it is.
+    from dualdiff import transforms
+    real_take = transforms.take
+    handed = []
+
+    def spy(table, slot):
+        before = id(table[slot])  # an id, not a reference, so take() sees what it would
+        out = real_take(table, slot)
+        handed.append(id(out) == before)
+        return out
+
+    monkeypatch.setattr(transforms, "take", spy)
+    g = dd.grad(lambda x: np.sum(x * x), np.arange(3.0))
+    assert g.tolist() == [0.0, 2.0, 4.0] and handed == [True]
