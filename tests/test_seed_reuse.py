@@ -8,6 +8,7 @@ import pytest
 
 import dualdiff as dd
 from dualdiff import transforms
+from test_nesting import rosenbrock as _chain, rosenbrock_hessian as _chain_hessian  # closed form
 
 sp = pytest.importorskip("scipy.sparse")
 
@@ -38,20 +39,6 @@ def test_jacobian_of_identity_is_a_fresh_writeable_array(chunk):
     J[:] = 7.0  # must not reach the seeds kept for the next call
     np.testing.assert_array_equal(dd.jacobian(lambda z: z, x, chunk=chunk), np.eye(5))
     np.testing.assert_array_equal(dd.jacobian(lambda z: 2 * z, x, chunk=chunk), 2 * np.eye(5))
-
-
-def _chain(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
-def _chain_hessian(x):  # closed form
-    n = x.size
-    H = np.zeros((n, n))
-    i = np.arange(n - 1)
-    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
-    H[i + 1, i + 1] += 200
-    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
-    return H
 
 
 def test_reused_star_coloring_keeps_its_seeds_and_stays_exact():
