@@ -140,6 +140,10 @@ for name in ("max", "min", "nanmax", "nanmin"):
     case(name, "axis1", lambda x, n=name: getattr(dd, n)(x, axis=1),
          lambda x, n=name: getattr(np, n)(x, axis=1), normal(3, 4), oracle="cd")
 case("prod", "axis0", lambda x: dd.prod(x, axis=0), lambda x: np.prod(x, axis=0), normal(3, 4))
+case("logsumexp", "axis0", lambda x: dd.logsumexp(x, axis=0),
+     lambda x: np.log(np.sum(np.exp(x), axis=0)), normal(3, 4))
+case("logsumexp", "all-keepdims", lambda x: dd.logsumexp(x, keepdims=True),
+     lambda x: np.log(np.sum(np.exp(x), keepdims=True)), normal(2, 3))
 case("prod", "zeros", lambda x: dd.prod(x, axis=1), lambda x: np.prod(x, axis=1),
      np.array([[1.5, 0.0, -2.0, 0.5], [0.0, 3.0, 0.0, 1.0], [2.0, 1.0, 0.5, -1.0]]))
 case("cumsum", "axis1", lambda x: dd.cumsum(x, axis=1), lambda x: np.cumsum(x, axis=1), normal(3, 4))

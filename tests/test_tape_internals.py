@@ -89,3 +89,4 @@ def test_the_users_arrays_and_kept_values_survive_in_place_sums():
     g = dd.grad(f, X)
     np.testing.assert_array_equal(seen["s"], before)
     np.testing.assert_allclose(g, 2.0 * np.sin(X) * np.cos(X), rtol=1e-14)
+

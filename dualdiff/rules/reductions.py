@@ -1,9 +1,9 @@
-"""Reductions over axes: max/min (and their nan-ignoring forms), prod, and the composites
-mean, var, std, ptp, average, nansum, nanmean, median, quantile, percentile, diff, trace,
-logsumexp, softmax, log_softmax.
+"""Reductions over axes: max/min (and their nan-ignoring forms), prod, logsumexp, and the
+composites mean, var, std, ptp, average, nansum, nanmean, median, quantile, percentile, diff,
+trace, softmax, log_softmax.
 
-The structural entries (``max``, ``min``, ``nanmax``, ``nanmin``, ``prod``) hold their tangent
-and adjoint rules side by side; each adjoint is one broadcast of the cotangent times a constant
+The structural entries (``max``, ``min``, ``nanmax``, ``nanmin``, ``prod``, ``logsumexp``) hold
+their tangent and adjoint rules side by side; each adjoint is one broadcast of the cotangent times a constant
 or traced weight, never a loop over elements. The composites are written with primitives and
 need no rule of their own. (``sum``, the reduction every adjoint uses, is in :mod:`.shape`;
 ``cumsum``/``cumprod`` in :mod:`.cumulative`.)
@@ -39,39 +39,76 @@ def mean(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool 
     return divide(sum(x, axis=axes, keepdims=keepdims), float(count))
 
 
-def _shift(x: Value, axis) -> tuple:
-    """x minus its (constant) maximum over ``axis``: exp of the result cannot overflow."""
-    v = stop_gradient(x)
+def _max_shift(v: Any, axis) -> Any:
+    """The shift of a stable exp-sum over ``axis``: the maximum (of the real part), kept as unit
+    axes, and 0 where it is not finite (an all -inf slice, or an empty one)."""
     # initial=-inf: an empty axis has no maximum; it then shifts by 0 and logsumexp is -inf.
     if type(v) is np.ndarray and v.dtype.kind == "f":
         # what np.max(np.real(v)) computes, without numpy's Python-level dispatch; a finite
         # sum says every maximum is finite (inf or nan in it would spread to the sum)
         m = np.maximum.reduce(v, axis=axis, keepdims=True, initial=-np.inf)
         if math.isfinite(np.add.reduce(m, axis=None)):
-            return subtract(x, m), m
+            return m
     else:
         m = np.max(np.real(v), axis=axis, keepdims=True, initial=-np.inf)
-    m = np.where(np.isfinite(m), m, 0.0)  # all -inf along an axis: shift by 0, not by -inf
+    return np.where(np.isfinite(m), m, 0.0)  # all -inf along an axis: shift by 0, not by -inf
+
+
+def _shift(x: Value, axis) -> tuple:
+    """x minus its (constant) maximum over ``axis``: exp of the result cannot overflow."""
+    m = _max_shift(stop_gradient(x), axis)
     return subtract(x, m), m
+
+
+def _logsumexp_impl(x, axis, keepdims):
+    x = np.asarray(x)
+    m = _max_shift(x, axis)
+    s = np.add.reduce(np.exp(x - m), axis=axis, keepdims=keepdims)
+    if not keepdims:
+        m = m.reshape(s.shape)
+    return np.log(s) + m
+
+
+def _softmax_of(x: Value, out: Value, axes, keepdims: bool) -> Value:
+    """exp(x - logsumexp(x)): logsumexp's partial derivatives, from its own output (no overflow:
+    every exponent is at most 0)."""
+    return exp(x - _expand(out, shape_of(x), axes, keepdims))
+
+
+def _logsumexp_jvp(primals, tangents, out, params, chunked):
+    x, = primals
+    axes, keepdims = params["axis"], params["keepdims"]
+    nd = len(shape_of(x))
+    return sum(_softmax_of(x, out, axes, keepdims) * tangents[0],
+               axis=_tangent_axes(axes, nd, chunked), keepdims=keepdims)
+
+
+def _logsumexp_vjp(ct, primals, out, params, shapes, wants):
+    axes, keepdims = params["axis"], params["keepdims"]
+    return (_expand(ct, shapes[0], axes, keepdims) * _softmax_of(primals[0], out, axes, keepdims),)
+
+
+# One entry rather than the five operations it is made of (shift, exp, sum, log, add back): a
+# loss's cross-entropy records and sweeps one operation, and its adjoint is softmax times ȳ.
+LOGSUMEXP = register(Primitive(
+    "logsumexp", _logsumexp_impl, _logsumexp_jvp, _logsumexp_vjp, needs="both",
+    complex="holomorphic",
+    doc="log Σ exp(x) over axis, its maximum shifted out first (never overflows); the partials "
+        "are softmax(x) = exp(x - logsumexp(x))"))
 
 
 def logsumexp(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool = False) -> Value:
     """log(sum(exp(x))) over ``axis`` (all elements by default), without overflow.
 
-    The maximum is subtracted first and added back; it is a constant to every derivative (it
-    cancels), so the gradient is softmax(x).
+    The maximum is subtracted first and added back; the derivative is softmax(x), computed
+    from the result as exp(x - logsumexp(x)).
 
     >>> import dualdiff as dd
     >>> round(float(dd.logsumexp([1000.0, 1000.0])), 6)
     1000.693147
     """
-    axes = norm_axes(axis, len(shape_of(x)))
-    shifted, m = _shift(x, axes)
-    if not keepdims:
-        # The shift (a constant) loses the summed axes instead of the result: one recorded
-        # operation fewer, the same numbers.
-        m = m.reshape([n for i, n in enumerate(m.shape) if not (axes is None or i in axes)])
-    return add(log(sum(exp(shifted), axis=axes, keepdims=keepdims)), m)
+    return bind1(LOGSUMEXP, x, {"axis": norm_axes(axis, len(shape_of(x))),
+                                "keepdims": bool(keepdims)})
 
 
 def softmax(x: Value, axis: int = -1) -> Value:
