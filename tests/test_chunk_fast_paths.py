@@ -71,7 +71,18 @@ BROADCASTS = [
     (np.arange(6.0).reshape(2, 3)[:, :2], (4, 2, 2)),  # not contiguous: numpy's own
     (np.zeros((0, 3)), (2, 0, 3)), (np.ones(1), (0,)), (np.ones(3, np.float32), (2, 3)),
     (np.ones(3) + 1j, (2, 3)), (2, (3,)), ([1.0, 2.0], (2, 2)),
+    (np.arange(3.0).astype(">f8"), (2, 3)), (np.array([{1}, set()], dtype=object), (3, 2)),
+    (np.arange(3.0)[::-1], (2, 3)),  # negative strides: numpy's own
 ]
+
+
+def _read_only(a):
+    a = np.array(a)
+    a.flags.writeable = False
+    return a
+
+
+BROADCASTS.append((_read_only([1.0, 2.0]), (3, 2)))
 
 
 @pytest.mark.parametrize("x,shape", BROADCASTS)
