@@ -9,6 +9,9 @@ written once, with one vectorised gather.
 
 This module runs the passes through the task functions :mod:`dualdiff.transforms` hands it (the
 only code that touches Duals and the tape), optionally on an executor, and assembles the result.
+Under dd.compile the joining and the gather are recorded too (dualdiff's functions on the traced
+block), so ``format="coo"`` results compile: a reused colouring's passes then replay as generated
+code.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import numpy as np
 from .coloring import (Coloring, check_coloring, color_columns, color_rows, color_star,
                        symmetric, unique_in_row)
 from .executors import check_executor, run_tasks
+from .primitives import is_traced
+from . import rules as F
 from .sparsity import COO, Pattern, as_pattern, detect, require_scipy
 
 __all__ = ["compressed_jacobian", "compressed_hessian", "resolve_mode"]
@@ -39,6 +44,10 @@ def sparse_result(data: np.ndarray, pattern: Pattern, fmt: str, what: str) -> An
     """The values at ``pattern``'s entries as a CSR array, or as COO triplets."""
     if fmt == "coo":
         return COO(data, pattern.rows(), pattern.indices.copy(), pattern.shape)
+    if is_traced(data):
+        raise TypeError(f"{what} being compiled (dd.compile) comes out as COO triplets only: pass "
+                        f"format='coo' and build the scipy matrix from them outside the compiled "
+                        f"function (scipy.sparse.coo_array((H.data, (H.row, H.col)), H.shape))")
     sp = require_scipy(what)
     return sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
 
@@ -108,9 +117,19 @@ def _colored_seeds(coloring: Coloring, size: int, k: int, dtype: Any,
 def _stack_blocks(results: List[Tuple[Any, Any, int]], read_only: bool) -> np.ndarray:
     """The passes' (k, ·) tangent blocks as one array. ``read_only``: the caller only gathers
     from it, so one pass's block is used as it is (it may be a seed or a value f holds)."""
-    if read_only and len(results) == 1:
-        return np.asarray(results[0][1])
-    return np.concatenate([np.asarray(r[1]) for r in results])
+    blocks = [r[1] for r in results]
+    if any(is_traced(b) for b in blocks):  # being compiled: the joining is recorded too
+        return blocks[0] if len(blocks) == 1 else F.concatenate(blocks)
+    if read_only and len(blocks) == 1:
+        return np.asarray(blocks[0])
+    return np.concatenate([np.asarray(b) for b in blocks])
+
+
+def _gather(B: Any, where: np.ndarray) -> Any:
+    """The flat block's entries at ``where`` (a recorded gather when B is being compiled)."""
+    if is_traced(B):
+        return F.getitem(F.reshape(B, (-1,)), where)
+    return B.reshape(-1)[where]
 
 
 def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *, mode: str,
@@ -188,7 +207,7 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
     if pattern.shape[0] != m:
         raise ValueError(f"the sparsity pattern has {pattern.shape[0]} rows, but f(x) has {m} "
                          f"elements")
-    data = B.reshape(-1)[_jacobian_gather(coloring, mode)]
+    data = _gather(B, _jacobian_gather(coloring, mode))
     info.update(colors=coloring.n_colors, nonzeros=pattern.nnz)
     return value, sparse_result(data, pattern, fmt, "a sparse Jacobian"), info
 
@@ -248,7 +267,7 @@ def compressed_hessian(gradient: Callable, leaves: List[Any], n: int, *, sparse:
     results = run_tasks(forward_task, gradient, blocks, executor, leaves, None)
     B = _stack_blocks(results, read_only=True) if results else np.zeros((0, n))
     pattern, gather = _hessian_plan(coloring)
-    data = B.reshape(-1)[gather]
+    data = _gather(B, gather)
     info = dict(passes=len(blocks), mode="forward", chunk=k,
                 operations=sum(r[2] for r in results), n_inputs=n, n_outputs=n, peak_bytes=None,
                 colors=n_colors, nonzeros=pattern.nnz)
