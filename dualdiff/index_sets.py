@@ -84,6 +84,11 @@ class SetStore:
         self._used += flat.size
         return np.arange(first, first + k, dtype=_INT)
 
+    @property
+    def count(self) -> int:
+        """How many sets the store holds (ids 0 … count - 1)."""
+        return self._count
+
     def crowded(self) -> bool:
         """Whether sets no live array refers to may be taking most of the store."""
         return self._used > self._limit

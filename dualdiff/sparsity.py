@@ -358,6 +358,8 @@ class PatternTag(ForwardTag):
             if not np.array_equal(as_int, moved):
                 raise Unsupported
             moved = as_int
+        if moved.size and (moved.min() < 0 or moved.max() >= self.store.count):
+            raise Unsupported  # not ids any more: the rule computed with them
         return self._checked(SetArray(moved, self.store, self.local), out)
 
     def _checked(self, tangent: Any, out: Any) -> SetArray:
@@ -443,7 +445,8 @@ class PatternTag(ForwardTag):
 
 #: Linear primitives whose tangent rule only moves, copies or drops tangent elements (and fills
 #: zeros for constants): applied to arrays of set ids, it moves the ids exactly as it would move
-#: the sets. (sum, cumsum, index_add and the Fourier transforms add elements: not here.)
+#: the sets. (sum, cumsum and the Fourier transforms add elements: not here; index_add only with
+#: a basic index, see _moves.)
 MOVERS = frozenset(("reshape", "transpose", "broadcast_to", "astype", "copy", "getitem", "stack",
                     "concatenate", "where", "permute"))
 
