@@ -150,6 +150,33 @@ class Program:
         return [np.array(_value(r)) if c else _value(r) for r, c in zip(self.refs, self.copied)]
 
 
+def frozen_copy(c: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``c`` with ``c``'s exact strides (shape (), (n,), ... as ``c``).
+
+    The strides matter for bitwise equality with eager mode: numpy runs exp, log, power, expm1
+    and others through SIMD code on contiguous data and through libm on strided data, and the
+    two differ in the last bit. A reversed or sliced constant therefore stays reversed or
+    sliced, over a buffer of its own.
+
+    >>> x = np.arange(6.0)[::-2]
+    >>> y = frozen_copy(x)
+    >>> y.strides == x.strides, np.array_equal(x, y), y.flags.writeable, np.shares_memory(x, y)
+    (True, True, False, False)
+    """
+    item = c.itemsize
+    if c.size == 0 or c.flags.c_contiguous or c.flags.f_contiguous \
+            or any(st % item for st in c.strides):
+        out = np.array(c, order="K")
+    else:
+        low = sum((n - 1) * st for n, st in zip(c.shape, c.strides) if st < 0)
+        high = sum((n - 1) * st for n, st in zip(c.shape, c.strides) if st > 0)
+        buf = np.empty((high - low) // item + 1, c.dtype)
+        out = np.lib.stride_tricks.as_strided(buf[-low // item:], c.shape, c.strides)
+        out[...] = c
+    out.flags.writeable = False
+    return out
+
+
 class _Names:
     """Names of constants and functions in the generated module's namespace."""
 
@@ -170,14 +197,10 @@ class _Names:
             self.keep.append(c)  # the id stays this object's while the program lives
             if t is np.ndarray:
                 self.constant_bytes += c.nbytes
-                if c.flags.writeable or not (c.flags.c_contiguous or c.flags.f_contiguous):
+                if c.flags.writeable:
                     # Frozen: the compiled code sees the recording's value even if the caller
                     # later writes into the array it closed over (documented in docs/compile.md).
-                    # Contiguous too (a seed is often a slice of an identity): ufuncs run their
-                    # one-loop path, and a copy in the same memory order (order "K") gives
-                    # results laid out as before, so reductions add in the same order.
-                    c = np.array(c, order="K")
-                    c.flags.writeable = False
+                    c = frozen_copy(c)
             self.ns[name] = c
         return name
 
