@@ -22,18 +22,20 @@ from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.ru
     deg2rad, degrees, diff, exp2, fabs, float_power, fmax, fmin, fmod, heaviside, hypot, log10,
     log2, logaddexp, logaddexp2, max, median, min, mod, nan_to_num, nanmax, nanmean, nanmin,
     nansum, percentile, positive, prod, ptp, quantile, rad2deg, radians, reciprocal, remainder,
-    sinc, square, std, true_divide, var,
+    sinc, square, std, true_divide, var, ldexp,
 )
 from .rules import UFUNCS_AND_REDUCTIONS as _UFUNCS_AND_REDUCTIONS
 from .memory import MemoryInfo
 from . import fft, linalg
 from .rules import SAMPLING, SHAPE_AND_ASSEMBLY
 from .rules import gradient, linspace, real_if_close
+from .rules import convolve, corrcoef, correlate, cov, interp, polyval, trapezoid
 from .rules import (  # shape, assembly, indexing and sorting
     append, array_split, astype, atleast_1d, atleast_2d, atleast_3d, choose, column_stack, copy,
     diag, diagflat, diagonal, dsplit, dstack, flip, fliplr, flipud, hsplit, hstack,
     index_update, moveaxis, pad, partition, repeat, roll, rollaxis, rot90, row_stack, select,
     sort, split, swapaxes, take, take_along_axis, tile, tril, triu, vsplit, vstack,
+    broadcast_arrays, meshgrid, delete, resize,
 )
 from .primitives import Primitive, stop_gradient
 from .sparsity import COO, Pattern

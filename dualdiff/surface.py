@@ -21,6 +21,7 @@ from . import rules as F
 from .rules import ufuncs as E
 from .rules.indexing import GETITEM
 from .rules.table import norm_axes
+from .rules.ufuncs import divmod_ as _divmod
 from .primitives import bind1, bind2, shape_of, stop_gradient
 
 __all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES"]
@@ -94,12 +95,15 @@ def _in_dtype(name: str, a: Any, dtype: Any) -> Any:
 
 def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
     if out is not None or kw:  # (checked here first: np.sum in a loss runs on every call)
-        _reject("sum", {"out": out, **kw})
+        initial = kw.pop("initial", None)
+        _check_reduction("sum", out=out, **kw)
+        if _given(initial):
+            return F.add(_np_sum(a, axis, dtype, None, keepdims), initial)
     return F.sum(_in_dtype("sum", a, dtype), axis=axis, keepdims=bool(keepdims))
 
 
 def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    _reject("mean", {"out": out, **kw})
+    _check_reduction("mean", out=out, **kw)
     return F.mean(_in_dtype("mean", a, dtype), axis=axis, keepdims=bool(keepdims))
 
 
@@ -443,6 +447,19 @@ for _name in _fft.__all__:
 # -- sampled data (rules/sampling.py) and real_if_close (rules/complex_parts.py) -----------------
 FUNCTION_RULES.update({np.gradient: F.gradient, np.linspace: F.linspace,
                        np.real_if_close: F.real_if_close})
+# -- integrals, interpolants, polynomials, convolutions, covariances (rules/sampling.py,
+#    rules/polynomials.py, rules/statistics.py); coordinate grids and np.delete/np.resize ------
+FUNCTION_RULES.update({
+    np.interp: F.interp, np.polyval: F.polyval,
+    np.convolve: F.convolve, np.correlate: F.correlate, np.cov: F.cov, np.corrcoef: F.corrcoef,
+    np.broadcast_arrays: F.broadcast_arrays, np.meshgrid: F.meshgrid, np.delete: F.delete,
+    np.resize: F.resize,
+})
+for _name in ("trapezoid", "trapz"):  # numpy >= 2.0 / before (trapz is deprecated in 2.x)
+    if _name in np.__dict__:
+        FUNCTION_RULES[np.__dict__[_name]] = F.trapezoid
+UFUNC_RULES[np.ldexp] = F.ldexp
+UFUNC_RULES[np.divmod] = _divmod
 
 # -- functions with no derivative, passed through on values ----------------------------------
 

@@ -485,3 +485,23 @@ def test_reduction_in_an_integer_dtype_is_refused_by_name(dt):
     for mode in ("forward", "reverse"):
         with pytest.raises(TypeError, match=r"numpy\.sum with dtype=.* only a floating dtype keeps"):
             dd.grad(lambda x: np.sum(x, dtype=dt), np.ones(3), mode=mode)
+
+
+def test_divmod_gives_a_plain_quotient_and_the_remainders_derivative():
+    x = np.array([7.5, -3.25, 4.0])
+    for mode in ("forward", "reverse"):
+        J = dd.jacobian(lambda x: np.divmod(x, 2.0)[1], x, mode=mode)
+        np.testing.assert_array_equal(J, np.eye(3))  # x mod 2 has slope 1 between its jumps
+    q, r = np.divmod(dd.Dual(x, np.ones(3)), 2.0)
+    assert type(q) is np.ndarray and np.array_equal(q, [3.0, -2.0, 2.0])
+    np.testing.assert_array_equal(r.primal, np.mod(x, 2.0))
+
+
+def test_sum_takes_numpys_where_true_and_initial():
+    x = np.array([1.0, 2.0, 3.0])
+    for mode in ("forward", "reverse"):
+        np.testing.assert_array_equal(dd.grad(lambda x: np.sum(x * x, where=True), x, mode=mode),
+                                      2 * x)
+        value, g = dd.value_and_grad(lambda x: np.sum(x * x, initial=10.0), x)
+        assert value == np.sum(x * x, initial=10.0) == 24.0
+        np.testing.assert_array_equal(g, 2 * x)

@@ -19,7 +19,9 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``decompositions.py`` | cholesky, qr, eigh, svd (outputs packed in one array), pinv, lstsq |
 | ``norms.py`` | norm, vector_norm, matrix_norm, cond (composites) |
 | ``fft.py`` | fft, ifft, rfft, irfft (linear; transposes derived with the Hermitian halves); fftn, hfft, fftshift, ... as composites |
-| ``sampling.py`` | gradient, linspace (composites: numpy's formulas in dualdiff's functions) |
+| ``sampling.py`` | gradient, trapezoid, interp, linspace (composites: numpy's formulas in dualdiff's functions) |
+| ``polynomials.py`` | polyval, convolve (the polynomial product), correlate (composites) |
+| ``statistics.py`` | cov, corrcoef (composites) |
 
 Each module imports only the ones above it in this list. Three kinds of entry: **elementwise**
 entries give their partials ∂out/∂argᵢ; **linear** entries apply themselves to tangents and give
@@ -32,16 +34,16 @@ from __future__ import annotations
 
 from .table import PRIMITIVES
 from .shape import (
-    astype, atleast_1d, atleast_2d, atleast_3d, broadcast_to, copy, moveaxis, reshape, rollaxis,
-    sum, sum_to, swapaxes, tile, transpose,
+    astype, atleast_1d, atleast_2d, atleast_3d, broadcast_arrays, broadcast_to, copy, meshgrid,
+    moveaxis, reshape, rollaxis, sum, sum_to, swapaxes, tile, transpose,
 )
 from .complex_parts import angle, conj, imag, real, real_if_close
 from .partials import elementwise
 from .indexing import diagonal, flip, fliplr, flipud, getitem, repeat, rot90, take, take_along_axis
 from .assembly import (
-    append, array_split, choose, column_stack, concatenate, diag, diagflat, dsplit, dstack, hsplit,
-    hstack, index_update, pad, roll, row_stack, select, split, stack, tril, triu, vsplit, vstack,
-    where,
+    append, array_split, choose, column_stack, concatenate, delete, diag, diagflat, dsplit, dstack,
+    hsplit, hstack, index_update, pad, resize, roll, row_stack, select, split, stack, tril, triu,
+    vsplit, vstack, where,
 )
 from .sorting import partition, sort
 from .ufuncs import (
@@ -51,7 +53,7 @@ from .ufuncs import (
 from .ufuncs import (
     arccosh, arcsinh, arctanh, cbrt, clip, copysign, deg2rad, degrees, exp2, fabs, float_power,
     fmax, fmin, fmod, heaviside, hypot, log10, log2, logaddexp, logaddexp2, mod, nan_to_num,
-    positive, rad2deg, radians, reciprocal, remainder, sinc, square, true_divide,
+    ldexp, positive, rad2deg, radians, reciprocal, remainder, sinc, square, true_divide,
 )
 from .cumulative import cumprod, cumsum
 from .reductions import log_softmax, logsumexp, mean, softmax
@@ -66,14 +68,16 @@ from .decompositions import cholesky, eigh, pinv, qr, svd  # noqa: F401
 from .norms import norm  # noqa: F401
 # The discrete Fourier transforms are public as dd.fft.* (dualdiff/fft.py), as in numpy.
 from .fft import FFT as _FFT  # noqa: F401
-from .sampling import gradient, linspace
+from .sampling import gradient, interp, linspace, trapezoid
+from .polynomials import convolve, correlate, polyval
+from .statistics import corrcoef, cov
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).
 UFUNCS_AND_REDUCTIONS = [
     "square", "reciprocal", "cbrt", "log2", "log10", "exp2", "logaddexp", "logaddexp2", "hypot",
     "arcsinh", "arccosh", "arctanh", "sinc", "deg2rad", "rad2deg", "degrees", "radians", "fabs",
     "fmax", "fmin", "copysign", "mod", "remainder", "fmod", "nan_to_num", "positive",
-    "true_divide", "float_power", "heaviside", "clip",
+    "true_divide", "float_power", "heaviside", "clip", "ldexp",
     "max", "min", "amax", "amin", "nanmax", "nanmin", "prod", "cumsum", "cumprod", "var", "std",
     "ptp", "average", "nansum", "nanmean", "median", "quantile", "percentile", "diff", "trace",
 ]
@@ -85,11 +89,13 @@ SHAPE_AND_ASSEMBLY = [
     "flip", "fliplr", "flipud", "rot90", "take", "take_along_axis", "diagonal", "repeat",
     "vstack", "hstack", "dstack", "column_stack", "row_stack", "append", "split", "array_split",
     "hsplit", "vsplit", "dsplit", "roll", "pad", "diag", "diagflat", "tril", "triu", "select",
-    "choose", "index_update", "sort", "partition",
+    "choose", "index_update", "sort", "partition", "broadcast_arrays", "meshgrid", "delete",
+    "resize",
 ]
 
 #: Sampled data and the rest of numpy's complex helpers (composites).
-SAMPLING = ["gradient", "linspace", "real_if_close"]
+SAMPLING = ["gradient", "linspace", "real_if_close", "trapezoid", "interp", "convolve",
+            "correlate", "polyval", "cov", "corrcoef"]
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "power",

@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Sequence, Union
 import numpy as np
 
 from ..primitives import Primitive, bind, is_traced, shape_of, stop_gradient
-from .indexing import INDEX_ADD, _along, _int_index, _is_basic_index, diagonal, getitem
+from .indexing import INDEX_ADD, _along, _int_index, _is_basic_index, diagonal, getitem, take
 from .shape import (
     _axis, align_chunk, astype, atleast_1d, atleast_2d, atleast_3d, broadcast_to, reshape,
     shape_dtype, sum_to,
@@ -217,6 +217,42 @@ def append(x: Value, values: Value, axis: Optional[int] = None) -> Value:
     if axis is None:
         return concatenate([reshape(x, (-1,)), reshape(values, (-1,))], 0)
     return concatenate([x, values], axis)
+
+
+def delete(x: Value, obj: Any, axis: Optional[int] = None) -> Value:
+    """x without the entries ``obj`` selects along ``axis`` (x flattened by default), as np.delete.
+
+    ``obj`` is an index, a slice, a list of indices or a boolean mask, as numpy takes it.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.delete(np.array([1.0, 2.0, 3.0, 4.0]), [0, 2])
+    array([2., 4.])
+    """
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    n = shape_of(x)[axis] if len(shape_of(x)) else 0
+    if is_traced(obj):
+        raise TypeError("delete: the entries to delete cannot be traced values")
+    keep = np.delete(np.arange(n), obj)  # numpy's own reading of obj, on positions
+    return take(x, keep, axis=axis)
+
+
+def resize(x: Value, new_shape: Union[int, Sequence[int]]) -> Value:
+    """x's elements repeated in order to fill ``new_shape``, as np.resize (not ndarray.resize).
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.resize(np.array([1.0, 2.0, 3.0]), (2, 4))
+    array([[1., 2., 3., 1.],
+           [2., 3., 1., 2.]])
+    """
+    shape = (int(new_shape),) if isinstance(new_shape, (int, np.integer)) else tuple(new_shape)
+    if any(d < 0 for d in shape):
+        raise ValueError("all elements of `new_shape` must be non-negative")
+    flat = reshape(x, (-1,))
+    n, size = shape_of(flat)[0], int(np.prod(shape, dtype=np.int64))
+    if n == 0 or size == 0:
+        return np.zeros_like(np.asarray(stop_gradient(flat)), shape=shape)  # as numpy: no values to carry
+    return reshape(take(flat, np.arange(size) % n), shape)
 
 
 def _split_points(n: int, sections: Any, name: str) -> List[int]:

@@ -1,6 +1,6 @@
-"""Sampled data: np.gradient (finite differences of samples) and np.linspace (evenly spaced samples).
+"""Sampled data: np.gradient, np.trapezoid and np.interp (differences, integrals and interpolants of samples), np.linspace.
 
-Both are composites: numpy's own formulas written with dualdiff's functions, so they are
+All are composites: numpy's own formulas written with dualdiff's functions, so they are
 differentiable in the samples, the spacings or coordinates, and linspace's start and stop, to
 every order, with no rule of their own.
 """
@@ -12,9 +12,11 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from ..primitives import is_traced, shape_of, stop_gradient
-from .assembly import concatenate, stack
+from .assembly import concatenate, stack, where
 from .indexing import getitem
+from .reductions import diff
 from .shape import astype, broadcast_to, moveaxis, reshape
+from .shape import sum as _sum
 from .table import Value, norm_axes
 
 
@@ -182,3 +184,87 @@ def linspace(start: Value, stop: Value, num: int = 50, endpoint: bool = True,
     if axis != 0:
         y = moveaxis(y, 0, axis)
     return (y, step) if retstep else y
+
+
+def trapezoid(y: Value, x: Value = None, dx: Value = 1.0, axis: int = -1) -> Value:
+    """The integral of samples ``y`` along ``axis`` by the trapezoidal rule, as np.trapezoid.
+
+    ``x`` gives the sample points (1-d, or y's shape), else they are ``dx`` apart; the result
+    has y's shape without ``axis``. Linear in y, and differentiable in x and dx too.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.trapezoid(np.array([1.0, 2.0, 3.0]), dx=0.5)
+    np.float64(2.0)
+    >>> dd.grad(lambda y: dd.trapezoid(y, x=np.array([0.0, 1.0, 3.0])), np.ones(3))
+    array([0.5, 1.5, 1. ])
+    """
+    y = _floats(y)
+    nd = len(shape_of(y))
+    axes = norm_axes(axis, nd)
+    assert axes is not None
+    axis = axes[0]
+    if x is None:
+        d = dx
+    else:
+        x = _floats(x)
+        if len(shape_of(x)) == 1:
+            d = diff(x)
+            d = reshape(d, tuple(shape_of(d)[0] if i == axis else 1 for i in range(nd)))
+        else:
+            d = diff(x, axis=axis)
+    upper = getitem(y, _along(axis, slice(1, None), nd))
+    lower = getitem(y, _along(axis, slice(None, -1), nd))
+    return _sum(d * (upper + lower) / 2.0, axis=axis)
+
+
+def interp(x: Value, xp: Value, fp: Value, left: Value = None, right: Value = None,
+           period: Any = None) -> Value:
+    """The piecewise-linear interpolant through (xp, fp) at x, as np.interp.
+
+    ``xp`` increasing, of shape (k,) as ``fp``; the result has x's shape. Outside [xp[0],
+    xp[-1]] the values are ``left``/``right`` (fp[0]/fp[-1] by default). Differentiable in x
+    (the slope of the interval x lies in; at a knot, the interval to its right, and at the
+    last knot the last interval), in fp and in xp. ``period`` is refused.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> xp, fp = np.array([0.0, 1.0, 3.0]), np.array([0.0, 2.0, 1.0])
+    >>> dd.interp(np.array([0.5, 2.0]), xp, fp)
+    array([1. , 1.5])
+    >>> np.diag(dd.jacobian(lambda x: dd.interp(x, xp, fp), np.array([0.5, 2.0])))
+    array([ 2. , -0.5])
+    """
+    if period is not None:
+        raise TypeError("interp with period= is not supported on traced values: reduce x "
+                        "modulo the period (x % period) and extend xp, fp by one period")
+    xp, fp = _floats(xp), _floats(fp)
+    if len(shape_of(xp)) != 1 or shape_of(xp) != shape_of(fp):
+        raise ValueError(f"interp: xp and fp must be 1-d and of the same length, not of shapes "
+                         f"{shape_of(xp)} and {shape_of(fp)}")
+    k = shape_of(xp)[0]
+    if k == 0:
+        raise ValueError("interp: array of sample points is empty")
+    x = _floats(x)
+    xv, xpv = stop_gradient(x), stop_gradient(xp)
+    if np.iscomplexobj(xv) or np.iscomplexobj(xpv):
+        raise TypeError("interp: x and xp must be real (sample points are ordered); complex fp "
+                        "is fine")
+    below = getitem(fp, 0) if left is None else left
+    above = getitem(fp, -1) if right is None else right
+    if k == 1:
+        inside: Value = broadcast_to(getitem(fp, 0), shape_of(x))
+    else:
+        j = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, k - 2)
+        if is_traced(j):  # only under dd.compile: the staged indices of a staged x
+            raise TypeError("interp cannot run under dd.compile: it picks each x's interval by "
+                            "value, a gather by traced indices that compiled code does not "
+                            "record; call it outside dd.compile")
+        x0, x1 = getitem(xp, j), getitem(xp, j + 1)
+        f0, f1 = getitem(fp, j), getitem(fp, j + 1)
+        slope = (f1 - f0) / (x1 - x0)
+        from_left = slope * (x - x0) + f0
+        from_right = slope * (x - x1) + f1  # numpy's second try, and exact at the last knot
+        with np.errstate(invalid="ignore"):
+            use_right = (xv == xpv[-1]) | np.isnan(stop_gradient(from_left))
+        inside = where(use_right, from_right, from_left)
+    with np.errstate(invalid="ignore"):
+        return where(xv < xpv[0], below, where(xv > xpv[-1], above, inside))

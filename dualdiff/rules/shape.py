@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..primitives import TRACED, Primitive, bind1, shape_of
+from ..primitives import TRACED, Primitive, bind1, is_traced, shape_of
 from .table import Value, norm_axes, register
 
 
@@ -404,3 +404,45 @@ def tile(x: Value, reps: Union[int, Sequence[int]]) -> Value:
     x = reshape(x, tuple(v for n in shape for v in (1, n)))
     x = broadcast_to(x, tuple(v for r, n in zip(reps, shape) for v in (r, n)))
     return reshape(x, tuple(r * n for r, n in zip(reps, shape)))
+
+
+def broadcast_arrays(*xs: Value) -> tuple:
+    """The values broadcast against each other to one shape, as np.broadcast_arrays (a tuple).
+
+    >>> import dualdiff as dd, numpy as np
+    >>> [a.shape for a in dd.broadcast_arrays(np.ones((2, 1)), np.ones(3))]
+    [(2, 3), (2, 3)]
+    """
+    shape = np.broadcast_shapes(*(shape_of(x) for x in xs))
+    return tuple(broadcast_to(x, shape) for x in xs)
+
+
+def meshgrid(*xi: Value, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> tuple:
+    """Coordinate arrays from 1-d coordinate vectors, as np.meshgrid (a tuple).
+
+    n vectors of lengths (k1, ..., kn) give n arrays of shape (k2, k1, k3, ...) with
+    ``indexing="xy"`` (the default) or (k1, k2, ...) with ``"ij"``; ``sparse=True`` keeps
+    the broadcastable shapes. Each output carries its own vector's derivative.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> X, Y = dd.meshgrid(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0]))
+    >>> X.shape, Y[:, 0]
+    ((2, 3), array([4., 5.]))
+    """
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    ndim = len(xi)
+    ones = (1,) * ndim
+    out = [reshape(x if is_traced(x) else np.asarray(x), ones[:i] + (-1,) + ones[i + 1:])
+           for i, x in enumerate(xi)]
+    if indexing == "xy" and ndim > 1:
+        out[0] = reshape(out[0], (1, -1) + ones[2:])
+        out[1] = reshape(out[1], (-1, 1) + ones[2:])
+    if not sparse:
+        out = list(broadcast_arrays(*out))
+    if copy:
+        out = [_copy(o) for o in out]
+    return tuple(out)
+
+
+_copy = copy

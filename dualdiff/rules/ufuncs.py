@@ -581,3 +581,35 @@ def nan_to_num(x: Value, copy: bool = True, nan: float = 0.0, posinf: Any = None
     if np.all(finite):
         return x
     return where(finite, x, np.nan_to_num(v, nan=nan, posinf=posinf, neginf=neginf))
+
+
+def ldexp(x: Value, e: Any) -> Value:
+    """x · 2**e for integer exponents e, as np.ldexp (the derivative in x is 2**e).
+
+    >>> import dualdiff as dd
+    >>> dd.ldexp(3.0, 2)
+    np.float64(12.0)
+    """
+    if is_traced(e):
+        raise TypeError("ldexp: the exponent must be integers, not a traced value")
+    e = np.asarray(e)
+    if e.dtype.kind not in "biu":
+        raise TypeError(f"ldexp: the exponent must be integers, not {e.dtype}")
+    if np.iscomplexobj(stop_gradient(x)):
+        raise TypeError("ldexp of a complex value: numpy's ldexp takes real floats only; "
+                        "multiply by 2.0 ** e instead")
+    one = np.ones((), dtype=float_dtype(x))
+    if e.size == 0 or np.max(np.abs(e)) <= 1000:  # 2**e is finite and normal: one exact product
+        return multiply(x, np.ldexp(one, e))
+    half = e // 2  # 2**e itself would overflow or underflow: two powers of two
+    return multiply(multiply(x, np.ldexp(one, half)), np.ldexp(one, e - half))
+
+
+def divmod_(x: Value, y: Value) -> tuple:
+    """(x // y, x mod y), as np.divmod: the quotient is plain (piecewise constant), the remainder is `mod`.
+
+    >>> from dualdiff.rules.ufuncs import divmod_
+    >>> divmod_(7.0, 2.0)
+    (np.float64(3.0), np.float64(1.0))
+    """
+    return np.floor_divide(stop_gradient(x), stop_gradient(y)), mod(x, y)
