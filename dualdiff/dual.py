@@ -23,12 +23,63 @@ __all__ = ["Dual", "ForwardTag"]
 _new = object.__new__
 
 
+class Deferred:
+    """A tangent not computed yet: the tangent rule of one operation and what it reads.
+
+    Under a tape recording (forward over reverse: Hessians, hvp) a forward value's tangent is
+    often read by nothing: f's own output, or a value whose adjoint rule reads only constants
+    (the ``100 *`` of ``100 * y ** 2``), and everything that only feeds those. The tape's
+    interpreter therefore asks for the tangent to be computed when it is first read
+    (:func:`tangent_of`), which the sweep does for exactly the values it differentiates through.
+    Resolved, it keeps only ``value``; nothing refers back to its Dual, so it makes no cycle.
+    """
+
+    __slots__ = ("prim", "primals", "tangents", "out", "params", "chunked", "value")
+    prim: Optional[Primitive]  # None once resolved
+    primals: Any
+    tangents: Any
+    out: Any
+    params: Any
+    chunked: bool
+    value: Any
+
+
+def resolve(t: Deferred) -> Any:
+    """The tangent a Deferred stands for, computed now (with the deferred ones it reads).
+
+    An explicit stack, not recursion: a chain of 100,000 unread operations resolves like one.
+    """
+    stack = [t]
+    while stack:
+        top = stack[-1]
+        if top.prim is None:
+            stack.pop()
+            continue
+        pending = [u for u in top.tangents if type(u) is Deferred and u.prim is not None]
+        if pending:
+            stack.extend(pending)
+            continue
+        tangents = tuple([u.value if type(u) is Deferred else u for u in top.tangents])
+        top.value = top.prim.jvp(top.primals, tangents, top.out, top.params, top.chunked)
+        top.prim = top.primals = top.tangents = top.out = top.params = None
+        stack.pop()
+    return t.value
+
+
+def tangent_of(d: "Dual") -> Any:
+    """A Dual's tangent, computed first if it was deferred."""
+    t = d.tangent
+    if type(t) is Deferred:
+        t = d.tangent = resolve(t)
+    return t
+
+
 class ForwardTag(Tag):
     """The tag of one forward-mode perturbation; it interprets operations on its Duals."""
 
     __slots__ = ()
 
-    def split(self, args: tuple) -> "tuple[List[Any], List[Any], bool]":
+    def split(self, args: tuple, defer: bool = False) -> "tuple[List[Any], List[Any], bool]":
         """The primals and tangents of ``args`` (None for values this tag does not perturb), and
         whether any primal carries an older perturbation."""
         primals: List[Any] = []
@@ -37,7 +88,7 @@ class ForwardTag(Tag):
         for a in args:
             if type(a) is Dual and a.tag is self:
                 primals.append(a.primal)
-                tangents.append(a.tangent)
+                tangents.append(a.tangent if defer else tangent_of(a))
                 nested = nested or type(a.primal) in TRACED
             else:  # a constant, or a value of an older perturbation: constant to this one
                 primals.append(a)
@@ -45,7 +96,12 @@ class ForwardTag(Tag):
                 nested = nested or type(a) in TRACED
         return primals, tangents, nested
 
-    def process(self, prim: Primitive, args: tuple, params: dict) -> "Dual":
+    def process(self, prim: Primitive, args: tuple, params: dict, defer: bool = False) -> "Dual":
+        """The operation on Duals: its value, and its tangent by the primitive's rule.
+
+        ``defer=True`` (from the tape's interpreter, see :class:`Deferred`) leaves the tangent to
+        be computed when it is first read, and reads the arguments' tangents as they stand.
+        """
         self.count += 1
         n = len(args)
         primals: Sequence[Any]
@@ -56,20 +112,27 @@ class ForwardTag(Tag):
             a, b = args
             if type(a) is Dual and a.tag is self:
                 pa, ta = a.primal, a.tangent
+                if type(ta) is Deferred and not defer:
+                    ta = a.tangent = resolve(ta)
             else:  # a constant, or a value of an older perturbation: constant to this one
                 pa, ta = a, None
             if type(b) is Dual and b.tag is self:
                 pb, tb = b.primal, b.tangent
+                if type(tb) is Deferred and not defer:
+                    tb = b.tangent = resolve(tb)
             else:
                 pb, tb = b, None
             primals, tangents = (pa, pb), (ta, tb)
             nested = type(pa) in TRACED or type(pb) in TRACED
         elif n == 1:
             a = args[0]  # bind only calls us when a carries this tag
-            primals, tangents = (a.primal,), (a.tangent,)
+            ta = a.tangent
+            if type(ta) is Deferred and not defer:
+                ta = a.tangent = resolve(ta)
+            primals, tangents = (a.primal,), (ta,)
             nested = type(a.primal) in TRACED
         else:
-            primals, tangents, nested = self.split(args)
+            primals, tangents, nested = self.split(args, defer)
         # Values carrying an older perturbation must see this operation too: bind again.
         if nested:
             out = bind(prim, *primals, **params)
@@ -82,7 +145,13 @@ class ForwardTag(Tag):
             raise subclass_error(out, f"a value in f ('{prim.name}' with a constant)")
         d = _new(Dual)
         d.primal = out
-        d.tangent = prim.jvp(primals, tangents, out, params, self.chunk is not None)
+        if defer:
+            t = _new(Deferred)
+            t.prim, t.primals, t.tangents, t.out = prim, primals, tangents, out
+            t.params, t.chunked = params, self.chunk is not None
+            d.tangent = t
+        else:
+            d.tangent = prim.jvp(primals, tangents, out, params, self.chunk is not None)
         d.tag = self
         return d
 
@@ -163,7 +232,7 @@ class Dual(Traced):
         return self.tag.chunk
 
     def __repr__(self) -> str:
-        return f"Dual({_fmt(self.primal)}, {_fmt(self.tangent)})"
+        return f"Dual({_fmt(self.primal)}, {_fmt(tangent_of(self))})"
 
 
 def _fmt(x: Any) -> str:

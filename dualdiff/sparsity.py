@@ -300,7 +300,8 @@ class PatternTag(ForwardTag):
         ids = self.store.singletons(offset, math.prod(shape)).reshape(shape)
         return SetArray(ids, self.store, self.local)
 
-    def process(self, prim: Primitive, args: tuple, params: dict) -> Dual:
+    def process(self, prim: Primitive, args: tuple, params: dict, defer: bool = False) -> Dual:
+        # (defer: never asked of a PatternTag, whose tangents the tape always sees computed)
         self.count += 1
         if self.store.crowded():
             self.store.compact()  # here every set in use is held by a Dual's SetArray

@@ -25,6 +25,7 @@ from .primitives import (
     TRACED, Primitive, Tag, bind, is_complex, register_traced, shape_of, stop_gradient,
 )
 from .surface import Traced
+from .dual import Dual, ForwardTag
 
 __all__ = ["Var", "Tape", "TapeTag", "Entry", "backward"]
 
@@ -168,7 +169,7 @@ class TapeTag(Tag):
             shapes = tuple([shape_of(v) for v in values])
         # Values carrying an older perturbation must see this operation too: bind again.
         if nested:
-            out = bind(prim, *values, **params)
+            out = _outer(prim, values, params)
         elif params:
             out = prim.impl(*values, **params)
         else:  # (a call without ** is cheaper: most operations have no parameters)
@@ -208,6 +209,22 @@ class TapeTag(Tag):
         v.slot = slot
         v.tag = self
         return v
+
+
+def _outer(prim: Primitive, values: tuple, params: dict) -> Any:
+    """The operation on values of older perturbations: ``bind`` again, except that Duals of one
+    forward-mode tag (forward over reverse) get their tangent computed only when something
+    reads it (see :class:`dualdiff.dual.Deferred`): the sweep reads few of them."""
+    tag = None
+    for v in values:
+        if type(v) in TRACED:
+            if type(v) is not Dual or (tag is not None and v.tag is not tag):
+                return bind(prim, *values, **params)
+            tag = v.tag
+    # (Duals built by hand, level 0, are left alone: their tangent is the user's to read.)
+    if type(tag) is not ForwardTag or not tag.active or not tag.level:
+        return bind(prim, *values, **params)
+    return tag.process(prim, values, params, True)
 
 
 @register_traced

@@ -21,7 +21,7 @@ from . import rules as F
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
-from .dual import Dual, ForwardTag, make_dual
+from .dual import Dual, ForwardTag, make_dual, tangent_of
 from .memory import MemoryInfo
 from .primitives import is_complex, is_traced, leaked_error, shape_of
 from .sparsity import detect
@@ -206,7 +206,7 @@ def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[A
         # f does not depend on x (or only through an outer perturbation): zero tangent.
         shape = shape_of(out)
         return out, np.zeros(shape if chunk is None else (chunk,) + shape), tag.count
-    return out.primal, out.tangent, tag.count
+    return out.primal, tangent_of(out), tag.count
 
 
 class _Recording:
@@ -598,6 +598,9 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
             # ȳ = 1 in the output's precision, so a float32 loss gets float32 gradients.
             value = _concrete(value)
             one = value.dtype.type(1) if isinstance(value, (np.ndarray, np.generic)) else 1.0
+        # f's value is not returned: let it go before the sweep. Under an outer forward pass its
+        # tangent was never computed (see dual.Deferred), and what that would have read is freed.
+        rec.value = value = None
         g = unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
         if not full_output:
             return _returns(aux, x, g)
