@@ -300,6 +300,14 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                   and getrefcount(old) <= 3 + _held(old, c, ct, cts) and _exclusive(old, c)):
                 np.add(old, c, out=old)
                 tape.inplace += 1
+            elif (type(old) is Dual and type(c) is Dual and _REFCOUNTS
+                  and getrefcount(old) <= 3 + _held(old, c, ct, cts) and _dual_exclusive(old, c)):
+                # Forward over reverse: what add(old, c) computes, value and tangent each
+                # old + c, into old's own arrays (a Hessian's input collects one Dual per use).
+                np.add(old.primal, c.primal, out=old.primal)
+                np.add(old.tangent, c.tangent, out=old.tangent)
+                old.tag.count += 1  # the add it stands for
+                tape.inplace += 1
             else:
                 # two plain arrays: add() would compute old + c itself
                 table[p] = old + c if type(old) is np.ndarray and type(c) is np.ndarray else add(old, c)
@@ -355,6 +363,24 @@ def _exclusive(old: np.ndarray, c: Any) -> bool:
     """
     return (type(c) is np.ndarray and _owns_memory(old) and old.shape == c.shape
             and old.dtype == c.dtype)
+
+
+def _dual_exclusive(old: "Dual", c: "Dual") -> bool:
+    """Whether the table's Dual ``old`` (referenced by the table alone) may take ``old + c`` in
+    place: both of one active forward pass, and each of old's arrays (value, tangent) held by old
+    alone, owning its memory, with the shape and dtype of c's (no broadcasting, no promotion).
+    A value kept on the tape, or a tangent a deferred rule still holds, fails the count."""
+    tag = old.tag
+    if c.tag is not tag or type(tag) is not ForwardTag or not tag.active:
+        return False
+    # (each count: old's attribute and getrefcount's own argument)
+    if not (type(old.primal) is np.ndarray and type(old.tangent) is np.ndarray
+            and getrefcount(old.primal) <= 2 and getrefcount(old.tangent) <= 2):
+        return False
+    p, t, cp, ctan = old.primal, old.tangent, c.primal, c.tangent
+    return (type(cp) is np.ndarray and type(ctan) is np.ndarray and _owns_memory(p)
+            and _owns_memory(t) and p.shape == cp.shape and p.dtype == cp.dtype
+            and t.shape == ctan.shape and t.dtype == ctan.dtype)
 
 
 def _owns_memory(a: np.ndarray) -> bool:

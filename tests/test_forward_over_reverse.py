@@ -1,15 +1,19 @@
-"""Forward over reverse computes a forward value's tangent only when something reads it.
+"""Forward over reverse (Hessians, hvp): deferred tangents and in-place Dual cotangent sums.
 
 Under a tape recording the Duals' tangents are deferred (dualdiff.dual.Deferred); the sweep
 resolves those it differentiates through. These tests check that an unread tangent is never
 computed, that what is read is exact (closed forms), that long chains resolve without
-recursion, and that Duals built by hand keep their tangents.
+recursion, and that Duals built by hand keep their tangents. The sweep sums a value's Dual
+cotangents in place only into Duals nobody else holds: checked against closed forms where a
+forward value itself is handed back as a cotangent.
 """
 
 import numpy as np
 
 import dualdiff as dd
+from dualdiff.dual import ForwardTag, make_dual
 from dualdiff.primitives import Primitive
+from dualdiff.tape import Tape, TapeTag, backward
 
 
 def _probe():
@@ -82,3 +86,31 @@ def test_sparse_hessian_equals_dense_and_closed_form():
     closed[i + 1, i + 1] += 200
     closed[i, i + 1] = closed[i + 1, i] = -400 * x[:-1]
     assert np.allclose(H, closed, rtol=1e-13, atol=1e-12)
+
+
+def test_dual_cotangents_of_a_value_used_thrice_are_summed_in_place():
+    # f = Σ x[1:] x[:-1] + Σ x³: H = tridiag(1, 6x, 1), read off one sweep along e_0, e_1, e_2
+    x = np.array([0.5, -1.0, 2.0])
+    tag = ForwardTag(3, owner="test")
+    tape = Tape()
+    v = TapeTag(tape).new_var(make_dual(x, np.eye(3), tag))
+    y = np.sum(v[1:] * v[:-1]) + np.sum(v ** 3)
+    g = backward(tape, {y.slot: 1.0})[v.slot]
+    assert np.array_equal(g.primal, np.array([-1.0, 2.5, -1.0]) + 3 * x ** 2)
+    assert np.array_equal(g.tangent, np.diag(6 * x) + np.eye(3, k=1) + np.eye(3, k=-1))
+    assert tape.inplace >= 1
+
+
+def test_a_forward_value_handed_back_as_a_cotangent_is_never_written_into():
+    # ȳ = 1 makes sin(z) itself z's cotangent from z · sin(z) (and z from the other factor):
+    # Dual values of the recording that the sweep must not sum into. Closed forms:
+    # d/dz [z sin z + z² + sin z · z] = 2 sin z + 2 z cos z + 2 z;
+    # d²/dz² = 4 cos z - 2 z sin z + 2.
+    z = np.array([0.3, -1.2, 2.5, 0.0])
+    f = lambda w: np.sum(w * np.sin(w)) + np.sum(w ** 2) + np.sum(np.sin(w) * w)
+    H = dd.hessian(f, z)
+    assert np.allclose(H, np.diag(4 * np.cos(z) - 2 * z * np.sin(z) + 2), rtol=1e-14, atol=1e-14)
+    v = np.array([1.0, -2.0, 0.5, 3.0])
+    assert np.allclose(dd.hvp(f, z, v), (4 * np.cos(z) - 2 * z * np.sin(z) + 2) * v,
+                       rtol=1e-14, atol=1e-14)
+    assert np.allclose(dd.grad(f, z), 2 * np.sin(z) + 2 * z * np.cos(z) + 2 * z, rtol=1e-14)
