@@ -338,7 +338,7 @@ def take(table: List[Any], slot: int) -> Any:
     return c
 
 
-def _held(old: np.ndarray, c: Any, ct: Any, cts: Any) -> int:
+def _held(old: Any, c: Any, ct: Any, cts: Any) -> int:
     """How many references to ``old`` the sweep itself holds besides the table and ``old``.
 
     A rule may return one fresh array for two arguments (x * x under a sum gives both the same
