@@ -80,7 +80,8 @@ class Primitive:
       is refused as for ``"real"``, and the table test fails until the entry declares one.
     """
 
-    __slots__ = ("name", "impl", "jvp", "vjp", "needs", "kind", "partials", "doc", "complex")
+    __slots__ = ("name", "impl", "jvp", "vjp", "needs", "kind", "partials", "doc", "complex",
+                 "accumulate_at")
 
     def __init__(
         self,
@@ -110,6 +111,12 @@ class Primitive:
         self.kind = kind
         self.partials = tuple(partials) if partials is not None else None
         self.doc = doc
+        # For a primitive whose adjoint puts its cotangent into one part of a zero array
+        # (getitem: index_add): ``accumulate_at(x, params, chunked)``, the view of an
+        # argument-shaped array x where it lands, or None where it could land twice on an
+        # element. The sweep then adds the cotangent into that part of the argument's running
+        # sum, in place, instead of building the zero array and adding it whole.
+        self.accumulate_at: Optional[Callable[[Any, dict, bool], Any]] = None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, *args, **params)

@@ -279,6 +279,15 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
         if not keep:
             table[slot] = None
         swept += 1
+        at = e.prim.accumulate_at
+        if at is not None and e.real is None and e.parents[0] is not None:
+            # getitem: ct added into the part of the parent's running sum it came from, when
+            # the table alone holds that sum (the count: the table, `old`, the argument)
+            old = table[e.parents[0]]
+            if (old is not None and old is not ct and _REFCOUNTS and getrefcount(old) <= 3
+                    and _sum_into_part(old, ct, at, e.params)):
+                tape.inplace += 1
+                continue
         cts = e.prim.vjp(ct, e.args, e.out, e.params, e.shapes, e.wants)
         if e.real is not None:
             cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]
@@ -365,11 +374,11 @@ def _exclusive(old: np.ndarray, c: Any) -> bool:
             and old.dtype == c.dtype)
 
 
-def _dual_exclusive(old: "Dual", c: "Dual") -> bool:
-    """Whether the table's Dual ``old`` (referenced by the table alone) may take ``old + c`` in
-    place: both of one active forward pass, and each of old's arrays (value, tangent) held by old
-    alone, owning its memory, with the shape and dtype of c's (no broadcasting, no promotion).
-    A value kept on the tape, or a tangent a deferred rule still holds, fails the count."""
+def _dual_writable(old: "Dual", c: "Dual") -> bool:
+    """Whether the table's Dual ``old`` (referenced by the table alone) may be written into with
+    c: both of one active forward pass, each of old's arrays (value, tangent) held by old alone
+    and owning its memory, c's arrays plain ones of the same dtypes (no promotion). A value kept
+    on the tape, or a tangent a deferred rule still holds, fails the count."""
     tag = old.tag
     if c.tag is not tag or type(tag) is not ForwardTag or not tag.active:
         return False
@@ -379,8 +388,41 @@ def _dual_exclusive(old: "Dual", c: "Dual") -> bool:
         return False
     p, t, cp, ctan = old.primal, old.tangent, c.primal, c.tangent
     return (type(cp) is np.ndarray and type(ctan) is np.ndarray and _owns_memory(p)
-            and _owns_memory(t) and p.shape == cp.shape and p.dtype == cp.dtype
-            and t.shape == ctan.shape and t.dtype == ctan.dtype)
+            and _owns_memory(t) and p.dtype == cp.dtype and t.dtype == ctan.dtype)
+
+
+def _dual_exclusive(old: "Dual", c: "Dual") -> bool:
+    """Whether the table's Dual ``old`` (referenced by the table alone) may take ``old + c`` in
+    place: writable with c (see _dual_writable), and c of its shapes (no broadcasting)."""
+    return (_dual_writable(old, c) and old.primal.shape == c.primal.shape
+            and old.tangent.shape == c.tangent.shape)
+
+
+def _sum_into_part(old: Any, ct: Any, at: Any, params: dict) -> bool:
+    """Add ``ct`` into the view ``at`` gives of the table's ``old`` (a plain array or a Dual's
+    value and tangent), in place; False, with nothing written, when that is not exactly
+    ``old + index_add(ct)``: old shared or a view, another dtype, ct broadcast into the part.
+    (Outside the part old is left as it is, where the sum would add zeros: the same numbers,
+    except that -0.0 stays -0.0.)"""
+    if type(old) is np.ndarray:
+        if type(ct) is not np.ndarray or ct.dtype != old.dtype or not _owns_memory(old):
+            return False
+        part = at(old, params, False)
+        if type(part) is not np.ndarray or part.shape != ct.shape:  # (x[0] of a vector: a scalar)
+            return False
+        np.add(part, ct, out=part)
+        return True
+    if type(old) is not Dual or type(ct) is not Dual or not _dual_writable(old, ct):
+        return False
+    value = at(old.primal, params, False)
+    tangent = at(old.tangent, params, old.tag.chunk is not None)
+    if (type(value) is not np.ndarray or type(tangent) is not np.ndarray
+            or value.shape != ct.primal.shape or tangent.shape != ct.tangent.shape):
+        return False
+    np.add(value, ct.primal, out=value)
+    np.add(tangent, ct.tangent, out=tangent)
+    old.tag.count += 1  # the operation it stands for (index_add and add, fused)
+    return True
 
 
 def _owns_memory(a: np.ndarray) -> bool:

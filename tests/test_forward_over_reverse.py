@@ -114,3 +114,56 @@ def test_a_forward_value_handed_back_as_a_cotangent_is_never_written_into():
     assert np.allclose(dd.hvp(f, z, v), (4 * np.cos(z) - 2 * z * np.sin(z) + 2) * v,
                        rtol=1e-14, atol=1e-14)
     assert np.allclose(dd.grad(f, z), 2 * np.sin(z) + 2 * z * np.cos(z) + 2 * z, rtol=1e-14)
+
+
+def _grad_on_tape(f, x):
+    tape = Tape()
+    v = TapeTag(tape).new_var(x)
+    y = f(v)
+    return backward(tape, {y.slot: 1.0})[v.slot], tape
+
+
+def test_slices_adjoints_are_added_into_the_running_sum_in_place():
+    # d/dx [Σ x[1:]² + Σ x[:-1]³ + Σ x[::2]] in closed form
+    x = np.array([0.5, -1.0, 2.0, 1.5, -0.25])
+    index_add = dd.PRIMITIVES["index_add"]
+    impl, calls = index_add.impl, []
+    index_add.impl = lambda *a, **k: calls.append(1) or impl(*a, **k)
+    try:
+        g, tape = _grad_on_tape(
+            lambda v: np.sum(v[1:] ** 2) + np.sum(v[:-1] ** 3) + np.sum(v[::2]), x)
+    finally:
+        index_add.impl = impl
+    expected = np.zeros(5)
+    expected[1:] += 2 * x[1:]
+    expected[:-1] += 3 * x[:-1] ** 2
+    expected[::2] += 1.0
+    assert np.allclose(g, expected, rtol=1e-15, atol=0)
+    assert len(calls) == 1  # only the first slice's adjoint builds x's array; two add into it
+
+
+def test_a_repeated_index_and_a_shared_sum_are_never_written_into():
+    x = np.array([0.5, -1.0, 2.0])
+    # x[[0, 0, 1]] reaches x[0] twice: its adjoint must add both (no in-place view for it)
+    g, _ = _grad_on_tape(lambda v: np.sum(v ** 2) + np.sum(v[[0, 0, 1]] * 3.0), x)
+    assert np.array_equal(g, 2 * x + np.array([6.0, 3.0, 0.0]))
+    # x * w under a sum hands x the user's own w as its cotangent: the slice's adjoint that
+    # comes next must not be summed into w
+    w = np.array([1.0, 2.0, 3.0])
+    g, _ = _grad_on_tape(lambda v: np.sum(v[1:]) + np.sum(v * w), x)
+    assert np.array_equal(w, [1.0, 2.0, 3.0]) and np.array_equal(g, [1.0, 3.0, 4.0])
+
+
+def test_hvp_of_rosenbrock_against_its_closed_form_hessian():
+    # one direction (tangents of x's shape): the slices' adjoints land in a Dual's tangent too
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+    x = np.random.default_rng(5).uniform(-1, 1, 30)
+    v = np.random.default_rng(6).uniform(-1, 1, 30)
+    i = np.arange(x.size - 1)
+    H = np.zeros((x.size, x.size))
+    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    H[i + 1, i + 1] += 200
+    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
+    assert np.allclose(dd.hvp(rosen, x, v), H @ v, rtol=1e-12, atol=1e-10)

@@ -85,6 +85,20 @@ GETITEM = register(Primitive(
     "getitem", lambda x, idx: x[idx], _getitem_jvp, _getitem_vjp, needs="none", kind="linear", complex="holomorphic"))
 
 
+def _getitem_adjoint_view(x: Any, params: dict, chunked: bool) -> Any:
+    """Where getitem's adjoint (index_add) puts its cotangent in an array x of the argument's
+    shape (k directions first when chunked): the view x[idx], for an index of slices and ints,
+    which reaches no element twice; None for anything else."""
+    idx = params["idx"]
+    for i in idx:
+        if type(i) is not slice and type(i) is not int:
+            return None
+    return x[_chunk_index(idx)] if chunked else x[idx]
+
+
+GETITEM.accumulate_at = _getitem_adjoint_view
+
+
 def _is_basic_index(idx: tuple) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in idx)
 
