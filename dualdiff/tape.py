@@ -399,30 +399,37 @@ def _dual_exclusive(old: "Dual", c: "Dual") -> bool:
 
 
 def _sum_into_part(old: Any, ct: Any, at: Any, params: dict) -> bool:
-    """Add ``ct`` into the view ``at`` gives of the table's ``old`` (a plain array or a Dual's
-    value and tangent), in place; False, with nothing written, when that is not exactly
-    ``old + index_add(ct)``: old shared or a view, another dtype, ct broadcast into the part.
-    (Outside the part old is left as it is, where the sum would add zeros: the same numbers,
-    except that -0.0 stays -0.0.)"""
+    """``old + index_add(ct)`` written into the table's ``old`` (a plain array, or a Dual's value
+    and tangent): ct added into the part ``at`` gives, 0.0 added to the margins around it (which
+    turns -0.0 into 0.0 as the whole sum would, so the bits are the same). False, with nothing
+    written, when that would not be the same: old shared or a view, another dtype, ct broadcast
+    into the part, an index ``at`` does not take."""
     if type(old) is np.ndarray:
         if type(ct) is not np.ndarray or ct.dtype != old.dtype or not _owns_memory(old):
             return False
-        part = at(old, params, False)
-        if type(part) is not np.ndarray or part.shape != ct.shape:  # (x[0] of a vector: a scalar)
+        views = at(old, params, False)
+        if views is None or views[0].shape != ct.shape:
             return False
-        np.add(part, ct, out=part)
+        _add_into(views, ct)
         return True
     if type(old) is not Dual or type(ct) is not Dual or not _dual_writable(old, ct):
         return False
     value = at(old.primal, params, False)
     tangent = at(old.tangent, params, old.tag.chunk is not None)
-    if (type(value) is not np.ndarray or type(tangent) is not np.ndarray
-            or value.shape != ct.primal.shape or tangent.shape != ct.tangent.shape):
+    if (value is None or tangent is None or value[0].shape != ct.primal.shape
+            or tangent[0].shape != ct.tangent.shape):
         return False
-    np.add(value, ct.primal, out=value)
-    np.add(tangent, ct.tangent, out=tangent)
+    _add_into(value, ct.primal)
+    _add_into(tangent, ct.tangent)
     old.tag.count += 1  # the operation it stands for (index_add and add, fused)
     return True
+
+
+def _add_into(views: Any, ct: np.ndarray) -> None:
+    part, margins = views
+    np.add(part, ct, out=part)
+    for m in margins:
+        np.add(m, 0.0, out=m)
 
 
 def _owns_memory(a: np.ndarray) -> bool:

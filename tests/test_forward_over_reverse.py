@@ -167,3 +167,18 @@ def test_hvp_of_rosenbrock_against_its_closed_form_hessian():
     H[i + 1, i + 1] += 200
     H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
     assert np.allclose(dd.hvp(rosen, x, v), H @ v, rtol=1e-12, atol=1e-10)
+
+
+def test_a_slices_adjoint_summed_in_place_keeps_the_bits_of_the_whole_sum():
+    # x's running sum is -0.0 outside x[1:] (the cotangent -0.0 · 1 from x · w): adding
+    # index_add's zeros there makes it 0.0, and the in-place sum must give the same bits, as the
+    # compiled code (which builds the zeros) does.
+    from dualdiff.codegen import same_value
+
+    def f(v):
+        return np.sum(v[1:]) + np.sum(v * np.array([-0.0, 1.0, 2.0]))
+
+    x = np.array([0.5, -1.0, 2.0])
+    g = dd.grad(f, x)
+    assert np.array_equal(g, [0.0, 2.0, 3.0]) and not np.signbit(g[0])
+    assert same_value(dd.compile(lambda v: dd.grad(f, v))(x), g)

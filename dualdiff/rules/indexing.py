@@ -7,7 +7,7 @@ the helpers below keep track of that.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -87,13 +87,19 @@ GETITEM = register(Primitive(
 
 def _getitem_adjoint_view(x: Any, params: dict, chunked: bool) -> Any:
     """Where getitem's adjoint (index_add) puts its cotangent in an array x of the argument's
-    shape (k directions first when chunked): the view x[idx], for an index of slices and ints,
-    which reaches no element twice; None for anything else."""
+    shape (k directions first when chunked): the view x[idx], and the views of the margins it
+    does not reach, for an index of unit-step slices; None for anything else.
+
+    The sum adds index_add's zeros to the margins: x + 0.0 is x, except that -0.0 becomes 0.0,
+    so the caller adds 0.0 to them (a few elements for x[1:]) to give the same bits.
+    """
     idx = params["idx"]
-    for i in idx:
-        if type(i) is not slice and type(i) is not int:
-            return None
-    return x[_chunk_index(idx)] if chunked else x[idx]
+    margins = _margins(idx, shape_of(x)[1:] if chunked else shape_of(x))
+    if margins is None:
+        return None
+    if chunked:
+        return x[_chunk_index(idx)], [x[_chunk_index(m)] for m in margins]
+    return x[idx], [x[m] for m in margins]
 
 
 GETITEM.accumulate_at = _getitem_adjoint_view
@@ -138,25 +144,35 @@ def _zeros_outside(idx: tuple, shape: tuple, dtype: Any) -> np.ndarray:
     size = 1
     for d in shape:
         size *= d
-    if size < _ZERO_OUTSIDE_ELEMENTS or len(idx) > len(shape):
+    margins = None if size < _ZERO_OUTSIDE_ELEMENTS else _margins(idx, shape)
+    if margins is None:
         return np.zeros(shape, dtype=dtype)
-    bounds = []
+    z = np.empty(shape, dtype=dtype)
+    for m in margins:
+        z[m] = 0
+    return z
+
+
+def _margins(idx: tuple, shape: tuple) -> Optional[List[tuple]]:
+    """The basic indices of what ``idx`` does not reach in an array of ``shape``: the margins of
+    each axis, inside the earlier axes' slices. None unless idx is unit-step slices."""
+    if len(idx) > len(shape):
+        return None
+    margins = []
+    inner: tuple = ()
     for i, d in zip(idx, shape):
         if type(i) is not slice:
-            return np.zeros(shape, dtype=dtype)
+            return None
         start, stop, step = i.indices(d)
         if step != 1:
-            return np.zeros(shape, dtype=dtype)
-        bounds.append((start, max(start, stop)))
-    z = np.empty(shape, dtype=dtype)
-    inner: tuple = ()
-    for (start, stop), d in zip(bounds, shape):  # the margins of each axis, inside the earlier ones
+            return None
+        stop = max(start, stop)
         if start > 0:
-            z[inner + (slice(0, start),)] = 0
+            margins.append(inner + (slice(0, start),))
         if stop < d:
-            z[inner + (slice(stop, d),)] = 0
+            margins.append(inner + (slice(stop, d),))
         inner = inner + (slice(start, stop),)
-    return z
+    return margins
 
 
 def _index_add_jvp(primals, tangents, out, params, chunked):
