@@ -71,6 +71,18 @@ def report_cost(key, text, cost_calls):
     print(f"COST  {key:<22} {cost * 1e3:9.2f} ms  = {calls:.1f} eager calls   {text}")
 
 
+def compare_three(key, what, plain, base, compiled, eager, target, repeats, settings, cost):
+    """Time f, its compiled derivative and the eager one interleaved; print both ratios and the
+    compile cost (``cost`` = compile_cost's arguments) under ``cmp.<key>``/``eager.<key>``."""
+    group = [base, compiled, eager]
+    time_group(group, repeats, settings.min_time)
+    print_times(group)
+    report_ratio(f"cmp.{key}", f"compiled {what} / {plain}", compiled, base, target)
+    report_ratio(f"eager.{key}", f"eager {what} / {plain}", eager, base)
+    report_cost(f"cmp.{key}.compile", f"first call of dd.compile({cost[2].__name__})",
+                compile_cost(*cost))
+
+
 # --------------------------------------------------------------------------------------------
 # [c1] the seed example
 # --------------------------------------------------------------------------------------------
@@ -186,13 +198,9 @@ def bench_mlp(settings) -> None:
     base = Bench("numpy loss(W1, W2)", loss_np, (params,))
     c_grad = Bench("dd.compile(grad)((W1, W2))", grad, (params,))
     e_grad = Bench("dd.grad(loss, (W1, W2)) eager", dd.grad, (loss, params))
-    group = [base, c_grad, e_grad]
-    time_group(group, settings.repeats_big, settings.min_time)
-    print_times(group)
-    report_ratio("cmp.mlp", "compiled grad / numpy loss", c_grad, base, MLP_TARGET)
-    report_ratio("eager.mlp", "eager grad / numpy loss", e_grad, base)
-    report_cost("cmp.mlp.compile", "first call of dd.compile(grad)",
-                compile_cost(lambda: dd.compile(lambda p: dd.grad(loss, p)), (params,), dd.grad, (loss, params)))
+    compare_three("mlp", "grad", "numpy loss", base, c_grad, e_grad, MLP_TARGET,
+                  settings.repeats_big, settings,
+                  (lambda: dd.compile(lambda p: dd.grad(loss, p)), (params,), dd.grad, (loss, params)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,14 +221,10 @@ def bench_jac(settings) -> None:
     base = Bench("numpy f(x)", f, (x,))
     c_jac = Bench(f"dd.compile(jacobian(chunk={n}))(x)", jac, (x,))
     e_jac = Bench(f"dd.jacobian(f, x, chunk={n}) eager", dd.jacobian, (f, x), {"chunk": n})
-    group = [base, c_jac, e_jac]
-    time_group(group, settings.repeats_small, settings.min_time)
-    print_times(group)
-    report_ratio("cmp.jac", "compiled Jacobian / numpy f", c_jac, base, JAC_TARGET)
-    report_ratio("eager.jac", "eager Jacobian / numpy f", e_jac, base)
-    report_cost("cmp.jac.compile", "first call of dd.compile(jacobian)",
-                compile_cost(lambda: dd.compile(lambda x: dd.jacobian(f, x, chunk=n)), (x,),
-                             dd.jacobian, (f, x, "forward", n)))
+    compare_three("jac", "Jacobian", "numpy f", base, c_jac, e_jac, JAC_TARGET,
+                  settings.repeats_small, settings,
+                  (lambda: dd.compile(lambda x: dd.jacobian(f, x, chunk=n)), (x,), dd.jacobian,
+                   (f, x, "forward", n)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,14 +255,10 @@ def bench_hess(settings) -> None:
     base = Bench("numpy f(x)", rosenbrock, (x,))
     c_h = Bench("dd.compile(hessian)(x)", hess, (x,))
     e_h = Bench("dd.hessian(f, x) eager", dd.hessian, (rosenbrock, x))
-    group = [base, c_h, e_h]
-    time_group(group, settings.repeats_small, settings.min_time)
-    print_times(group)
-    report_ratio("cmp.hess", "compiled Hessian / numpy f", c_h, base, HESS_TARGET)
-    report_ratio("eager.hess", "eager Hessian / numpy f", e_h, base)
-    report_cost("cmp.hess.compile", "first call of dd.compile(hessian)",
-                compile_cost(lambda: dd.compile(lambda x: dd.hessian(rosenbrock, x)), (x,),
-                             dd.hessian, (rosenbrock, x)))
+    compare_three("hess", "Hessian", "numpy f", base, c_h, e_h, HESS_TARGET,
+                  settings.repeats_small, settings,
+                  (lambda: dd.compile(lambda x: dd.hessian(rosenbrock, x)), (x,), dd.hessian,
+                   (rosenbrock, x)))
 
 
 def main(argv=None) -> int:
