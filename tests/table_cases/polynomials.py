@@ -13,6 +13,7 @@ import numpy as np
 
 import dualdiff as dd
 from table_cases import COMPOSITES, Case, U, add_case
+from table_cases.sampling import _coordinates  # increasing, gaps of at least 0.5
 
 COMPOSITES.extend(["convolve", "correlate", "polyval", "cov", "corrcoef", "trapezoid", "interp",
                    "broadcast_arrays", "meshgrid", "delete", "resize", "ldexp"])
@@ -52,10 +53,6 @@ for _cid, _shapes in [("rows", ((3, 6),)), ("pair", ((2, 5),))]:
                               oracle="central"))
 
 # -- trapezoid: linear in y, rational in the coordinates ---------------------------------------
-
-
-def _coordinates(rng, shape):
-    return np.cumsum(rng.uniform(0.5, 1.5, size=shape))
 
 
 add_case("trapezoid", Case("trapezoid-dx", lambda y: dd.trapezoid(y), lambda y: np.trapezoid(y),
