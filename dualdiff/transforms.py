@@ -557,9 +557,35 @@ def _complex_jacobian_error() -> TypeError:
                      "imaginary parts as separate real inputs; see docs/complex.md")
 
 
-def _scalar_output_error(shape: tuple) -> ValueError:
-    return ValueError(f"grad needs f to return a scalar, but f(x) has shape {shape}; "
-                      f"use dd.jacobian for a vector- or matrix-valued f")
+_SECOND_ORDER_ADVICE = {
+    "grad": "use dd.jacobian for a vector- or matrix-valued f",
+    "hessian": "for the second derivatives of a vector-valued f use "
+               "dd.jacobian(lambda z: dd.jacobian(f, z), x), shape f(x).shape + x.shape + x.shape",
+    "hvp": "for a vector-valued f use dd.jvp(lambda z: dd.jacobian(f, z), x, v)[1]",
+    "hessian_sparsity": "for a vector-valued f use dd.sparsity(f, x) (the Jacobian's pattern)",
+}
+
+
+def _scalar_output_error(shape: tuple, who: str = "grad", fn: Any = None) -> ValueError:
+    error = ValueError(f"{who} needs f to return a scalar, but f(x) has shape {shape}; "
+                       f"{_SECOND_ORDER_ADVICE[who]}")
+    # (a plain ValueError, as the user expects; _gradient_for reads which f it is about)
+    error._dualdiff_not_scalar = (shape, fn)  # type: ignore[attr-defined]
+    return error
+
+
+def _gradient_for(who: str, f: Callable, z: Any) -> Any:
+    """``grad(f, z)`` inside ``who`` (hessian, hvp, ...), whose name a non-scalar f's error
+    then carries. Module level so that ``partial(_gradient_for, who, f)`` pickles for process
+    executors. Only the error about this f is renamed: an inner dd.grad of the user's own
+    keeps its message."""
+    try:
+        return grad(f, z)
+    except ValueError as error:
+        shape, fn = getattr(error, "_dualdiff_not_scalar", ((), None))
+        if fn is not f:
+            raise
+        raise _scalar_output_error(shape, who, f) from None
 
 
 def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto",
@@ -586,7 +612,7 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         meter = MemoryInfo() if full_output else None
         rec = _Recording(f, leaves, treedef, "grad", meter=meter)
         if rec.out_shape != ():
-            raise _scalar_output_error(rec.out_shape)
+            raise _scalar_output_error(rec.out_shape, fn=f)
         value = rec.value
         if type(value) is float or type(value) is np.float64:  # real float64: ȳ = 1.0
             # (a Python float rather than np.float64: the same number, and the sweep's scalar
@@ -671,7 +697,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     if n == 0:  # nothing to seed: one plain evaluation gives the output's shape
         out_shape = shape_of(_output(f(unflatten(treedef, leaves))))
         if scalar_output and out_shape != ():
-            raise _scalar_output_error(out_shape)
+            raise _scalar_output_error(out_shape, fn=f)
         parts = [np.zeros(out_shape + shape_of(leaf)) for leaf in leaves]
         return unflatten(treedef, parts), 0, 0, 0, math.prod(out_shape), k
     chunked = k > 1
@@ -703,7 +729,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         if real_output and is_complex(value):
             raise _complex_output_error() if scalar_output else _complex_jacobian_error()
         if scalar_output and shape_of(value) != ():
-            raise _scalar_output_error(shape_of(value))
+            raise _scalar_output_error(shape_of(value), fn=f)
         blocks.append((columns, tangent))
     if (scalars or vector) and scalar_output:
         t = blocks[0][1]
@@ -911,9 +937,9 @@ def hessian(f: Callable, x: Any, *, sparse: Any = None, executor: Any = None,
                         "dd.hvp(f, x, v) for its action on a direction v, or pass the real and "
                         "imaginary parts as separate real inputs; see docs/complex.md")
     if sparse is not None:
-        out = _compressed_hessian(partial(grad, f), xv, sparse, executor, format)
+        out = _compressed_hessian(partial(_gradient_for, "hessian", f), xv, sparse, executor, format)
         return out if full_output else out[0]
-    return jacobian(partial(grad, f), xv, mode="forward", chunk="auto", executor=executor,
+    return jacobian(partial(_gradient_for, "hessian", f), xv, mode="forward", chunk="auto", executor=executor,
                     full_output=full_output)
 
 
@@ -925,7 +951,7 @@ def _hessian_blocks(f: Callable, x: Any, full_output: bool) -> Any:
                         "(see docs/complex.md)")
 
     def flat_grad(z: Any) -> Any:  # one vector, so that one forward Jacobian gives every row
-        return F.concatenate([F.reshape(g, (-1,)) for g in flatten(grad(f, z), "the gradient")[0]])
+        return F.concatenate([F.reshape(g, (-1,)) for g in flatten(_gradient_for("hessian", f, z), "the gradient")[0]])
 
     J, info = jacobian(flat_grad, x, mode="forward", chunk="auto", full_output=True)
     columns = flatten(J, "the Jacobian")[0]  # per leaf j: (n,) + x[j].shape
@@ -946,12 +972,12 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
     _check_args("hvp", f)
     leaves, treedef = _leaves(x)
     if treedef is None:
-        return jvp(lambda z: grad(f, z), x, v)[1]
+        return jvp(partial(_gradient_for, "hvp", f), x, v)[1]
 
     # A tuple/dict x: the gradient is a container too; join it into one vector inside the
     # forward pass and cut the resulting tangent back into x's structure.
     def flat_grad(z):
-        return F.concatenate([F.reshape(g, (-1,)) for g in flatten(grad(f, z), "the gradient")[0]])
+        return F.concatenate([F.reshape(g, (-1,)) for g in flatten(_gradient_for("hvp", f, z), "the gradient")[0]])
 
     flat = jvp(flat_grad, x, v)[1]
     if is_traced(flat):
@@ -1057,4 +1083,4 @@ def hessian_sparsity(f: Callable, x: Any, local: bool = False, format: str = "cs
     xv = as_value(x, "x") if not isinstance(x, (tuple, dict)) else None
     if xv is None:
         raise TypeError("hessian_sparsity takes a number or an array x, not a tuple/dict")
-    return _pattern_result(detect(partial(grad, f), [xv], None, local=local)[0], format)
+    return _pattern_result(detect(partial(_gradient_for, "hessian_sparsity", f), [xv], None, local=local)[0], format)

@@ -363,9 +363,17 @@ def test_nested_gradients_with_containers():
     (lambda: dd.hessian(lambda p: p[0] * p[1], (1.0, 2.0), sparse=True), TypeError,
      r"sparse and executor Hessians take one array x, not a tuple/dict"),
     (lambda: dd.hessian(lambda p: p["a"] * p["b"], {"a": 1.0, "b": np.ones(2)}), ValueError,
-     r"grad needs f to return a scalar"),
+     r"hessian needs f to return a scalar, but f\(x\) has shape \(2,\)"),
     (lambda: dd.hessian(lambda x: x ** 3, np.ones(2)), ValueError,
-     r"grad needs f to return a scalar, but f\(x\) has shape \(2,\); use dd\.jacobian"),
+     r"hessian needs f to return a scalar, but f\(x\) has shape \(2,\); for the second "
+     r"derivatives of a vector-valued f use dd\.jacobian\(lambda z: dd\.jacobian\(f, z\), x\)"),
+    (lambda: dd.hessian(lambda x: x ** 3, np.ones(2), sparse=True), ValueError,
+     r"hessian needs f to return a scalar"),
+    (lambda: dd.hessian_sparsity(lambda x: x ** 3, np.ones(2)), ValueError,
+     r"hessian_sparsity needs f to return a scalar.*use dd\.sparsity\(f, x\)"),
+    # the user's own inner dd.grad of a vector keeps its own message
+    (lambda: dd.hessian(lambda x: dd.grad(lambda y: y ** 2, x)[0], np.ones(2)), ValueError,
+     r"^grad needs f to return a scalar, but f\(x\) has shape \(2,\)"),
     (lambda: dd.hessian("f", np.ones(2)), TypeError, r"hessian takes a function as its first argument, not str"),
     (lambda: dd.hvp(None, np.ones(2), np.ones(2)), TypeError, r"hvp takes a function as its first argument"),
     (lambda: dd.hvp(lambda x: np.sum(x ** 3), np.ones(2), np.ones(3)), ValueError,
@@ -373,11 +381,15 @@ def test_nested_gradients_with_containers():
     (lambda: dd.hvp(lambda x: np.sum(x ** 3), np.ones(2), (np.ones(2),)), ValueError,
      r"v must have the same structure as x"),
     (lambda: dd.hvp(lambda x: x ** 3, np.ones(2), np.ones(2)), ValueError,
-     r"grad needs f to return a scalar"),
+     r"hvp needs f to return a scalar.*dd\.jvp\(lambda z: dd\.jacobian\(f, z\), x, v\)\[1\]"),
+    (lambda: dd.hvp(lambda p: p[0] * p[1], (np.ones(2), np.ones(2)), (np.ones(2), np.ones(2))),
+     ValueError, r"hvp needs f to return a scalar"),
     (lambda: dd.derivative(lambda x: dd.derivative(lambda y: x * y, np.ones(2)), 1.0), ValueError,
      r"derivative takes a scalar x, got shape \(2,\)"),
-], ids=["hessian-tuple", "hessian-dict", "hessian-non-scalar", "hessian-not-callable",
-        "hvp-not-callable", "hvp-v-shape", "hvp-v-structure", "hvp-non-scalar", "inner-derivative-of-array"])
+], ids=["hessian-tuple", "hessian-dict", "hessian-non-scalar", "sparse-hessian-non-scalar",
+        "hessian-sparsity-non-scalar", "inner-grad-non-scalar", "hessian-not-callable",
+        "hvp-not-callable", "hvp-v-shape", "hvp-v-structure", "hvp-non-scalar",
+        "hvp-tuple-non-scalar", "inner-derivative-of-array"])
 def test_nesting_error_paths(call, exc, pattern):
     with pytest.raises(exc, match=pattern) as info:
         call()
