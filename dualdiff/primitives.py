@@ -241,6 +241,30 @@ def constant_array(a: Any) -> Any:
 _ndarray = np.ndarray
 _SCALARS = (float, int, complex, np.float64)
 
+#: Operand types an operator takes as they are (the common ones: one set lookup on the hot path).
+_NUMERIC = frozenset([float, int, bool, complex, np.ndarray, np.float64, np.float32, np.int64,
+                      np.complex128])
+
+
+def constant_operand(prim: Primitive, a: Any) -> Any:
+    """A constant operand of ``prim`` as numpy would read it, or a TypeError that says why not.
+
+    A list or tuple becomes an array (see :func:`constant_array`). ``x + None``, ``x * "a"`` or
+    ``x + [None, 1]`` would otherwise fail inside numpy with a message about ufunc loops or
+    Python's about operand types, neither of which names the operation.
+    """
+    if type(a) is list or type(a) is tuple:
+        a = constant_array(a)  # (a list holding traced values is refused here, see there)
+    dtype = a.dtype if isinstance(a, (np.ndarray, np.generic)) else np.asarray(a).dtype
+    if dtype.kind in "biufc":
+        return a
+    what = (f"an array of dtype {dtype}" if isinstance(a, np.ndarray)
+            else f"{type(a).__name__} {a!r}"[:80])
+    hint = (" (an object array: to build an array from traced values use dd.stack)"
+            if dtype.kind == "O" and isinstance(a, np.ndarray) else "")
+    raise TypeError(f"'{prim.name}' of a traced value and {what}: operands must be numbers or "
+                    f"arrays of numbers{hint}")
+
 
 def bind1(prim: Primitive, x: Any, params: Optional[dict] = None) -> Any:
     """``bind`` for a primitive with one array argument: the hot path of unary functions."""
@@ -267,12 +291,12 @@ def bind2(prim: Primitive, x: Any, y: Any) -> Any:
         top = x.tag
     elif tx:
         top = x.tag
-        if type(y) is list or type(y) is tuple:
-            y = constant_array(y)
+        if type(y) not in _NUMERIC:
+            y = constant_operand(prim, y)
     else:
         top = y.tag
-        if type(x) is list or type(x) is tuple:
-            x = constant_array(x)
+        if type(x) not in _NUMERIC:
+            x = constant_operand(prim, x)
     if not top.active:
         raise leaked_error(top, f"in '{prim.name}'")
     return top.process(prim, (x, y), _NO_PARAMS)

@@ -117,6 +117,27 @@ def test_a_masked_constant_inside_f_is_refused(mode):
         dd.grad(lambda x: np.sum(x * xm), np.ones(2), mode=mode)
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("f, pattern", [
+    (lambda x: x + None, r"'add' of a traced value and NoneType None: operands must be numbers"),
+    (lambda x: None * x, r"'multiply' of a traced value and NoneType None"),
+    (lambda x: x - "a", r"'subtract' of a traced value and str 'a'"),
+    (lambda x: x ** object(), r"'power' of a traced value and object <object"),
+    (lambda x: x / [None, 1.0], r"'divide' of a traced value and an array of dtype object.*dd\.stack"),
+], ids=["plus-None", "None-times", "minus-str", "pow-object", "list-with-None"])
+def test_a_non_numeric_operand_is_named_in_the_error(f, pattern, mode):
+    with pytest.raises(TypeError, match=pattern) as info:
+        dd.grad(lambda x: np.sum(f(x)), np.ones(2), mode=mode)
+    assert type(info.value) is TypeError
+
+
+@pytest.mark.parametrize("other", [[1.0, 2.0], (1, 2), np.int8(3), np.True_, np.float16(0.5), 3])
+def test_numeric_operands_of_every_kind_still_combine(other):
+    want = np.ones(2) * np.asarray(other, dtype=float)  # d/dx sum(x * c) = c
+    np.testing.assert_array_equal(dd.grad(lambda x: np.sum(x * other), np.ones(2)), want)
+    np.testing.assert_array_equal(dd.grad(lambda x: np.sum(other * x), np.ones(2), mode="forward"), want)
+
+
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself warns
 def test_matrix_is_refused_rather_than_turned_elementwise():
     M = np.matrix([[1.0, 2.0], [3.0, 4.0]])
