@@ -452,7 +452,7 @@ FUNCTION_RULES.update({np.gradient: F.gradient, np.linspace: F.linspace,
 FUNCTION_RULES.update({
     np.interp: F.interp, np.polyval: F.polyval,
     np.convolve: F.convolve, np.correlate: F.correlate, np.cov: F.cov, np.corrcoef: F.corrcoef,
-    np.broadcast_arrays: F.broadcast_arrays, np.meshgrid: F.meshgrid, np.delete: F.delete,
+    np.broadcast_arrays: F.broadcast_arrays, np.meshgrid: F.meshgrid, np.delete: F.delete, np.insert: F.insert,
     np.resize: F.resize,
 })
 for _name in ("trapezoid", "trapz"):  # numpy >= 2.0 / before (trapz is deprecated in 2.x)

@@ -42,7 +42,7 @@ from .partials import elementwise
 from .indexing import diagonal, flip, fliplr, flipud, getitem, repeat, rot90, take, take_along_axis
 from .assembly import (
     append, array_split, choose, column_stack, concatenate, delete, diag, diagflat, dsplit, dstack,
-    hsplit, hstack, index_update, pad, resize, roll, row_stack, select, split, stack, tril, triu,
+    hsplit, hstack, index_update, insert, pad, resize, roll, row_stack, select, split, stack, tril, triu,
     vsplit, vstack, where,
 )
 from .sorting import partition, sort
@@ -90,7 +90,7 @@ SHAPE_AND_ASSEMBLY = [
     "vstack", "hstack", "dstack", "column_stack", "row_stack", "append", "split", "array_split",
     "hsplit", "vsplit", "dsplit", "roll", "pad", "diag", "diagflat", "tril", "triu", "select",
     "choose", "index_update", "sort", "partition", "broadcast_arrays", "meshgrid", "delete",
-    "resize",
+    "insert", "resize",
 ]
 
 #: Sampled data and the rest of numpy's complex helpers (composites).

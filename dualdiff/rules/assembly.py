@@ -237,6 +237,33 @@ def delete(x: Value, obj: Any, axis: Optional[int] = None) -> Value:
     return take(x, keep, axis=axis)
 
 
+def insert(x: Value, obj: Any, values: Value, axis: Optional[int] = None) -> Value:
+    """x with ``values`` inserted before the positions ``obj`` along ``axis`` (x flattened by
+    default), as np.insert; the result has x's shape with the axis lengthened.
+
+    ``obj`` is an index, a slice or a list of indices; ``values`` broadcast as numpy
+    broadcasts them. Every entry of the result is one entry of x or of values, so the
+    derivative reaches each from where it landed (a broadcast value's from all its copies).
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.insert(np.array([1.0, 2.0, 3.0]), [1, 3], [10.0, 20.0])
+    array([ 1., 10.,  2.,  3., 20.])
+    """
+    if is_traced(obj):
+        raise TypeError("insert: the insertion positions cannot be traced values")
+    if not is_traced(values):
+        values = np.asarray(values)  # (a list holding traced values is refused here: use dd.stack)
+    sx, sv = shape_of(x), shape_of(values)
+    nx = int(np.prod(sx, dtype=np.int64))
+    # numpy places and broadcasts labels as it would the values: x's entries are 1..nx,
+    # values' entries -1..-nv, so each label in the result says where that entry comes from.
+    labels = np.insert(np.arange(1, nx + 1).reshape(sx), obj,
+                       -np.arange(1, int(np.prod(sv, dtype=np.int64)) + 1).reshape(sv), axis=axis)
+    source = np.where(labels > 0, labels - 1, nx - labels - 1).reshape(-1)
+    flat = concatenate([reshape(x, (-1,)), reshape(values, (-1,))])
+    return reshape(take(flat, source), labels.shape)
+
+
 def resize(x: Value, new_shape: Union[int, Sequence[int]]) -> Value:
     """x's elements repeated in order to fill ``new_shape``, as np.resize (not ndarray.resize).
 

@@ -1,6 +1,6 @@
 """Table-test cases: polynomials and convolutions (rules/polynomials.py), covariances
 (rules/statistics.py), integrals and interpolants of samples (trapezoid, interp in
-rules/sampling.py), and the coordinate grids, np.delete, np.resize and np.ldexp added with them.
+rules/sampling.py), and the coordinate grids, np.delete, np.insert, np.resize and np.ldexp added with them.
 
 All are composites. References are numpy's own functions; cov/corrcoef conjugate complex input
 (not complex-analytic) and interp is piecewise linear, so those use central differences, with
@@ -16,7 +16,7 @@ from table_cases import COMPOSITES, Case, U, add_case
 from table_cases.sampling import _coordinates  # increasing, gaps of at least 0.5
 
 COMPOSITES.extend(["convolve", "correlate", "polyval", "cov", "corrcoef", "trapezoid", "interp",
-                   "broadcast_arrays", "meshgrid", "delete", "resize", "ldexp"])
+                   "broadcast_arrays", "meshgrid", "delete", "insert", "resize", "ldexp"])
 
 # -- convolve / correlate: linear in each argument -------------------------------------------
 for _cid, _shapes, _mode in [
@@ -88,7 +88,7 @@ add_case("interp", Case("interp-xp", lambda x, xp: dd.interp(x, xp, np.array([0.
                         (lambda rng, s: rng.uniform(4.2, 4.8, size=s), lambda rng, s: np.array(
                             [3.0, 4.0, 5.0]) + rng.uniform(-0.1, 0.1, size=s)), oracle="central"))
 
-# -- coordinate grids, np.delete, np.resize, np.ldexp --------------------------------------------
+# -- coordinate grids, np.delete, np.insert, np.resize, np.ldexp --------------------------------------------
 add_case("broadcast_arrays", Case(
     "broadcast_arrays", lambda a, b: dd.stack(dd.broadcast_arrays(a, b)),
     lambda a, b: np.stack(np.broadcast_arrays(a, b)), ((3, 1), (4,)), (U(-2, 2), U(-2, 2))))
@@ -105,6 +105,17 @@ add_case("delete", Case("delete-flat", lambda x: dd.delete(x, [0, 4]),
                         lambda x: np.delete(x, [0, 4]), ((2, 3),), (U(-2, 2),)))
 add_case("delete", Case("delete-axis-slice", lambda x: dd.delete(x, slice(0, 3, 2), axis=1),
                         lambda x: np.delete(x, slice(0, 3, 2), axis=1), ((2, 4),), (U(-2, 2),)))
+# (np.insert casts values to x's dtype, so the complex-step reference promotes x first)
+_promoted = lambda x, v: np.asarray(x, dtype=np.result_type(x, v))  # noqa: E731
+add_case("insert", Case("insert-flat-positions", lambda x, v: dd.insert(x, [1, 4, 4], v),
+                        lambda x, v: np.insert(_promoted(x, v), [1, 4, 4], v), ((2, 3), (3,)),
+                        (U(-2, 2), U(-2, 2))))
+add_case("insert", Case("insert-axis-broadcast", lambda x, v: dd.insert(x, 1, v, axis=1),
+                        lambda x, v: np.insert(_promoted(x, v), 1, v, axis=1), ((3, 2), ()),
+                        (U(-2, 2), U(-2, 2))))
+add_case("insert", Case("insert-block-before-end", lambda x, v: dd.insert(x, -1, v, axis=0),
+                        lambda x, v: np.insert(_promoted(x, v), -1, v, axis=0), ((2, 3), (2, 3)),
+                        (U(-2, 2), U(-2, 2))))
 add_case("resize", Case("resize-grow", lambda x: dd.resize(x, (2, 4)),
                         lambda x: np.resize(x, (2, 4)), ((3,),), (U(-2, 2),)))
 add_case("resize", Case("resize-shrink", lambda x: dd.resize(x, 3),
