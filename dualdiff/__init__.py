@@ -27,7 +27,8 @@ from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.ru
 from .rules import UFUNCS_AND_REDUCTIONS as _UFUNCS_AND_REDUCTIONS
 from .memory import MemoryInfo
 from . import fft, linalg
-from .rules import SAMPLING, SHAPE_AND_ASSEMBLY
+from .rules import FUNCTIONAL, SAMPLING, SHAPE_AND_ASSEMBLY
+from .rules import apply_along_axis, piecewise
 from .rules import gradient, linspace, real_if_close
 from .rules import convolve, corrcoef, correlate, cov, interp, polyval, trapezoid
 from .rules import (  # shape, assembly, indexing and sorting
@@ -66,3 +67,4 @@ __all__ = [
 ]
 __all__ += SHAPE_AND_ASSEMBLY
 __all__ += SAMPLING
+__all__ += FUNCTIONAL

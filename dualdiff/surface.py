@@ -455,6 +455,8 @@ FUNCTION_RULES.update({
     np.broadcast_arrays: F.broadcast_arrays, np.meshgrid: F.meshgrid, np.delete: F.delete, np.insert: F.insert,
     np.resize: F.resize,
 })
+# -- functions that call the user's function on pieces (rules/functional.py) ------------------
+FUNCTION_RULES.update({np.apply_along_axis: F.apply_along_axis, np.piecewise: F.piecewise})
 for _name in ("trapezoid", "trapz"):  # numpy >= 2.0 / before (trapz is deprecated in 2.x)
     if _name in np.__dict__:
         FUNCTION_RULES[np.__dict__[_name]] = F.trapezoid

@@ -33,7 +33,9 @@ def _identical(a, b, path="result"):
 
 #: Composites dd.compile refuses at record time, and why (tested below to say so clearly).
 NOT_COMPILABLE = {"interp": "it gathers by indices computed from x's value (the interval x "
-                            "lies in); dd.compile records no gather by traced indices"}
+                            "lies in); dd.compile records no gather by traced indices",
+                  "piecewise": "it selects x[cond] with conditions computed from x's value, "
+                               "whose size compiled code does not record"}
 
 
 def _cases():

@@ -71,6 +71,7 @@ from .fft import FFT as _FFT  # noqa: F401
 from .sampling import gradient, interp, linspace, trapezoid
 from .polynomials import convolve, correlate, polyval
 from .statistics import corrcoef, cov
+from .functional import apply_along_axis, piecewise
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).
 UFUNCS_AND_REDUCTIONS = [
@@ -97,6 +98,9 @@ SHAPE_AND_ASSEMBLY = [
 SAMPLING = ["gradient", "linspace", "real_if_close", "trapezoid", "interp", "convolve",
             "correlate", "polyval", "cov", "corrcoef"]
 
+#: numpy's functions that call the user's function on pieces of an array (composites).
+FUNCTIONAL = ["apply_along_axis", "piecewise"]
+
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "power",
     "sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sinh", "cosh",
@@ -107,5 +111,5 @@ __all__ = [
     "real", "imag", "conj", "angle",
     *UFUNCS_AND_REDUCTIONS,
     "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross",
-    *SHAPE_AND_ASSEMBLY, *SAMPLING,
+    *SHAPE_AND_ASSEMBLY, *SAMPLING, *FUNCTIONAL,
 ]
