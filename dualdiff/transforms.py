@@ -24,6 +24,7 @@ from .executors import tasks_chunk
 from .dual import Dual, ForwardTag, make_dual, tangent_of
 from .memory import MemoryInfo
 from .primitives import is_complex, is_traced, leaked_error, shape_of
+from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed  # noqa: F401 (tests read them)
 from .sparsity import detect
 from .surface import plain_assignment_error
 from .staging import Staged, call
@@ -374,37 +375,17 @@ def seed_directions(n: int, chunk: int, dtype: Any = float,
         return
     # Small n: slice the rows out of one identity (views, no per-pass allocation); large n:
     # build each block alone so memory stays at chunk × n, not n².
-    eye = _identity(n, dtype) if n <= 2048 else None
+    eye = identity_seed(n, dtype) if n <= 2048 else None
     for start in range(0, n, chunk):
         columns = range(start, min(start + chunk, n))
         if eye is not None:
-            S = eye[start:columns.stop]
+            # (all n rows: the identity itself, which the matmul rule recognises)
+            S = eye if len(columns) == n else eye[start:columns.stop]
         else:
             S = np.zeros((len(columns), n), dtype=dtype)
             # Row i has its 1 at column start + i: flat positions start, start + n + 1, ...
             S.reshape(-1)[start::n + 1] = 1.0
         yield S, columns
-
-
-# Identities for seeds, kept between calls up to this many elements each (2 MiB of float64): a
-# fresh n×n block per call costs its fill and, above the allocator's mmap threshold, page faults
-# (a 200×200 Jacobian spent a sixth of its time there). Read-only, so no pass can alter them.
-_IDENTITY_ELEMENTS = 1 << 18
-_IDENTITIES: "dict[tuple, np.ndarray]" = {}
-
-
-def _identity(n: int, dtype: Any) -> np.ndarray:
-    """np.eye(n, dtype=dtype), read-only; a small one is cached (the last few sizes asked for)."""
-    key = (n, np.dtype(dtype).str)
-    eye = _IDENTITIES.get(key)
-    if eye is None:
-        eye = np.eye(n, dtype=dtype)
-        eye.flags.writeable = False
-        if n * n <= _IDENTITY_ELEMENTS:
-            if len(_IDENTITIES) >= 8:
-                _IDENTITIES.clear()  # a handful of sizes in use at a time; never unbounded
-            _IDENTITIES[key] = eye
-    return eye
 
 
 def _split_seed(S: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
@@ -414,6 +395,8 @@ def _split_seed(S: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
         return [S[0].reshape(shape) if shape else _scalar_seed(S[0, 0])]
     out = []
     k = S.shape[0]
+    if chunked and len(leaves) == 1 and is_identity_seed(S) and S.shape == (k,) + shape_of(leaves[0]):
+        return [S]  # the whole identity for one vector: passed as it is, for the matmul rule
     for shape, cut in pieces(leaves):
         block = S[:, cut]
         if chunked:
@@ -716,7 +699,8 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     elif scalars:
         passes = [(range(n), [1.0])]
     elif vector:
-        passes = [(range(n), [_identity(n, float).reshape((n,) + leaves[0].shape)])]
+        eye = identity_seed(n, float)
+        passes = [(range(n), [eye if leaves[0].ndim == 1 else eye.reshape((n,) + leaves[0].shape)])]
     else:
         passes = ((columns, _split_seed(S, leaves, chunked))
                   for S, columns in seed_directions(n, k, _seed_dtype(leaves)))
@@ -789,7 +773,7 @@ def _scalar_seeds(n: int) -> List[np.ndarray]:
     """The identity's n columns (read-only views), as _split_seed cuts them for n scalar leaves."""
     seeds = _SCALAR_SEEDS.get(n)
     if seeds is None:
-        eye = _identity(n, float)
+        eye = identity_seed(n, float)
         seeds = [eye[:, i] for i in range(n)]
         if n <= 16:
             _SCALAR_SEEDS[n] = seeds

@@ -26,7 +26,7 @@ from .shape import align_chunk, broadcast_to, reshape, sum, sum_to, transpose
 from .indexing import getitem
 from .assembly import stack
 from .einsum import LETTERS, einsum
-from .table import Value, float_dtype, register
+from .table import Value, float_dtype, is_identity_seed, register
 
 
 def _matmul_jvp(primals, tangents, out, params, chunked):
@@ -69,16 +69,33 @@ def _matmul_jvp_gemm(a, b, ta, tb, sa, sb, so):
     total = None
     if ta is not None:  # (k, [m,] n) @ b: the directions' rows stacked, one product
         rows = k * (sa[0] if len(sa) == 2 else 1)
-        total = reshape(matmul(reshape(ta, (rows, sa[-1])), b), (k,) + so)
+        product = _seeded(ta, b) if len(sa) == 1 else matmul(reshape(ta, (rows, sa[-1])), b)
+        total = reshape(product, (k,) + so)
     if tb is not None:
         if len(sb) == 1:  # a @ x for k vectors x: (k, n) @ aᵀ, or (k, n) @ a for a vector a
-            term = matmul(tb, transpose(a) if len(sa) == 2 else a)
+            term = _seeded(tb, transpose(a) if len(sa) == 2 else a)
         else:  # a (m, n) @ tb (k, n, p): the directions side by side, (m, n) @ (n, k·p)
             p = sb[1]
             wide = reshape(transpose(tb, (1, 0, 2)), (sb[0], k * p))
             term = transpose(reshape(matmul(a, wide), (sa[0], k, p)), (1, 0, 2))
         total = term if total is None else total + term
     return total
+
+
+def _seeded(t, m):
+    """t @ m for k directions t (k, n): when t is a Jacobian's whole identity seed (recognised
+    by object identity, see table.is_identity_seed), m itself, in new C-ordered memory.
+
+    That is the product's exact value where m is finite, with m's layout and dtype as the
+    product would have them, and no n³ product (a 200×200 Jacobian of tanh(A @ x) spent half
+    its time multiplying A by the identity). Where m holds inf or nan, or -0.0, it is the true
+    derivative, where the product gives nan (inf·0) or +0.0. Traced m (A itself differentiated)
+    and any other t take the product.
+    """
+    if type(m) is np.ndarray and m.dtype.kind in "biufc" and is_identity_seed(t) \
+            and t.shape[1] == m.shape[0]:
+        return m.astype(np.result_type(t.dtype, m.dtype), order="C")
+    return matmul(t, m)
 
 
 def _matmul_vjp(ct, primals, out, params, shapes, wants):

@@ -6,6 +6,7 @@ it belongs (see :mod:`dualdiff.rules`). This module holds only what all families
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Optional
 
 import numpy as np
@@ -37,6 +38,43 @@ def float_dtype(x: Value) -> np.dtype:
     """The floating dtype of a value (traced or not), for constants that must not widen it."""
     return np.result_type(stop_gradient(x), 1.0)
 
+
+
+# Identities for seeds, kept between calls up to this many elements each (2 MiB of float64): a
+# fresh n×n block per call costs its fill and, above the allocator's mmap threshold, page faults
+# (a 200×200 Jacobian spent a sixth of its time there). Read-only, so no pass can alter them.
+_IDENTITY_ELEMENTS = 1 << 18
+_IDENTITIES: "dict[tuple, np.ndarray]" = {}
+# Every identity identity_seed made that is still alive, by id (the cached ones and the large
+# ones made per call): what is_identity_seed recognises.
+_MADE: "weakref.WeakValueDictionary[int, np.ndarray]" = weakref.WeakValueDictionary()
+
+
+def identity_seed(n: int, dtype: Any) -> np.ndarray:
+    """np.eye(n, dtype=dtype), read-only; a small one is cached (the last few sizes asked for).
+
+    The seeds of a Jacobian's forward passes are its rows (transforms.seed_directions); when
+    one pass takes all n directions its seed is this array itself, which the matmul rule
+    recognises (:func:`is_identity_seed`) to skip multiplying by it.
+    """
+    key = (n, np.dtype(dtype).str)
+    eye = _IDENTITIES.get(key)
+    if eye is None:
+        eye = np.eye(n, dtype=dtype)
+        eye.flags.writeable = False
+        _MADE[id(eye)] = eye
+        if n * n <= _IDENTITY_ELEMENTS:
+            if len(_IDENTITIES) >= 8:
+                _IDENTITIES.clear()  # a handful of sizes in use at a time; never unbounded
+            _IDENTITIES[key] = eye
+    return eye
+
+
+def is_identity_seed(t: Any) -> bool:
+    """Whether ``t`` is an identity made by :func:`identity_seed`: by object identity, never
+    by value (a read-only array nobody writes into, so its value is known without looking).
+    A user's own identity, or a slice or copy of this one, is not recognised."""
+    return type(t) is np.ndarray and _MADE.get(id(t)) is t
 
 
 def norm_axes(axis, ndim: int) -> Optional[tuple]:
