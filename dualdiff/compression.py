@@ -40,8 +40,10 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
-def sparse_result(data: np.ndarray, pattern: Pattern, fmt: str, what: str) -> Any:
-    """The values at ``pattern``'s entries as a CSR array, or as COO triplets."""
+def sparse_result(data: np.ndarray, pattern: Pattern, fmt: str, what: str,
+                  cache: Optional[dict] = None) -> Any:
+    """The values at ``pattern``'s entries as a CSR array, or as COO triplets. ``cache`` (a
+    reused colouring's) keeps the CSR index arrays between calls."""
     if fmt == "coo":
         return COO(data, pattern.rows(), pattern.indices.copy(), pattern.shape)
     if is_traced(data):
@@ -49,7 +51,20 @@ def sparse_result(data: np.ndarray, pattern: Pattern, fmt: str, what: str) -> An
                         f"format='coo' and build the scipy matrix from them outside the compiled "
                         f"function (scipy.sparse.coo_array((H.data, (H.row, H.col)), H.shape))")
     sp = require_scipy(what)
-    return sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    entry = None if cache is None else cache.get("csr index")
+    if entry is not None and entry[0] is pattern:
+        # (copies: the result's arrays are its own, as scipy's in-place methods, eliminate_zeros
+        # for one, expect)
+        return sp.csr_array((data, entry[1].copy(), entry[2].copy()), shape=pattern.shape)
+    H = sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    if cache is not None:
+        # The index arrays as scipy converted them (int32 when they fit), kept for the next
+        # call: given int64 ones, scipy's constructor checks and converts them every time, and
+        # in a reused Hessian's call that cost more than the gather of its values.
+        indices, indptr = H.indices.copy(), H.indptr.copy()
+        indices.flags.writeable = indptr.flags.writeable = False
+        cache["csr index"] = (pattern, indices, indptr)
+    return H
 
 
 def resolve_mode(mode: str, n: int, m: int, columns: Optional[Coloring],
@@ -129,7 +144,7 @@ def _gather(B: Any, where: np.ndarray) -> Any:
     """The flat block's entries at ``where`` (a recorded gather when B is being compiled)."""
     if is_traced(B):
         return F.getitem(F.reshape(B, (-1,)), where)
-    return B.reshape(-1)[where]
+    return np.take(B.reshape(-1), where)  # (the same values as B.reshape(-1)[where], sooner)
 
 
 def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *, mode: str,
@@ -209,7 +224,8 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
                          f"elements")
     data = _gather(B, _jacobian_gather(coloring, mode))
     info.update(colors=coloring.n_colors, nonzeros=pattern.nnz)
-    return value, sparse_result(data, pattern, fmt, "a sparse Jacobian"), info
+    reused = coloring.cache if coloring is sparse else None  # (a colouring made here dies here)
+    return value, sparse_result(data, pattern, fmt, "a sparse Jacobian", reused), info
 
 
 def _jacobian_gather(coloring: Coloring, mode: str) -> np.ndarray:
@@ -271,4 +287,5 @@ def compressed_hessian(gradient: Callable, leaves: List[Any], n: int, *, sparse:
     info = dict(passes=len(blocks), mode="forward", chunk=k,
                 operations=sum(r[2] for r in results), n_inputs=n, n_outputs=n, peak_bytes=None,
                 colors=n_colors, nonzeros=pattern.nnz)
-    return sparse_result(data, pattern, fmt, "a sparse Hessian"), info
+    reused = coloring.cache if coloring is sparse else None  # (a colouring made here dies here)
+    return sparse_result(data, pattern, fmt, "a sparse Hessian", reused), info

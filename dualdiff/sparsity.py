@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 import importlib
 import math
+import sys
 from typing import Any, Callable, List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -53,6 +54,9 @@ class COO(NamedTuple):
 
 def require_scipy(what: str) -> Any:
     """scipy.sparse, or an ImportError that says how to install it and how to do without."""
+    module = sys.modules.get("scipy.sparse")  # (imported already: a reused Hessian's call
+    if module is not None:                    # need not go through the import machinery)
+        return module
     try:
         return importlib.import_module("scipy.sparse")
     except ImportError:  # pragma: no cover - the test extra installs scipy

@@ -64,3 +64,44 @@ def test_reused_coloring_for_an_identity_map(mode):
         J.data[:] = 5.0  # the caller's array: must not be the seed kept on the colouring
     np.testing.assert_array_equal(dd.jacobian(lambda z: z, x, sparse=coloring, mode=mode).toarray(),
                                   np.eye(6))
+
+
+@pytest.mark.parametrize("kind", ["hessian", "forward", "reverse"])
+def test_reused_coloring_keeps_csr_index_arrays_that_no_result_shares(kind):
+    # A reused colouring keeps the CSR index arrays scipy made on the first call; every later
+    # result gets copies: equal to a fresh scipy build (values, index values and dtypes), and
+    # scipy's in-place methods on one result reach neither the kept arrays nor the next result.
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, 30)
+    if kind == "hessian":
+        coloring = dd.color_star(dd.hessian_sparsity(_chain, x))
+        call = lambda z: dd.hessian(_chain, z, sparse=coloring)                # noqa: E731
+        dense = lambda z: _chain_hessian(z)                                     # noqa: E731
+    else:
+        g = lambda z: z[1:] * z[:-1] - np.sin(z[1:])                           # noqa: E731
+        pattern = dd.sparsity(g, x)
+        coloring = dd.color_columns(pattern) if kind == "forward" else dd.color_rows(pattern)
+        call = lambda z: dd.jacobian(g, z, sparse=coloring, mode=kind)          # noqa: E731
+        # complex step, the independent oracle (an analytic g)
+        dense = lambda z: np.array([np.imag(g(z + 1e-30j * e)) / 1e-30        # noqa: E731
+                                    for e in np.eye(z.size)]).T
+    first = call(x)
+    assert "csr index" in coloring.cache
+    for _ in range(2):
+        x = rng.uniform(-1, 1, 30)
+        M = call(x)
+        fresh = sp.csr_array((M.data, first.indices, first.indptr), shape=first.shape)
+        assert M.indices.dtype == first.indices.dtype and M.indptr.dtype == first.indptr.dtype
+        np.testing.assert_array_equal(M.indices, fresh.indices)
+        np.testing.assert_array_equal(M.indptr, fresh.indptr)
+        np.testing.assert_allclose(M.toarray(), dense(x), rtol=1e-13, atol=1e-12)
+        kept = coloring.cache["csr index"]
+        assert not any(np.shares_memory(a, b) for a in (M.indices, M.indptr)
+                       for b in (kept[1], kept[2], first.indices, first.indptr))
+        M.data[::2] = 0.0
+        M.eliminate_zeros()  # rewrites M.indices and M.indptr in place
+    again = call(x)
+    np.testing.assert_array_equal(again.indices, first.indices)
+    np.testing.assert_array_equal(again.indptr, first.indptr)
+    np.testing.assert_allclose(again.toarray(), dense(x), rtol=1e-13, atol=1e-12)
+

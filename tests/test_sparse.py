@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import zlib
 
 import numpy as np
@@ -497,3 +498,15 @@ def test_float32_and_empty():
     assert J.dtype == np.float32
     J = dd.jacobian(lambda v: v * 2, np.ones(0), sparse=True)
     assert J.shape == (0, 0) and J.nnz == 0
+
+
+def test_missing_scipy_says_how_to_install_it_or_do_without(monkeypatch):
+    x = np.random.default_rng(4).uniform(-1, 1, 6)
+    coloring = dd.color_star(dd.hessian_sparsity(rosenbrock, x))
+    dd.hessian(rosenbrock, x, sparse=coloring)  # a reused colouring: nothing left to import
+    monkeypatch.setitem(sys.modules, "scipy.sparse", None)  # makes "import scipy.sparse" fail
+    with pytest.raises(ImportError, match="format=\"coo\""):
+        dd.hessian(rosenbrock, x, sparse=coloring)
+    coo = dd.hessian(rosenbrock, x, sparse=coloring, format="coo")  # needs no scipy
+    assert np.array_equal(sp.coo_array((coo.data, (coo.row, coo.col)), shape=coo.shape).toarray(),
+                          dd.hessian(rosenbrock, x))
