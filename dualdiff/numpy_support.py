@@ -148,6 +148,11 @@ def render() -> str:
               "Elementwise, with numpy's broadcasting; `out=` and `where=` are refused.", ""]
     lines += _table(["numpy", "dualdiff", "derivative and conventions"],
                     _rows(surface.UFUNC_RULES, lambda fn: not _is_pass_through(fn)))
+    lines += ["", "### ufunc methods", "",
+              "`ufunc.outer(a, b)` works for every binary ufunc above (by broadcasting). These "
+              "methods stand for the reductions they equal, with numpy's default `axis=0`:", ""]
+    lines += _table(["numpy", "as"], [(f"`np.{ufunc.__name__}.{method}`", f"`{getattr(fn, 'equals')}`")
+                                      for (ufunc, method), fn in surface.UFUNC_METHOD_RULES.items()])
     lines += ["", "## Functions with no derivative (pass-through)", "",
               "These return plain numpy values computed from the traced values' primals, as "
               "numpy code expects (indices, booleans, shapes, piecewise-constant results whose "

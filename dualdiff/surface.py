@@ -24,7 +24,7 @@ from .rules.table import norm_axes
 from .rules.ufuncs import divmod_ as _divmod
 from .primitives import bind1, bind2, shape_of, stop_gradient
 
-__all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES"]
+__all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES"]
 
 
 def _plain_args(args) -> list:
@@ -322,6 +322,50 @@ def _np_clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwarg
     return F.clip(a, a_min if _given(a_min) else None, a_max if _given(a_max) else None)
 
 
+def _ufunc_outer(rule: Callable[..., Any], a: Any, b: Any) -> Any:
+    """``ufunc.outer(a, b)``: the ufunc of every pair, shape a.shape + b.shape, by broadcasting."""
+    return rule(F.reshape(a, shape_of(a) + (1,) * len(shape_of(b))), b)
+
+
+def _ufunc_method(name: str, equals: str, run: Callable[..., Any]) -> Callable[..., Any]:
+    run.__name__ = name
+    run.equals = equals  # type: ignore[attr-defined]  # read by the numpy-support page
+    return run
+
+
+def _ufunc_reduce(name: str, equals: str, reduce: Callable[..., Any]) -> Callable[..., Any]:
+    """``ufunc.reduce`` by its reduction: numpy's arguments, and its default axis 0."""
+    def run(a, axis=0, dtype=None, out=None, keepdims=False, **kw):
+        return reduce(a, axis, dtype, out, keepdims, **kw)
+    return _ufunc_method(name, equals, run)
+
+
+def _ufunc_extremum_reduce(name: str, equals: str, reduce: Callable[..., Any]) -> Callable[..., Any]:
+    def run(a, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=None):
+        _check_reduction(name, dtype, out)
+        return reduce(a, axis, None, keepdims, initial, where)
+    return _ufunc_method(name, equals, run)
+
+
+def _ufunc_accumulate(name: str, equals: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``ufunc.accumulate``: the running reduction along ``axis`` (default 0), as cumsum/cumprod."""
+    def run(a, axis=0, dtype=None, out=None):
+        _check_reduction(name, dtype, out)
+        return fn(_in_dtype(name, a, dtype), axis=axis)
+    return _ufunc_method(name, equals, run)
+
+
+#: ``ufunc.method(...)`` calls with a dualdiff function behind them (ufunc.outer: any binary
+#: ufunc with a rule, by broadcasting).
+UFUNC_METHOD_RULES: "dict[tuple, Callable[..., Any]]" = {
+    (np.add, "reduce"): _ufunc_reduce("add.reduce", "np.sum(x, axis=0)", _np_sum),
+    (np.multiply, "reduce"): _ufunc_reduce("multiply.reduce", "np.prod(x, axis=0)", _np_prod),
+    (np.maximum, "reduce"): _ufunc_extremum_reduce("maximum.reduce", "np.max(x, axis=0)", _np_max),
+    (np.minimum, "reduce"): _ufunc_extremum_reduce("minimum.reduce", "np.min(x, axis=0)", _np_min),
+    (np.add, "accumulate"): _ufunc_accumulate("add.accumulate", "np.cumsum(x, axis=0)", F.cumsum),
+    (np.multiply, "accumulate"): _ufunc_accumulate("multiply.accumulate", "np.cumprod(x, axis=0)", F.cumprod),
+}
+
 FUNCTION_RULES.update({
     np.max: _np_max, np.amax: _np_max, np.min: _np_min, np.amin: _np_min,
     np.nanmax: _np_nanmax, np.nanmin: _np_nanmin, np.prod: _np_prod,
@@ -534,9 +578,11 @@ def _ufunc_name(ufunc: Any) -> str:
 
 #: What to write instead of a ufunc method (np.add.reduce, np.multiply.outer, ...).
 _UFUNC_METHODS = {
-    "reduce": "use the function form (np.sum, np.prod, np.max, ...)",
-    "accumulate": "use np.cumsum or np.cumprod",
-    "outer": "broadcast instead: f(a[..., None], b) (np.outer for products)",
+    "reduce": "the reduce of add, multiply, maximum and minimum is supported; for others use "
+              "the function form (np.sum, np.prod, np.max, dd.logsumexp, ...)",
+    "accumulate": "add.accumulate and multiply.accumulate are supported (as np.cumsum and "
+                  "np.cumprod)",
+    "outer": "broadcast instead: f(a[..., None], b) (every binary ufunc with a rule has .outer)",
     "at": "build the result with x[idx] = v on a traced x, or with dd.where",
     "reduceat": "sum slices with np.sum over each slice",
 }
@@ -958,6 +1004,12 @@ class Traced:
             if rule is not None:
                 return rule(*inputs)
         if method != "__call__":
+            method_rule = UFUNC_METHOD_RULES.get((ufunc, method))
+            if method_rule is not None:
+                return method_rule(*inputs, **kwargs)
+            if method == "outer" and ufunc in UFUNC_RULES and ufunc.nin == 2 and len(inputs) == 2:
+                _check_reduction(f"{ufunc.__name__}.outer", **kwargs)
+                return _ufunc_outer(UFUNC_RULES[ufunc], *inputs)
             raise TypeError(
                 f"{_ufunc_name(ufunc)}.{method} has no dualdiff rule; "
                 f"{_UFUNC_METHODS.get(method, 'call the ufunc itself')}. What is supported: "

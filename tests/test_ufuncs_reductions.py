@@ -505,3 +505,45 @@ def test_sum_takes_numpys_where_true_and_initial():
         value, g = dd.value_and_grad(lambda x: np.sum(x * x, initial=10.0), x)
         assert value == np.sum(x * x, initial=10.0) == 24.0
         np.testing.assert_array_equal(g, 2 * x)
+
+
+# --------------------------------------------------------------------------------------------
+# ufunc methods: reduce, accumulate, outer (numpy's defaults, axis 0 for reduce/accumulate)
+# --------------------------------------------------------------------------------------------
+
+_UFUNC_METHOD_CALLS = {
+    "add.reduce": lambda x: np.add.reduce(x),
+    "add.reduce-axis-None": lambda x: np.add.reduce(x, axis=None),
+    "add.reduce-keepdims-initial": lambda x: np.add.reduce(x, axis=1, keepdims=True, initial=2.0),
+    "multiply.reduce": lambda x: np.multiply.reduce(x, axis=1),
+    "maximum.reduce": lambda x: np.maximum.reduce(x),
+    "minimum.reduce": lambda x: np.minimum.reduce(x, axis=-1),
+    "add.accumulate": lambda x: np.add.accumulate(x),
+    "multiply.accumulate": lambda x: np.multiply.accumulate(x, axis=1),
+    "multiply.outer": lambda x: np.multiply.outer(x[0], x[1]),
+    "subtract.outer-2d": lambda x: np.subtract.outer(x, x[0]),
+    "power.outer": lambda x: np.power.outer(x[0], x[:, 0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_UFUNC_METHOD_CALLS))
+def test_ufunc_methods_against_complex_step_and_numpy(name):
+    f = _UFUNC_METHOD_CALLS[name]
+    x = np.array([[0.5, 1.5, 2.0, 0.7], [1.25, 0.75, 3.0, 1.9], [0.3, 0.9, 1.1, 2.4]])
+    ref = complex_step_jacobian(f, x)
+    for J in both_modes(f, x):
+        np.testing.assert_allclose(J, ref, rtol=1e-13, atol=1e-14)
+    np.testing.assert_array_equal(dd.jvp(f, x, np.ones_like(x))[0], f(x))  # numpy's own value
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda x: np.maximum.accumulate(x), r"numpy\.maximum\.accumulate has no dualdiff rule.*"
+                                         r"add\.accumulate and multiply\.accumulate"),
+    (lambda x: np.add.reduceat(x, [0, 2]), r"numpy\.add\.reduceat has no dualdiff rule"),
+    (lambda x: np.logaddexp.reduce(x), r"numpy\.logaddexp\.reduce has no dualdiff rule.*"
+                                       r"add, multiply, maximum and minimum"),
+    (lambda x: np.add.outer(x, x, out=np.zeros((3, 3))), r"numpy\.add\.outer with out="),
+])
+def test_unsupported_ufunc_methods_are_refused_by_name(call, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        dd.grad(lambda x: np.sum(call(x)), np.ones(3))
