@@ -23,7 +23,7 @@ from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
 from .dual import Dual, ForwardTag, make_dual, tangent_of
 from .memory import MemoryInfo
-from .primitives import is_complex, is_traced, leaked_error, shape_of
+from .primitives import TRACED, is_complex, is_traced, leaked_error, shape_of
 from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed  # noqa: F401 (tests read them)
 from .sparsity import detect
 from .surface import plain_assignment_error
@@ -206,7 +206,11 @@ def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[A
     if type(out) is not Dual or out.tag is not tag:
         # f does not depend on x (or only through an outer perturbation): zero tangent.
         shape = shape_of(out)
-        return out, np.zeros(shape if chunk is None else (chunk,) + shape), tag.count
+        plain = _concrete(out)  # (in the output's precision: float32 stays float32)
+        dtype = getattr(plain, "dtype", None)
+        zeros = np.zeros(shape if chunk is None else (chunk,) + shape,
+                         dtype=dtype if dtype is not None and dtype.kind in "fc" else np.float64)
+        return out, zeros, tag.count
     return out.primal, tangent_of(out), tag.count
 
 
@@ -293,12 +297,17 @@ def _finish(v: Any) -> Any:
 
 
 def _concrete(v: Any) -> Any:
-    """The value whose type and dtype decide a seed's: a compiled value's recorded one.
+    """The value whose type and dtype decide a seed's: the plain value under every tag.
 
-    Under dd.compile the types and dtypes of every value are fixed by the specialisation's
-    input checks, so reading them from the recording gives what eager mode would use.
+    Under an outer transformation (a Hessian's forward pass, a jvp of a gradient) x is a Dual
+    or Var whose innermost value has the user's dtype, so a float32 input seeds float32 there
+    too. Under dd.compile the types and dtypes of every value are fixed by the
+    specialisation's input checks, so reading them from the recording gives what eager mode
+    would use.
     """
-    return v.primal if type(v) is Staged else v
+    while type(v) in TRACED:
+        v = v.primal
+    return v
 
 
 def _leaves(x: Any) -> Tuple[List[Any], Any]:

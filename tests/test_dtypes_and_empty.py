@@ -1,6 +1,7 @@
 """Derivatives keep the inputs' precision, and empty inputs or outputs give empty Jacobians."""
 
 import numpy as np
+import pytest
 
 import dualdiff as dd
 
@@ -22,3 +23,32 @@ def test_empty_inputs_and_outputs_give_empty_jacobians():
         np.testing.assert_array_equal(dd.grad(lambda x: np.sum(x), np.array([]), mode=mode), [])
     _, info = dd.jacobian(lambda x: np.sum(x), np.array([]), full_output=True)
     assert info.passes == 0
+
+
+_X32 = np.float32(2.0)
+_V32 = np.array([1.0, 2.0], dtype=np.float32)
+
+
+@pytest.mark.parametrize("call, want", [
+    # second derivatives of a float32 point (a 0-d scalar and a vector): float32, as the first
+    (lambda: dd.hessian(lambda x: np.sum(np.sin(x) * x), _X32),
+     2 * np.cos(2.0) - 2.0 * np.sin(2.0)),
+    (lambda: dd.hessian(lambda x: np.sum(np.sin(x) * x), np.asarray(_X32)),
+     2 * np.cos(2.0) - 2.0 * np.sin(2.0)),
+    (lambda: dd.hessian(lambda p: p[0] * p[1] ** 2, (_X32, np.float32(3.0)))[0][1], 6.0),
+    # the gradient of a function linear in x is the float32 seed itself, under an outer pass
+    (lambda: dd.jvp(lambda z: dd.grad(lambda y: np.sum(y), z), _X32, np.float32(1))[0], 1.0),
+    (lambda: dd.jvp(lambda z: dd.grad(lambda y: y, z), _X32, np.float32(1))[1], 0.0),
+    (lambda: dd.jvp(lambda z: dd.jacobian(lambda y: 2 * y, z, mode="reverse"), _V32, _V32)[0],
+     2 * np.eye(2)),
+    (lambda: dd.jvp(lambda z: dd.jacobian(lambda y: 2 * y, z), _V32, _V32)[1], np.zeros((2, 2))),
+    # a float32 output that does not depend on x: a float32 zero tangent
+    (lambda: dd.jvp(lambda z: np.ones(2, np.float32), _X32, np.float32(1))[1], np.zeros(2)),
+    (lambda: dd.jacobian(lambda z: np.ones(2, np.float32), _V32), np.zeros((2, 2))),
+], ids=["hessian-0d-scalar", "hessian-0d-array", "hessian-blocks", "jvp-of-grad-value",
+        "jvp-of-grad-tangent", "jvp-of-reverse-jacobian", "jvp-of-forward-jacobian",
+        "constant-output-jvp", "constant-output-jacobian"])
+def test_float32_stays_float32_through_nested_transforms(call, want):
+    got = call()
+    assert np.asarray(got).dtype == np.float32, f"{np.asarray(got).dtype}: {got!r}"
+    np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=1e-6)
