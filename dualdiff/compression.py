@@ -104,6 +104,14 @@ def _coloring_for(sparse: Any, pattern: Optional[Pattern], mode: str, n: int, m:
     return chosen, coloring
 
 
+def _n_colors(coloring: Coloring) -> int:
+    """``coloring.n_colors``, kept with the colouring: a reused one is not scanned every call."""
+    entry = coloring.cache.get("n_colors")
+    if entry is None or entry[0] is not coloring.colors:
+        entry = coloring.cache["n_colors"] = (coloring.colors, coloring.n_colors)
+    return entry[1]
+
+
 def _blocks(seeds: List[Tuple[np.ndarray, range]]) -> List[np.ndarray]:
     return [S for S, _ in seeds]
 
@@ -187,7 +195,7 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
         if isinstance(sparse, Coloring):
             check_coloring(sparse)
         mode, coloring = _coloring_for(sparse, pattern, mode, n, pattern.shape[0])
-    directions = None if coloring is None else coloring.n_colors
+    directions = None if coloring is None else _n_colors(coloring)
     if mode == "forward":
         k = chunk(n if directions is None else directions)
         blocks = (_blocks(list(seeds(n, k, dtype))) if coloring is None
@@ -223,7 +231,7 @@ def compressed_jacobian(f: Callable, leaves: List[Any], treedef: Any, n: int, *,
         raise ValueError(f"the sparsity pattern has {pattern.shape[0]} rows, but f(x) has {m} "
                          f"elements")
     data = _gather(B, _jacobian_gather(coloring, mode))
-    info.update(colors=coloring.n_colors, nonzeros=pattern.nnz)
+    info.update(colors=directions, nonzeros=pattern.nnz)
     reused = coloring.cache if coloring is sparse else None  # (a colouring made here dies here)
     return value, sparse_result(data, pattern, fmt, "a sparse Jacobian", reused), info
 
@@ -277,7 +285,7 @@ def compressed_hessian(gradient: Callable, leaves: List[Any], n: int, *, sparse:
     if pattern.shape != (n, n):
         raise ValueError(f"the Hessian's pattern must be {n}x{n} for x with {n} elements, not "
                          f"{pattern.shape[0]}x{pattern.shape[1]}")
-    n_colors = coloring.n_colors
+    n_colors = _n_colors(coloring)
     k = chunk(n_colors)
     blocks = _colored_seeds(coloring, n, k, dtype, seeds)
     results = run_tasks(forward_task, gradient, blocks, executor, leaves, None)

@@ -308,7 +308,11 @@ _NO_PARAMS: dict = {}
 def shape_of(x: Any) -> tuple:
     """The shape of a plain value or of a traced value's primal."""
     t = type(x)
-    if t is _ndarray or t in _TRACED:
+    if t is _ndarray:
+        return x.shape
+    if t in _TRACED:
+        if t in _DERIVATIVE and type(x.primal) is _ndarray:
+            return x.primal.shape  # (what the shape property gives, without its two calls)
         return x.shape
     if t in _SCALARS:
         return ()

@@ -180,6 +180,8 @@ class TapeTag(Tag):
             cplx = False
         elif kind is np.ndarray:
             cplx = out.dtype.kind == "c"
+        elif kind is Dual and type(out.primal) is np.ndarray:  # forward over reverse
+            cplx = out.primal.dtype.kind == "c"
         elif isinstance(out, np.ndarray):
             # a masked array or np.matrix constant met a Var: its meaning would be dropped later
             raise subclass_error(out, f"a value in f ('{prim.name}' with a constant)")
