@@ -74,7 +74,8 @@ def _check_callable(f: Any, name: str) -> None:
 
 
 def _check_args(name: str, f: Any, *, mode: Optional[str] = None, chunk: Any = "auto",
-                has_aux: bool = False, modes: Tuple[str, ...] = ("forward", "reverse")) -> None:
+                has_aux: bool = False, modes: Tuple[str, ...] = ("forward", "reverse"),
+                holomorphic: bool = False) -> None:
     """The checks every transform makes on what it was given, so all refuse alike.
 
     A setting is checked even where this call does not use it (``chunk`` in reverse mode): a
@@ -88,6 +89,8 @@ def _check_args(name: str, f: Any, *, mode: Optional[str] = None, chunk: Any = "
         _resolve_chunk(chunk, 1)
     if not isinstance(has_aux, bool):
         raise TypeError(f"has_aux must be True or False, not {has_aux!r}")
+    if not isinstance(holomorphic, bool):
+        raise TypeError(f"holomorphic must be True or False, not {holomorphic!r}")
 
 
 class _Aux:
@@ -477,22 +480,24 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
     return _finish(value), _finish(tangent)
 
 
-def derivative(f: Callable, x: Any) -> Any:
+def derivative(f: Callable, x: Any, *, holomorphic: bool = False) -> Any:
     """f'(x) for a scalar x, by one forward pass; the result has f(x)'s shape.
 
     A complex x is read as :func:`jacobian` reads it (docs/complex.md): a real-valued f gets
     ∂f/∂x − i·∂f/∂y, and a complex-valued f is refused, since f'(z) exists only where f is
-    holomorphic (then ``dd.jvp(f, z, 1.0)`` gives it).
+    holomorphic: ``holomorphic=True`` gives f′(z) then, checked as :func:`jacobian` checks it.
 
     >>> import dualdiff as dd
     >>> float(dd.derivative(lambda x: x ** 3, 2.0))
     12.0
     """
-    _check_args("derivative", f)
+    _check_args("derivative", f, holomorphic=holomorphic)
     xv = as_value(x, "x")
     if shape_of(xv) != ():
         raise ValueError(f"derivative takes a scalar x, got shape {shape_of(xv)}; "
                          f"use dd.jacobian (or dd.jvp) for array inputs")
+    if holomorphic:
+        return _jacobian_holomorphic_forward(f, xv, 1)[0]
     if is_complex(xv):
         return _jacobian_forward_any(f, xv, 1)[0]
     return _finish(_forward_pass(f, [xv], None, [1.0], None, "derivative")[1])
@@ -549,6 +554,56 @@ def _complex_jacobian_error() -> TypeError:
                      "imaginary parts as separate real inputs; see docs/complex.md")
 
 
+def _check_holomorphic_input(leaves: List[Any]) -> None:
+    if not all(is_complex(_concrete(leaf)) for leaf in leaves):
+        raise TypeError("holomorphic=True needs complex x (as in JAX): f′(z) is a complex "
+                        "derivative at a complex point. Pass x.astype(complex), or leave "
+                        "holomorphic=False for a real x")
+
+
+def _real_output_holomorphic_error() -> TypeError:
+    return TypeError("holomorphic=True needs a complex-valued f: a real-valued f of z is "
+                     "holomorphic only where it is constant. Drop holomorphic=True: grad of a "
+                     "real f of z gives ∂f/∂x − i·∂f/∂y (docs/complex.md)")
+
+
+def _check_cauchy_riemann(along_1: Any, along_i: Any, what: str) -> None:
+    """Refuse (ValueError) unless the derivative along i is i times the one along 1, per leaf.
+
+    That is what holomorphic means; a non-holomorphic f (abs, conj, real, ...) would otherwise
+    give one of its two real derivatives and call it f′(z). Checked on the values at x (under
+    dd.compile, at the recording's x; under an outer transformation, on its plain values).
+    """
+    pairs = (zip(along_1, along_i) if type(along_1) is list  # (a sweep's per-leaf cotangents)
+             else zip(flatten(along_1)[0], flatten(along_i)[0]))
+    for a, b in pairs:
+        a, b = np.asarray(_concrete(a)), np.asarray(_concrete(b))
+        scale = float(np.max(np.abs(a), initial=0.0)) + float(np.max(np.abs(b), initial=0.0))
+        gap = np.abs(b - 1j * a)
+        worst = float(np.max(gap, initial=0.0))
+        if not worst <= 1e-9 * (1.0 + scale):  # (also catches nan)
+            raise ValueError(
+                f"holomorphic=True, but f is not holomorphic at x: {what}, the derivative "
+                f"along i·ε is not i times the derivative along ε (the "
+                f"Cauchy–Riemann equations fail by {worst:.3g}). f′(z) does not exist there. "
+                f"Without holomorphic=True, jacobian/grad say what they compute for such f "
+                f"(docs/complex.md)")
+
+
+def _jacobian_holomorphic_forward(f: Callable, x: Any, chunk: Union[int, str],
+                                  scalar_output: bool = False):
+    """J = f′(z) by forward passes along the inputs' real directions, checked against the
+    passes along their imaginary directions (which must give i·J); as ``_jacobian_forward``."""
+    leaves = _leaves(x)[0]
+    _check_holomorphic_input(leaves)
+    J1, p1, o1, n, m, k = _jacobian_forward(f, x, chunk, scalar_output)
+    J2, p2, o2, *_ = _jacobian_forward(f, x, chunk, scalar_output,
+                                       phase=[1j] * len(leaves))
+    # (a real-valued f fails the check below unless it is constant, where J = 0 is right)
+    _check_cauchy_riemann(J1, J2, "along the inputs' directions")
+    return J1, p1 + p2, o1 + o2, n, m, k
+
+
 _SECOND_ORDER_ADVICE = {
     "grad": "use dd.jacobian for a vector- or matrix-valued f",
     "hessian": "for the second derivatives of a vector-valued f use "
@@ -581,7 +636,7 @@ def _gradient_for(who: str, f: Callable, z: Any) -> Any:
 
 
 def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto",
-         full_output: bool = False, *, has_aux: bool = False) -> Any:
+         full_output: bool = False, *, has_aux: bool = False, holomorphic: bool = False) -> Any:
     """The gradient of a scalar-valued f at x: same shape (and tuple/dict structure) as x.
 
     ``mode="reverse"`` (default) records f once and sweeps back once; ``mode="forward"`` takes
@@ -590,15 +645,24 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
     operations, and ``peak_bytes``, the most bytes the tape kept at once). With
     ``has_aux=True`` f returns ``(loss, aux)`` and the result is ``(gradient, aux)`` (aux
     undifferentiated, as in JAX); :func:`value_and_grad` gives the loss too.
+    ``holomorphic=True``: for a complex-valued f of complex x, f′(z) (as JAX's), checked as
+    :func:`jacobian` checks it.
 
     >>> import dualdiff as dd, numpy as np
     >>> f = lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1])
     >>> dd.grad(f, [2.0, 5.0])
     array([5.5       , 1.71633781])
     """
-    _check_args("grad", f, mode=mode, chunk=chunk, has_aux=has_aux)
+    _check_args("grad", f, mode=mode, chunk=chunk, has_aux=has_aux, holomorphic=holomorphic)
     aux = _Aux(f, "grad") if has_aux else None
     f = aux or f
+    if holomorphic:
+        if mode == "reverse":
+            g, info = _jacobian_reverse(f, x, full_output, holomorphic=True, scalar_output=True)
+        else:
+            g, passes, ops, n, m, k = _jacobian_holomorphic_forward(f, x, chunk, scalar_output=True)
+            info = JacobianInfo(passes, "forward", k, ops, n, m, 0)
+        return _returns(aux, x, g, info) if full_output else _returns(aux, x, g)
     if mode == "reverse":
         leaves, treedef = _leaves(x)
         meter = MemoryInfo() if full_output else None
@@ -812,16 +876,23 @@ def _shape_jacobian(Jt: Any, out_shape: tuple, leaves: List[Any], treedef: Any) 
     return unflatten(treedef, parts)
 
 
-def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
+def _jacobian_reverse(f: Callable, x: Any, measure: bool = False, holomorphic: bool = False,
+                      scalar_output: bool = False):
     leaves, treedef = _leaves(x)
+    if holomorphic:
+        _check_holomorphic_input(leaves)
     meter = MemoryInfo() if measure else None
     rec = _Recording(f, leaves, treedef, "jacobian", meter=meter)
     out_shape = rec.out_shape
+    if scalar_output and out_shape != ():
+        raise _scalar_output_error(out_shape, fn=f)
     m = math.prod(out_shape)
     rows = []
     value = _concrete(rec.value)
     complex_out = is_complex(value)
-    if complex_out and any(is_complex(leaf) for leaf in leaves):
+    if holomorphic and not complex_out:
+        raise _real_output_holomorphic_error()
+    if complex_out and not holomorphic and any(is_complex(leaf) for leaf in leaves):
         raise _complex_jacobian_error()
     # float32 stays float32
     dtype = value.dtype if type(value) is np.ndarray else (complex if complex_out else float)
@@ -829,7 +900,12 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
         ybar = np.zeros(m, dtype=dtype)
         ybar[i] = 1.0
         row = rec.sweep(ybar.reshape(out_shape))
-        if complex_out:
+        if holomorphic:
+            # For a holomorphic f the cotangent of i·ȳ is i times that of ȳ (ȳ·f′(z), no
+            # conjugate): the Cauchy–Riemann equations, checked rather than assumed.
+            ybar[i] = 1j
+            _check_cauchy_riemann(row, rec.sweep(ybar.reshape(out_shape)), f"for output {i}")
+        elif complex_out:
             # A real x's cotangent from ȳ = e_i is Re J_i, from ȳ = i·e_i it is −Im J_i.
             ybar[i] = 1j
             row = [a - 1j * b for a, b in zip(row, rec.sweep(ybar.reshape(out_shape)))]
@@ -852,7 +928,7 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False):
 
 def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] = "auto",
              full_output: bool = False, *, sparse: Any = None, executor: Any = None,
-             format: str = "csr", has_aux: bool = False) -> Any:
+             format: str = "csr", has_aux: bool = False, holomorphic: bool = False) -> Any:
     """The Jacobian ``J[i..., j...] = ∂f_i/∂x_j``, shape ``f(x).shape + x.shape``.
 
     ``mode="forward"`` seeds ``chunk`` input directions per pass and builds J column by column:
@@ -872,6 +948,11 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     numpy triplets (data, row, col, shape). ``executor=`` (any concurrent.futures.Executor) runs
     the passes there, one task per block of ``chunk`` seeds. See docs/sparse.md.
 
+    ``holomorphic=True`` (complex x, complex f, as in JAX): J is the complex derivative
+    f′(z), from twice the passes: along each input's real direction and, as a check, along
+    its imaginary one, which for a holomorphic f gives i·J; where it does not (f is not
+    holomorphic at x: abs, conj, real, ...) a ValueError says so. See docs/complex.md.
+
     >>> import dualdiff as dd, numpy as np
     >>> f = lambda x: np.log(x[0]) + x[0] * x[1] - np.sin(x[1])
     >>> J, info = dd.jacobian(f, [2, 5], chunk=2, full_output=True)
@@ -879,9 +960,19 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     (array([5.5       , 1.71633781]), 1)
     """
     _check_args("jacobian", f, mode=mode, chunk=chunk, has_aux=has_aux,
-                modes=("forward", "reverse", "auto"))
+                modes=("forward", "reverse", "auto"), holomorphic=holomorphic)
     aux = _Aux(f, "jacobian") if has_aux else None
     f = aux or f
+    if holomorphic:
+        if sparse is not None or executor is not None or mode == "auto":
+            raise TypeError("holomorphic=True takes the dense forward or reverse Jacobian: "
+                            "sparse, executor and mode='auto' Jacobians take real x")
+        if mode == "forward":
+            J, passes, ops, n, m, k = _jacobian_holomorphic_forward(f, x, chunk)
+            info = JacobianInfo(passes, "forward", k, ops, n, m, 0)
+        else:
+            J, info = _jacobian_reverse(f, x, full_output, holomorphic=True)
+        return _returns(aux, x, J, info) if full_output else _returns(aux, x, J)
     if sparse is not None or executor is not None or mode == "auto":
         if any(is_complex(leaf) for leaf in _leaves(x)[0]):
             raise TypeError("sparse, executor and mode='auto' Jacobians take real x; use the "

@@ -247,3 +247,96 @@ def test_an_undeclared_primitive_refuses_complex_input():
     for call in (lambda: dd.jvp(cube, 1 + 1j, 1.0), lambda: dd.vjp(cube, 1 + 1j)):
         with pytest.raises(TypeError, match="has not declared how its derivative treats complex"):
             call()
+
+
+# --------------------------------------------------------------------------------------------
+# holomorphic=True: f′(z), checked by the Cauchy–Riemann equations
+# --------------------------------------------------------------------------------------------
+
+_Z = np.array([0.5 + 1.0j, -1.0 + 0.25j, 0.3 - 0.7j])
+_A = np.array([[2.0, 1j, 0.0], [0.5, 1.0 - 1j, 0.0], [0.0, 0.3j, 1.5]])
+
+# (f, its derivative matrix at z in closed form)
+_HOLOMORPHIC = {
+    "exp-times-z": (lambda z: np.exp(z) * z, lambda z: np.diag((1 + z) * np.exp(z))),
+    "sin-over-cosh": (lambda z: np.sin(z) / np.cosh(z),
+                      lambda z: np.diag((np.cos(z) * np.cosh(z) - np.sin(z) * np.sinh(z))
+                                        / np.cosh(z) ** 2)),
+    "solve-of-square": (lambda z: np.linalg.solve(_A, z * z), lambda z: np.linalg.inv(_A) * 2 * z),
+    "cumsum-log": (lambda z: np.cumsum(np.log(z)), lambda z: np.tril(np.ones((3, 3))) / z),
+    "outer-sum": (lambda z: np.sum(np.outer(z, z) @ z) * z[::-1],
+                  None),  # (checked against central differences only)
+}
+
+
+def _central_along_real(f, z, h=1e-6):
+    """The complex derivative by central differences along the real axis (exact for a
+    holomorphic f up to O(h²)); columns per input."""
+    cols = [(f(z + h * e) - f(z - h * e)) / (2 * h) for e in np.eye(z.size)]
+    return np.stack(cols, axis=-1)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("name", sorted(_HOLOMORPHIC))
+def test_holomorphic_jacobian_is_f_prime(name, mode):
+    f, closed = _HOLOMORPHIC[name]
+    J, info = dd.jacobian(f, _Z, mode=mode, holomorphic=True, full_output=True)
+    assert J.dtype == np.complex128
+    if closed is not None:
+        np.testing.assert_allclose(J, closed(_Z), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(J, _central_along_real(f, _Z), rtol=1e-7, atol=1e-8)
+    # ...and along i: (f(z + ih) − f(z − ih)) / (2ih) is the same matrix for a holomorphic f
+    along_i = np.stack([(f(_Z + 1e-6j * e) - f(_Z - 1e-6j * e)) / 2e-6j for e in np.eye(3)], -1)
+    np.testing.assert_allclose(J, along_i, rtol=1e-7, atol=1e-8)
+    assert info.passes == (2 if mode == "forward" else 2 * 3)  # each direction twice
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_holomorphic_grad_derivative_and_nesting(mode):
+    f = lambda z: np.sum(np.exp(z) * z)  # noqa: E731
+    np.testing.assert_allclose(dd.grad(f, _Z, mode=mode, holomorphic=True), (1 + _Z) * np.exp(_Z),
+                               rtol=1e-14)
+    z0 = 0.3 + 0.4j
+    assert np.isclose(dd.derivative(lambda z: z ** 3, z0, holomorphic=True), 3 * z0 ** 2, rtol=1e-15)
+    second = dd.derivative(lambda w: dd.grad(lambda v: v ** 3, w, mode=mode, holomorphic=True), z0,
+                           holomorphic=True)
+    assert np.isclose(second, 6 * z0, rtol=1e-14)
+    # a tuple of complex inputs gives per-input blocks
+    J0, J1 = dd.jacobian(lambda p: p[0] ** 2 * p[1], (_Z, _Z[0]), mode=mode, holomorphic=True)
+    np.testing.assert_allclose(J0, np.diag(2 * _Z * _Z[0]), rtol=1e-14)
+    np.testing.assert_allclose(J1, _Z ** 2, rtol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("f", [lambda z: z * np.conj(z), lambda z: z * np.abs(z),
+                               lambda z: np.real(z) + 0j, lambda z: z + 1e-3 * np.imag(z)],
+                         ids=["z-conj-z", "z-abs-z", "real-plus-0j", "almost-holomorphic"])
+def test_holomorphic_true_refuses_a_function_that_is_not(f, mode):
+    with pytest.raises(ValueError, match=r"holomorphic=True, but f is not holomorphic at x.*"
+                                         r"Cauchy–Riemann equations fail"):
+        dd.jacobian(f, _Z, mode=mode, holomorphic=True)
+
+
+@pytest.mark.parametrize("call, exc, pattern", [
+    (lambda: dd.jacobian(np.exp, np.ones(2), holomorphic=True), TypeError,
+     r"holomorphic=True needs complex x"),
+    (lambda: dd.grad(lambda z: np.abs(z) ** 2, 1 + 1j, holomorphic=True), TypeError,
+     r"holomorphic=True needs a complex-valued f"),
+    (lambda: dd.jacobian(np.abs, _Z, mode="reverse", holomorphic=True), TypeError,
+     r"holomorphic=True needs a complex-valued f"),
+    (lambda: dd.jacobian(np.exp, _Z, sparse=True, holomorphic=True), TypeError,
+     r"holomorphic=True takes the dense forward or reverse Jacobian"),
+    (lambda: dd.jacobian(np.exp, _Z, holomorphic="yes"), TypeError,
+     r"holomorphic must be True or False"),
+    (lambda: dd.grad(np.exp, _Z, holomorphic=True), ValueError, r"grad needs f to return a scalar"),
+], ids=["real-x", "real-f", "real-f-reverse", "sparse", "not-a-bool", "non-scalar-grad"])
+def test_holomorphic_true_refusals(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_holomorphic_compiles_to_the_same_bits():
+    f = _HOLOMORPHIC["sin-over-cosh"][0]
+    compiled = dd.compile(lambda z: dd.jacobian(f, z, holomorphic=True))
+    for _ in range(2):
+        np.testing.assert_array_equal(compiled(_Z), dd.jacobian(f, _Z, holomorphic=True))
