@@ -284,6 +284,25 @@ def _np_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
     return F.nansum(_in_dtype("nansum", a, dtype), axis=axis, keepdims=_keep(keepdims))
 
 
+def _np_nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+               mean=None, correction=None):
+    _check_reduction("nanvar", dtype, out, where, mean=mean)
+    return F.nanvar(_in_dtype("nanvar", a, dtype), axis=axis,
+                    ddof=correction if _given(correction) else ddof, keepdims=_keep(keepdims))
+
+
+def _np_nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+               mean=None, correction=None):
+    _check_reduction("nanstd", dtype, out, where, mean=mean)
+    return F.nanstd(_in_dtype("nanstd", a, dtype), axis=axis,
+                    ddof=correction if _given(correction) else ddof, keepdims=_keep(keepdims))
+
+
+def _np_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _check_reduction("nanprod", dtype, out, where, initial=initial)
+    return F.nanprod(_in_dtype("nanprod", a, dtype), axis=axis, keepdims=_keep(keepdims))
+
+
 def _np_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     _check_reduction("nanmean", dtype, out, where)
     return F.nanmean(_in_dtype("nanmean", a, dtype), axis=axis, keepdims=_keep(keepdims))
@@ -372,6 +391,9 @@ FUNCTION_RULES.update({
     np.cumsum: _np_cumulative("cumsum", F.cumsum), np.cumprod: _np_cumulative("cumprod", F.cumprod),
     np.var: _np_var, np.std: _np_std, np.ptp: _np_ptp, np.average: _np_average,
     np.nansum: _np_nansum, np.nanmean: _np_nanmean, np.median: _np_median,
+    np.nanvar: _np_nanvar, np.nanstd: _np_nanstd, np.nanprod: _np_nanprod,
+    np.nancumsum: _np_cumulative("nancumsum", F.nancumsum),
+    np.nancumprod: _np_cumulative("nancumprod", F.nancumprod),
     np.quantile: _np_quantile("quantile", F.quantile),
     np.percentile: _np_quantile("percentile", F.percentile),
     np.diff: _np_diff, np.trace: _np_trace, np.clip: _np_clip, np.nan_to_num: F.nan_to_num,

@@ -152,6 +152,29 @@ for _cid, _shape, _axis, _keep in AXES[1:]:
     add_case("median", Case(f"median-{_cid}", lambda x, a=_axis, k=_keep: dd.median(x, a, k),
                             lambda x, a=_axis, k=_keep: np.median(x, axis=a, keepdims=k), (_shape,),
                             (U(-3, 3),), oracle="central"))
+# nanvar, nanstd, nanprod, nancumsum, nancumprod (rules/nan_reductions.py): numpy's own
+# functions are the references, with and without nans
+COMPOSITES.extend(["nanvar", "nanstd", "nanprod", "nancumsum", "nancumprod"])
+for _cid, _shape, _axis, _keep, _ddof in [("vector", (5,), None, False, 0),
+                                          ("axis1-keepdims-ddof1", (3, 4), 1, True, 1)]:
+    for _name in ("nanvar", "nanstd"):
+        add_case(_name, Case(f"{_name}-{_cid}",
+                             lambda x, n=_name, a=_axis, k=_keep, d=_ddof: getattr(dd, n)(x, a, d, k),
+                             lambda z, n=_name, a=_axis, k=_keep, d=_ddof: (
+                                 _var_ref(z, a, d, k) if n == "nanvar" else np.sqrt(_var_ref(z, a, d, k))),
+                             (_shape,), (U(-2, 2),),
+                             value_ref=lambda z, n=_name, a=_axis, k=_keep, d=_ddof: getattr(np, n)(
+                                 z, axis=a, ddof=d, keepdims=k)))
+add_case("nanprod", Case("nanprod-axis0", lambda x: dd.nanprod(x, 0), lambda z: np.prod(z, axis=0),
+                         ((3, 4),), (U(-2, 2),)))
+add_case("nancumsum", Case("nancumsum-flat", lambda x: dd.nancumsum(x),
+                           lambda z: np.cumsum(z), ((2, 3),), (U(-2, 2),)))
+add_case("nancumprod", Case("nancumprod-axis1", lambda x: dd.nancumprod(x, 1),
+                            lambda z: np.cumprod(z, axis=1), ((2, 3),), (U(-2, 2),)))
+for _name in ("nanvar", "nanstd", "nanprod", "nancumsum", "nancumprod"):
+    add_case(_name, Case(f"{_name}-with-nans", lambda x, n=_name: getattr(dd, n)(x, axis=1),
+                         lambda x, n=_name: getattr(np, n)(x, axis=1), oracle="central",
+                         make=_with_nans))
 for _name in ("nansum", "nanmean"):
     add_case(_name, Case(f"{_name}-with-nans", lambda x, n=_name: getattr(dd, n)(x, axis=1),
                          lambda x, n=_name: getattr(np, n)(x, axis=1), oracle="central",
