@@ -23,7 +23,7 @@ from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.ru
     log2, logaddexp, logaddexp2, max, median, min, mod, nan_to_num, nanmax, nanmean, nanmin,
     nansum, percentile, positive, prod, ptp, quantile, rad2deg, radians, reciprocal, remainder,
     sinc, square, std, true_divide, var, ldexp,
-    nancumprod, nancumsum, nanprod, nanstd, nanvar,
+    nancumprod, nancumsum, nanprod, nanstd, nanvar, nanquantile, nanpercentile, nanmedian,
 )
 from .rules import UFUNCS_AND_REDUCTIONS as _UFUNCS_AND_REDUCTIONS
 from .memory import MemoryInfo

@@ -316,6 +316,11 @@ def _np_quantile(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return q
 
 
+def _np_nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _check_reduction("nanmedian", out=out)
+    return F.nanmedian(a, axis=axis, keepdims=_keep(keepdims))
+
+
 def _np_median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     _check_reduction("median", out=out)
     return F.median(a, axis=axis, keepdims=bool(keepdims))
@@ -394,6 +399,8 @@ FUNCTION_RULES.update({
     np.nanvar: _np_nanvar, np.nanstd: _np_nanstd, np.nanprod: _np_nanprod,
     np.nancumsum: _np_cumulative("nancumsum", F.nancumsum),
     np.nancumprod: _np_cumulative("nancumprod", F.nancumprod),
+    np.nanquantile: _np_quantile("nanquantile", F.nanquantile),
+    np.nanpercentile: _np_quantile("nanpercentile", F.nanpercentile), np.nanmedian: _np_nanmedian,
     np.quantile: _np_quantile("quantile", F.quantile),
     np.percentile: _np_quantile("percentile", F.percentile),
     np.diff: _np_diff, np.trace: _np_trace, np.clip: _np_clip, np.nan_to_num: F.nan_to_num,

@@ -22,7 +22,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``sampling.py`` | gradient, trapezoid, interp, linspace (composites: numpy's formulas in dualdiff's functions) |
 | ``polynomials.py`` | polyval, convolve (the polynomial product), correlate (composites) |
 | ``statistics.py`` | cov, corrcoef (composites) |
-| ``nan_reductions.py`` | nanvar, nanstd, nanprod, nancumsum, nancumprod (composites: nans replaced by 0 or 1) |
+| ``nan_reductions.py`` | nanvar, nanstd, nanprod, nancumsum, nancumprod, nanquantile, nanpercentile, nanmedian (composites) |
 | ``functional.py`` | apply_along_axis, piecewise: the user's function called on pieces (composites) |
 
 Each module imports only the ones above it in this list. Three kinds of entry: **elementwise**
@@ -73,7 +73,9 @@ from .fft import FFT as _FFT  # noqa: F401
 from .sampling import gradient, interp, linspace, trapezoid
 from .polynomials import convolve, correlate, polyval
 from .statistics import corrcoef, cov
-from .nan_reductions import nancumprod, nancumsum, nanprod, nanstd, nanvar
+from .nan_reductions import (
+    nancumprod, nancumsum, nanmedian, nanpercentile, nanprod, nanquantile, nanstd, nanvar,
+)
 from .functional import apply_along_axis, piecewise
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).
@@ -84,7 +86,8 @@ UFUNCS_AND_REDUCTIONS = [
     "true_divide", "float_power", "heaviside", "clip", "ldexp",
     "max", "min", "amax", "amin", "nanmax", "nanmin", "prod", "cumsum", "cumprod", "var", "std",
     "ptp", "average", "nansum", "nanmean", "median", "quantile", "percentile", "diff", "trace",
-    "nanvar", "nanstd", "nanprod", "nancumsum", "nancumprod",
+    "nanvar", "nanstd", "nanprod", "nancumsum", "nancumprod", "nanquantile", "nanpercentile",
+    "nanmedian",
 ]
 
 #: The shape, assembly, indexing and sorting functions (composites of the primitives above).

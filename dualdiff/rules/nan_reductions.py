@@ -1,22 +1,22 @@
 """The nan-ignoring reductions beyond nansum/nanmean/nanmax/nanmin: nanvar, nanstd, nanprod,
-nancumsum, nancumprod.
+nancumsum, nancumprod, nanquantile, nanpercentile, nanmedian.
 
 Composites, as numpy defines them: each nan is replaced by the operation's neutral value (0 for
 sums, 1 for products) with ``where`` before the reduction, so a nan element gets derivative 0
 and no nan reaches a derivative through a product with it (a nan times a zero cotangent would
-still be nan).
+still be nan). The order statistics rank the nans last and leave them out of the count.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from ..primitives import stop_gradient
+from ..primitives import is_traced, stop_gradient
 from .assembly import where
 from .cumulative import cumprod, cumsum
-from .reductions import Axis, prod
+from .reductions import Axis, order_statistic, prod
 from .shape import sum
 from .table import Value, norm_axes
 from .ufuncs import divide, multiply, sqrt, subtract
@@ -95,3 +95,39 @@ def nancumprod(x: Value, axis: Optional[int] = None) -> Value:
     nan = _nan_mask(x)
     return cumprod(where(nan, 1.0, x) if nan.any() else x, axis)
 
+
+
+def nanquantile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
+                method: str = "linear") -> Value:
+    """The q-th quantile(s) over ``axis`` of the elements that are not nan, as np.nanquantile
+    (linear interpolation); derivatives as :func:`~dualdiff.quantile`, 0 for the nans. An
+    all-nan slice gives nan.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.grad(lambda x: dd.nanquantile(x, 0.5), np.array([4.0, np.nan, 1.0, 3.0]))
+    array([0., 0., 0., 1.])
+    """
+    return order_statistic(x, q, axis, keepdims, method, ignore_nan=True)
+
+
+def nanpercentile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
+                  method: str = "linear") -> Value:
+    """The q-th percentile(s) (q in [0, 100]) ignoring nans, as np.nanpercentile.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> float(dd.nanpercentile(np.array([1.0, np.nan, 3.0]), 50))
+    2.0
+    """
+    if is_traced(q):
+        raise TypeError("nanpercentile: q must be a plain number or array")
+    return nanquantile(x, np.asarray(q, dtype=float) / 100.0, axis, keepdims, method)
+
+
+def nanmedian(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:
+    """The median over ``axis`` of the elements that are not nan, as np.nanmedian.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.grad(dd.nanmedian, np.array([3.0, np.nan, 1.0, 4.0, 2.0]))
+    array([0.5, 0. , 0. , 0. , 0.5])
+    """
+    return nanquantile(x, 0.5, axis, keepdims)

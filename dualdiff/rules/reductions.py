@@ -455,7 +455,8 @@ def quantile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
     """The q-th quantile(s) of x over ``axis``, with numpy's default linear interpolation. The
     derivative goes to the (at most two) order statistics interpolated between, with the
     interpolation weights; among equal values, to the first in a stable sort. Only
-    ``method="linear"``; q is plain (not differentiated); nan input is refused.
+    ``method="linear"``; q is plain (not differentiated); nan input is refused (nanquantile
+    ignores nans).
 
     The result has shape ``q.shape`` + the reduced shape, as np.quantile.
 
@@ -463,15 +464,23 @@ def quantile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
     >>> dd.grad(lambda x: dd.quantile(x, 0.25), [4.0, 1.0, 3.0])
     array([0. , 0.5, 0.5])
     """
+    return order_statistic(x, q, axis, keepdims, method, ignore_nan=False)
+
+
+def order_statistic(x: Value, q: Any, axis: Axis, keepdims: bool, method: str,
+                    ignore_nan: bool) -> Value:
+    """quantile (``ignore_nan=False``) and nanquantile (True): the statistic of each row from
+    the ranks of its values, nans ranked last and (ignoring them) not counted."""
+    name = "nanquantile" if ignore_nan else "quantile"
     if method != "linear":
-        raise ValueError(f"quantile: only method='linear' (numpy's default) is supported by "
+        raise ValueError(f"{name}: only method='linear' (numpy's default) is supported by "
                          f"dualdiff, not {method!r}")
     if is_traced(q):
-        raise TypeError("quantile: q must be a plain number or array; the derivative with "
+        raise TypeError(f"{name}: q must be a plain number or array; the derivative with "
                         "respect to q is not supported")
     qv = np.asarray(q, dtype=float)
     if np.any((qv < 0) | (qv > 1)) or np.any(np.isnan(qv)):
-        raise ValueError("quantile: q must be in [0, 1]")
+        raise ValueError(f"{name}: q must be in [0, 1]")
     _refuse_complex(x, "quantile/median")
     shape = shape_of(x)
     nd = len(shape)
@@ -484,21 +493,29 @@ def quantile(x: Value, q: Any, axis: Axis = None, keepdims: bool = False,
     rows = _count(shape, kept)
     y = reshape(transpose(x, kept + reduced), (rows, n))
     v = stop_gradient(y)
-    if np.any(np.isnan(v)):
-        raise ValueError("quantile/median of values containing nan: numpy returns nan there; "
-                         "remove the nans first")
-    # Each element's rank in a stable sort, then for each q the weights (1 - g) on rank lo and g
-    # on rank hi: a constant array that multiplies y, rather than indices computed from the
-    # values, so that dd.compile records it and a sparsity pattern keeps every element.
+    nan = np.isnan(v)
+    count = np.full(rows, n)
+    if np.any(nan):
+        if not ignore_nan:
+            raise ValueError("quantile/median of values containing nan: numpy returns nan there; "
+                             "remove the nans first, or use nanquantile/nanmedian")
+        count = n - np.sum(nan, axis=-1)
+        y = where(nan, 0.0, y)  # (weight 0 times a nan would still be nan)
+    # Each element's rank in a stable sort (nans last), then for each q and row the weights
+    # (1 - g) on rank lo and g on rank hi: a constant array that multiplies y, rather than
+    # indices computed from the values, so that dd.compile records it and a sparsity pattern
+    # keeps every element.
     rank = np.argsort(np.argsort(v, axis=-1, kind="stable"), axis=-1, kind="stable")
-    pos = qv.reshape(-1) * (n - 1)
+    pos = qv.reshape(-1, 1) * (count - 1)  # (len(q), rows)
     lo = np.floor(pos).astype(np.intp)
-    hi = np.minimum(lo + 1, n - 1)
+    hi = np.minimum(lo + 1, count - 1)
     dtype = np.result_type(v, 1.0)
-    g = (pos - lo).astype(dtype)[:, None, None]
-    weights = (np.where(rank[None] == lo[:, None, None], 1.0 - g, 0.0)
-               + np.where(rank[None] == hi[:, None, None], g, 0.0)).astype(dtype, copy=False)
+    g = (pos - lo).astype(dtype)[:, :, None]
+    weights = (np.where(rank[None] == lo[:, :, None], 1.0 - g, 0.0)
+               + np.where(rank[None] == hi[:, :, None], g, 0.0)).astype(dtype, copy=False)
     out = sum(multiply(y, weights), axis=-1)  # (len(q), rows)
+    if ignore_nan and np.any(count == 0):  # an all-nan row: nan, as numpy (which also warns)
+        out = where(np.broadcast_to(count == 0, shape_of(out)), np.nan, out)
     tail = _kept_shape(shape, axes) if keepdims else tuple(shape[i] for i in kept)
     return reshape(out, qv.shape + tail)
 

@@ -154,7 +154,8 @@ for _cid, _shape, _axis, _keep in AXES[1:]:
                             (U(-3, 3),), oracle="central"))
 # nanvar, nanstd, nanprod, nancumsum, nancumprod (rules/nan_reductions.py): numpy's own
 # functions are the references, with and without nans
-COMPOSITES.extend(["nanvar", "nanstd", "nanprod", "nancumsum", "nancumprod"])
+COMPOSITES.extend(["nanvar", "nanstd", "nanprod", "nancumsum", "nancumprod", "nanquantile",
+                   "nanpercentile", "nanmedian"])
 for _cid, _shape, _axis, _keep, _ddof in [("vector", (5,), None, False, 0),
                                           ("axis1-keepdims-ddof1", (3, 4), 1, True, 1)]:
     for _name in ("nanvar", "nanstd"):
@@ -171,10 +172,19 @@ add_case("nancumsum", Case("nancumsum-flat", lambda x: dd.nancumsum(x),
                            lambda z: np.cumsum(z), ((2, 3),), (U(-2, 2),)))
 add_case("nancumprod", Case("nancumprod-axis1", lambda x: dd.nancumprod(x, 1),
                             lambda z: np.cumprod(z, axis=1), ((2, 3),), (U(-2, 2),)))
-for _name in ("nanvar", "nanstd", "nanprod", "nancumsum", "nancumprod"):
+for _name in ("nanvar", "nanstd", "nanprod", "nancumsum", "nancumprod", "nanmedian"):
     add_case(_name, Case(f"{_name}-with-nans", lambda x, n=_name: getattr(dd, n)(x, axis=1),
                          lambda x, n=_name: getattr(np, n)(x, axis=1), oracle="central",
                          make=_with_nans))
+add_case("nanquantile", Case("nanquantile-with-nans-q-list",
+                             lambda x: dd.nanquantile(x, [0.1, 0.5, 1.0], axis=1, keepdims=True),
+                             lambda x: np.nanquantile(x, [0.1, 0.5, 1.0], axis=1, keepdims=True),
+                             oracle="central", make=_with_nans))
+add_case("nanpercentile", Case("nanpercentile-with-nans", lambda x: dd.nanpercentile(x, 30.0, axis=0),
+                               lambda x: np.nanpercentile(x, 30.0, axis=0), oracle="central",
+                               make=_with_nans))
+add_case("nanmedian", Case("nanmedian-no-nans", lambda x: dd.nanmedian(x), lambda x: np.median(x),
+                           ((7,),), (U(-3, 3),), oracle="central"))
 for _name in ("nansum", "nanmean"):
     add_case(_name, Case(f"{_name}-with-nans", lambda x, n=_name: getattr(dd, n)(x, axis=1),
                          lambda x, n=_name: getattr(np, n)(x, axis=1), oracle="central",
