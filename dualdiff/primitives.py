@@ -81,7 +81,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "impl", "jvp", "vjp", "needs", "kind", "partials", "doc", "complex",
-                 "accumulate_at")
+                 "accumulate_at", "vjp_owning")
 
     def __init__(
         self,
@@ -118,6 +118,10 @@ class Primitive:
         # part of the argument's running sum, in place, instead of building the zero array and
         # adding it whole (see tape._sum_into_part).
         self.accumulate_at: Optional[Callable[[Any, dict, bool], Any]] = None
+        # ``vjp`` for a cotangent the sweep holds alone (a plain array nothing else refers to,
+        # proved by tape._owned): the same results, but it may compute one of them into ct's
+        # own memory instead of a new array. Elementwise primitives give it (rules/partials.py).
+        self.vjp_owning: Optional[Callable[..., Any]] = None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, *args, **params)

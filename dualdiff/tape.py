@@ -291,7 +291,15 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                     and _sum_into_part(old, ct, at, e.params)):
                 tape.inplace += 1
                 continue
-        cts = e.prim.vjp(ct, e.args, e.out, e.params, e.shapes, e.wants)
+        rule = e.prim.vjp
+        if (type(ct) is np.ndarray and ct.nbytes >= _OWNED_MIN_BYTES
+                and e.prim.vjp_owning is not None):
+            cts = c = old = None  # (the last step's results may hold this very array)
+            # ct held by the local `ct` alone (and getrefcount's argument): no entry, no other
+            # slot, no caller's seed, no view of it. The rule may write into it.
+            if _REFCOUNTS and getrefcount(ct) <= 2 and _owns_memory(ct):
+                rule = e.prim.vjp_owning
+        cts = rule(ct, e.args, e.out, e.params, e.shapes, e.wants)
         if e.real is not None:
             cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]
         for j, p in enumerate(e.parents):
@@ -447,3 +455,6 @@ def _owns_memory(a: np.ndarray) -> bool:
 _REFCOUNTS = (sys.implementation.name == "cpython" and sys.version_info < (3, 14)
               and not sysconfig.get_config_var("Py_GIL_DISABLED"))
 getrefcount = sys.getrefcount
+# Owned cotangents (Primitive.vjp_owning) from this size on: below it an allocation costs less
+# than the checks that would save it.
+_OWNED_MIN_BYTES = 1 << 16
