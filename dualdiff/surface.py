@@ -22,7 +22,7 @@ from .rules import ufuncs as E
 from .rules.indexing import GETITEM
 from .rules.table import norm_axes
 from .rules.ufuncs import divmod_ as _divmod
-from .primitives import bind1, bind2, shape_of, stop_gradient
+from .primitives import bind1, bind2, is_traced, shape_of, stop_gradient
 
 __all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES"]
 
@@ -133,6 +133,15 @@ def _like(np_fn):
     return no_derivative(np_fn, "A new constant array of the value's shape and dtype (no derivative).")
 
 
+def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw):
+    """np.full_like: a new array of a's shape (or ``shape``) filled with fill_value. A traced
+    fill_value's derivative reaches every element (broadcast); a's value is not read."""
+    plain = np.full_like(_plain_value(a), _plain_value(fill_value), dtype, order, subok, shape, **kw)
+    if not is_traced(fill_value) or plain.dtype.kind not in "fc":
+        return plain  # (into an integer or boolean array the fill is truncated: no derivative)
+    return F.broadcast_to(F.astype(fill_value, plain.dtype), plain.shape)
+
+
 def _squeeze(a, axis=None):
     """x without its axes of length 1 (those of ``axis`` only, if given), as np.squeeze."""
     shape = shape_of(a)
@@ -180,7 +189,7 @@ FUNCTION_RULES: "dict[Any, Callable[..., Any]]" = {
     np.shape: shape_of, np.ndim: lambda a: len(shape_of(a)),
     np.size: lambda a, axis=None: int(np.prod(shape_of(a))) if axis is None else shape_of(a)[axis],
     np.zeros_like: _like(np.zeros_like), np.ones_like: _like(np.ones_like),
-    np.empty_like: _like(np.empty_like), np.full_like: _like(np.full_like),
+    np.empty_like: _like(np.empty_like), np.full_like: _full_like,
     np.isclose: _like(np.isclose), np.allclose: _like(np.allclose),
 }
 

@@ -262,16 +262,32 @@ class _Recording:
                 out.append(table[s])  # (no local name for it: take() counts references)
                 continue
             c = take(table, s)  # never the caller's ybar, a tape value, or another input's array
-            out.append(_zero_cotangent(x) if c is None else _complex_like(c, x))
+            out.append(_zero_cotangent(x) if c is None else _like_input(c, x))
         return out
 
 
 def _zero_cotangent(x: Any) -> Any:
-    return np.zeros(shape_of(x), dtype=complex if is_complex(x) else float)
+    return np.zeros(shape_of(x), dtype=_input_dtype(x))
 
 
-def _complex_like(c: Any, x: Any) -> Any:
-    """A complex input's cotangent as a complex value, even where the rules left it real."""
+def _input_dtype(x: Any) -> Any:
+    """The dtype of x's derivatives: x's own (float32 stays float32), complex or float64."""
+    dtype = getattr(_concrete(x), "dtype", None)
+    if dtype is not None and dtype.kind in "fc":
+        return dtype
+    return complex if is_complex(x) else float
+
+
+def _like_input(c: Any, x: Any) -> Any:
+    """An input's cotangent (or gradient) in the input's dtype, as in JAX: complex for a
+    complex input even where the rules left it real, and float where an integer constant on
+    the way (``np.array([1, 2]) * x``) left it integer."""
+    plain = c.primal if type(c) is Staged else c  # (being compiled: the cast is recorded)
+    if type(plain) is np.ndarray or isinstance(plain, np.generic):
+        dtype = _input_dtype(x)
+        if plain.dtype != dtype and not (plain.dtype.kind == "c" and np.dtype(dtype).kind == "f"):
+            return F.astype(c, dtype) if plain is not c else c.astype(dtype)
+        return c
     if is_complex(x) and not is_traced(c) and not is_complex(c):
         return np.asarray(c) + 0j
     return c
@@ -790,6 +806,8 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         blocks.append((columns, tangent))
     if (scalars or vector) and scalar_output:
         t = blocks[0][1]
+        if type(t) is np.ndarray and t.dtype != np.float64:  # (f's output was float32, ...)
+            t = t.astype(np.float64)  # a gradient has its input's dtype, as in reverse mode
         if chunked and type(t) is np.ndarray and t.shape == (n,):
             if scalars:
                 return unflatten(treedef, list(t)), 1, ops, n, 1, k
@@ -834,7 +852,11 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
             scattered = np.empty_like(Jt)
             scattered[order] = Jt
             Jt = scattered
-    return _shape_jacobian(Jt, out_shape, leaves, treedef), len(blocks), ops, n, m, k
+    J = _shape_jacobian(Jt, out_shape, leaves, treedef)
+    if scalar_output:  # a gradient has its input's dtype, as in reverse mode
+        J = unflatten(treedef, [_finish(_like_input(g, leaf))
+                                for g, leaf in zip(flatten(J, "the gradient")[0], leaves)])
+    return J, len(blocks), ops, n, m, k
 
 
 _FLOAT64 = (float, np.float64)

@@ -52,3 +52,27 @@ def test_float32_stays_float32_through_nested_transforms(call, want):
     got = call()
     assert np.asarray(got).dtype == np.float32, f"{np.asarray(got).dtype}: {got!r}"
     np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=1e-6)
+
+
+_ONES = np.ones(3)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("f, x, want, dtype", [
+    # an integer constant on the way: the gradient is still float (it was int64 in reverse mode)
+    (lambda x: np.sum(np.array([1, 2, 3]) * x), _ONES, [1.0, 2.0, 3.0], np.float64),
+    # a float32 computation inside: a float64 x still gets a float64 gradient (forward mode
+    # gave f's output dtype)
+    (lambda x: np.sum(x.astype(np.float32) * 2), _ONES, [2.0, 2.0, 2.0], np.float64),
+    (lambda x: np.float32(2.0) * x[0] * x[1], [2.0, 3.0], [6.0, 4.0], np.float64),
+    (lambda p: np.sum(p[0].astype(np.float32)) + p[1], (_ONES, 2.0), [1.0, 1.0, 1.0], np.float64),
+    # and a float32 x a float32 one, whatever f computes in
+    (lambda x: np.sum(x.astype(np.float64) ** 2), _ONES.astype(np.float32), [2.0, 2.0, 2.0], np.float32),
+    (lambda x: 3.0, _ONES.astype(np.float32), [0.0, 0.0, 0.0], np.float32),
+], ids=["int-constant", "float32-inside", "float32-scalar-constant", "tuple-float32-inside",
+        "float32-x-float64-inside", "float32-x-constant-f"])
+def test_a_gradient_has_its_inputs_dtype_in_both_modes(f, x, want, dtype, mode):
+    g = dd.grad(f, x, mode=mode)
+    g = g[0] if isinstance(g, tuple) else g
+    assert np.asarray(g).dtype == dtype, f"{np.asarray(g).dtype} for a {dtype.__name__} input"
+    np.testing.assert_allclose(np.asarray(g, dtype=float), want, rtol=1e-7)
