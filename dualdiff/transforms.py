@@ -806,7 +806,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         blocks.append((columns, tangent))
     if (scalars or vector) and scalar_output:
         t = blocks[0][1]
-        if type(t) is np.ndarray and t.dtype != np.float64:  # (f's output was float32, ...)
+        if type(t) is np.ndarray and t.dtype is not _F64 and t.dtype != _F64:  # (float32 f, ...)
             t = t.astype(np.float64)  # a gradient has its input's dtype, as in reverse mode
         if chunked and type(t) is np.ndarray and t.shape == (n,):
             if scalars:
@@ -860,6 +860,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
 
 
 _FLOAT64 = (float, np.float64)
+_F64 = np.dtype(np.float64)
 # The seeds of n float64 scalars in one pass, kept for small n like the identity they view.
 _SCALAR_SEEDS: "dict[int, List[np.ndarray]]" = {}
 
