@@ -395,3 +395,18 @@ def test_derivative_and_check_grad_with_complex_x():
                                needs="args", register=False, complex="holomorphic")
     with pytest.raises(GradientCheckError, match="disagrees with the central difference"):
         check_grad(wrong_abs, np.array([1 + 2j]))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_full_like_with_a_traced_fill_carries_its_derivative(mode):
+    # np.full_like(x, c) is a constant array; with a traced c every element is c (it was
+    # a constant of c's value: derivative 0, silently)
+    x = np.array([1.0, 2.0, 3.0])
+    g = dd.grad(lambda x: np.sum(np.full_like(x, x[0] ** 2) * np.array([1.0, 2.0, 3.0])), x, mode=mode)
+    np.testing.assert_allclose(g, [2 * x[0] * 6.0, 0.0, 0.0])          # d/dx0 (6 x0²)
+    g = dd.grad(lambda x: np.sum(np.full_like(x, x[1], shape=(2, 2))), x, mode=mode)
+    np.testing.assert_allclose(g, [0.0, 4.0, 0.0])
+    g = dd.grad(lambda x: np.sum(np.full_like(x, 3.0) * x), x, mode=mode)  # a plain fill: constant
+    np.testing.assert_allclose(g, [3.0, 3.0, 3.0])
+    # into an integer array the fill is truncated, as numpy: no derivative, and a plain result
+    assert np.full_like(np.ones(2, dtype=int), dd.Dual(2.5, 1.0)).dtype == int
