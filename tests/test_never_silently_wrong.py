@@ -410,7 +410,9 @@ def test_full_like_with_a_traced_fill_carries_its_derivative(mode):
     np.testing.assert_allclose(g, [3.0, 3.0, 3.0])
     # into an integer array the fill is truncated, as numpy: no derivative, and a plain result
     assert np.full_like(dd.Dual(np.ones(2), np.ones(2)), 2.5, dtype=int).dtype == int
-    # np.full and a plain array's full_like write a traced fill in place: refused, saying how
+    # a plain array's full_like writes a traced fill in place: refused, saying how instead
     with pytest.raises(TypeError, match=r"numpy\.copyto is not supported.*np\.full\(shape, c\).*"
                                         r"dd\.broadcast_to\(c, shape\)"):
+        dd.grad(lambda x: np.sum(np.full_like(np.ones(3), x[0])), x, mode=mode)
+    with pytest.raises(TypeError, match=r"would drop its derivative"):  # np.full reads np.array(c)
         dd.grad(lambda x: np.sum(np.full(3, x[0])), x, mode=mode)
