@@ -207,8 +207,8 @@ def bench_mlp(settings) -> None:
 # [c4] dense Jacobian of tanh(A @ x)
 # --------------------------------------------------------------------------------------------
 
-def aligned(a: np.ndarray, boundary: int = 64) -> np.ndarray:
-    """A C-ordered copy of ``a`` whose data starts on a ``boundary``-byte boundary.
+def aligned(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` whose data starts on a 64-byte boundary (dd.compile's own alignment).
 
     Where numpy's own allocation puts a 320 KB array (16 bytes into a fresh page, or anywhere
     16-aligned on the heap, by the allocator's state) decides whether OpenBLAS's mat-vec reads
@@ -216,9 +216,8 @@ def aligned(a: np.ndarray, boundary: int = 64) -> np.ndarray:
     f of [c4], the ratio's denominator, moved by a third from process to process. Aligned, f runs
     its fast case in every process.
     """
-    raw = np.empty(a.nbytes + boundary, np.uint8)
-    start = -raw.__array_interface__["data"][0] % boundary
-    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    from dualdiff.codegen import aligned_empty
+    out = aligned_empty(a.shape, a.dtype)
     out[...] = a
     return out
 
