@@ -152,10 +152,10 @@ class Program:
 
 
 #: Arrays the generated code allocates itself start on a multiple of this many bytes. numpy's
-#: own large arrays start 16 bytes into a page (glibc's chunk header), so every 64-byte vector
-#: store of an AVX-512 loop splits over two cache lines: measured on a 200×200 multiply, 22 µs
-#: into such memory against 15 µs into aligned memory, and a 200×200 mat-vec reading an aligned
-#: matrix 4.3 µs against 5.8 µs. Alignment changes no bits (checked in tests/test_compile.py).
+#: own large arrays start 16 bytes into a page (glibc's chunk header), so a 64-byte vector load
+#: or store splits over two cache lines: measured alone, a 200×200 multiply took 22 µs into such
+#: memory against 15 µs into aligned memory, and a 200×200 mat-vec reading an aligned matrix
+#: 4.3 µs against 5.8 µs. Alignment changes no bits (tests/test_compile_memory.py).
 ALIGN = 64
 
 
@@ -186,7 +186,7 @@ class Recycled:
 
     >>> out = Recycled((2, 3), np.float64, "C")
     >>> a = out(); a_id = id(a); del a
-    >>> id(out()) == a_id  # dropped: the same memory again
+    >>> id(out()) == a_id or not REFCOUNTS  # dropped: the same memory again
     True
     >>> b = out(); view = b.T; del b
     >>> c = out(); np.shares_memory(c, view)  # a view still held: new memory
@@ -562,7 +562,7 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
 KEEP_BYTES = 1 << 18
 #: Outputs of at least this many bytes are written into a :class:`Recycled` array: below it,
 #: what a fresh array costs is less than the check (about 0.5 µs).
-ALIGN_BYTES = 1 << 17
+RECYCLE_BYTES = 1 << 17
 
 
 def _keep_buffers(names: _Names, graph: Graph, lines: List[str], starts: Dict[int, int],
@@ -584,7 +584,7 @@ def _keep_buffers(names: _Names, graph: Graph, lines: List[str], starts: Dict[in
     kept: List[Tuple[Tuple[int, ...], np.dtype, Any]] = []
     for b, at in starts.items():
         v = graph.nodes[b].value
-        if v.nbytes < (ALIGN_BYTES if b in shown else KEEP_BYTES):
+        if v.nbytes < (RECYCLE_BYTES if b in shown else KEEP_BYTES):
             continue
         order: Any = "C" if v.flags.c_contiguous else ("F" if v.flags.f_contiguous else None)
         if order is None:

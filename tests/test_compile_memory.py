@@ -12,7 +12,7 @@ import dualdiff as dd
 import threading
 
 from dualdiff import codegen
-from dualdiff.codegen import ALIGN, ALIGN_BYTES, KEEP_BYTES, aligned_empty, frozen_copy
+from dualdiff.codegen import ALIGN, RECYCLE_BYTES, KEEP_BYTES, aligned_empty, frozen_copy
 
 
 def _address(a: np.ndarray) -> int:
@@ -72,7 +72,7 @@ def _jacobian_problem(n=200):
     rng = np.random.default_rng(3)
     A = rng.standard_normal((n, n)) / np.sqrt(n)
     f = lambda z: np.tanh(A @ z)  # noqa: E731
-    assert n * n * 8 >= ALIGN_BYTES
+    assert n * n * 8 >= RECYCLE_BYTES
     return f, rng.standard_normal(n), dd.compile(lambda z: dd.jacobian(f, z, chunk=n)), A
 
 
