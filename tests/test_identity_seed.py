@@ -134,3 +134,45 @@ def test_a_differentiated_matrix_takes_the_product():
     for i in range(5):
         want[i, i, :] = d[i] * x
     np.testing.assert_allclose(JA, want, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul")  # f's own value: inf - inf
+def test_a_traced_matrix_goes_the_same_way():
+    # A an input of dd.compile (staged), or differentiated around the Jacobian (a tape
+    # variable): the shortcut's value and layout, so compiled equals eager bit for bit, with
+    # -0.0 and inf where A has them.
+    n = 5
+    A = np.arange(25.0).reshape(n, n) / 7 - 1
+    A[1, 2], A[3, 3] = np.inf, -0.0
+    x = np.linspace(-1, 1, n)
+    fn = lambda A, z: dd.jacobian(lambda w: A @ w, z, chunk=n)  # noqa: E731
+    compiled = dd.compile(fn)
+    compiled(A, x)
+    assert compiled.source(A, x).count("matmul") == 0  # no product by the identity per call
+    for J in (compiled(A, x), fn(A, x)):
+        assert J.tobytes() == A.tobytes() and J.flags.c_contiguous == fn(A, x).flags.c_contiguous
+    B, y = _problem(6, 5)
+    g = lambda A, z: dd.jacobian(lambda w: np.tanh(A @ w).sum() + w @ A @ w, z, chunk=6)  # noqa: E731
+    assert np.array_equal(dd.compile(g)(B, y), g(B, y))
+    np.testing.assert_allclose(g(B, y), (1 - np.tanh(B @ y) ** 2) @ B + (B + B.T) @ y,
+                               rtol=1e-13, atol=1e-14)
+
+
+def test_derivative_through_the_shortcut_with_respect_to_the_matrix():
+    # d/dA of sum(J²) with J = diag(1 - tanh(Ax)²) A, the Jacobian taken inside: against
+    # central differences (the shortcut's copy of Aᵀ must carry A's derivative).
+    A, x = _problem(4, 6)
+    n = x.size
+
+    def loss(M):
+        return np.sum(dd.jacobian(lambda w: np.tanh(M @ w), x, chunk=n) ** 2)
+
+    g = dd.grad(loss, A)
+    h = 1e-6
+    fd = np.zeros_like(A)
+    for i in range(n):
+        for j in range(n):
+            e = np.zeros_like(A)
+            e[i, j] = h
+            fd[i, j] = (loss(A + e) - loss(A - e)) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)

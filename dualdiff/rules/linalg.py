@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, Sequence
 
 from ..primitives import Primitive, bind, bind2, shape_of, stop_gradient
 from .ufuncs import add, multiply, negative
-from .shape import align_chunk, broadcast_to, reshape, sum, sum_to, transpose
+from .shape import align_chunk, broadcast_to, reshape, shape_dtype, sum, sum_to, transpose
 from .indexing import getitem
 from .assembly import stack
 from .einsum import LETTERS, einsum
@@ -84,17 +84,22 @@ def _matmul_jvp_gemm(a, b, ta, tb, sa, sb, so):
 
 def _seeded(t, m):
     """t @ m for k directions t (k, n): when t is a Jacobian's whole identity seed (recognised
-    by object identity, see table.is_identity_seed), m itself, in new C-ordered memory.
+    by object identity, see table.is_identity_seed), m itself, C-ordered as the product is.
 
-    That is the product's exact value where m is finite, with m's layout and dtype as the
-    product would have them, and no n³ product (a 200×200 Jacobian of tanh(A @ x) spent half
-    its time multiplying A by the identity). Where m holds inf or nan, or -0.0, it is the true
-    derivative, where the product gives nan (inf·0) or +0.0. Traced m (A itself differentiated)
-    and any other t take the product.
+    That is the product's exact value where m is finite, with its dtype and layout, and no n³
+    product (a 200×200 Jacobian of tanh(A @ x) spent half its time multiplying A by the
+    identity). Where m holds inf or nan, or -0.0, it is the true derivative, where the product
+    gives nan (inf·0) or +0.0. A traced m (A an input of dd.compile, or itself differentiated)
+    goes the same way through reshape, which nests, so compiled and eager agree bit for bit.
+    Any other t, or an m whose dtype the product would change, takes the product.
     """
-    if type(m) is np.ndarray and m.dtype.kind in "biufc" and is_identity_seed(t) \
-            and t.shape[1] == m.shape[0]:
-        return m.astype(np.result_type(t.dtype, m.dtype), order="C")
+    if is_identity_seed(t) and shape_of(m)[:1] == (t.shape[1],):
+        if type(m) is np.ndarray:
+            if m.dtype.kind in "biufc":
+                return m.astype(np.result_type(t.dtype, m.dtype), order="C")
+        elif shape_dtype(m) == np.result_type(t.dtype, shape_dtype(m)):
+            # (a C-ordered flat copy of a transposed m, or a view of a C-ordered one)
+            return reshape(reshape(m, (-1,)), shape_of(m))
     return matmul(t, m)
 
 
