@@ -297,7 +297,10 @@ class _Prologue:
             return self._stage(x, expr)
         if t is np.ndarray:
             if x.dtype.kind in _FLOAT_KINDS:
+                # (strides too: numpy's loops, and the layouts of the buffers the code
+                # writes into, follow them, and so do the last bits of sums)
                 L.append(f"if type({expr}) is not _nd or {expr}.shape != {x.shape!r} or "
+                         f"{expr}.strides != {x.strides!r} or "
                          f"{expr}.dtype != {self.const(x.dtype)}: raise _Miss")
                 return self._stage(x, expr)
             # Integer and boolean arrays (indices, masks) are constants, checked by value.

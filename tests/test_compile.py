@@ -221,6 +221,21 @@ def test_input_structure_changes_rerecord(second):
     assert g.recordings == 2
 
 
+def test_a_transposed_input_of_the_same_shape_is_recorded_for_its_layout():
+    # eager mode's bits follow numpy's loops over x's layout (a sum over an F-ordered product
+    # adds in another order): the compiled code is checked against strides and re-recorded
+    rng = np.random.default_rng(5)
+    c_order = rng.uniform(-1, 1, (40, 40))
+    f_order = np.asfortranarray(rng.uniform(-1, 1, (40, 40)))
+    strided = rng.uniform(-1, 1, (40, 80))[:, ::2]
+    fn = lambda x: dd.value_and_grad(lambda z: np.sum(np.exp(z) * z, axis=0) @ np.ones(40), x)  # noqa: E731
+    g = dd.compile(fn)
+    for x in (c_order, f_order, strided, c_order, f_order):
+        identical(fn(x), g(x))
+    assert g.recordings == 3 and g.specialisations == 3
+    assert ".strides != (320, 8)" in g.source(c_order)
+
+
 def test_float_of_traced_data_is_an_equality_guard():
     g = dd.compile(lambda x: x * float(x))
     assert [g(2.0), g(3.0), g(2.0)] == [4.0, 9.0, 4.0]
