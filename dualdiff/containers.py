@@ -80,9 +80,12 @@ def flatten(x: Any, what: str = "x") -> Tuple[List[Any], Treedef]:
     """The leaves of a (nested) tuple/dict of arrays, and the structure to rebuild it."""
     if type(x) is float:
         return [x], None
-    if type(x) is tuple and all(type(item) is float for item in x):
-        # a point given as a tuple of floats (the worked example): each item is one leaf
-        return list(x), ("tuple", tuple, [_LEAF] * len(x))
+    if type(x) is tuple:
+        for item in x:  # (a loop: a generator's resumptions cost more than the test)
+            if type(item) is not float:
+                break
+        else:  # a point given as a tuple of floats (the worked example): each item is one leaf
+            return list(x), ("tuple", tuple, [_LEAF] * len(x))
     if type(x) is tuple and all([type(item) is np.ndarray for item in x]):
         # a tuple of arrays (a model's parameters): each item is one leaf
         return [as_value(item, what) for item in x], ("tuple", tuple, [_LEAF] * len(x))

@@ -16,7 +16,8 @@ import numpy as np
 
 from .containers import as_value as _as_value, subclass_error
 from .primitives import TRACED, Primitive, Tag, bind, is_complex, is_traced, register_traced, shape_of
-from .surface import Traced
+from .rules.ufuncs import FLOAT_OPS
+from .surface import Traced, refuse_ndarray_names
 
 __all__ = ["Dual", "ForwardTag"]
 
@@ -96,6 +97,17 @@ class ForwardTag(Tag):
                 nested = nested or type(a) in TRACED
         return primals, tangents, nested
 
+    def new_duals(self, primals: List[Any], tangents: List[Any]) -> List["Dual"]:
+        """One Dual of this tag per primal and its tangent, unchecked (see :func:`make_dual`)."""
+        out = []
+        for p, t in zip(primals, tangents):
+            d = _new(Dual)
+            d.primal = p
+            d.tangent = t
+            d.tag = self
+            out.append(d)
+        return out
+
     def process(self, prim: Primitive, args: tuple, params: dict, defer: bool = False) -> "Dual":
         """The operation on Duals: its value, and its tangent by the primitive's rule.
 
@@ -123,7 +135,12 @@ class ForwardTag(Tag):
             else:
                 pb, tb = b, None
             primals, tangents = (pa, pb), (ta, tb)
-            nested = type(pa) in TRACED or type(pb) in TRACED
+            if type(pa) is float and type(pb) is float:
+                nested = False
+                native = FLOAT_OPS.get(prim)
+            else:
+                nested = type(pa) in TRACED or type(pb) in TRACED
+                native = None
         elif n == 1:
             a = args[0]  # bind only calls us when a carries this tag
             ta = a.tangent
@@ -131,10 +148,14 @@ class ForwardTag(Tag):
                 ta = a.tangent = resolve(ta)
             primals, tangents = (a.primal,), (ta,)
             nested = type(a.primal) in TRACED
+            native = None
         else:
             primals, tangents, nested = self.split(args, defer)
+            native = None
         # Values carrying an older perturbation must see this operation too: bind again.
-        if nested:
+        if native is not None:
+            out = native(pa, pb)
+        elif nested:
             out = bind(prim, *primals, **params)
         elif params:
             out = prim.impl(*primals, **params)
@@ -175,6 +196,7 @@ def _user_tag(chunk: Optional[int]) -> ForwardTag:
 
 
 @register_traced
+@refuse_ndarray_names
 class Dual(Traced):
     """A value with its tangent: ``primal`` and the directional derivative ``tangent``.
 

@@ -22,9 +22,9 @@ from .rules import ufuncs as E
 from .rules.indexing import GETITEM
 from .rules.table import norm_axes
 from .rules.ufuncs import divmod_ as _divmod
-from .primitives import bind1, bind2, is_traced, shape_of, stop_gradient
+from .primitives import _NO_PARAMS, bind1, bind2, is_traced, shape_of, stop_gradient
 
-__all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES"]
+__all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "refuse_ndarray_names"]
 
 
 def _plain_args(args) -> list:
@@ -673,8 +673,36 @@ def _refused(name: str, owner: str) -> TypeError:
         f"{SUPPORT_PAGE}")
 
 
-#: The public names of numpy's ndarray, which __getattr__ answers with dualdiff's explanation.
+#: The public names of numpy's ndarray, which a traced value lacking one answers with
+#: dualdiff's explanation (see refuse_ndarray_names).
 _NDARRAY_NAMES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))
+
+
+class _Refused:
+    """A public ndarray name a traced type lacks: reading it raises dualdiff's explanation."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self
+        raise _refused(self.name, type(obj).__name__)
+
+
+def refuse_ndarray_names(cls: type) -> type:
+    """Give the traced type ``cls`` a :class:`_Refused` for every public ndarray name it lacks.
+
+    Attributes rather than ``__getattr__``: a class with ``__getattr__`` makes CPython read every
+    attribute (``x.primal``, ``x.tag``) on its slow path, about 30 ns each, on every operation.
+    Private names stay AttributeErrors (numpy and copy probe for them).
+    """
+    for name in sorted(_NDARRAY_NAMES | set(REFUSED_METHODS)):
+        if not hasattr(cls, name):
+            setattr(cls, name, _Refused(name))
+    return cls
 
 
 def plain_assignment_error(exc: BaseException) -> Optional[TypeError]:
@@ -693,6 +721,30 @@ def plain_assignment_error(exc: BaseException) -> Optional[TypeError]:
             "a traced array instead (y = x * 0.0; y[i] = ...), which dualdiff records; see "
             f"{SUPPORT_PAGE}")
     return None
+
+
+def _operator(prim: Any, name: str, reflected: bool = False) -> Callable[[Any, Any], Any]:
+    """The operator ``name`` (``x + y``, or ``y + x`` when reflected): ``bind2(prim, ...)``.
+
+    A value of the operand's own tag, or a Python number, goes to the tag straight away, as
+    bind2 would send it: on scalar code each operator is one call fewer.
+    """
+    if reflected:
+        def op(self, other):
+            tag = self.tag
+            t = type(other)
+            if (t is float or t is int or (t is type(self) and other.tag is tag)) and tag.active:
+                return tag.process(prim, (other, self), _NO_PARAMS)
+            return bind2(prim, other, self)
+    else:
+        def op(self, other):
+            tag = self.tag
+            t = type(other)
+            if (t is float or t is int or (t is type(self) and other.tag is tag)) and tag.active:
+                return tag.process(prim, (self, other), _NO_PARAMS)
+            return bind2(prim, self, other)
+    op.__name__ = op.__qualname__ = name
+    return op
 
 
 class Traced:
@@ -740,14 +792,11 @@ class Traced:
             yield bind1(getitem, self, {"idx": (i,)})
 
     # -- arithmetic -------------------------------------------------------------------------
-    def __add__(self, other): return bind2(E.ADD, self, other)
-    def __radd__(self, other): return bind2(E.ADD, other, self)
-    def __sub__(self, other): return bind2(E.SUB, self, other)
-    def __rsub__(self, other): return bind2(E.SUB, other, self)
-    def __mul__(self, other): return bind2(E.MUL, self, other)
-    def __rmul__(self, other): return bind2(E.MUL, other, self)
-    def __truediv__(self, other): return bind2(E.DIV, self, other)
-    def __rtruediv__(self, other): return bind2(E.DIV, other, self)
+    __add__, __radd__ = _operator(E.ADD, "__add__"), _operator(E.ADD, "__radd__", True)
+    __sub__, __rsub__ = _operator(E.SUB, "__sub__"), _operator(E.SUB, "__rsub__", True)
+    __mul__, __rmul__ = _operator(E.MUL, "__mul__"), _operator(E.MUL, "__rmul__", True)
+    __truediv__ = _operator(E.DIV, "__truediv__")
+    __rtruediv__ = _operator(E.DIV, "__rtruediv__", True)
     def __pow__(self, other): return bind2(E.POW, self, other)
     def __rpow__(self, other): return bind2(E.POW, other, self)
     def __matmul__(self, other): return F.matmul(self, other)
@@ -1006,13 +1055,6 @@ class Traced:
     conjugate = conj
 
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached when normal lookup fails: an ndarray method dualdiff does not give a
-        # traced value. Private names stay AttributeErrors (numpy and copy probe for them).
-        if name in _NDARRAY_NAMES or name in REFUSED_METHODS:
-            raise _refused(name, type(self).__name__)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     # -- conversions that would drop the derivative -------------------------------------------
     def _no_conversion(self, what: str) -> TypeError:
         return TypeError(
@@ -1043,6 +1085,10 @@ class Traced:
     # -- numpy's dispatch protocols -----------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if not kwargs and method == "__call__":  # np.sin(x): straight to the rule
+            prim = UNARY_PRIMITIVES.get(ufunc)
+            # (one input and no out=: it is self) what bind1 would do, one call sooner
+            if prim is not None and len(inputs) == 1 and self.tag.active:
+                return self.tag.process(prim, inputs, _NO_PARAMS)
             rule = UFUNC_RULES.get(ufunc)
             if rule is not None:
                 return rule(*inputs)
@@ -1071,3 +1117,11 @@ class Traced:
         if rule is None:
             raise _no_rule(func, _qualname(func))
         return rule(*args, **kwargs)
+
+
+#: The ufuncs whose rule binds one primitive to its one argument (``np.sin(x)``: SIN), which
+#: ``__array_ufunc__`` hands to the tag itself, as the rule would: read off the rules' own mark
+#: (``unary``, set where each is made), after every addition to UFUNC_RULES above.
+UNARY_PRIMITIVES: "dict[Any, Any]" = {
+    u: p for u, p in ((u, getattr(rule, "unary", None)) for u, rule in UFUNC_RULES.items())
+    if p is not None}

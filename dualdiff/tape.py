@@ -22,16 +22,20 @@ import numpy as np
 
 from .containers import subclass_error
 from .rules import add, real
+from .rules.ufuncs import FLOAT_OPS
 from .primitives import (
     TRACED, Primitive, Tag, bind, is_complex, register_traced, shape_of, stop_gradient,
 )
-from .surface import Traced
+from .surface import Traced, refuse_ndarray_names
 from .dual import Dual, ForwardTag
 
 __all__ = ["Var", "Tape", "TapeTag", "Entry", "backward"]
 
 _new = object.__new__
 _PLAIN_FLOATS = frozenset((float, np.float64))
+_SCALAR_SHAPES = ((), ())  # the shapes of two scalar arguments
+# What an entry keeps of the operation, by the primitive's ``needs``: (arguments, output).
+_KEEPS = {"args": (True, False), "out": (False, True), "both": (True, True), "none": (False, False)}
 
 
 class Entry:
@@ -111,16 +115,25 @@ class TapeTag(Tag):
         self.tape = tape
 
     def new_var(self, value: Any) -> "Var":
+        return self.new_vars([value])[0]
+
+    def new_vars(self, values: List[Any]) -> List["Var"]:
+        """One input Var per value (one call for all: scalar code's inputs are several)."""
         tape = self.tape
-        v = _new(Var)
-        v.primal = value
-        v.slot = tape.nslots
-        v.tag = self
-        tape.nslots += 1
-        tape.inputs.append(v.slot)
-        if tape.keep_all:
-            tape.values[v.slot] = value
-        return v
+        first = slot = tape.nslots
+        out = []
+        for value in values:
+            v = _new(Var)
+            v.primal = value
+            v.slot = slot
+            v.tag = self
+            out.append(v)
+            if tape.keep_all:
+                tape.values[slot] = value
+            slot += 1
+        tape.inputs += range(first, slot)
+        tape.nslots = slot
+        return out
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> "Var":
         # One and two arguments are unrolled, and floats' shapes written in: this runs once per
@@ -140,9 +153,15 @@ class TapeTag(Tag):
             parents: Tuple[Optional[int], ...] = (sa, sb)
             wants: Tuple[bool, ...] = (sa is not None, sb is not None)
             ta, tb = type(va), type(vb)
-            nested = ta in TRACED or tb in TRACED
-            shapes: Tuple[tuple, ...] = (() if ta is float or ta is np.float64 else shape_of(va),
-                                         () if tb is float or tb is np.float64 else shape_of(vb))
+            if ta is float and tb is float:  # nothing nested; add, subtract, multiply native
+                native = FLOAT_OPS.get(prim)
+                nested = False
+                shapes: Tuple[tuple, ...] = _SCALAR_SHAPES
+            else:
+                native = None
+                nested = ta in TRACED or tb in TRACED
+                shapes = (() if ta is float or ta is np.float64 else shape_of(va),
+                          () if tb is float or tb is np.float64 else shape_of(vb))
         elif n == 1:
             a = args[0]
             if type(a) is Var and a.tag is self:
@@ -150,6 +169,7 @@ class TapeTag(Tag):
             else:
                 va, sa = a, None
             values, parents, wants = (va,), (sa,), (sa is not None,)
+            native = None
             ta = type(va)
             nested = ta in TRACED
             shapes = (() if ta is float or ta is np.float64 else shape_of(va),)
@@ -166,10 +186,13 @@ class TapeTag(Tag):
                     pars.append(None)
                 nested = nested or type(vals[-1]) in TRACED
             values, parents = tuple(vals), tuple(pars)
+            native = None
             wants = tuple([p is not None for p in pars])
             shapes = tuple([shape_of(v) for v in values])
         # Values carrying an older perturbation must see this operation too: bind again.
-        if nested:
+        if native is not None:
+            out = native(va, vb)
+        elif nested:
             out = _outer(prim, values, params)
         elif params:
             out = prim.impl(*values, **params)
@@ -191,14 +214,14 @@ class TapeTag(Tag):
         tape = self.tape
         slot = tape.nslots
         tape.nslots = slot + 1
-        needs = "both" if tape.keep_all else prim.needs
+        keep_args, keep_out = _KEEPS["both" if tape.keep_all else prim.needs]
         # Entry's fields set here rather than by Entry(...): its __init__ call was a third of
         # the cost of recording a scalar operation.
         e = _new(Entry)
         e.prim = prim
         e.parents = parents
-        e.args = values if needs == "args" or needs == "both" else (None,) * n
-        e.out = out if needs == "out" or needs == "both" else None
+        e.args = values if keep_args else (None,) * n
+        e.out = out if keep_out else None
         e.params = params
         e.shapes = shapes
         e.slot = slot
@@ -231,6 +254,7 @@ def _outer(prim: Primitive, values: tuple, params: dict) -> Any:
 
 
 @register_traced
+@refuse_ndarray_names
 class Var(Traced):
     """A reverse-mode variable: a value and the slot of the tape entry that produced it.
 

@@ -21,7 +21,7 @@ from . import rules as F
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
-from .dual import Dual, ForwardTag, make_dual, tangent_of
+from .dual import Deferred, Dual, ForwardTag, tangent_of
 from .memory import MemoryInfo
 from .primitives import TRACED, is_complex, is_traced, leaked_error, shape_of
 from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed  # noqa: F401 (tests read them)
@@ -81,7 +81,8 @@ def _check_args(name: str, f: Any, *, mode: Optional[str] = None, chunk: Any = "
     A setting is checked even where this call does not use it (``chunk`` in reverse mode): a
     bad value is a mistake the caller should hear about, not a silent no-op.
     """
-    _check_callable(f, name)
+    if not callable(f):  # (the check written here too: this runs on every call)
+        _check_callable(f, name)
     if mode is not None and mode not in modes:
         also = f" ({name} also takes 'auto')" if "auto" in modes else ""
         raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}{also}")
@@ -202,8 +203,9 @@ def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[A
     """
     tag = ForwardTag(chunk, owner=owner)
     try:
-        duals = [make_dual(x, t, tag) for x, t in zip(leaves, tangents)]
-        out = _output(_call(f, unflatten(treedef, duals)))
+        out = _call(f, unflatten(treedef, tag.new_duals(leaves, tangents)))
+        if type(out) is not Dual or out.tag is not tag:  # (one of ours needs no checks)
+            out = _output(out)
     finally:
         tag.active = False
     if type(out) is not Dual or out.tag is not tag:
@@ -214,7 +216,8 @@ def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[A
         zeros = np.zeros(shape if chunk is None else (chunk,) + shape,
                          dtype=dtype if dtype is not None and dtype.kind in "fc" else np.float64)
         return out, zeros, tag.count
-    return out.primal, tangent_of(out), tag.count
+    t = out.tangent
+    return out.primal, t if type(t) is not Deferred else tangent_of(out), tag.count
 
 
 class _Recording:
@@ -225,8 +228,9 @@ class _Recording:
         self.tape = Tape(keep_all=keep_all)
         tag = TapeTag(self.tape, owner=owner)
         try:
-            xs = [tag.new_var(x) for x in leaves]
-            out = _output(_call(f, unflatten(treedef, xs)))
+            out = _call(f, unflatten(treedef, tag.new_vars(leaves)))
+            if type(out) is not Var or out.tag is not tag:  # (one of ours needs no checks)
+                out = _output(out)
         finally:
             tag.active = False
         self.leaves = leaves
@@ -236,8 +240,8 @@ class _Recording:
         self.value = out
         if type(out) is Var and out.tag is tag:
             self.value, self.out_slot = out.primal, out.slot
-        self.out_shape = shape_of(self.value)
-        self.recorded = len(self.tape)  # a last sweep consumes the tape; the count stays
+        self.out_shape = () if type(self.value) is float else shape_of(self.value)
+        self.recorded = len(self.tape.entries)  # a last sweep consumes the tape; the count stays
         self.sweeps = 0
         if meter is not None:
             meter.watch(self.tape)
@@ -699,9 +703,10 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         # f's value is not returned: let it go before the sweep. Under an outer forward pass its
         # tangent was never computed (see dual.Deferred), and what that would have read is freed.
         rec.value = value = None
-        g = unflatten(treedef, [_finish(c) for c in rec.sweep(one, last=True)])
+        g = unflatten(treedef, [np.float64(c) if type(c) is float else _finish(c)
+                                for c in rec.sweep(one, last=True)])
         if not full_output:
-            return _returns(aux, x, g)
+            return g if aux is None else _returns(aux, x, g)
         n = _size(leaves)
         assert meter is not None
         return _returns(aux, x, g, JacobianInfo(1, "reverse", None, rec.operations, n, 1,
@@ -709,7 +714,7 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
     g, passes, ops, n, m, k = _jacobian_forward_any(f, x, chunk, scalar_output=True)
     if full_output:
         return _returns(aux, x, g, JacobianInfo(passes, "forward", k, ops, n, m, 0))
-    return _returns(aux, x, g)
+    return g if aux is None else _returns(aux, x, g)
 
 
 def value_and_grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto",
@@ -743,7 +748,10 @@ def _jacobian_forward_any(f: Callable, x: Any, chunk: Union[int, str], scalar_ou
     """
     flat = _leaves(x)
     leaves = flat[0]
-    if not any(type(leaf) is not float and is_complex(leaf) for leaf in leaves):
+    for leaf in leaves:  # (a loop: a generator's resumptions cost more than the test)
+        if type(leaf) is not float and is_complex(leaf):
+            break
+    else:
         return _jacobian_forward(f, x, chunk, scalar_output, real_output=scalar_output, flat=flat)
     J1, p1, o1, n, m, k = _jacobian_forward(f, x, chunk, scalar_output, real_output=True)
     J2, p2, o2, *_ = _jacobian_forward(f, x, chunk, scalar_output, real_output=True,
@@ -765,7 +773,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     n = 0
     for leaf in leaves:
         n += 1 if type(leaf) is float else leaf.size if type(leaf) is np.ndarray else math.prod(shape_of(leaf))
-    k = _resolve_chunk(chunk, n)
+    k = auto_chunk(n) if type(chunk) is str and chunk == "auto" else _resolve_chunk(chunk, n)
     if n == 0:  # nothing to seed: one plain evaluation gives the output's shape
         out_shape = shape_of(_output(f(unflatten(treedef, leaves))))
         if scalar_output and out_shape != ():
@@ -780,7 +788,11 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     # seeds are the identity's columns, exactly as seed_directions and _split_seed cut them,
     # and a gradient is read off the tangent as the general assembly below would cut it, without
     # the bookkeeping of either.
-    scalars = k == n and phase is None and all(type(leaf) in _FLOAT64 for leaf in leaves)
+    scalars = k == n and phase is None
+    for leaf in leaves if scalars else ():
+        if type(leaf) not in _FLOAT64:
+            scalars = False
+            break
     vector = (not scalars and chunked and k == n and phase is None and len(leaves) == 1
               and type(leaves[0]) is np.ndarray and leaves[0].dtype == np.float64)
     if scalars and chunked:
@@ -799,9 +811,11 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         value, tangent, count = _forward_pass(f, leaves, treedef, seeds,
                                               len(columns) if chunked else None, "jacobian")
         ops += count
-        if real_output and is_complex(value):
+        if type(value) is float:  # (nothing to check: real, scalar)
+            pass
+        elif real_output and is_complex(value):
             raise _complex_output_error() if scalar_output else _complex_jacobian_error()
-        if scalar_output and shape_of(value) != ():
+        elif scalar_output and shape_of(value) != ():
             raise _scalar_output_error(shape_of(value), fn=f)
         blocks.append((columns, tangent))
     if (scalars or vector) and scalar_output:
@@ -809,8 +823,8 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
         if type(t) is np.ndarray and t.dtype is not _F64 and t.dtype != _F64:  # (float32 f, ...)
             t = t.astype(np.float64)  # a gradient has its input's dtype, as in reverse mode
         if chunked and type(t) is np.ndarray and t.shape == (n,):
-            if scalars:
-                return unflatten(treedef, list(t)), 1, ops, n, 1, k
+            if scalars:  # (numpy scalars made from tolist()'s floats: list(t) is slower)
+                return unflatten(treedef, [np.float64(v) for v in t.tolist()]), 1, ops, n, 1, k
             # (the tangent is the gradient unless it is a seed or another value's view)
             g = (t if _fresh_array(t) else np.array(t)).reshape(leaves[0].shape)
             return unflatten(treedef, [g]), 1, ops, n, 1, k

@@ -177,3 +177,124 @@ def test_a_fresh_array_gradient_is_handed_over_not_copied(monkeypatch):
     monkeypatch.setattr(transforms, "take", spy)
     g = dd.grad(lambda x: np.sum(x * x), np.arange(3.0))
     assert g.tolist() == [0.0, 2.0, 4.0] and handed == [True]
+
+
+# -- the per-operation shortcuts: numpy's dispatch, the operators, native float arithmetic ---
+
+from dualdiff import surface  # noqa: E402
+from dualdiff.primitives import bind1, bind2  # noqa: E402
+from dualdiff.rules import ufuncs as E  # noqa: E402
+
+
+def _point(ufunc):
+    return 1.3 if ufunc is np.arccosh else 0.3  # inside every entry's domain
+
+
+def _derivatives(fn, x):
+    """Value, forward derivative and reverse gradient of fn at the float x, as bytes."""
+    with np.errstate(all="ignore"):
+        return bits(dd.jvp(fn, x, 1.0) + (dd.grad(fn, x),
+                                            dd.derivative(lambda t: dd.derivative(fn, t), x)))
+
+
+@pytest.mark.parametrize("ufunc", sorted(surface.UNARY_PRIMITIVES, key=lambda u: u.__name__),
+                         ids=lambda u: u.__name__)
+def test_numpy_unary_dispatch_gives_the_rules_bits(ufunc):
+    # np.sin(x) on a traced x goes to the tag with the rule's own primitive, skipping the rule
+    # function: the same bits as calling the rule, in both modes and nested.
+    rule = surface.UFUNC_RULES[ufunc]
+    assert rule.unary is surface.UNARY_PRIMITIVES[ufunc]
+    x = _point(ufunc)
+    assert _derivatives(lambda t: ufunc(t), x) == _derivatives(rule, x)
+
+
+def test_numpy_unary_dispatch_is_taken_and_right_by_closed_forms(monkeypatch):
+    assert surface.UNARY_PRIMITIVES[np.sin] is E.SIN and surface.UNARY_PRIMITIVES[np.log] is E.LOG
+    # (np.sign's rule gives plain values, not one primitive: it must not be in the map)
+    assert np.sign not in surface.UNARY_PRIMITIVES and np.floor not in surface.UNARY_PRIMITIVES
+    for mode in ("reverse", "forward"):
+        assert dd.grad(lambda t: np.sin(t[0]) * np.log(t[1]), (0.5, 2.0), mode=mode) == \
+            pytest.approx((math.cos(0.5) * math.log(2.0), math.sin(0.5) / 2.0), rel=1e-15)
+
+    def refuse(*args):
+        raise AssertionError("the rule function ran: the dispatch shortcut was not taken")
+
+    monkeypatch.setitem(surface.UFUNC_RULES, np.sin, refuse)
+    assert float(dd.grad(lambda t: np.sin(t), 0.5)) == math.cos(0.5)
+
+
+OPERATORS = [(lambda a, b: a + b, dd.add), (lambda a, b: a - b, dd.subtract),
+             (lambda a, b: a * b, dd.multiply), (lambda a, b: a / b, dd.divide)]
+
+
+@pytest.mark.parametrize("op, rule", OPERATORS, ids=["add", "subtract", "multiply", "divide"])
+@pytest.mark.parametrize("other", [1.75, 3, "traced"])
+def test_operators_give_the_rules_bits_either_side(op, rule, other):
+    for left in (True, False):
+        def via(fn):
+            def f(t):
+                c = t * 0.5 if other == "traced" else other
+                return fn(t, c) if left else fn(c, t)
+            return f
+        assert _derivatives(via(op), 0.8) == _derivatives(via(rule), 0.8)
+    # an independent oracle: d/dx of c - x, c / x, x / c by hand
+    if rule is dd.subtract and other == 1.75:
+        assert float(dd.grad(lambda t: 1.75 - t, 0.8)) == -1.0
+    if rule is dd.divide and other == 3:
+        assert float(dd.derivative(lambda t: 3 / t, 0.8)) == -3 / 0.64
+        assert float(dd.grad(lambda t: t / 3, 0.8)) == 1 / 3
+
+
+def test_an_operator_on_a_leaked_value_is_still_refused():
+    kept = []
+    dd.grad(lambda t: kept.append(t) or t * 1.0, 2.0)
+    for use in (lambda y: kept[0] + y, lambda y: y * kept[0], lambda y: 2.0 - kept[0]):
+        with pytest.raises(ValueError, match="escaped"):
+            dd.grad(use, 1.0)
+
+
+SPECIAL = [0.0, -0.0, 1.0, -2.5, 1e308, -1e308, 5e-324, math.inf, -math.inf, math.nan, 0.1, 3.0]
+
+
+@pytest.mark.parametrize("prim", list(E.FLOAT_OPS), ids=lambda p: p.name)
+def test_native_float_arithmetic_is_the_impls(prim):
+    op = E.FLOAT_OPS[prim]
+    for a in SPECIAL:
+        for b in SPECIAL:
+            got, want = op(a, b), prim.impl(a, b)
+            assert type(got) is float and bits((got,)) == bits((want,)), (prim.name, a, b)
+            # and numpy's ufunc agrees (the impl of arrays): IEEE arithmetic both ways
+            with np.errstate(all="ignore"):
+                assert bits((got,)) == bits((getattr(np, prim.name)(a, b),))
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "exp", "log", "sqrt", "tanh", "negative", "abs",
+                                  "add", "subtract", "multiply", "divide", "power", "maximum"])
+def test_public_functions_on_floats_give_what_binding_gives(name):
+    fn = getattr(dd, name)
+    with np.errstate(all="ignore"):
+        for a in SPECIAL:
+            if hasattr(fn, "unary"):
+                got, want = fn(a), bind1(fn.unary, a)
+            else:
+                prim = {"add": E.ADD, "subtract": E.SUB, "multiply": E.MUL, "divide": E.DIV,
+                        "power": E.POW, "maximum": E.MAXIMUM}[name]
+                got, want = fn(a, 0.75), bind2(prim, a, 0.75)
+            assert type(got) is type(want) and bits((got,)) == bits((want,)), (name, a)
+
+
+def test_traced_types_answer_ndarray_names_without_getattr():
+    # No __getattr__ on the traced types (it would send every x.primal / x.tag down CPython's
+    # slow attribute path): each public ndarray name they lack is a class attribute that
+    # raises dualdiff's explanation; other names stay Python's AttributeError.
+    from dualdiff.tape import Var
+    for cls in (dd.Dual, Var):
+        assert not hasattr(cls, "__getattr__")
+    x = dd.Dual(1.5, 1.0)
+    for name in sorted(surface._NDARRAY_NAMES | set(surface.REFUSED_METHODS)):
+        try:
+            getattr(x, name)
+        except TypeError as e:
+            assert ".primal" in str(e) and "dualdiff Dual" in str(e), name
+    with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
+        x.no_such_thing
