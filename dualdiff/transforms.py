@@ -711,10 +711,38 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
         assert meter is not None
         return _returns(aux, x, g, JacobianInfo(1, "reverse", None, rec.operations, n, 1,
                                                 meter.peak_bytes))
+    if type(x) is tuple and not full_output and aux is None and type(chunk) is str and chunk == "auto":
+        g = _forward_grad_of_floats(f, x)
+        if g is not None:
+            return g
     g, passes, ops, n, m, k = _jacobian_forward_any(f, x, chunk, scalar_output=True)
     if full_output:
         return _returns(aux, x, g, JacobianInfo(passes, "forward", k, ops, n, m, 0))
     return g if aux is None else _returns(aux, x, g)
+
+
+def _forward_grad_of_floats(f: Callable, x: tuple) -> Any:
+    """``grad(f, x, mode="forward")`` for x a tuple of 2 to 16 Python floats (the worked
+    example), or None, having run nothing, for any other x.
+
+    The one pass of n directions that :func:`_jacobian_forward` runs (the same seeds, the
+    identity's columns), its gradient read off the tangent as it would read it; anything else
+    that pass gives (a float32 or complex f, a non-scalar f, traced tangents) goes on through
+    _jacobian_forward with the pass already run, so f runs once either way.
+    """
+    n = len(x)
+    if n < 2 or n > 16:
+        return None
+    for v in x:
+        if type(v) is not float:
+            return None
+    leaves, treedef = flatten(x)
+    value, t, count = first = _forward_pass(f, leaves, treedef, _scalar_seeds(n), n, "jacobian")
+    if (type(value) in _FLOAT64 and type(t) is np.ndarray and t.dtype is _F64
+            and t.shape == (n,)):
+        return tuple([np.float64(v) for v in t.tolist()])  # (list(t) is slower)
+    return _jacobian_forward(f, x, "auto", True, real_output=True, flat=(leaves, treedef),
+                             first=first)[0]
 
 
 def value_and_grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto",
@@ -763,11 +791,12 @@ def _jacobian_forward_any(f: Callable, x: Any, chunk: Union[int, str], scalar_ou
 
 def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output: bool = False,
                       real_output: bool = False, phase: Optional[List[Any]] = None,
-                      flat: Optional[Tuple[List[Any], Any]] = None):
+                      flat: Optional[Tuple[List[Any], Any]] = None, first: Optional[tuple] = None):
     """J by forward passes over the seed directions; returns (J, passes, operations, n, m, chunk).
 
     ``phase[i]`` multiplies leaf i's seeds (1j: along the imaginary parts); ``real_output``
-    refuses a complex f(x). ``flat``: ``_leaves(x)`` when the caller has it already.
+    refuses a complex f(x). ``flat``: ``_leaves(x)`` when the caller has it already; ``first``:
+    what the first pass returned, when the caller ran it already (see _forward_grad_of_floats).
     """
     leaves, treedef = _leaves(x) if flat is None else flat
     n = 0
@@ -808,8 +837,11 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     for columns, seeds in passes:
         if phase is not None:
             seeds = [t * p for t, p in zip(seeds, phase)]
-        value, tangent, count = _forward_pass(f, leaves, treedef, seeds,
-                                              len(columns) if chunked else None, "jacobian")
+        if first is not None:
+            (value, tangent, count), first = first, None
+        else:
+            value, tangent, count = _forward_pass(f, leaves, treedef, seeds,
+                                                  len(columns) if chunked else None, "jacobian")
         ops += count
         if type(value) is float:  # (nothing to check: real, scalar)
             pass

@@ -298,3 +298,34 @@ def test_traced_types_answer_ndarray_names_without_getattr():
             assert ".primal" in str(e) and "dualdiff Dual" in str(e), name
     with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
         x.no_such_thing
+
+
+def test_the_forward_shortcut_runs_f_once_and_hands_anything_else_to_the_general_path():
+    calls = []
+
+    def counted(g):
+        def f(x):
+            calls.append(1)
+            return g(x)
+        return f
+
+    cases = [(lambda x: x[0] * x[1], (5.0, 2.0)),                          # the shortcut
+             (lambda x: 4.0, (0.0, 0.0)),                                   # constant f: zeros
+             (lambda x: np.float32(2.0) * x[0] * x[1], (10.0, 4.0)),        # float32 value
+             (lambda x: dd.sum(dd.stack([x[0], x[1]]) ** 2), (4.0, 10.0))]  # np.float64 value
+    for g, want in cases:
+        calls.clear()
+        got = dd.grad(counted(g), (2.0, 5.0), mode="forward")
+        assert len(calls) == 1 and type(got) is tuple and got == want
+        assert bits(got) == bits(dd.grad(g, (2.0, 5.0), mode="forward", chunk=2))
+    for g, error in [(lambda x: dd.stack([x[0], x[1]]), ValueError),      # not a scalar
+                     (lambda x: x[0] * 1j, TypeError)]:                     # complex
+        calls.clear()
+        with pytest.raises(error):
+            dd.grad(counted(g), (2.0, 5.0), mode="forward")
+        assert len(calls) == 1
+    # inside another derivative the tangent is traced: the general assembly, once
+    calls.clear()
+    outer = dd.grad(lambda a: dd.grad(counted(lambda x: x[0] * x[1] * a), (2.0, 5.0),
+                                      mode="forward")[1], 3.0)
+    assert float(outer) == 2.0 and len(calls) == 1
