@@ -19,7 +19,7 @@ from .rules import (
 )
 from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.rules.trace
     amax, amin, arccosh, arcsinh, arctanh, average, cbrt, clip, copysign, cumprod, cumsum,
-    deg2rad, degrees, diff, exp2, fabs, float_power, fmax, fmin, fmod, heaviside, hypot, log10,
+    deg2rad, degrees, diff, ediff1d, exp2, fabs, float_power, fmax, fmin, fmod, heaviside, hypot, log10,
     log2, logaddexp, logaddexp2, max, median, min, mod, nan_to_num, nanmax, nanmean, nanmin,
     nansum, percentile, positive, prod, ptp, quantile, rad2deg, radians, reciprocal, remainder,
     sinc, square, std, true_divide, var, ldexp,

@@ -412,7 +412,7 @@ FUNCTION_RULES.update({
     np.nanpercentile: _np_quantile("nanpercentile", F.nanpercentile), np.nanmedian: _np_nanmedian,
     np.quantile: _np_quantile("quantile", F.quantile),
     np.percentile: _np_quantile("percentile", F.percentile),
-    np.diff: _np_diff, np.trace: _np_trace, np.clip: _np_clip, np.nan_to_num: F.nan_to_num,
+    np.diff: _np_diff, np.ediff1d: F.ediff1d, np.trace: _np_trace, np.clip: _np_clip, np.nan_to_num: F.nan_to_num,
     np.sinc: F.sinc,
 })
 

@@ -60,7 +60,7 @@ from .ufuncs import (
 from .cumulative import cumprod, cumsum
 from .reductions import log_softmax, logsumexp, mean, softmax
 from .reductions import (
-    amax, amin, average, diff, max, median, min, nanmax, nanmean, nanmin, nansum, percentile,
+    amax, amin, average, diff, ediff1d, max, median, min, nanmax, nanmean, nanmin, nansum, percentile,
     prod, ptp, quantile, std, trace, var,
 )
 from .einsum import einsum, inner, kron, outer, tensordot, vdot
@@ -85,7 +85,8 @@ UFUNCS_AND_REDUCTIONS = [
     "fmax", "fmin", "copysign", "mod", "remainder", "fmod", "nan_to_num", "positive",
     "true_divide", "float_power", "heaviside", "clip", "ldexp",
     "max", "min", "amax", "amin", "nanmax", "nanmin", "prod", "cumsum", "cumprod", "var", "std",
-    "ptp", "average", "nansum", "nanmean", "median", "quantile", "percentile", "diff", "trace",
+    "ptp", "average", "nansum", "nanmean", "median", "quantile", "percentile", "diff", "ediff1d",
+    "trace",
     "nanvar", "nanstd", "nanprod", "nancumsum", "nancumprod", "nanquantile", "nanpercentile",
     "nanmedian",
 ]

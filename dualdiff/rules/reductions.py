@@ -576,6 +576,22 @@ def diff(x: Value, n: int = 1, axis: int = -1, prepend: Value = None, append: Va
     return x
 
 
+def ediff1d(x: Value, to_end: Value = None, to_begin: Value = None) -> Value:
+    """The differences of consecutive elements of the flattened x, with ``to_begin`` and
+    ``to_end`` (flattened) joined at either end, as np.ediff1d; 1-d.
+
+    >>> import dualdiff as dd
+    >>> dd.ediff1d([1.0, 4.0, 9.0], to_begin=0.0)
+    array([0., 3., 5.])
+    """
+    flat = reshape(x, (-1,))
+    parts = [] if to_begin is None else [reshape(to_begin, (-1,))]
+    parts.append(subtract(getitem(flat, slice(1, None)), getitem(flat, slice(None, -1))))
+    if to_end is not None:
+        parts.append(reshape(to_end, (-1,)))
+    return parts[0] if len(parts) == 1 else concatenate(parts)
+
+
 def trace(x: Value, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Value:
     """The sum along a diagonal (``offset`` above the main one), as np.trace.
 

@@ -123,7 +123,7 @@ def _var_ref(z, axis=None, ddof=0, keepdims=False):
 
 
 COMPOSITES.extend(["var", "std", "ptp", "average", "nansum", "nanmean", "median", "quantile",
-                   "percentile", "diff", "trace"])
+                   "percentile", "diff", "ediff1d", "trace"])
 
 for _cid, _shape, _axis, _keep, _ddof in [
     ("vector", (5,), None, False, 0), ("vector-ddof1", (5,), None, False, 1),
@@ -230,6 +230,12 @@ for _cid, _shape, _n, _axis, _pre in [("vector", (6,), 1, -1, None), ("second", 
     add_case("diff", Case(f"diff-{_cid}", lambda x, n=_n, a=_axis, p=_pre: dd.diff(x, n, a, prepend=p),
                           lambda z, n=_n, a=_axis, e=_extra: np.diff(z, n, a, **e),
                           (_shape,), (U(-2, 2),)))
+
+add_case("ediff1d", Case("ediff1d-2d", lambda x: dd.ediff1d(x), lambda z: np.ediff1d(z), ((2, 3),),
+                         (U(-2, 2),)))
+add_case("ediff1d", Case("ediff1d-ends", lambda x, b, e: dd.ediff1d(x, to_end=e, to_begin=b),
+                         lambda x, b, e: np.concatenate([np.ravel(b), np.diff(x), np.ravel(e)]),
+                         ((4,), (), (2,)), (U(-2, 2), U(-2, 2), U(-2, 2))))
 
 for _cid, _shape, _args in [("square", (3, 3), ()), ("offset", (3, 4), (1,)), ("below", (4, 3), (-2,)),
                             ("3d-axes", (2, 3, 4), (0, 2, 1))]:
