@@ -23,12 +23,17 @@ from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
 from .dual import Deferred, Dual, ForwardTag, tangent_of
 from .memory import MemoryInfo
-from .primitives import TRACED, is_complex, is_traced, leaked_error, shape_of
+from .primitives import is_complex, is_traced, shape_of
 from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed  # noqa: F401 (tests read them)
 from .sparsity import detect
 from .surface import plain_assignment_error
 from .staging import Staged, call
 from .tape import Tape, TapeTag, Var, backward, take
+from .transform_checks import (
+    _Aux, _check_cauchy_riemann, _check_holomorphic_input, _complex_jacobian_error,
+    _complex_output_error, _concrete, _output, _real_output_holomorphic_error, _returns,
+    _scalar_output_error,
+)
 
 __all__ = ["derivative", "jvp", "vjp", "grad", "value_and_grad", "jacobian", "hessian", "hvp",
            "JacobianInfo",
@@ -92,92 +97,6 @@ def _check_args(name: str, f: Any, *, mode: Optional[str] = None, chunk: Any = "
         raise TypeError(f"has_aux must be True or False, not {has_aux!r}")
     if not isinstance(holomorphic, bool):
         raise TypeError(f"holomorphic must be True or False, not {holomorphic!r}")
-
-
-class _Aux:
-    """f's auxiliary output (``has_aux=True``): f returns ``(output, aux)``; aux comes back as is,
-    with no derivative (the values of this transform's tracing taken off)."""
-
-    def __init__(self, f: Callable, name: str):
-        self.f, self.name = f, name
-        self.got: List[Any] = []
-
-    def __call__(self, x: Any) -> Any:
-        out = self.f(x)
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise TypeError(f"{self.name}(..., has_aux=True) needs f to return a pair "
-                            f"(output, aux), but f returned {_describe(out)}")
-        self.got[:] = [out[1]]
-        return out[0]
-
-    def value(self, x: Any) -> Any:
-        if not self.got:  # the passes ran elsewhere (an executor's processes): evaluate here
-            self(x)
-        return _untraced(self.got[0])
-
-
-def _untraced(v: Any) -> Any:
-    """v with the layers of finished transformations taken off (outer, active ones kept)."""
-    if isinstance(v, (tuple, list)):
-        return type(v)(_untraced(item) for item in v) if not hasattr(v, "_fields") else \
-            type(v)(*(_untraced(item) for item in v))
-    if isinstance(v, dict):
-        return {k: _untraced(item) for k, item in v.items()}
-    while is_traced(v) and not v.tag.active:
-        v = v.primal
-    return v
-
-
-def _describe(out: Any) -> str:
-    if out is None:
-        return "None"
-    return "one value" if is_traced(out) else f"a {type(out).__name__}"
-
-
-def _returns(aux: Optional[_Aux], x: Any, *results: Any) -> Any:
-    """A transform's result, with f's aux appended when it has one."""
-    if aux is not None:
-        results = results + (aux.value(x),)
-    return results[0] if len(results) == 1 else results
-
-
-def _output(out: Any) -> Any:
-    """f's output as one value: lists/tuples of scalars are stacked; non-numbers rejected."""
-    if out is None:
-        raise TypeError("f's output must be a number or an array of numbers, not NoneType: did f "
-                        "forget to return?")
-    if isinstance(out, (list, tuple)):
-        if not out:
-            raise TypeError("f returned an empty list/tuple; it must return a number or an array")
-        for item in out:
-            if not is_traced(item):
-                as_value(item, "each element of f's output")
-        shapes = [shape_of(item) for item in out]
-        if len(set(shapes)) > 1:
-            raise ValueError(_ragged_message(shapes))
-        out = F.stack(list(out))
-    if is_traced(out):
-        if not out.tag.active:
-            raise leaked_error(out.tag, "as f's result")
-        return out
-    if isinstance(out, (bool, np.bool_)) or getattr(out, "dtype", None) == np.bool_:
-        # A comparison's result (np.allclose, x > 0) has no derivative at all; reading it as
-        # 0.0/1.0 would report a zero gradient that means nothing.
-        raise TypeError("f returned booleans, which have no derivative (comparisons and "
-                        "np.allclose look at values only); return a number or a float array")
-    return as_value(out, "f's output")
-
-
-def _ragged_message(shapes: List[tuple]) -> str:
-    groups: dict = {}
-    for i, s in enumerate(shapes):
-        groups.setdefault(s, []).append(i)
-    parts = [f"element{'s' if len(ix) > 1 else ''} {', '.join(map(str, ix[:8]))}"
-             f"{', ...' if len(ix) > 8 else ''} {'have' if len(ix) > 1 else 'has'} shape {s}"
-             for s, ix in groups.items()]
-    return (f"f returned a list/tuple of {len(shapes)} elements whose shapes disagree ("
-            f"{'; '.join(parts)}), so it is not one array. Return one array: dd.stack pieces of "
-            f"one shape, or dd.concatenate flattened pieces (dd.reshape(p, (-1,)))")
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,20 +236,6 @@ def _finish(v: Any) -> Any:
     if is_traced(v):
         return v
     return np.asarray(v)[()]
-
-
-def _concrete(v: Any) -> Any:
-    """The value whose type and dtype decide a seed's: the plain value under every tag.
-
-    Under an outer transformation (a Hessian's forward pass, a jvp of a gradient) x is a Dual
-    or Var whose innermost value has the user's dtype, so a float32 input seeds float32 there
-    too. Under dd.compile the types and dtypes of every value are fixed by the
-    specialisation's input checks, so reading them from the recording gives what eager mode
-    would use.
-    """
-    while type(v) in TRACED:
-        v = v.primal
-    return v
 
 
 def _leaves(x: Any) -> Tuple[List[Any], Any]:
@@ -560,56 +465,6 @@ def vjp(f: Callable, x: Any, full_output: bool = False, *, has_aux: bool = False
     return _returns(aux, x, _finish(rec.value), pullback)
 
 
-def _complex_output_error() -> TypeError:
-    return TypeError("grad needs a real-valued f, but f(x) is complex: a complex-valued function "
-                     "has no gradient. Use dd.jvp (directional derivatives) or dd.vjp (cotangents), "
-                     "or differentiate a real function of it such as np.abs(f(x)) ** 2 or "
-                     "np.real(f(x)); see docs/complex.md")
-
-
-def _complex_jacobian_error() -> TypeError:
-    return TypeError("jacobian of a complex-valued f of complex x: its derivative is one complex "
-                     "matrix only when f is holomorphic, which dualdiff does not assume. Use "
-                     "dd.jvp along 1 and 1j (∂f/∂x and ∂f/∂y) or dd.vjp, or pass the real and "
-                     "imaginary parts as separate real inputs; see docs/complex.md")
-
-
-def _check_holomorphic_input(leaves: List[Any]) -> None:
-    if not all(is_complex(_concrete(leaf)) for leaf in leaves):
-        raise TypeError("holomorphic=True needs complex x (as in JAX): f′(z) is a complex "
-                        "derivative at a complex point. Pass x.astype(complex), or leave "
-                        "holomorphic=False for a real x")
-
-
-def _real_output_holomorphic_error() -> TypeError:
-    return TypeError("holomorphic=True needs a complex-valued f: a real-valued f of z is "
-                     "holomorphic only where it is constant. Drop holomorphic=True: grad of a "
-                     "real f of z gives ∂f/∂x − i·∂f/∂y (docs/complex.md)")
-
-
-def _check_cauchy_riemann(along_1: Any, along_i: Any, what: str) -> None:
-    """Refuse (ValueError) unless the derivative along i is i times the one along 1, per leaf.
-
-    That is what holomorphic means; a non-holomorphic f (abs, conj, real, ...) would otherwise
-    give one of its two real derivatives and call it f′(z). Checked on the values at x (under
-    dd.compile, at the recording's x; under an outer transformation, on its plain values).
-    """
-    pairs = (zip(along_1, along_i) if type(along_1) is list  # (a sweep's per-leaf cotangents)
-             else zip(flatten(along_1)[0], flatten(along_i)[0]))
-    for a, b in pairs:
-        a, b = np.asarray(_concrete(a)), np.asarray(_concrete(b))
-        scale = float(np.max(np.abs(a), initial=0.0)) + float(np.max(np.abs(b), initial=0.0))
-        gap = np.abs(b - 1j * a)
-        worst = float(np.max(gap, initial=0.0))
-        if not worst <= 1e-9 * (1.0 + scale):  # (also catches nan)
-            raise ValueError(
-                f"holomorphic=True, but f is not holomorphic at x: {what}, the derivative "
-                f"along i·ε is not i times the derivative along ε (the "
-                f"Cauchy–Riemann equations fail by {worst:.3g}). f′(z) does not exist there. "
-                f"Without holomorphic=True, jacobian/grad say what they compute for such f "
-                f"(docs/complex.md)")
-
-
 def _jacobian_holomorphic_forward(f: Callable, x: Any, chunk: Union[int, str],
                                   scalar_output: bool = False):
     """J = f′(z) by forward passes along the inputs' real directions, checked against the
@@ -622,23 +477,6 @@ def _jacobian_holomorphic_forward(f: Callable, x: Any, chunk: Union[int, str],
     # (a real-valued f fails the check below unless it is constant, where J = 0 is right)
     _check_cauchy_riemann(J1, J2, "along the inputs' directions")
     return J1, p1 + p2, o1 + o2, n, m, k
-
-
-_SECOND_ORDER_ADVICE = {
-    "grad": "use dd.jacobian for a vector- or matrix-valued f",
-    "hessian": "for the second derivatives of a vector-valued f use "
-               "dd.jacobian(lambda z: dd.jacobian(f, z), x), shape f(x).shape + x.shape + x.shape",
-    "hvp": "for a vector-valued f use dd.jvp(lambda z: dd.jacobian(f, z), x, v)[1]",
-    "hessian_sparsity": "for a vector-valued f use dd.sparsity(f, x) (the Jacobian's pattern)",
-}
-
-
-def _scalar_output_error(shape: tuple, who: str = "grad", fn: Any = None) -> ValueError:
-    error = ValueError(f"{who} needs f to return a scalar, but f(x) has shape {shape}; "
-                       f"{_SECOND_ORDER_ADVICE[who]}")
-    # (a plain ValueError, as the user expects; _gradient_for reads which f it is about)
-    error._dualdiff_not_scalar = (shape, fn)  # type: ignore[attr-defined]
-    return error
 
 
 def _gradient_for(who: str, f: Callable, z: Any) -> Any:
