@@ -1,0 +1,597 @@
+"""numpy's names for dualdiff's functions: which dualdiff function ``np.f(x)`` on a traced x
+lands in, and the wrappers that read numpy's arguments (``axis``, ``keepdims``, ``dtype``,
+``out``, ``where``, ``initial``) before calling it.
+
+``UFUNC_RULES`` (ufuncs), ``FUNCTION_RULES`` (``__array_function__``), ``UFUNC_METHOD_RULES``
+(``np.add.reduce`` and the like) and ``UNSUPPORTED`` (deliberately refused, with what to use
+instead) are the maps :class:`dualdiff.surface.Traced` dispatches through, one block per
+family of rules; docs/numpy-support.md is generated from them. No derivative is written here:
+every entry is a function of :mod:`dualdiff.rules`, or a pass-through of plain values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import rules as F
+from .rules.table import norm_axes
+from .rules.ufuncs import divmod_ as _divmod
+from .primitives import is_traced, shape_of, stop_gradient
+
+__all__ = ["UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "UNSUPPORTED",
+           "UNSUPPORTED_IDIOMS", "SUPPORT_PAGE", "no_derivative"]
+
+
+def _plain_args(args) -> list:
+    return [stop_gradient(a) for a in args]
+
+
+def _plain_value(a: Any) -> Any:
+    """a with every traced value in it (also inside lists and tuples) replaced by its plain value."""
+    if isinstance(a, (list, tuple)):
+        return type(a)(_plain_value(b) for b in a)
+    return stop_gradient(a)
+
+
+def no_derivative(np_fn: Callable[..., Any], doc: str = "") -> Callable[..., Any]:
+    """np_fn on the plain values of its arguments: for results that carry no derivative.
+
+    Indices, booleans, shapes and piecewise-constant values (floor, sign) steer a computation or
+    are constant almost everywhere, so numpy code expects plain arrays from them. Every traced
+    argument (positional, keyword, or inside a list) is replaced by its plain value first, so the
+    call cannot dispatch back to dualdiff. ``doc`` is the note on the numpy-support page.
+    """
+    def fn(*args, **kwargs):
+        return np_fn(*[_plain_value(a) for a in args],
+                     **{k: _plain_value(v) for k, v in kwargs.items()})
+    fn.__name__ = getattr(np_fn, "__name__", "no_derivative")
+    fn.__doc__ = doc or "Plain values (no derivative)."
+    fn.no_derivative = True  # type: ignore[attr-defined]  # read by the numpy-support page
+    return fn
+
+
+def _compare(np_fn: Callable[..., Any]) -> Callable[..., Any]:
+    # Comparisons look at values only: their result steers control flow and carries no derivative.
+    return no_derivative(np_fn, "Booleans from the values (no derivative).")
+
+
+#: numpy ufuncs and the dualdiff function that stands in for each (``np.sin(x)`` -> ``dd.sin``).
+UFUNC_RULES: "dict[Any, Callable[..., Any]]" = {
+    np.add: F.add, np.subtract: F.subtract, np.multiply: F.multiply, np.true_divide: F.divide,
+    np.negative: F.negative, np.power: F.power,
+    np.sin: F.sin, np.cos: F.cos, np.tan: F.tan, np.exp: F.exp, np.log: F.log,
+    np.log1p: F.log1p, np.expm1: F.expm1, np.sqrt: F.sqrt, np.tanh: F.tanh, np.sinh: F.sinh,
+    np.cosh: F.cosh, np.arcsin: F.arcsin, np.arccos: F.arccos, np.arctan: F.arctan,
+    np.arctan2: F.arctan2, np.absolute: F.abs, np.sign: F.sign, np.maximum: F.maximum,
+    np.minimum: F.minimum, np.matmul: F.matmul,
+}
+for _cmp in (np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+             np.isfinite, np.isnan, np.isinf, np.signbit):
+    UFUNC_RULES[_cmp] = _compare(_cmp)
+
+
+def _reject(name: str, kwargs: dict, allowed: tuple = ()) -> None:
+    extra = [k for k, v in kwargs.items() if k not in allowed and v is not None]
+    if extra:
+        raise TypeError(f"numpy.{name} with {', '.join(extra)}= is not supported on Duals/tape variables")
+
+
+def _in_dtype(name: str, a: Any, dtype: Any) -> Any:
+    """``a`` cast to a reduction's ``dtype=``, as numpy accumulates: floating dtypes carry the derivative."""
+    if dtype is None or dtype is _NO_VALUE:
+        return a
+    dt = np.dtype(dtype)
+    if dt.kind != "f" and not (dt.kind == "c" and np.iscomplexobj(stop_gradient(a))):
+        raise TypeError(f"numpy.{name} with dtype={dt} on a traced value: only a floating dtype keeps "
+                        f"the derivative (an integer or boolean accumulation is piecewise constant); "
+                        f"use a floating dtype, or {name} of x.primal for the plain value")
+    return F.astype(a, dt)
+
+
+def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    if out is not None or kw:  # (checked here first: np.sum in a loss runs on every call)
+        initial = kw.pop("initial", None)
+        _check_reduction("sum", out=out, **kw)
+        if _given(initial):
+            return F.add(_np_sum(a, axis, dtype, None, keepdims), initial)
+    return F.sum(_in_dtype("sum", a, dtype), axis=axis, keepdims=bool(keepdims))
+
+
+def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    _check_reduction("mean", out=out, **kw)
+    return F.mean(_in_dtype("mean", a, dtype), axis=axis, keepdims=bool(keepdims))
+
+
+def _np_where(cond, *xy):
+    if not xy:  # the one-argument form is np.nonzero: positions, no derivative
+        return np.where(stop_gradient(cond))
+    return F.where(cond, *xy)
+
+
+def _np_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    if order != "C":
+        raise TypeError("reshape of a Dual/tape variable supports only order='C'")
+    return F.reshape(a, shape if shape is not None else newshape)
+
+
+def _np_concatenate(arrays, axis=0, out=None, **kw):
+    _reject("concatenate", {"out": out, **kw})
+    return F.concatenate(arrays, axis=axis)
+
+
+def _np_stack(arrays, axis=0, out=None, **kw):
+    _reject("stack", {"out": out, **kw})
+    return F.stack(arrays, axis=axis)
+
+
+def _like(np_fn):
+    return no_derivative(np_fn, "A new constant array of the value's shape and dtype (no derivative).")
+
+
+def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw):
+    """np.full_like: a new array of a's shape (or ``shape``) filled with fill_value. A traced
+    fill_value's derivative reaches every element (broadcast); a's value is not read."""
+    plain = np.full_like(_plain_value(a), _plain_value(fill_value), dtype, order, subok, shape, **kw)
+    if not is_traced(fill_value) or plain.dtype.kind not in "fc":
+        return plain  # (into an integer or boolean array the fill is truncated: no derivative)
+    return F.broadcast_to(F.astype(fill_value, plain.dtype), plain.shape)
+
+
+def _squeeze(a, axis=None):
+    """x without its axes of length 1 (those of ``axis`` only, if given), as np.squeeze."""
+    shape = shape_of(a)
+    if axis is None:
+        return F.reshape(a, tuple(n for n in shape if n != 1))
+    axes = norm_axes(axis, len(shape)) or ()
+    for i in axes:
+        if shape[i] != 1:
+            raise ValueError(f"cannot squeeze axis {i} of an array of shape {shape}: its size is not 1")
+    return F.reshape(a, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def _expand_dims(a, axis):
+    """x with new axes of length 1 at ``axis``, as np.expand_dims."""
+    shape = list(shape_of(a))
+    nd = len(shape) + (1 if isinstance(axis, int) else len(axis))
+    for ax in sorted(norm_axes(axis, nd)):
+        shape.insert(ax, 1)
+    return F.reshape(a, tuple(shape))
+
+
+def _swapaxes(a, axis1, axis2):
+    """x with two axes exchanged, as np.swapaxes."""
+    nd = len(shape_of(a))
+    (axis1, axis2) = norm_axes((axis1, axis2), nd) or (0, 0)
+    axes = list(range(nd))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return F.transpose(a, axes)
+
+
+def _outer(a, b, out=None):
+    """The outer product a[i] * b[j] of the flattened arguments, as np.outer."""
+    _reject("outer", {"out": out})
+    return F.multiply(F.reshape(a, (-1, 1)), F.reshape(b, (1, -1)))
+
+
+#: numpy functions (``__array_function__``) and their dualdiff counterparts.
+FUNCTION_RULES: "dict[Any, Callable[..., Any]]" = {
+    np.sum: _np_sum, np.mean: _np_mean, np.dot: F.dot, np.matmul: F.matmul, np.where: _np_where,
+    np.stack: _np_stack, np.concatenate: _np_concatenate,
+    np.transpose: lambda a, axes=None: F.transpose(a, axes), np.reshape: _np_reshape,
+    np.ravel: lambda a, order="C": F.reshape(a, (-1,)), np.squeeze: _squeeze,
+    np.expand_dims: _expand_dims, np.swapaxes: _swapaxes, np.outer: _outer,
+    np.broadcast_to: lambda a, shape, subok=False: F.broadcast_to(a, shape),
+    np.shape: shape_of, np.ndim: lambda a: len(shape_of(a)),
+    np.size: lambda a, axis=None: int(np.prod(shape_of(a))) if axis is None else shape_of(a)[axis],
+    np.zeros_like: _like(np.zeros_like), np.ones_like: _like(np.ones_like),
+    np.empty_like: _like(np.empty_like), np.full_like: _full_like,
+    np.isclose: _like(np.isclose), np.allclose: _like(np.allclose),
+}
+
+#: numpy functions deliberately left without a rule, each with what to use instead. The error
+#: for them says so; the numpy-support page lists them.
+UNSUPPORTED: "dict[Any, str]" = {}
+
+#: Where the error messages send users: the generated page of what works.
+SUPPORT_PAGE = "docs/numpy-support.md"
+
+
+# The numpy names of each family of rules, one block per family, so that a family's additions
+# sit together (and apart from the others').
+
+# -- elementwise ufuncs and reductions (rules/ufuncs.py, rules/reductions.py) ----------------
+
+UFUNC_RULES.update({
+    np.square: F.square, np.reciprocal: F.reciprocal, np.positive: F.positive, np.cbrt: F.cbrt,
+    np.log2: F.log2, np.log10: F.log10, np.exp2: F.exp2, np.logaddexp: F.logaddexp,
+    np.logaddexp2: F.logaddexp2, np.hypot: F.hypot, np.arcsinh: F.arcsinh,
+    np.arccosh: F.arccosh, np.arctanh: F.arctanh, np.deg2rad: F.deg2rad, np.radians: F.deg2rad,
+    np.rad2deg: F.rad2deg, np.degrees: F.rad2deg, np.fabs: F.fabs, np.fmax: F.fmax,
+    np.fmin: F.fmin, np.copysign: F.copysign, np.remainder: F.mod, np.fmod: F.fmod,
+    np.float_power: F.float_power, np.heaviside: F.heaviside,
+})
+
+
+_NO_VALUE = getattr(np, "_NoValue", None)
+
+
+def _given(v: Any) -> bool:
+    return v is not None and v is not _NO_VALUE
+
+
+def _check_reduction(name: str, dtype=None, out=None, where=None, **kw) -> None:
+    """Refuse the arguments of numpy's reductions that dualdiff does not support, by name.
+
+    ``dtype`` is not checked here: the caller casts with `_in_dtype`.
+    """
+    if _given(where) and where is not True:
+        raise TypeError(f"numpy.{name} with where= is not supported on Duals/tape variables: "
+                        f"select the elements first (x[mask], or dd.where(mask, x, fill))")
+    _reject(name, {"out": out, **{k: v for k, v in kw.items() if _given(v)}})
+
+
+def _extremum(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        _check_reduction(name, out=out, where=where)
+        return fn(a, axis=axis, keepdims=bool(keepdims) if _given(keepdims) else False,
+                  initial=initial if _given(initial) else None)
+    reduce.__name__ = name
+    return reduce
+
+
+_np_max, _np_min = _extremum("max", F.max), _extremum("min", F.min)
+_np_nanmax, _np_nanmin = _extremum("nanmax", F.nanmax), _extremum("nanmin", F.nanmin)
+
+
+def _keep(keepdims: Any) -> bool:
+    return bool(keepdims) if _given(keepdims) else False
+
+
+def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _check_reduction("prod", dtype, out, where)
+    result = F.prod(_in_dtype("prod", a, dtype), axis=axis, keepdims=_keep(keepdims))
+    return F.multiply(result, initial) if _given(initial) else result
+
+
+def _np_cumulative(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def run(a, axis=None, dtype=None, out=None):
+        _check_reduction(name, dtype, out)
+        return fn(_in_dtype(name, a, dtype), axis=axis)
+    return run
+
+
+def _np_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+            mean=None, correction=None):
+    _check_reduction("var", dtype, out, where, mean=mean)
+    return F.var(_in_dtype("var", a, dtype), axis=axis, ddof=correction if _given(correction) else ddof,
+                 keepdims=_keep(keepdims))
+
+
+def _np_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+            mean=None, correction=None):
+    _check_reduction("std", dtype, out, where, mean=mean)
+    return F.std(_in_dtype("std", a, dtype), axis=axis, ddof=correction if _given(correction) else ddof,
+                 keepdims=_keep(keepdims))
+
+
+def _np_ptp(a, axis=None, out=None, keepdims=False):
+    _check_reduction("ptp", out=out)
+    return F.ptp(a, axis=axis, keepdims=_keep(keepdims))
+
+
+def _np_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    return F.average(a, axis=axis, weights=weights, returned=returned, keepdims=_keep(keepdims))
+
+
+def _np_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _check_reduction("nansum", dtype, out, where, initial=initial)
+    return F.nansum(_in_dtype("nansum", a, dtype), axis=axis, keepdims=_keep(keepdims))
+
+
+def _np_nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+               mean=None, correction=None):
+    _check_reduction("nanvar", dtype, out, where, mean=mean)
+    return F.nanvar(_in_dtype("nanvar", a, dtype), axis=axis,
+                    ddof=correction if _given(correction) else ddof, keepdims=_keep(keepdims))
+
+
+def _np_nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+               mean=None, correction=None):
+    _check_reduction("nanstd", dtype, out, where, mean=mean)
+    return F.nanstd(_in_dtype("nanstd", a, dtype), axis=axis,
+                    ddof=correction if _given(correction) else ddof, keepdims=_keep(keepdims))
+
+
+def _np_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _check_reduction("nanprod", dtype, out, where, initial=initial)
+    return F.nanprod(_in_dtype("nanprod", a, dtype), axis=axis, keepdims=_keep(keepdims))
+
+
+def _np_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    _check_reduction("nanmean", dtype, out, where)
+    return F.nanmean(_in_dtype("nanmean", a, dtype), axis=axis, keepdims=_keep(keepdims))
+
+
+def _np_quantile(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def q(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+          weights=None, interpolation=None):
+        _check_reduction(name, out=out, weights=weights, interpolation=interpolation)
+        return fn(a, q, axis=axis, keepdims=bool(keepdims), method=method)
+    return q
+
+
+def _np_nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _check_reduction("nanmedian", out=out)
+    return F.nanmedian(a, axis=axis, keepdims=_keep(keepdims))
+
+
+def _np_median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _check_reduction("median", out=out)
+    return F.median(a, axis=axis, keepdims=bool(keepdims))
+
+
+def _np_diff(a, n=1, axis=-1, prepend=None, append=None):
+    return F.diff(a, n=n, axis=axis, prepend=prepend if _given(prepend) else None,
+                  append=append if _given(append) else None)
+
+
+def _np_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """The sum along a diagonal, as np.trace (dualdiff.rules.trace; dd.trace is the evaluation trace)."""
+    _check_reduction("trace", dtype, out)
+    return F.trace(_in_dtype("trace", a, dtype), offset=offset, axis1=axis1, axis2=axis2)
+
+
+def _np_clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
+    _check_reduction("clip", out=out, **kwargs)
+    if _given(min) or _given(max):
+        if _given(a_min) or _given(a_max):
+            raise TypeError("clip: give the bounds either as a_min/a_max or as min/max, not both")
+        a_min, a_max = min, max
+    return F.clip(a, a_min if _given(a_min) else None, a_max if _given(a_max) else None)
+
+
+def _ufunc_outer(rule: Callable[..., Any], a: Any, b: Any) -> Any:
+    """``ufunc.outer(a, b)``: the ufunc of every pair, shape a.shape + b.shape, by broadcasting."""
+    return rule(F.reshape(a, shape_of(a) + (1,) * len(shape_of(b))), b)
+
+
+def _ufunc_method(name: str, equals: str, run: Callable[..., Any]) -> Callable[..., Any]:
+    run.__name__ = name
+    run.equals = equals  # type: ignore[attr-defined]  # read by the numpy-support page
+    return run
+
+
+def _ufunc_reduce(name: str, equals: str, reduce: Callable[..., Any]) -> Callable[..., Any]:
+    """``ufunc.reduce`` by its reduction: numpy's arguments, and its default axis 0."""
+    def run(a, axis=0, dtype=None, out=None, keepdims=False, **kw):
+        return reduce(a, axis, dtype, out, keepdims, **kw)
+    return _ufunc_method(name, equals, run)
+
+
+def _ufunc_extremum_reduce(name: str, equals: str, reduce: Callable[..., Any]) -> Callable[..., Any]:
+    def run(a, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=None):
+        _check_reduction(name, dtype, out)
+        return reduce(a, axis, None, keepdims, initial, where)
+    return _ufunc_method(name, equals, run)
+
+
+def _ufunc_accumulate(name: str, equals: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``ufunc.accumulate``: the running reduction along ``axis`` (default 0), as cumsum/cumprod."""
+    def run(a, axis=0, dtype=None, out=None):
+        _check_reduction(name, dtype, out)
+        return fn(_in_dtype(name, a, dtype), axis=axis)
+    return _ufunc_method(name, equals, run)
+
+
+#: ``ufunc.method(...)`` calls with a dualdiff function behind them (ufunc.outer: any binary
+#: ufunc with a rule, by broadcasting).
+UFUNC_METHOD_RULES: "dict[tuple, Callable[..., Any]]" = {
+    (np.add, "reduce"): _ufunc_reduce("add.reduce", "np.sum(x, axis=0)", _np_sum),
+    (np.multiply, "reduce"): _ufunc_reduce("multiply.reduce", "np.prod(x, axis=0)", _np_prod),
+    (np.maximum, "reduce"): _ufunc_extremum_reduce("maximum.reduce", "np.max(x, axis=0)", _np_max),
+    (np.minimum, "reduce"): _ufunc_extremum_reduce("minimum.reduce", "np.min(x, axis=0)", _np_min),
+    (np.add, "accumulate"): _ufunc_accumulate("add.accumulate", "np.cumsum(x, axis=0)", F.cumsum),
+    (np.multiply, "accumulate"): _ufunc_accumulate("multiply.accumulate", "np.cumprod(x, axis=0)", F.cumprod),
+}
+
+FUNCTION_RULES.update({
+    np.max: _np_max, np.amax: _np_max, np.min: _np_min, np.amin: _np_min,
+    np.nanmax: _np_nanmax, np.nanmin: _np_nanmin, np.prod: _np_prod,
+    np.cumsum: _np_cumulative("cumsum", F.cumsum), np.cumprod: _np_cumulative("cumprod", F.cumprod),
+    np.var: _np_var, np.std: _np_std, np.ptp: _np_ptp, np.average: _np_average,
+    np.nansum: _np_nansum, np.nanmean: _np_nanmean, np.median: _np_median,
+    np.nanvar: _np_nanvar, np.nanstd: _np_nanstd, np.nanprod: _np_nanprod,
+    np.nancumsum: _np_cumulative("nancumsum", F.nancumsum),
+    np.nancumprod: _np_cumulative("nancumprod", F.nancumprod),
+    np.nanquantile: _np_quantile("nanquantile", F.nanquantile),
+    np.nanpercentile: _np_quantile("nanpercentile", F.nanpercentile), np.nanmedian: _np_nanmedian,
+    np.quantile: _np_quantile("quantile", F.quantile),
+    np.percentile: _np_quantile("percentile", F.percentile),
+    np.diff: _np_diff, np.ediff1d: F.ediff1d, np.trace: _np_trace, np.clip: _np_clip, np.nan_to_num: F.nan_to_num,
+    np.sinc: F.sinc,
+})
+
+
+# -- shape, assembly, indexing and sorting (rules/shape.py, assembly.py, indexing.py) ---------
+
+def _no_out(name: str, fn: Callable[..., Any], *refused: str) -> Callable[..., Any]:
+    """fn, refusing numpy's keyword arguments that have no meaning for a traced result."""
+    def wrapper(*args, **kwargs):
+        _reject(name, {k: kwargs.pop(k) for k in refused if k in kwargs})
+        return fn(*args, **kwargs)
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _np_sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """The sorted values, as np.sort: the derivative follows the permutation; equal keys keep their input order (stable) and each takes the derivative of the element that was there."""
+    return F.sort(a, axis=axis, kind=kind, order=order)
+
+
+def _np_take(a, indices, axis=None, out=None, mode="raise"):
+    """The elements at ``indices``, as np.take (mode 'raise' only); repeated indices sum their derivatives."""
+    _reject("take", {"out": out, "mode": None if mode == "raise" else mode})
+    return F.take(a, indices, axis=axis)
+
+
+def _np_take_along_axis(arr, indices, axis=-1):
+    """np.take_along_axis: a gather, whose adjoint scatters the cotangent back."""
+    return F.take_along_axis(arr, indices, axis)
+
+
+def _np_concat_like(name, fn):
+    def wrapper(tup, *, dtype=None, casting="same_kind"):
+        _reject(name, {"dtype": dtype})
+        return fn(tup)
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+def _np_atleast(fn):
+    def wrapper(*arys):
+        out = fn(*arys)
+        return tuple(out) if isinstance(out, list) else out  # numpy 2 returns a tuple
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+FUNCTION_RULES.update({
+    np.moveaxis: F.moveaxis, np.rollaxis: F.rollaxis, np.swapaxes: F.swapaxes,
+    np.atleast_1d: _np_atleast(F.atleast_1d), np.atleast_2d: _np_atleast(F.atleast_2d),
+    np.atleast_3d: _np_atleast(F.atleast_3d), np.tile: F.tile,
+    np.flip: F.flip, np.fliplr: F.fliplr, np.flipud: F.flipud, np.rot90: F.rot90,
+    np.take: _np_take, np.take_along_axis: _np_take_along_axis, np.diagonal: F.diagonal,
+    np.repeat: F.repeat, np.vstack: _np_concat_like("vstack", F.vstack),
+    np.hstack: _np_concat_like("hstack", F.hstack), np.dstack: F.dstack,
+    np.column_stack: F.column_stack, np.append: F.append, np.split: F.split,
+    np.array_split: F.array_split, np.hsplit: F.hsplit, np.vsplit: F.vsplit, np.dsplit: F.dsplit,
+    np.roll: F.roll, np.pad: F.pad, np.diag: F.diag, np.diagflat: F.diagflat, np.tril: F.tril,
+    np.triu: F.triu, np.select: F.select, np.choose: _no_out("choose", F.choose, "out"),
+    np.sort: _np_sort, np.partition: F.partition, np.copy: lambda a, order="K", subok=False: F.copy(a),
+})
+if hasattr(np, "row_stack"):  # deprecated in numpy 2.0, gone in later versions
+    FUNCTION_RULES[np.row_stack] = _np_concat_like("row_stack", F.row_stack)
+
+#: Idioms no numpy protocol lets a traced value intercept, each with what to write instead (the
+#: numpy-support page lists them). numpy's r_ and c_ build their array with np.array, which
+#: meets the conversion error (__array__) that names dd.stack.
+UNSUPPORTED_IDIOMS: "dict[str, str]" = {
+    "np.array([x[0], x[1] ** 2])": "dd.stack([x[0], x[1] ** 2]) (np.stack works too, with plain "
+                                   "numbers mixed in); np.array raises dualdiff's TypeError",
+    "np.r_[x, y], np.c_[x, y]": "dd.concatenate([x, y]), dd.column_stack([x, y]) or dd.hstack",
+    "a = np.zeros(n); a[i] = x (x traced)": "a plain array cannot hold a derivative: start from a "
+        "traced value (y = x * 0.0; y[i] = ...) or build with dd.stack. Inside a transform "
+        "both a slice and a single element raise dualdiff's TypeError; with hand-built Duals a "
+        "single element gets numpy's 'setting an array element with a sequence', with "
+        "dualdiff's explanation as its cause",
+    "np.int64(x), int(x), range(x) (x traced)": "an integer has no derivative: int(x.primal)",
+    "z = y[1:]; y[0] = v; use z": "a traced value taken from y before the assignment keeps its "
+        "old content (numpy's view would change); assigning into a traced view raises a "
+        "TypeError: take .copy() first",
+}
+
+
+# -- linear algebra and einsum (rules/linalg.py, rules/einsum.py) -----------------------------
+from . import linalg as _linalg  # noqa: E402  (the dd.linalg namespace: np.linalg.f -> dd.linalg.f)
+
+_np_linalg_fn: Any
+for _name in _linalg.__all__:
+    _np_linalg_fn = getattr(np.linalg, _name, None)
+    if callable(_np_linalg_fn) and _name not in ("LinAlgError", "eig", "eigvals") \
+            and not isinstance(_np_linalg_fn, type):
+        FUNCTION_RULES[_np_linalg_fn] = getattr(_linalg, _name)
+FUNCTION_RULES[np.linalg.matrix_rank] = no_derivative(
+    np.linalg.matrix_rank, "The rank of each matrix (a plain integer, no derivative).")
+_GENERAL_EIG = ("the eigenvalues of a general matrix are complex and dualdiff does not "
+                "differentiate them; for a symmetric matrix use np.linalg.eigh / eigvalsh")
+_TENSOR_SOLVE = ("reshape to a matrix and use np.linalg.inv / np.linalg.solve, which dualdiff "
+                 "differentiates")
+# np.full(shape, c) and np.full_like(plain, c) with a traced c reach np.copyto, which writes
+# into a new plain array in place.
+UNSUPPORTED[np.copyto] = ("it writes a value into a plain array in place (so do np.full(shape, c) "
+                          "and np.full_like(plain_array, c) with a traced c). Build the value "
+                          "instead: dd.broadcast_to(c, shape), or np.full_like(traced, c)")
+UNSUPPORTED.update({np.linalg.eig: _GENERAL_EIG, np.linalg.eigvals: _GENERAL_EIG,
+                    np.linalg.tensorinv: _TENSOR_SOLVE, np.linalg.tensorsolve: _TENSOR_SOLVE})
+FUNCTION_RULES.update({
+    np.einsum: F.einsum, np.tensordot: F.tensordot, np.inner: F.inner, np.vdot: F.vdot,
+    np.kron: F.kron, np.cross: F.cross,
+})
+
+
+# -- discrete Fourier transforms (rules/fft.py) ------------------------------------------------
+from . import fft as _fft  # noqa: E402  (the dd.fft namespace: np.fft.f -> dd.fft.f)
+
+for _name in _fft.__all__:
+    FUNCTION_RULES[getattr(np.fft, _name)] = getattr(_fft, _name)
+
+# -- sampled data (rules/sampling.py) and real_if_close (rules/complex_parts.py) -----------------
+FUNCTION_RULES.update({np.gradient: F.gradient, np.linspace: F.linspace,
+                       np.real_if_close: F.real_if_close})
+# -- integrals, interpolants, polynomials, convolutions, covariances (rules/sampling.py,
+#    rules/polynomials.py, rules/statistics.py); coordinate grids and np.delete/np.resize ------
+FUNCTION_RULES.update({
+    np.interp: F.interp, np.polyval: F.polyval,
+    np.convolve: F.convolve, np.correlate: F.correlate, np.cov: F.cov, np.corrcoef: F.corrcoef,
+    np.broadcast_arrays: F.broadcast_arrays, np.meshgrid: F.meshgrid, np.delete: F.delete, np.insert: F.insert,
+    np.resize: F.resize,
+})
+# -- functions that call the user's function on pieces (rules/functional.py) ------------------
+FUNCTION_RULES.update({np.apply_along_axis: F.apply_along_axis, np.piecewise: F.piecewise})
+for _name in ("trapezoid", "trapz"):  # numpy >= 2.0 / before (trapz is deprecated in 2.x)
+    if _name in np.__dict__:
+        FUNCTION_RULES[np.__dict__[_name]] = F.trapezoid
+UFUNC_RULES[np.ldexp] = F.ldexp
+UFUNC_RULES[np.divmod] = _divmod
+
+# -- functions with no derivative, passed through on values ----------------------------------
+
+_STEPS = ("Piecewise constant: plain values (the derivative is zero between the jumps and "
+          "undefined at them, so none is carried).")
+_fn: Any
+_note: str
+for _fn, _note in [
+    (np.argmax, "Index of the largest value (plain; the first one at ties)."),
+    (np.argmin, "Index of the smallest value (plain; the first one at ties)."),
+    (np.argsort, "Indices that sort the values (plain)."),
+    (np.argpartition, "Indices that partition the values (plain)."),
+    (np.argwhere, "Indices of the nonzero values, one row each (plain)."),
+    (np.nonzero, "Indices of the nonzero values, one array per axis (plain)."),
+    (np.flatnonzero, "Flat indices of the nonzero values (plain)."),
+    (np.count_nonzero, "Number of nonzero values (plain)."),
+    (np.searchsorted, "Insertion indices into a sorted array (plain)."),
+    (np.round, _STEPS), (np.around, _STEPS), (np.fix, _STEPS),
+    (np.isneginf, "Booleans from the values (no derivative)."),
+    (np.isposinf, "Booleans from the values (no derivative)."),
+    (np.isreal, "Booleans from the values (no derivative)."),
+    (np.iscomplex, "Booleans from the values (no derivative)."),
+    (np.iscomplexobj, "Whether the value is complex (plain)."),
+    (np.allclose, "Whether the values are close, as np.allclose (plain)."),
+    (np.isclose, "Booleans: where the values are close, as np.isclose (plain)."),
+    (np.array_equal, "Whether the values are equal (plain)."),
+    (np.array_equiv, "Whether the values are equal after broadcasting (plain)."),
+    (np.shape, "The primal's shape."), (np.ndim, "The primal's number of axes."),
+    (np.size, "The primal's number of elements (along ``axis`` if given)."),
+    (np.result_type, "The dtype numpy's promotion gives the primals."),
+]:
+    FUNCTION_RULES[_fn] = no_derivative(_fn, _note)
+_ufunc: Any
+for _ufunc in (np.floor, np.ceil, np.rint, np.trunc, np.floor_divide, np.sign):
+    UFUNC_RULES[_ufunc] = no_derivative(_ufunc, _STEPS)
+for _ufunc in (np.logical_and, np.logical_or, np.logical_not, np.logical_xor):
+    UFUNC_RULES[_ufunc] = no_derivative(_ufunc, "Booleans from the values (no derivative).")
+
+
+# -- complex numbers -------------------------------------------------------------------------
+UFUNC_RULES[np.conjugate] = F.conj
+FUNCTION_RULES.update({
+    np.real: F.real, np.imag: F.imag, np.angle: F.angle,
+    # questions about the dtype, answered from the value
+    np.iscomplexobj: lambda x: np.iscomplexobj(stop_gradient(x)),
+    np.isrealobj: lambda x: np.isrealobj(stop_gradient(x)),
+    np.iscomplex: lambda x: np.iscomplex(stop_gradient(x)),
+    np.isreal: lambda x: np.isreal(stop_gradient(x)),
+})
