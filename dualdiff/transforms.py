@@ -1,8 +1,9 @@
 """The transformations: derivative, jvp, vjp, grad, jacobian, hessian, hvp.
 
-Only two private functions touch Duals and the tape: :func:`_forward_pass` (one forward pass,
-one or k tangent directions) and :func:`_record` (one recording, then any number of reverse
+Only two private pieces touch Duals and the tape: :func:`_forward_pass` (one forward pass,
+one or k tangent directions) and :class:`_Recording` (one recording, then any number of reverse
 sweeps). Every public transform is built on them and counts its passes here, in one place.
+What they check of f's output, and the errors they raise, are :mod:`dualdiff.transform_checks`'s.
 
 Shapes follow one convention everywhere: ``J[i..., j...] = ∂f_i/∂x_j`` with shape
 ``f(x).shape + x.shape``; a gradient has x's shape.
