@@ -44,6 +44,23 @@ __all__ = ["derivative", "jvp", "vjp", "grad", "value_and_grad", "jacobian", "he
 AUTO_CHUNK_ELEMENTS = 1 << 22
 
 
+class _NoX:
+    """The default of x: a transform called with f alone returns the function x ↦ its result."""
+
+    def __repr__(self) -> str:
+        return "<x not given>"
+
+
+_NO_X: Any = _NoX()
+
+
+def _curried(transform: Callable, f: Any, **settings: Any) -> Callable:
+    """``transform(f, **settings)`` without x, as JAX's ``grad(f)``: the function of x (a
+    functools.partial, so it pickles when f does, for process executors)."""
+    _check_callable(f, transform.__name__)
+    return partial(transform, f, **settings)
+
+
 @dataclass(frozen=True)
 class JacobianInfo:
     """What a Jacobian computation did: the honest cost.
@@ -406,7 +423,7 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
     return _finish(value), _finish(tangent)
 
 
-def derivative(f: Callable, x: Any, *, holomorphic: bool = False) -> Any:
+def derivative(f: Callable, x: Any = _NO_X, *, holomorphic: bool = False) -> Any:
     """f'(x) for a scalar x, by one forward pass; the result has f(x)'s shape.
 
     A complex x is read as :func:`jacobian` reads it (docs/complex.md): a real-valued f gets
@@ -417,6 +434,8 @@ def derivative(f: Callable, x: Any, *, holomorphic: bool = False) -> Any:
     >>> float(dd.derivative(lambda x: x ** 3, 2.0))
     12.0
     """
+    if x is _NO_X:
+        return _curried(derivative, f, holomorphic=holomorphic)
     _check_args("derivative", f, holomorphic=holomorphic)
     xv = as_value(x, "x")
     if shape_of(xv) != ():
@@ -494,7 +513,7 @@ def _gradient_for(who: str, f: Callable, z: Any) -> Any:
         raise _scalar_output_error(shape, who, f) from None
 
 
-def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto",
+def grad(f: Callable, x: Any = _NO_X, mode: str = "reverse", chunk: Union[int, str] = "auto",
          full_output: bool = False, *, has_aux: bool = False, holomorphic: bool = False) -> Any:
     """The gradient of a scalar-valued f at x: same shape (and tuple/dict structure) as x.
 
@@ -512,6 +531,9 @@ def grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "a
     >>> dd.grad(f, [2.0, 5.0])
     array([5.5       , 1.71633781])
     """
+    if x is _NO_X:
+        return _curried(grad, f, mode=mode, chunk=chunk, full_output=full_output,
+                        has_aux=has_aux, holomorphic=holomorphic)
     _check_args("grad", f, mode=mode, chunk=chunk, has_aux=has_aux, holomorphic=holomorphic)
     aux = _Aux(f, "grad") if has_aux else None
     f = aux or f
@@ -584,7 +606,8 @@ def _forward_grad_of_floats(f: Callable, x: tuple) -> Any:
                              first=first)[0]
 
 
-def value_and_grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int, str] = "auto",
+def value_and_grad(f: Callable, x: Any = _NO_X, mode: str = "reverse",
+                   chunk: Union[int, str] = "auto",
                    *, has_aux: bool = False) -> Any:
     """``(f(x), ∇f(x))`` for a scalar f, from one recording (reverse mode) as in JAX.
 
@@ -596,6 +619,8 @@ def value_and_grad(f: Callable, x: Any, mode: str = "reverse", chunk: Union[int,
     >>> float(loss), g
     (5.0, array([2., 4.]))
     """
+    if x is _NO_X:
+        return _curried(value_and_grad, f, mode=mode, chunk=chunk, has_aux=has_aux)
     _check_args("value_and_grad", f, mode=mode, chunk=chunk, has_aux=has_aux)
     inner = _Aux(f, "value_and_grad") if has_aux else f
 
@@ -834,7 +859,7 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False, holomorphic: b
     return unflatten(treedef, parts), info
 
 
-def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] = "auto",
+def jacobian(f: Callable, x: Any = _NO_X, mode: str = "forward", chunk: Union[int, str] = "auto",
              full_output: bool = False, *, sparse: Any = None, executor: Any = None,
              format: str = "csr", has_aux: bool = False, holomorphic: bool = False) -> Any:
     """The Jacobian ``J[i..., j...] = ∂f_i/∂x_j``, shape ``f(x).shape + x.shape``.
@@ -867,6 +892,10 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     >>> J, info.passes
     (array([5.5       , 1.71633781]), 1)
     """
+    if x is _NO_X:
+        return _curried(jacobian, f, mode=mode, chunk=chunk, full_output=full_output,
+                        sparse=sparse, executor=executor, format=format, has_aux=has_aux,
+                        holomorphic=holomorphic)
     _check_args("jacobian", f, mode=mode, chunk=chunk, has_aux=has_aux,
                 modes=("forward", "reverse", "auto"), holomorphic=holomorphic)
     aux = _Aux(f, "jacobian") if has_aux else None
@@ -895,7 +924,7 @@ def jacobian(f: Callable, x: Any, mode: str = "forward", chunk: Union[int, str] 
     return _returns(aux, x, J, info) if full_output else _returns(aux, x, J)
 
 
-def hessian(f: Callable, x: Any, *, sparse: Any = None, executor: Any = None,
+def hessian(f: Callable, x: Any = _NO_X, *, sparse: Any = None, executor: Any = None,
             format: str = "csr", full_output: bool = False) -> Any:
     """The Hessian ``H[i..., j...] = ∂²f/∂x_i∂x_j`` of a scalar f, shape ``x.shape + x.shape``.
 
@@ -916,6 +945,9 @@ def hessian(f: Callable, x: Any, *, sparse: Any = None, executor: Any = None,
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
+    if x is _NO_X:
+        return _curried(hessian, f, sparse=sparse, executor=executor, format=format,
+                        full_output=full_output)
     _check_args("hessian", f)
     if isinstance(x, (tuple, dict)):
         if sparse is not None or executor is not None:

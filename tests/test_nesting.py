@@ -394,3 +394,31 @@ def test_nesting_error_paths(call, exc, pattern):
     with pytest.raises(exc, match=pattern) as info:
         call()
     assert type(info.value) is exc
+
+
+# --------------------------------------------------------------------------------------------
+# Transforms called with f alone return the function of x (as JAX's grad(f))
+# --------------------------------------------------------------------------------------------
+
+def test_transforms_called_with_f_alone_return_the_function_of_x():
+    f = lambda x: np.sum(np.sin(x) * x)  # noqa: E731
+    x = np.array([0.3, -1.2, 2.0])
+    gradient = np.sin(x) + x * np.cos(x)                    # closed forms
+    hess = np.diag(2 * np.cos(x) - x * np.sin(x))
+    np.testing.assert_allclose(dd.grad(f)(x), gradient, rtol=1e-14)
+    np.testing.assert_allclose(dd.grad(f, mode="forward")(x), gradient, rtol=1e-14)
+    value, g = dd.value_and_grad(f)(x)
+    assert value == f(x) and np.allclose(g, gradient, rtol=1e-14)
+    np.testing.assert_allclose(dd.jacobian(np.sin, mode="reverse")(x), np.diag(np.cos(x)), rtol=1e-14)
+    np.testing.assert_allclose(dd.hessian(f)(x), hess, rtol=1e-13, atol=1e-15)
+    assert dd.derivative(np.sin)(0.5) == np.cos(0.5)
+    # nesting: the derivative of the derivative, curried all the way
+    assert float(dd.grad(dd.grad(lambda t: t ** 3))(2.0)) == 12.0
+    assert float(dd.derivative(dd.derivative(np.sin))(0.5)) == pytest.approx(-np.sin(0.5), rel=1e-14)
+    # settings are bound, and checked when the function is made
+    J, info = dd.jacobian(np.sin, chunk=1, full_output=True)(x)
+    assert info.passes == 3
+    with pytest.raises(TypeError, match="grad takes a function as its first argument, not str"):
+        dd.grad("f")
+    import pickle
+    assert pickle.loads(pickle.dumps(dd.grad(np.sin)))(0.0) == 1.0
