@@ -489,11 +489,11 @@ def _jacobian_holomorphic_forward(f: Callable, x: Any, chunk: Union[int, str],
                                   scalar_output: bool = False):
     """J = f′(z) by forward passes along the inputs' real directions, checked against the
     passes along their imaginary directions (which must give i·J); as ``_jacobian_forward``."""
-    leaves = _leaves(x)[0]
-    _check_holomorphic_input(leaves)
-    J1, p1, o1, n, m, k = _jacobian_forward(f, x, chunk, scalar_output)
+    flat = _leaves(x)
+    _check_holomorphic_input(flat[0])
+    J1, p1, o1, n, m, k = _jacobian_forward(f, x, chunk, scalar_output, flat=flat)
     J2, p2, o2, *_ = _jacobian_forward(f, x, chunk, scalar_output,
-                                       phase=[1j] * len(leaves))
+                                       phase=[1j] * len(flat[0]), flat=flat)
     # (a real-valued f fails the check below unless it is constant, where J = 0 is right)
     _check_cauchy_riemann(J1, J2, "along the inputs' directions")
     return J1, p1 + p2, o1 + o2, n, m, k

@@ -48,7 +48,7 @@ def nanvar(x: Value, axis: Axis = None, ddof: float = 0, keepdims: bool = False)
     centred = subtract(x, divide(sum(x, axes, True), count))
     if nan.any():
         centred = where(nan, 0.0, centred)
-    n = count if keepdims else np.sum(~nan, axis=axes).astype(dtype)
+    n = count if keepdims else np.squeeze(count, axis=axes)
     return divide(sum(multiply(centred, centred), axes, keepdims), n - dtype.type(ddof))
 
 
