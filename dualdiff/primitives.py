@@ -17,6 +17,8 @@ perturbations.
 from __future__ import annotations
 
 import itertools
+import sys
+import sysconfig
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -305,6 +307,13 @@ def bind2(prim: Primitive, x: Any, y: Any) -> Any:
         raise leaked_error(top, f"in '{prim.name}'")
     return top.process(prim, (x, y), _NO_PARAMS)
 
+
+# Reference counts tell "nothing else holds this object" on CPython up to 3.13. From 3.14 the
+# interpreter may hold borrowed (uncounted) references on its stack, and a free-threaded build
+# lets another thread take a reference between the count and its use, so a low count no longer
+# proves exclusivity: there, whatever relies on counts takes its general path.
+REFCOUNTS_EXACT = (sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+                   and not sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 _NO_PARAMS: dict = {}
 

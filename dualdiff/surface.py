@@ -13,6 +13,7 @@ dualdiff function each numpy name lands in is :mod:`dualdiff.numpy_dispatch`'s.
 
 from __future__ import annotations
 
+import operator
 import sys
 from typing import Any, Callable, Iterator, Optional
 
@@ -21,7 +22,7 @@ import numpy as np
 from . import rules as F
 from .rules import ufuncs as E
 from .rules.indexing import GETITEM
-from .primitives import _NO_PARAMS, bind1, bind2, shape_of, stop_gradient
+from .primitives import REFCOUNTS_EXACT, _NO_PARAMS, bind1, bind2, shape_of, stop_gradient
 from .numpy_dispatch import (  # noqa: F401 (the maps are read through this module too)
     FUNCTION_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES, UNSUPPORTED,
     UNSUPPORTED_IDIOMS, _check_reduction, _in_dtype, _np_clip, _np_max, _np_mean, _np_min,
@@ -178,6 +179,93 @@ def _operator(prim: Any, name: str, reflected: bool = False) -> Callable[[Any, A
     return op
 
 
+def _writes_through(plain: Any) -> bool:
+    """Whether writing into ``plain`` would, for numpy, change another live value too.
+
+    ``plain`` is a traced value's array. A view (``x[1:]``, ``x.T``) shares its base's memory;
+    when the base is held by nothing but the view (the value it came from is gone), nobody can
+    see the write. Without exact reference counts every view counts as writing through, and
+    so does every view while ``dd.compile`` records (its graph holds every value).
+    """
+    if isinstance(plain, Traced):  # dd.compile's recording: its concrete value
+        plain = plain.primal
+    if type(plain) is not np.ndarray or plain.base is None:
+        return False
+    # The base's holders when nothing else has it: the view, the local `base`, the argument.
+    base = plain.base
+    return not REFCOUNTS_EXACT or sys.getrefcount(base) > 3
+
+
+def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
+    """What ``y op= v`` leaves in y: ``new = y op v``, written into y as numpy writes in place.
+
+    For an array y, numpy keeps y's shape and dtype (v must broadcast to y; the result is cast
+    with 'same_kind' casting) and every name bound to y sees the new value. A traced value
+    cannot be written in memory, so y takes the new value and derivative (``_become``). Where
+    numpy would also write through y into another live value (y a view of it), this is refused
+    rather than leaving that value unchanged, except in ``z[idx] op= v``, whose own assignment
+    writes the result back into z. ``refs`` is y's reference count in the operator: 3 when y is the temporary of
+    ``z[idx] op= v`` (the interpreter's stack, the parameter, getrefcount's argument), 4 when y
+    is one name and nothing else holds it (then rebinding the name is all numpy's write shows).
+    """
+    y_shape = shape_of(y)
+    if not y_shape:
+        # numpy's 0-d results (x[0], x.sum()) are scalars, which are immutable: there
+        # y op= v rebinds y (and may broadcast), so it does here.
+        return new
+    new_shape = shape_of(new)
+    if new_shape != y_shape:
+        raise ValueError(
+            f"y {sym}= v writes the result into y, so it must keep y's shape {y_shape}, but y "
+            f"{sym} v has shape {new_shape} (as numpy: the output operand does not broadcast). "
+            f"Write y = y {sym} v for the broadcast result")
+    y_plain, new_plain = stop_gradient(y), stop_gradient(new)
+    if type(y_plain) is not float or type(new_plain) is not float:  # (Python floats: same dtype)
+        y_dtype, new_dtype = np.result_type(y_plain), np.result_type(new_plain)
+        if new_dtype != y_dtype:
+            if not np.can_cast(new_dtype, y_dtype, "same_kind"):
+                raise TypeError(
+                    f"y {sym}= v writes the result into y, whose dtype is {y_dtype}, but y {sym} "
+                    f"v is {new_dtype}, which numpy does not cast into it ('same_kind' casting). "
+                    f"Write y = y {sym} v for the {new_dtype} result")
+            new = new.astype(y_dtype) if isinstance(new, Traced) else np.asarray(new, y_dtype)
+    if type(new) is not type(y) or new.tag is not y.tag:
+        # A plain result (y //= v has no derivative) or one carrying an inner transformation's
+        # derivative: y cannot hold it, so the name is rebound, as Python does without __iop__.
+        return new
+    # Without exact counts (CPython 3.14+) a temporary cannot be told from a name: y takes the
+    # value, and a write numpy would pass through a view into its base goes undetected.
+    through = REFCOUNTS_EXACT and _writes_through(y_plain)
+    if REFCOUNTS_EXACT and refs <= 4 and not through:
+        return new  # nothing else holds y: rebinding the name is all that numpy's write shows
+    if refs > 3 and through:
+        raise TypeError(
+            f"y {sym}= v on a {type(y).__name__} that is a view of another value (made by "
+            f"slicing, reshape, .T, ...): numpy would write through to that value too, which a "
+            f"traced value cannot. Write y = y {sym} v (y alone changes), z[idx] {sym}= v on the "
+            f"value itself, or y = y.copy() first")
+    y._become(new, f"y {sym}= v")
+    return y
+
+
+def _inplace_operator(binary: Callable[[Any, Any], Any], sym: str, name: str
+                      ) -> Callable[[Any, Any], Any]:
+    """The operator ``y op= v``: ``binary(y, v)``, kept in y as numpy would (:func:`_inplace`)."""
+    def op(self, other):
+        # Counted before binary(), which may record self; 3 = the caller's stack, self, the argument.
+        refs = getrefcount(self)
+        new = binary(self, other)
+        if type(self.primal) in _SCALAR_PRIMALS:
+            return new  # a scalar: immutable in numpy too (the scalar loop's acc += t stays cheap)
+        return _inplace(refs, self, new, sym)
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+_SCALAR_PRIMALS = frozenset({float, int, complex})
+getrefcount = sys.getrefcount
+
+
 class Traced:
     """Operators, ndarray attributes and numpy dispatch for a type with ``primal`` and ``tag``."""
 
@@ -268,15 +356,24 @@ class Traced:
         return F.getitem(self, idx)
 
     def __setitem__(self, idx, value):
-        """y[idx] = v: y's content becomes dd.index_update(y, idx, v), numpy's rules (into a view: refused)."""
-        plain = stop_gradient(self)
-        if isinstance(plain, np.ndarray) and plain.base is not None:
+        """y[idx] = v: y's content becomes dd.index_update(y, idx, v), numpy's rules (into a view of a live value: refused)."""
+        if _writes_through(stop_gradient(self)):
             raise TypeError(
                 f"y[...] = v on a {type(self).__name__} that is a view of another value (made "
                 f"by slicing, reshape, .T, ...): numpy would write through to that value too, "
                 f"which a traced value cannot. Assign into a copy (y = x[...].copy()), or build "
                 f"the result with dd.index_update(y, idx, v)")
         self._become(F.index_update(self, idx, value), "y[idx] = v")
+
+    # -- in-place operators: y op= v, numpy's semantics (see _inplace) ----------------------
+    __iadd__ = _inplace_operator(operator.add, "+", "__iadd__")
+    __isub__ = _inplace_operator(operator.sub, "-", "__isub__")
+    __imul__ = _inplace_operator(operator.mul, "*", "__imul__")
+    __itruediv__ = _inplace_operator(operator.truediv, "/", "__itruediv__")
+    __ifloordiv__ = _inplace_operator(operator.floordiv, "//", "__ifloordiv__")
+    __imod__ = _inplace_operator(np.remainder, "%", "__imod__")
+    __ipow__ = _inplace_operator(operator.pow, "**", "__ipow__")
+    __imatmul__ = _inplace_operator(operator.matmul, "@", "__imatmul__")
 
     def _become(self, new: Any, what: str) -> None:
         """Make this object hold ``new``'s value and derivative: an in-place update of a traced value.
@@ -535,8 +632,10 @@ class Traced:
                 f"{_UFUNC_METHODS.get(method, 'call the ufunc itself')}. What is supported: "
                 f"{SUPPORT_PAGE}")
         if kwargs.get("out") is not None:
-            raise TypeError(f"{_ufunc_name(ufunc)} with out= would write in place and lose "
-                            f"the derivative; assign the result instead")
+            raise TypeError(
+                f"{_ufunc_name(ufunc)} with out= would write a traced value into plain memory "
+                f"and lose its derivative; assign the result instead. (This is also what "
+                f"a += v does when a is a plain ndarray and v is traced: write a = a + v.)")
         rule = UFUNC_RULES.get(ufunc)
         if rule is None:
             raise _no_rule(ufunc, _ufunc_name(ufunc))

@@ -15,7 +15,6 @@ that are themselves Duals (forward-over-reverse Hessians) differentiates through
 from __future__ import annotations
 
 import sys
-import sysconfig
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -472,12 +471,8 @@ def _owns_memory(a: np.ndarray) -> bool:
     return a.base is None and a.flags.writeable
 
 
-# Reference counts tell "only the table holds this array" on CPython up to 3.13. From 3.14 the
-# interpreter may hold borrowed (uncounted) references on its stack, and a free-threaded build
-# lets another thread take a reference between the count and the write, so a low count no
-# longer proves exclusivity: there the sweep simply allocates every sum.
-_REFCOUNTS = (sys.implementation.name == "cpython" and sys.version_info < (3, 14)
-              and not sysconfig.get_config_var("Py_GIL_DISABLED"))
+# Whether a low reference count proves "only the table holds this array": primitives.REFCOUNTS_EXACT.
+from .primitives import REFCOUNTS_EXACT as _REFCOUNTS  # noqa: E402
 getrefcount = sys.getrefcount
 # Owned cotangents (Primitive.vjp_owning) from this size on: below it an allocation costs less
 # than the checks that would save it.
