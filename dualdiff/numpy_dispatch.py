@@ -18,9 +18,10 @@ import numpy as np
 from . import rules as F
 from .rules.table import norm_axes
 from .rules.ufuncs import divmod_ as _divmod
-from .primitives import is_traced, shape_of, stop_gradient
+from .primitives import TRACED, is_traced, shape_of, stop_gradient
 
-__all__ = ["UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "UNSUPPORTED",
+__all__ = ["UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "UNSUPPORTED", "ravel_ordered",
+           "reshape_ordered",
            "UNSUPPORTED_IDIOMS", "SUPPORT_PAGE", "no_derivative"]
 
 
@@ -110,10 +111,69 @@ def _np_where(cond, *xy):
     return F.where(cond, *xy)
 
 
+def _memory(a: Any) -> Any:
+    """The array under every tag (dd.compile's recording included): what its layout is."""
+    while type(a) in TRACED:
+        a = a.primal
+    return a
+
+
+def _index_order(a: Any, order: Any, what: str) -> str:
+    """numpy's ``order=`` of reshape and ravel, resolved for a: 'C', 'F', or 'K' (strided).
+
+    'A' and 'K' read a's memory layout, as numpy does: F when a is Fortran- but not
+    C-contiguous (x.T of a C array), C when a is C-contiguous or (for 'A') otherwise.
+    """
+    if order is None or order == "C":
+        return "C"
+    if order == "F":
+        return "F"
+    if order not in ("A", "K"):
+        raise ValueError(f"{what}: order must be one of 'C', 'F', 'A', 'K', not {order!r}")
+    flags = getattr(_memory(a), "flags", None)
+    if flags is None or flags.c_contiguous:
+        return "C"
+    if flags.f_contiguous:
+        return "F"
+    return "C" if order == "A" else "K"
+
+
+def reshape_ordered(a: Any, shape: Any, order: Any = "C") -> Any:
+    """np.reshape(a, shape, order): in 'F' order, a's axes reversed, reshaped, reversed back."""
+    if order == "K":
+        raise ValueError("reshape: order='K' is not allowed (as in numpy)")
+    if _index_order(a, order, "reshape") == "C":
+        return F.reshape(a, shape)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return F.transpose(F.reshape(F.transpose(a), shape[::-1]))
+
+
+def ravel_ordered(a: Any, order: Any = "C") -> Any:
+    """np.ravel(a, order): the elements in C, F or memory ('K') order."""
+    how = _index_order(a, order, "ravel")
+    if how == "C":
+        return F.reshape(a, (-1,))
+    if how == "F":
+        return F.reshape(F.transpose(a), (-1,))
+    # 'K': memory order. Which order numpy picks for a strided layout is its iterator's choice,
+    # so numpy itself is asked: the positions 0..n-1 written through a view with a's strides
+    # (into fresh memory of the same span), read back by ravel('K'), then gathered.
+    mem = _memory(a)
+    if 0 in mem.strides:
+        raise ValueError("ravel(order='K') of a traced value with a broadcast (stride-0) "
+                         "axis is not supported: use order='C' (or 'F')")
+    item = mem.itemsize
+    span = sum(abs(st) * (n - 1) for st, n in zip(mem.strides, mem.shape)) // item + 1
+    start = sum(-st * (n - 1) for st, n in zip(mem.strides, mem.shape) if st < 0) // item
+    labels = np.lib.stride_tricks.as_strided(
+        np.empty(span, np.intp)[start:], mem.shape, [st // item * np.dtype(np.intp).itemsize
+                                                     for st in mem.strides])
+    labels[...] = np.arange(mem.size).reshape(mem.shape)
+    return F.getitem(F.reshape(a, (-1,)), labels.ravel("K"))
+
+
 def _np_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
-    if order != "C":
-        raise TypeError("reshape of a Dual/tape variable supports only order='C'")
-    return F.reshape(a, shape if shape is not None else newshape)
+    return reshape_ordered(a, shape if shape is not None else newshape, order)
 
 
 def _np_concatenate(arrays, axis=0, out=None, **kw):
@@ -180,7 +240,7 @@ FUNCTION_RULES: "dict[Any, Callable[..., Any]]" = {
     np.sum: _np_sum, np.mean: _np_mean, np.dot: F.dot, np.matmul: F.matmul, np.where: _np_where,
     np.stack: _np_stack, np.concatenate: _np_concatenate,
     np.transpose: lambda a, axes=None: F.transpose(a, axes), np.reshape: _np_reshape,
-    np.ravel: lambda a, order="C": F.reshape(a, (-1,)), np.squeeze: _squeeze,
+    np.ravel: ravel_ordered, np.squeeze: _squeeze,
     np.expand_dims: _expand_dims, np.swapaxes: _swapaxes, np.outer: _outer,
     np.broadcast_to: lambda a, shape, subok=False: F.broadcast_to(a, shape),
     np.shape: shape_of, np.ndim: lambda a: len(shape_of(a)),

@@ -27,7 +27,7 @@ from .numpy_dispatch import (  # noqa: F401 (the maps are read through this modu
     FUNCTION_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES, UNSUPPORTED,
     UNSUPPORTED_IDIOMS, _check_reduction, _in_dtype, _np_clip, _np_max, _np_mean, _np_min,
     _np_prod, _np_ptp, _np_std, _np_sum, _np_take, _np_trace, _np_var, _reject, _squeeze,
-    _ufunc_outer, no_derivative,
+    _ufunc_outer, no_derivative, ravel_ordered, reshape_ordered,
 )
 
 __all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "refuse_ndarray_names"]
@@ -402,11 +402,13 @@ class Traced:
             axes = axes[0]
         return F.transpose(self, axes or None)
 
-    def reshape(self, *shape):
-        """The elements in a new shape (C order), as ndarray.reshape."""
+    def reshape(self, *shape, order="C"):
+        """The elements in a new shape (C order, or ``order=`` 'F'/'A'), as ndarray.reshape."""
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = shape[0]
-        return F.reshape(self, shape)
+        if order == "C":
+            return F.reshape(self, shape)
+        return reshape_ordered(self, shape, order)
 
     def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
         """The sum over ``axis``, as ndarray.sum."""
@@ -425,12 +427,12 @@ class Traced:
         return F.dot(self, other)
 
     def ravel(self, order="C"):
-        """The elements as a 1-d value (C order), as ndarray.ravel."""
-        if order not in ("C", "K", "A"):
-            raise TypeError("ravel/flatten of a traced value supports only order='C'")
-        return F.reshape(self, (-1,))
+        """The elements as a 1-d value (C order, or ``order=`` 'F'/'A'/'K'), as ndarray.ravel."""
+        return ravel_ordered(self, order)
 
-    flatten = ravel
+    def flatten(self, order="C"):
+        """The elements as a 1-d value (C order, or ``order=`` 'F'/'A'/'K'), as ndarray.flatten."""
+        return ravel_ordered(self, order)
 
     # -- ndarray methods of the reductions and elementwise family ----------------------------
     def max(self, axis=None, out=None, keepdims=False, initial=None, where=None):

@@ -556,3 +556,62 @@ def test_random_compositions_against_complex_step_and_between_modes(seed):
     v = rng.normal(size=x.shape)
     _, Jv = dd.jvp(f_dd, x, v)
     np.testing.assert_allclose(Jv, oracle @ v.ravel(), rtol=1e-10, atol=1e-12, err_msg=str(names))
+
+
+# ---- reshape and ravel in numpy's orders -------------------------------------------------------
+# Each layout is made from the base array b by the same code in numpy and under dualdiff, so the
+# traced value has numpy's strides; 'A' and 'K' read them. The oracle of each linear map is
+# numpy's own: its value, and (exactly, the map being linear) central differences.
+_LAYOUTS = {
+    "C": lambda b: b,
+    "T": lambda b: b.T,
+    "transposed": lambda b: b.transpose(1, 0, 2),
+    "sliced": lambda b: b[:, ::2, 1:],
+    "reversed": lambda b: b[::-1, :, ::-2],
+    "T-reversed": lambda b: b.T[::-1],
+    "mixed": lambda b: b.transpose(2, 0, 1)[::2, ::-1],
+}
+
+
+@pytest.mark.parametrize("layout", list(_LAYOUTS))
+@pytest.mark.parametrize("order", ["C", "F", "A", "K"])
+@pytest.mark.parametrize("how", ["method", "np.ravel", "flatten", "reshape", "np.reshape"])
+def test_reshape_and_ravel_orders_follow_numpy(layout, order, how):
+    if order == "K" and "reshape" in how:
+        pytest.skip("numpy allows no order='K' in reshape")
+    view = _LAYOUTS[layout]
+    w = np.cos(np.arange(view(np.empty((2, 3, 4))).size))
+
+    def flat(v):
+        if how == "method":
+            return v.ravel(order)
+        if how == "np.ravel":
+            return np.ravel(v, order=order)
+        if how == "flatten":
+            return v.flatten(order)
+        if how == "reshape":
+            return v.reshape(-1, 4, order=order).ravel()
+        return np.reshape(v, (4, -1), order=order).ravel()
+
+    def f(b):
+        return np.sum(w * flat(view(b)) ** 2)
+
+    b = np.arange(1.0, 25.0).reshape(2, 3, 4) / 7
+    value, g = dd.value_and_grad(f, b)
+    assert float(value) == pytest.approx(f(b), rel=1e-15)
+    fd = np.array([(f(b + 1e-6 * e) - f(b - 1e-6 * e)) / 2e-6
+                   for e in np.eye(24).reshape(24, 2, 3, 4)]).reshape(b.shape)
+    np.testing.assert_allclose(g, fd, rtol=1e-7)
+    np.testing.assert_array_equal(dd.grad(f, b, mode="forward"), g)
+
+
+def test_orders_numpy_refuses_or_we_cannot_follow():
+    x = dd.Dual(np.ones((2, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="order must be one of"):
+        x.ravel("X")
+    with pytest.raises(ValueError, match="order='K' is not allowed"):
+        np.reshape(x, (3, 2), order="K")
+    # a stride-0 axis, where numpy's 'K' order is its iterator's choice
+    b = dd.Dual(np.broadcast_to(np.arange(3.0), (4, 3))[::2].T, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="stride-0"):
+        b.ravel("K")
