@@ -445,15 +445,15 @@ TILE_MAX_BYTES = 1 << 20
 TILE_ROWS = 32
 
 
-def _tiled(names: _Names, node: Node, vals: List[Any], refs: List[str]) -> Optional[str]:
-    """An exact binary ufunc's node with one operand broadcast over many rows of the other, as
-    a call of :func:`tiled_first`/:func:`tiled_second`; None when it is not one."""
+def _tiled(node: Node, vals: List[Any], refs: List[str], uf: str) -> Optional[str]:
+    """An exact binary ufunc's node (``uf`` the ufunc's name) with one operand broadcast over
+    many rows of the other, as a call of :func:`tiled_first`/:func:`tiled_second`; None when
+    it is not one."""
     v = node.value
     if len(vals) != 2 or type(v) is not np.ndarray or v.dtype.kind != "f" \
             or not v.flags.c_contiguous or not TILE_MIN_BYTES <= v.nbytes <= TILE_MAX_BYTES \
             or any(type(a) is not np.ndarray or a.dtype != v.dtype for a in vals):
         return None
-    uf = names.const(LOWERINGS[node.prim.name].ufunc, "np_" + LOWERINGS[node.prim.name].ufunc.__name__)
     for small, big, helper in ((vals[0], vals[1], "_tile0"), (vals[1], vals[0], "_tile1")):
         if big.shape == v.shape and big.flags.c_contiguous and small.shape != v.shape \
                 and small.size * TILE_ROWS <= v.size:
@@ -519,9 +519,9 @@ def _lowered(names: _Names, node: Node) -> List[Tuple[str, str, bool]]:
     if low.op is not None and all(type(v) in _OP_SCALARS for v in vals):
         return [(_OPS[low.op].format(*refs), "op", False)]
     if low.ufunc is not None and all(type(v) in _UFUNC_ARGS for v in vals):
-        plain = (f"{names.const(low.ufunc, 'np_' + low.ufunc.__name__)}({', '.join(refs)})",
-                 "ufunc", moved)
-        tiled = _tiled(names, node, vals, refs) if low.exact else None
+        uf = names.const(low.ufunc, "np_" + low.ufunc.__name__)
+        plain = (f"{uf}({', '.join(refs)})", "ufunc", moved)
+        tiled = _tiled(node, vals, refs, uf) if low.exact else None
         return [plain] if tiled is None else [(tiled, "tile", True), plain]
     return []
 
