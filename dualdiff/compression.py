@@ -16,6 +16,7 @@ code.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -52,18 +53,26 @@ def sparse_result(data: np.ndarray, pattern: Pattern, fmt: str, what: str,
                         f"function (scipy.sparse.coo_array((H.data, (H.row, H.col)), H.shape))")
     sp = require_scipy(what)
     entry = None if cache is None else cache.get("csr index")
-    if entry is not None and entry[0] is pattern:
-        # (copies: the result's arrays are its own, as scipy's in-place methods, eliminate_zeros
-        # for one, expect)
-        return sp.csr_array((data, entry[1].copy(), entry[2].copy()), shape=pattern.shape)
+    if entry is not None and entry[0] is pattern and type(data) is np.ndarray:
+        # A copy of the array scipy's constructor built on the first call, with this call's
+        # values and copies of the index arrays (the result's arrays are its own, as scipy's
+        # in-place methods, eliminate_zeros for one, expect). The constructor's checks and
+        # conversions gave these very index arrays then; run again inside a reused Hessian's
+        # call, on code and data the passes pushed out of the caches, they cost about a tenth
+        # of the call (copy.copy is the copy protocol: a new instance with the same attributes).
+        H = copy.copy(entry[3])
+        H.data, H.indices, H.indptr = data, entry[1].copy(), entry[2].copy()
+        return H
     H = sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
     if cache is not None:
-        # The index arrays as scipy converted them (int32 when they fit), kept for the next
-        # call: given int64 ones, scipy's constructor checks and converts them every time, and
-        # in a reused Hessian's call that cost more than the gather of its values.
+        # The index arrays as scipy converted them (int32 when they fit, for its older
+        # releases), kept for the next call, and the array they came in (never handed out,
+        # its values dropped) for the next results to copy.
         indices, indptr = H.indices.copy(), H.indptr.copy()
         indices.flags.writeable = indptr.flags.writeable = False
-        cache["csr index"] = (pattern, indices, indptr)
+        template = copy.copy(H)
+        template.data, template.indices, template.indptr = H.data[:0].copy(), indices, indptr
+        cache["csr index"] = (pattern, indices, indptr, template)
     return H
 
 

@@ -92,6 +92,11 @@ def test_reused_coloring_keeps_csr_index_arrays_that_no_result_shares(kind):
         M = call(x)
         fresh = sp.csr_array((M.data, first.indices, first.indptr), shape=first.shape)
         assert M.indices.dtype == first.indices.dtype and M.indptr.dtype == first.indptr.dtype
+        # what scipy's constructor gives, attribute for attribute (the later results are copies
+        # of the first's, with their own values and index arrays)
+        assert type(M) is type(fresh) and M.format == "csr" and M.shape == fresh.shape
+        assert sorted(vars(M)) == sorted(vars(fresh)) and M.dtype == fresh.dtype
+        assert M.data.dtype == fresh.data.dtype and M.maxprint == fresh.maxprint
         np.testing.assert_array_equal(M.indices, fresh.indices)
         np.testing.assert_array_equal(M.indptr, fresh.indptr)
         np.testing.assert_allclose(M.toarray(), dense(x), rtol=1e-13, atol=1e-12)
@@ -105,3 +110,18 @@ def test_reused_coloring_keeps_csr_index_arrays_that_no_result_shares(kind):
     np.testing.assert_array_equal(again.indptr, first.indptr)
     np.testing.assert_allclose(again.toarray(), dense(x), rtol=1e-13, atol=1e-12)
 
+
+
+def test_reused_coloring_result_follows_each_call_dtype():
+    # The later results copy the first one's CSR array: each must still carry its own call's
+    # values in its own precision (float32 x, float32 H), against the closed form.
+    x = np.random.default_rng(3).uniform(-1, 1, 12)
+    coloring = dd.color_star(dd.hessian_sparsity(_chain, x))
+    H64 = dd.hessian(_chain, x, sparse=coloring)
+    H32 = dd.hessian(_chain, x.astype(np.float32), sparse=coloring)
+    again = dd.hessian(_chain, 2 * x, sparse=coloring)
+    assert H64.dtype == np.float64 and H32.dtype == np.float32 and again.dtype == np.float64
+    np.testing.assert_allclose(H32.toarray(), _chain_hessian(x.astype(np.float32).astype(float)),
+                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(again.toarray(), _chain_hessian(2 * x), rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(H64.toarray(), _chain_hessian(x), rtol=1e-13, atol=1e-12)
