@@ -32,6 +32,7 @@ from .rules import FUNCTIONAL, SAMPLING, SHAPE_AND_ASSEMBLY
 from .rules import apply_along_axis, piecewise
 from .rules import gradient, linspace, real_if_close
 from .rules import convolve, corrcoef, correlate, cov, interp, polyval, trapezoid
+from .rules import polyadd, polyder, polyfit, polyint, polymul, polysub, vander
 from .rules import (  # shape, assembly, indexing and sorting
     append, array_split, astype, atleast_1d, atleast_2d, atleast_3d, choose, column_stack, copy,
     diag, diagflat, diagonal, dsplit, dstack, flip, fliplr, flipud, hsplit, hstack,

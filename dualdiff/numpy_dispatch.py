@@ -492,9 +492,29 @@ def _np_sort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 
 def _np_take(a, indices, axis=None, out=None, mode="raise"):
-    """The elements at ``indices``, as np.take (mode 'raise' only); repeated indices sum their derivatives."""
-    _reject("take", {"out": out, "mode": None if mode == "raise" else mode})
+    """The elements at ``indices``, as np.take (mode 'raise', 'wrap' or 'clip'); repeated indices sum their derivatives."""
+    _reject("take", {"out": out})
+    if mode not in ("raise", "wrap", "clip"):
+        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', not {mode!r}")
+    if mode != "raise":  # the indices brought into range first, as numpy does
+        n = shape_of(a)[axis] if axis is not None else int(np.prod(shape_of(a)))
+        if n == 0:
+            raise IndexError("take: cannot do a non-empty take from an empty axis")
+        indices = np.asarray(stop_gradient(indices))
+        indices = indices % n if mode == "wrap" else np.clip(indices, 0, n - 1)
     return F.take(a, indices, axis=axis)
+
+
+def _np_compress(condition, a, axis=None, out=None):
+    """The elements of a (flattened, or along ``axis``) where condition is true, as np.compress."""
+    _reject("compress", {"out": out})
+    where = np.flatnonzero(np.asarray(stop_gradient(condition), dtype=bool))
+    return F.take(a, where, axis=axis)
+
+
+def _np_extract(condition, arr):
+    """The elements of arr where condition is true, in C order, as np.extract."""
+    return F.take(arr, np.flatnonzero(np.asarray(stop_gradient(condition), dtype=bool)))
 
 
 def _np_take_along_axis(arr, indices, axis=-1):
@@ -594,7 +614,9 @@ FUNCTION_RULES.update({np.gradient: F.gradient, np.linspace: F.linspace,
 # -- integrals, interpolants, polynomials, convolutions, covariances (rules/sampling.py,
 #    rules/polynomials.py, rules/statistics.py); coordinate grids and np.delete/np.resize ------
 FUNCTION_RULES.update({
-    np.interp: F.interp, np.polyval: F.polyval,
+    np.interp: F.interp, np.polyval: F.polyval, np.polyder: F.polyder, np.polyint: F.polyint,
+    np.polyadd: F.polyadd, np.polysub: F.polysub, np.polymul: F.polymul, np.vander: F.vander,
+    np.polyfit: F.polyfit, np.compress: _np_compress, np.extract: _np_extract,
     np.convolve: F.convolve, np.correlate: F.correlate, np.cov: F.cov, np.corrcoef: F.corrcoef,
     np.broadcast_arrays: F.broadcast_arrays, np.meshgrid: F.meshgrid, np.delete: F.delete, np.insert: F.insert,
     np.resize: F.resize,
@@ -623,6 +645,9 @@ for _fn, _note in [
     (np.flatnonzero, "Flat indices of the nonzero values (plain)."),
     (np.count_nonzero, "Number of nonzero values (plain)."),
     (np.searchsorted, "Insertion indices into a sorted array (plain)."),
+    (np.digitize, "Indices of the bins the values fall in (plain)."),
+    (np.nanargmax, "Index of the largest value, nans ignored (plain)."),
+    (np.nanargmin, "Index of the smallest value, nans ignored (plain)."),
     (np.round, _STEPS), (np.around, _STEPS), (np.fix, _STEPS),
     (np.isneginf, "Booleans from the values (no derivative)."),
     (np.isposinf, "Booleans from the values (no derivative)."),

@@ -615,3 +615,36 @@ def test_orders_numpy_refuses_or_we_cannot_follow():
     b = dd.Dual(np.broadcast_to(np.arange(3.0), (4, 3))[::2].T, np.ones((3, 2)))
     with pytest.raises(ValueError, match="stride-0"):
         b.ravel("K")
+
+
+# ---- selections numpy spells several ways: take's modes, compress, extract ------------------------
+_SELECTIONS = {
+    "take-wrap": lambda x: np.take(x, [13, -1, 3, -9], mode="wrap"),
+    "take-clip-axis": lambda x: np.take(x.reshape(2, 4), [13, -1, 2], axis=1, mode="clip"),
+    "compress-axis": lambda x: np.compress([True, False, True], x.reshape(2, 4), axis=1),
+    "compress-flat-short-condition": lambda x: np.compress([0, 1, 1], x),
+    "extract": lambda x: np.extract(x.reshape(2, 4) > 0.2, x.reshape(2, 4)),
+    "nanargmax-nanargmin": lambda x: x[[np.nanargmax(x), np.nanargmin(x)]],
+    "digitize": lambda x: x[np.digitize([0.2, 0.5], np.sort(x))],
+}
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("name", list(_SELECTIONS))
+def test_selections_follow_numpy_and_send_the_derivative_back(name, mode):
+    f = _SELECTIONS[name]
+    x = np.array([0.3, -0.4, 0.9, 0.1, 0.6, -0.2, 0.45, 0.05])
+    np.testing.assert_array_equal(f(dd.Dual(x, np.ones(8))).primal, f(x))
+    # central differences are exact here: each output is one input (x is far from every tie)
+    fd = np.stack([(f(x + 1e-3 * e) - f(x - 1e-3 * e)) / 2e-3 for e in np.eye(8)], axis=-1)
+    np.testing.assert_allclose(dd.jacobian(f, x, mode=mode), fd, rtol=0, atol=1e-12)
+
+
+def test_take_modes_refuse_what_numpy_refuses():
+    x = dd.Dual(np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match="mode must be"):
+        np.take(x, [0], mode="nearest")
+    with pytest.raises(IndexError):
+        np.take(x[:0], [1], mode="wrap")
+    with pytest.raises(IndexError):
+        np.take(x, [3])

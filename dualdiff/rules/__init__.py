@@ -20,7 +20,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``norms.py`` | norm, vector_norm, matrix_norm, cond (composites) |
 | ``fft.py`` | fft, ifft, rfft, irfft (linear; transposes derived with the Hermitian halves); fftn, hfft, fftshift, ... as composites |
 | ``sampling.py`` | gradient, trapezoid, interp, linspace (composites: numpy's formulas in dualdiff's functions) |
-| ``polynomials.py`` | polyval, convolve (the polynomial product), correlate (composites) |
+| ``polynomials.py`` | polyval, convolve (the polynomial product), correlate, polyder, polyint, polyadd, polysub, polymul, vander, polyfit (composites) |
 | ``statistics.py`` | cov, corrcoef (composites) |
 | ``nan_reductions.py`` | nanvar, nanstd, nanprod, nancumsum, nancumprod, nanquantile, nanpercentile, nanmedian (composites) |
 | ``functional.py`` | apply_along_axis, piecewise: the user's function called on pieces (composites) |
@@ -71,7 +71,9 @@ from .norms import norm  # noqa: F401
 # The discrete Fourier transforms are public as dd.fft.* (dualdiff/fft.py), as in numpy.
 from .fft import FFT as _FFT  # noqa: F401
 from .sampling import gradient, interp, linspace, trapezoid
-from .polynomials import convolve, correlate, polyval
+from .polynomials import (
+    convolve, correlate, polyadd, polyder, polyfit, polyint, polymul, polysub, polyval, vander,
+)
 from .statistics import corrcoef, cov
 from .nan_reductions import (
     nancumprod, nancumsum, nanmedian, nanpercentile, nanprod, nanquantile, nanstd, nanvar,
@@ -104,7 +106,8 @@ SHAPE_AND_ASSEMBLY = [
 
 #: Sampled data and the rest of numpy's complex helpers (composites).
 SAMPLING = ["gradient", "linspace", "real_if_close", "trapezoid", "interp", "convolve",
-            "correlate", "polyval", "cov", "corrcoef"]
+            "correlate", "polyval", "polyder", "polyint", "polyadd", "polysub", "polymul",
+            "vander", "polyfit", "cov", "corrcoef"]
 
 #: numpy's functions that call the user's function on pieces of an array (composites).
 FUNCTIONAL = ["apply_along_axis", "piecewise"]

@@ -1,4 +1,4 @@
-"""Table-test cases: polynomials and convolutions (rules/polynomials.py), covariances
+"""Table-test cases: polynomials, their fits and convolutions (rules/polynomials.py), covariances
 (rules/statistics.py), integrals and interpolants of samples (trapezoid, interp in
 rules/sampling.py), and the coordinate grids, np.delete, np.insert, np.resize and np.ldexp added with them.
 
@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 import dualdiff as dd
-from table_cases import COMPOSITES, Case, U, add_case
+from table_cases import AWAY, COMPOSITES, Case, U, add_case
 from table_cases.sampling import _coordinates  # increasing, gaps of at least 0.5
 
 COMPOSITES.extend(["convolve", "correlate", "polyval", "cov", "corrcoef", "trapezoid", "interp",
-                   "broadcast_arrays", "meshgrid", "delete", "insert", "resize", "ldexp"])
+                   "broadcast_arrays", "meshgrid", "delete", "insert", "resize", "ldexp",
+                   "polyder", "polyint", "polyadd", "polysub", "polymul", "vander", "polyfit"])
 
 # -- convolve / correlate: linear in each argument -------------------------------------------
 for _cid, _shapes, _mode in [
@@ -36,6 +37,41 @@ for _cid, _shapes in [("scalar", ((4,), ())), ("vector", ((3,), (5,))), ("matrix
                       ("constant", ((1,), (3,)))]:
     add_case("polyval", Case(f"polyval-{_cid}", dd.polyval, np.polyval, _shapes,
                              (U(-2, 2), U(-1.5, 1.5))))
+
+# -- polyder / polyint / polyadd / polysub / polymul: linear (bilinear for polymul) ------------
+for _cid, _m in [("first", 1), ("second", 2), ("zeroth", 0), ("past-the-degree", 4)]:
+    add_case("polyder", Case(f"polyder-{_cid}", lambda p, m=_m: dd.polyder(p, m),
+                             lambda p, m=_m: np.polyder(p, m), ((4,),), (U(-2, 2),)))
+add_case("polyint", Case("polyint-first", dd.polyint, np.polyint, ((3,),), (U(-2, 2),)))
+add_case("polyint", Case("polyint-twice-with-constants", lambda p, k: dd.polyint(p, 2, k),
+                         lambda p, k: np.polyint(p, 2, k), ((3,), (2,)), (U(-2, 2), U(-2, 2))))
+add_case("polyint", Case("polyint-scalar-constant", lambda p, k: dd.polyint(p, 3, k),
+                         lambda p, k: np.polyint(p, 3, k), ((2,), ()), (U(-2, 2), U(-2, 2))))
+for _name, _dd, _np in [("polyadd", dd.polyadd, np.polyadd), ("polysub", dd.polysub, np.polysub),
+                        ("polymul", dd.polymul, np.polymul)]:
+    for _cid, _shapes in [("shorter-first", ((2,), (4,))), ("shorter-second", ((3,), (1,))),
+                          ("equal", ((3,), (3,)))]:
+        add_case(_name, Case(f"{_name}-{_cid}", _dd, _np, _shapes, (AWAY(0.5, 2), AWAY(0.5, 2))))
+
+# -- vander: powers of x; polyfit: the least-squares fit (rational in x, linear in y) ---------
+for _cid, _kw in [("square", {}), ("wide", {"N": 5}), ("increasing", {"N": 3, "increasing": True}),
+                  ("two-columns", {"N": 2})]:
+    add_case("vander", Case(f"vander-{_cid}", lambda x, kw=_kw: dd.vander(x, **kw),
+                            lambda x, kw=_kw: np.vander(x, **kw), ((4,),), (U(-2, 2),)))
+_T = np.linspace(-1.0, 1.0, 6)
+add_case("polyfit", Case("polyfit-y", lambda y: dd.polyfit(_T, y, 2), lambda y: np.polyfit(_T, y, 2),
+                         ((6,),), (U(-2, 2),), oracle="central"))
+add_case("polyfit", Case("polyfit-columns", lambda y: dd.polyfit(_T, y, 1),
+                         lambda y: np.polyfit(_T, y, 1), ((6, 2),), (U(-2, 2),), oracle="central"))
+add_case("polyfit", Case("polyfit-x-and-y", lambda x, y: dd.polyfit(x, y, 1),
+                         lambda x, y: np.polyfit(x, y, 1), ((5,), (5,)),
+                         (_coordinates, U(-2, 2)), oracle="central"))
+add_case("polyfit", Case("polyfit-weights", lambda y, w: dd.polyfit(_T, y, 2, w=w),
+                         lambda y, w: np.polyfit(_T, y, 2, w=w), ((6,), (6,)),
+                         (U(-2, 2), U(0.5, 2)), oracle="central"))
+add_case("polyfit", Case("polyfit-covariance", lambda y: dd.polyfit(_T, y, 1, cov=True)[1],
+                         lambda y: np.polyfit(_T, y, 1, cov=True)[1], ((6,),), (U(-2, 2),),
+                         oracle="central"))
 
 # -- cov / corrcoef ----------------------------------------------------------------------------
 for _cid, _shapes, _kw in [
