@@ -14,7 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..primitives import is_traced, shape_of, stop_gradient
-from .shape import reshape, sum, transpose
+from .shape import astype, reshape, sum, transpose
 from .assembly import concatenate, stack
 from .complex_parts import conj
 from .indexing import flip, getitem
@@ -237,7 +237,8 @@ def vander(x: Value, N: Optional[int] = None, increasing: bool = False) -> Value
     """The Vandermonde matrix of the 1-d ``x``, as np.vander: (len(x), N), powers of x by column.
 
     Column j is x**(N-1-j) (x**j when ``increasing``), built by repeated multiplication as numpy
-    builds it, so the values are numpy's and x**0 = 1 has derivative 0 even at x = 0.
+    builds it, so the values are numpy's and x**0 = 1 has derivative 0 even at x = 0. The dtype
+    is numpy's too: x's promoted with int (float32 gives float64).
 
     >>> import dualdiff as dd, numpy as np
     >>> dd.vander(np.array([2.0, 3.0]), 3)
@@ -252,9 +253,12 @@ def vander(x: Value, N: Optional[int] = None, increasing: bool = False) -> Value
         raise ValueError("vander: x must be a one-dimensional array or sequence")
     n = shape_of(x)[0]
     N = n if N is None else _int_order(N, "vander", "N")
+    dtype = np.promote_types(np.result_type(stop_gradient(x)), int)  # numpy's: float32 -> float64
+    if np.result_type(stop_gradient(x)) != dtype:
+        x = astype(x, dtype) if is_traced(x) else x.astype(dtype)
     if N == 0:
-        return np.empty((n, 0), float_dtype(x))
-    columns = [np.ones(n, float_dtype(x))]
+        return np.empty((n, 0), dtype)
+    columns = [np.ones(n, dtype)]
     if N > 1:
         columns.append(x)
     for _ in range(N - 2):
@@ -277,8 +281,8 @@ def polyfit(x: Value, y: Value, deg: int, rcond: Optional[float] = None, full: b
     array([2., 1.])
     """
     order = _int_order(deg, "polyfit", "deg") + 1
-    x = x if is_traced(x) else np.asarray(x, dtype=float)
-    y = y if is_traced(y) else np.asarray(y, dtype=float)
+    x = x if is_traced(x) else np.asarray(x) + 0.0  # as numpy reads them (integers as floats)
+    y = y if is_traced(y) else np.asarray(y) + 0.0
     sx, sy = shape_of(x), shape_of(y)
     if len(sx) != 1 or sx[0] == 0:
         raise TypeError(f"polyfit: x must be a non-empty 1-d vector, not of shape {sx}")
@@ -289,7 +293,7 @@ def polyfit(x: Value, y: Value, deg: int, rcond: Optional[float] = None, full: b
     lhs, rhs = vander(x, order), y
     if w is not None:
         if not is_traced(w):
-            w = np.asarray(w, dtype=float)
+            w = np.asarray(w) + 0.0
         if shape_of(w) != (sx[0],):
             raise TypeError(f"polyfit: w must be 1-d with x's length {sx[0]}, not of shape "
                             f"{shape_of(w)}")
