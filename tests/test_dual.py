@@ -466,7 +466,7 @@ def test_numpy_shape_queries():
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda d: np.polyfit(d, d, 1), "polyfit"),
+    (lambda d: np.unique(d), "unique"),
     (lambda d: np.spacing(d), "spacing"),
     (lambda d: np.i0(d), "i0"),
     (lambda d: np.unwrap(d), "unwrap"),
