@@ -57,7 +57,7 @@ STRUCTURAL = {"cholesky", "qr"}
 STRUCTURAL |= {"corrcoef"}
 #: Composites that multiply by constant zeros (convolve's zero padding, polyval's start from
 #: zeros, as numpy's): the global pattern ignores values, so it is a superset there.
-CONSTANT_ZEROS = ("convolve", "polyval")
+CONSTANT_ZEROS = ("convolve", "polyval", "polymul")
 STRUCTURAL |= {"fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2",
                "irfft2", "rfftn", "irfftn", "hfft", "ihfft"}
 
