@@ -22,6 +22,7 @@ import numpy as np
 from . import rules as F
 from .rules import ufuncs as E
 from .rules.indexing import GETITEM
+from .buffers import tracked
 from .primitives import REFCOUNTS_EXACT, _NO_PARAMS, bind1, bind2, shape_of, stop_gradient
 from .numpy_dispatch import (  # noqa: F401 (the maps are read through this module too)
     FUNCTION_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES, UNSUPPORTED,
@@ -191,9 +192,10 @@ def _writes_through(plain: Any) -> bool:
         plain = plain.primal
     if type(plain) is not np.ndarray or plain.base is None:
         return False
-    # The base's holders when nothing else has it: the view, the local `base`, the argument.
+    # The base's holders when nothing else has it: the view, the local `base`, the argument
+    # (and the buffer pool, which holds large arrays for reuse: dualdiff.buffers).
     base = plain.base
-    return not REFCOUNTS_EXACT or sys.getrefcount(base) > 3
+    return not REFCOUNTS_EXACT or sys.getrefcount(base) > 3 + tracked(base)
 
 
 def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:

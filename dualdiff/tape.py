@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .buffers import tracked
 from .containers import subclass_error
 from .rules import add, real
 from .rules.ufuncs import FLOAT_OPS
@@ -310,8 +311,8 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             # getitem: ct added into the part of the parent's running sum it came from, when
             # the table alone holds that sum (the count: the table, `old`, the argument)
             old = table[e.parents[0]]
-            if (old is not None and old is not ct and _REFCOUNTS and getrefcount(old) <= 3
-                    and _sum_into_part(old, ct, at, e.params)):
+            if (old is not None and old is not ct and _REFCOUNTS
+                    and getrefcount(old) <= 3 + tracked(old) and _sum_into_part(old, ct, at, e.params)):
                 tape.inplace += 1
                 continue
         rule = e.prim.vjp
@@ -319,8 +320,9 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 and e.prim.vjp_owning is not None):
             cts = c = old = None  # (the last step's results may hold this very array)
             # ct held by the local `ct` alone (and getrefcount's argument): no entry, no other
-            # slot, no caller's seed, no view of it. The rule may write into it.
-            if _REFCOUNTS and getrefcount(ct) <= 2 and _owns_memory(ct):
+            # slot, no caller's seed, no view of it (the buffer pool's reference aside: see
+            # dualdiff.buffers). The rule may write into it.
+            if _REFCOUNTS and getrefcount(ct) <= 2 + tracked(ct) and _owns_memory(ct):
                 rule = e.prim.vjp_owning
         cts = rule(ct, e.args, e.out, e.params, e.shapes, e.wants)
         if e.real is not None:
@@ -340,7 +342,8 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             # references this sweep holds itself (see _held); anything more is someone else's.
             # Evaluated on its own, not as an argument of _exclusive (which would add one).
             elif (type(old) is np.ndarray and _REFCOUNTS
-                  and getrefcount(old) <= 3 + _held(old, c, ct, cts) and _exclusive(old, c)):
+                  and getrefcount(old) <= 3 + tracked(old) + _held(old, c, ct, cts)
+                  and _exclusive(old, c)):
                 np.add(old, c, out=old)
                 tape.inplace += 1
             elif (type(old) is Dual and type(c) is Dual and _REFCOUNTS
@@ -376,7 +379,8 @@ def take(table: List[Any], slot: int) -> Any:
     """
     c = table[slot]
     table[slot] = None
-    if type(c) is np.ndarray and not (_REFCOUNTS and getrefcount(c) <= 2 and _owns_memory(c)):
+    if type(c) is np.ndarray and not (_REFCOUNTS and getrefcount(c) <= 2 + tracked(c)
+                                      and _owns_memory(c)):
         c = np.array(c)
     return c
 
@@ -418,7 +422,8 @@ def _dual_writable(old: "Dual", c: "Dual") -> bool:
         return False
     # (each count: old's attribute and getrefcount's own argument)
     if not (type(old.primal) is np.ndarray and type(old.tangent) is np.ndarray
-            and getrefcount(old.primal) <= 2 and getrefcount(old.tangent) <= 2):
+            and getrefcount(old.primal) <= 2 + tracked(old.primal)
+            and getrefcount(old.tangent) <= 2 + tracked(old.tangent)):
         return False
     p, t, cp, ctan = old.primal, old.tangent, c.primal, c.tangent
     return (type(cp) is np.ndarray and type(ctan) is np.ndarray and _owns_memory(p)

@@ -7,10 +7,13 @@ broadcast axes (reverse mode): rule 7 of the tensor-derivative page, written onc
 
 from __future__ import annotations
 
+import operator
+import sys
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from .. import buffers
 from ..primitives import TRACED, Primitive, is_complex, shape_of, stop_gradient
 from .complex_parts import conj, real
 from .shape import align_chunk, broadcast_to, sum_to
@@ -82,7 +85,7 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
         def jvp(primals, tangents, out, params, chunked):  # noqa: F811
             # The output has the argument's shape, so no broadcasting or alignment is needed.
             t = tangents[0]
-            return p0(primals[0], out) * t if k0 == 0 else (t if k0 == 1 else -t)
+            return _times(p0(primals[0], out), t) if k0 == 0 else (t if k0 == 1 else -t)
 
     elif len(terms) == 2:
         (p0, k0), (p1, k1) = terms
@@ -112,20 +115,20 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                     total = np.add(t0, t1, out=t0) if _owns_same(t0, t1) else t0 + t1
                 return _fit(total, out, chunked)
             if t0 is not None and k0 != 1:
-                t0 = p0(primals[0], primals[1], out) * t0 if k0 == 0 else -t0
+                t0 = _times(p0(primals[0], primals[1], out), t0) if k0 == 0 else -t0
             if t0 is None or t1 is None:
                 if t1 is not None and k1 != 1:
-                    t1 = p1(primals[0], primals[1], out) * t1 if k1 == 0 else -t1
+                    t1 = _times(p1(primals[0], primals[1], out), t1) if k1 == 0 else -t1
                 total = t1 if t0 is None else t0
             else:
                 if k1 == 0:
-                    t1 = p1(primals[0], primals[1], out) * t1
+                    t1 = _times(p1(primals[0], primals[1], out), t1)
                 # t0 is a temporary made just above unless k0 == 1: the sum may reuse it.
                 mine = k0 != 1 and type(t0) is np.ndarray and _owns_same(t0, t1)
                 if k1 == -1:  # a - b is a + (-b) exactly, without a pass that negates b
-                    total = np.subtract(t0, t1, out=t0) if mine else t0 - t1
+                    total = np.subtract(t0, t1, out=t0) if mine else _pooled(np.subtract, t0, t1, operator.sub)
                 else:
-                    total = np.add(t0, t1, out=t0) if mine else t0 + t1
+                    total = np.add(t0, t1, out=t0) if mine else _pooled(np.add, t0, t1, operator.add)
             if not scalar_out:
                 return _fit(total, out, chunked)
             return total  # scalar arguments: nothing was broadcast
@@ -145,9 +148,9 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             elif kind == -1:
                 c = -ct if scalar is None else broadcast_to(-scalar, ct.shape)
             elif scalar is None:
-                # One expression, partial first: numpy then computes the product in place in
-                # the partial's temporary (cos(x) for sin) instead of allocating another array.
-                c = p(*primals, out) * ct
+                # The product in place in the partial's temporary (cos(x) for sin) instead of
+                # another array, when the partial is one (see _times).
+                c = _times(p(*primals, out), ct)
             else:
                 d = p(*primals, out)
                 if d is last_d:
@@ -270,6 +273,10 @@ def _wirtinger_rules(terms: tuple, wirtinger: tuple) -> tuple:
 # blocks go the plain way (the loop's calls would cost more than the passes they save).
 _BLOCK_BYTES = 1 << 17
 _FUSE_MIN_BYTES = 4 * _BLOCK_BYTES
+# numpy reuses a temporary operand's memory for the result from this size on (its temporary
+# elision); _times does the same for the partials it is handed, from the same size.
+_ELIDE_MIN = 1 << 18
+getrefcount = sys.getrefcount
 
 
 def _fusable(t0: Value, t1: Value, out: Value) -> bool:
@@ -296,7 +303,9 @@ def _sum_of_products(d0: Value, t0: np.ndarray, d1: Value, t1: np.ndarray) -> Op
             and d1.shape == t0.shape and d0.dtype == dt and d1.dtype == dt
             and d0.flags.c_contiguous and d1.flags.c_contiguous):
         return None
-    total = np.empty(t0.shape, dt)
+    total = buffers.empty(t0.shape, dt)
+    if total is None:
+        total = np.empty(t0.shape, dt)
     a, b, c, d, r = d0.reshape(-1), t0.reshape(-1), d1.reshape(-1), t1.reshape(-1), total.reshape(-1)
     n = r.size
     block = _BLOCK_BYTES // dt.itemsize
@@ -309,6 +318,33 @@ def _sum_of_products(d0: Value, t0: np.ndarray, d1: Value, t1: np.ndarray) -> Op
         mul(c[i:j], d[i:j], out=scratch)
         add(part, scratch, out=part)
     return total
+
+
+def _times(d: Value, t: Value) -> Value:
+    """``d * t`` for a partial ``d`` just computed: into d's own memory when d is a temporary
+    (an array held by nothing but this call, and the buffer pool) of the product's shape and
+    dtype, as numpy's temporary elision would do, which the pool's reference defeats; into
+    pooled memory when large; else ``d * t``. Same operation on the same numbers either way.
+
+    Called as ``_times(p(...), t)``: the argument is then d's only reference besides the pool's
+    (a caller holding d in a variable of its own counts once more, and d is left alone).
+    """
+    if (type(d) is np.ndarray and type(t) is np.ndarray and d.nbytes >= _ELIDE_MIN
+            and d.shape == t.shape and d.dtype == t.dtype):
+        if (buffers.REFCOUNTS and getrefcount(d) <= 2 + buffers.tracked(d) and d.base is None
+                and d.flags.writeable):
+            return np.multiply(d, t, out=d)
+        if d.nbytes >= buffers.MIN_BYTES:
+            return buffers.call(np.multiply, d, t)
+    return d * t
+
+
+def _pooled(ufunc: Any, a: Value, b: Value, plain: Callable[[Value, Value], Value]) -> Value:
+    """``plain(a, b)`` (an operator) for two tangents, as ``ufunc`` into the buffer pool's memory
+    when they are large arrays."""
+    if type(a) is np.ndarray and a.nbytes >= buffers.MIN_BYTES:
+        return buffers.call(ufunc, a, b)
+    return plain(a, b)
 
 
 def _owns_same(a: Value, b: Value) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import buffers
 from ..primitives import Primitive, bind1, bind2, is_traced, shape_of, stop_gradient
 from .assembly import where
 from .complex_parts import conj, imag, real
@@ -44,17 +45,34 @@ float_power: Callable[[Value, Value], Value]
 
 
 # Python's operators for numbers and ndarrays (no ufunc dispatch), numpy's ufuncs for anything
-# else (lists). Written out rather than generated: they run on every arithmetic operation.
+# else (lists). Written out rather than generated: they run on every arithmetic operation. An
+# array of a megabyte or more goes to the buffer pool (see dualdiff.buffers): its result is
+# written into memory an earlier call freed instead of fresh pages.
+_ND, _POOL_MIN = np.ndarray, buffers.MIN_BYTES
+
+
 def _add_impl(a, b):
-    return a + b if type(a) in NATIVE and type(b) in NATIVE else np.add(a, b)
+    ta, tb = type(a), type(b)
+    if ((ta is _ND and a.nbytes >= _POOL_MIN) or (tb is _ND and b.nbytes >= _POOL_MIN)) \
+            and ta in NATIVE and tb in NATIVE:
+        return buffers.call(np.add, a, b)
+    return a + b if ta in NATIVE and tb in NATIVE else np.add(a, b)
 
 
 def _sub_impl(a, b):
-    return a - b if type(a) in NATIVE and type(b) in NATIVE else np.subtract(a, b)
+    ta, tb = type(a), type(b)
+    if ((ta is _ND and a.nbytes >= _POOL_MIN) or (tb is _ND and b.nbytes >= _POOL_MIN)) \
+            and ta in NATIVE and tb in NATIVE:
+        return buffers.call(np.subtract, a, b)
+    return a - b if ta in NATIVE and tb in NATIVE else np.subtract(a, b)
 
 
 def _mul_impl(a, b):
-    return a * b if type(a) in NATIVE and type(b) in NATIVE else np.multiply(a, b)
+    ta, tb = type(a), type(b)
+    if ((ta is _ND and a.nbytes >= _POOL_MIN) or (tb is _ND and b.nbytes >= _POOL_MIN)) \
+            and ta in NATIVE and tb in NATIVE:
+        return buffers.call(np.multiply, a, b)
+    return a * b if ta in NATIVE and tb in NATIVE else np.multiply(a, b)
 
 
 def _scalar_fast(math_fn: Callable[[float], float], np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
@@ -70,6 +88,8 @@ def _scalar_fast(math_fn: Callable[[float], float], np_fn: Callable[..., Any]) -
                 return math_fn(x)
             except (ValueError, OverflowError):
                 pass
+        elif type(x) is _ND and x.nbytes >= _POOL_MIN:
+            return buffers.call(np_fn, x)
         return np_fn(x)
 
     impl.__name__ = np_fn.__name__
@@ -93,6 +113,8 @@ def _pow_impl(a, b):
                 return r
         except (ZeroDivisionError, OverflowError):
             pass
+    elif type(a) is _ND and a.nbytes >= _POOL_MIN:
+        return buffers.call(np.power, a, b)
     return np.power(a, b)
 
 
@@ -147,7 +169,9 @@ def _min_partial(x, y, out):
 
 def _pow_base_partial(x, y, out):
     if type(y) in SCALAR_TYPES and y == 2:
-        return 2.0 * x  # x ** 2 is common; x ** 1 would be a wasted pass over memory
+        # x ** 2 is common; x ** 1 would be a wasted pass over memory. (A plain array: the
+        # product's impl, which writes a large one into the buffer pool.)
+        return _mul_impl(2.0, x) if type(x) is _ND else 2.0 * x
     zero = np.equal(stop_gradient(y), 0)
     if np.any(zero):
         # x ** 0 is the constant 1, so its derivative is 0 everywhere; the formula would give

@@ -1,0 +1,153 @@
+"""Large arrays kept for reuse: the eager rules' results written into memory already touched.
+
+Why. At n = 10⁶ an eager derivative allocates a dozen 8 MB arrays per call. glibc hands memory
+that large back to the kernel when it is freed (its heap is trimmed), so each new array is first
+paid for in page faults: about 1-1.5 ms per 8 MB, a fifth of an eager gradient's time. numpy
+offers no pool for its data, so dualdiff keeps one for the arrays its own rules make.
+
+How. :func:`empty` returns an array the caller writes in full (a ufunc's ``out=``). It is one
+that an earlier call made and that nobody holds any more, when there is one of that shape and
+dtype, else a new one. Every array :func:`empty` returns stays *tracked*: the pool holds one
+reference to it, so "nobody holds it any more" is exact: its reference count shows the pool's
+reference alone. Arrays under :data:`MIN_BYTES` are not pooled (glibc reuses small blocks
+without faults); the tracked arrays total at most :data:`MAX_BYTES` (beyond that an array is
+simply not tracked). :func:`clear` drops them all.
+
+Code that proves exclusivity by reference counts (the sweep's in-place sums) adds
+:func:`tracked` to what it allows: the pool's reference is not a holder of the value.
+
+Reference counts prove nothing from CPython 3.14 on or in a free-threaded build (see
+``primitives.REFCOUNTS_EXACT``); there :func:`empty` always allocates and nothing is tracked.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from .primitives import REFCOUNTS_EXACT as REFCOUNTS
+
+__all__ = ["empty", "call", "tracked", "clear", "tracked_bytes", "MIN_BYTES", "MAX_BYTES",
+           "REFCOUNTS"]
+
+#: Arrays from this size on are pooled (1 MiB: below it glibc reuses freed blocks).
+MIN_BYTES = 1 << 20
+#: The most bytes the pool keeps tracked, in use or idle (what an n = 10⁶ jvp has live at once,
+#: with room to spare).
+MAX_BYTES = 64 << 20
+
+_getrefcount = sys.getrefcount
+_arrays: Dict[int, np.ndarray] = {}  # id -> array: the tracked arrays, in use or idle
+_bytes = 0
+_lock = threading.Lock()  # taking an idle array is one step: two threads never share one
+
+
+def empty(shape: tuple, dtype: Any) -> Optional[np.ndarray]:
+    """A C-contiguous array of ``shape`` and ``dtype`` that nobody else holds, contents
+    arbitrary (the caller overwrites all of it), or None when the pool does not apply (too
+    small, reference counts unusable): then the caller computes as it would without the pool.
+
+    >>> import numpy as np
+    >>> from dualdiff import buffers
+    >>> buffers.clear()
+    >>> a = buffers.empty((1 << 18,), np.float64)  # 2 MiB: pooled
+    >>> buffers.tracked(a), buffers.empty((4,), np.float64) is None
+    (1, True)
+    >>> address = a.ctypes.data
+    >>> del a  # nobody holds it: the next request of its shape and dtype gets its memory
+    >>> buffers.empty((1 << 18,), np.float64).ctypes.data == address
+    True
+    """
+    global _bytes
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize
+    for s in shape:
+        nbytes *= s
+    if nbytes < MIN_BYTES or not REFCOUNTS:
+        return None
+    with _lock:
+        for a in _arrays.values():
+            # the dict's reference, the loop's `a` and getrefcount's argument: held by nobody
+            if _getrefcount(a) == 3 and a.shape == shape and a.dtype == dtype:
+                return a
+        if _bytes + nbytes > MAX_BYTES:
+            _evict(nbytes)
+        a = np.empty(shape, dtype)
+        if _bytes + nbytes <= MAX_BYTES:
+            _arrays[id(a)] = a
+            _bytes += nbytes
+        return a
+
+
+def _evict(nbytes: int) -> None:
+    """Make room for ``nbytes``: untrack idle arrays first (freeing them), then ones in use
+    (which live on with their holders, untracked). Called under the lock."""
+    global _bytes
+    for idle_only in (True, False):
+        for key in list(_arrays):
+            if _bytes + nbytes <= MAX_BYTES:
+                return
+            # (the dict's reference and getrefcount's argument: idle)
+            if not idle_only or _getrefcount(_arrays[key]) == 2:
+                _bytes -= _arrays.pop(key).nbytes
+
+
+_ARRAY_KINDS = frozenset("fc")
+
+
+def call(ufunc: Any, *args: Any) -> Any:
+    """``ufunc(*args)``, written into :func:`empty`'s memory when that gives the same result: a
+    ufunc that keeps a real or complex floating dtype (arithmetic, exp, sin, ...), its arrays
+    plain, C-contiguous, of one shape and dtype, its other arguments Python floats or ints
+    (numpy then gives the array's dtype). The same loop runs on the same numbers, so the bits
+    are the same; anything else is ``ufunc(*args)`` as it stands.
+
+    >>> import numpy as np
+    >>> from dualdiff import buffers
+    >>> x = np.linspace(0.0, 1.0, 1 << 18)
+    >>> y = buffers.call(np.sin, x)
+    >>> bool(np.array_equal(y, np.sin(x))), buffers.tracked(y)
+    (True, 1)
+    """
+    shape = dtype = None
+    for a in args:
+        ta = type(a)
+        if ta is np.ndarray:
+            if shape is None:
+                shape, dtype = a.shape, a.dtype
+                if dtype.kind not in _ARRAY_KINDS:
+                    return ufunc(*args)
+            elif a.shape != shape or a.dtype != dtype:
+                return ufunc(*args)
+            if not a.flags.c_contiguous:
+                return ufunc(*args)
+        elif ta is not float and ta is not int:
+            return ufunc(*args)
+    out = None if shape is None else empty(shape, dtype)
+    return ufunc(*args) if out is None else ufunc(*args, out=out)
+
+
+def tracked(a: Any) -> int:
+    """1 if the pool holds a reference to ``a`` (to be discounted when counting its holders), else 0."""
+    return 1 if _arrays.get(id(a)) is a else 0
+
+
+def tracked_bytes() -> int:
+    """The bytes of the arrays the pool tracks (in use or idle)."""
+    return _bytes
+
+
+def clear() -> None:
+    """Stop tracking every array: idle ones are freed, ones in use live on with their holders.
+
+    >>> from dualdiff import buffers
+    >>> buffers.clear(); buffers.tracked_bytes()
+    0
+    """
+    global _bytes
+    with _lock:
+        _arrays.clear()
+        _bytes = 0
