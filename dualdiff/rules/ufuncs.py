@@ -52,27 +52,33 @@ _ND, _POOL_MIN = np.ndarray, buffers.MIN_BYTES
 
 
 def _add_impl(a, b):
-    ta, tb = type(a), type(b)
-    if ((ta is _ND and a.nbytes >= _POOL_MIN) or (tb is _ND and b.nbytes >= _POOL_MIN)) \
-            and ta in NATIVE and tb in NATIVE:
+    ta = type(a)
+    if ta is _ND:
+        if a.nbytes >= _POOL_MIN and type(b) in NATIVE:
+            return buffers.call(np.add, a, b)
+    elif type(b) is _ND and b.nbytes >= _POOL_MIN and ta in NATIVE:
         return buffers.call(np.add, a, b)
-    return a + b if ta in NATIVE and tb in NATIVE else np.add(a, b)
+    return a + b if ta in NATIVE and type(b) in NATIVE else np.add(a, b)
 
 
 def _sub_impl(a, b):
-    ta, tb = type(a), type(b)
-    if ((ta is _ND and a.nbytes >= _POOL_MIN) or (tb is _ND and b.nbytes >= _POOL_MIN)) \
-            and ta in NATIVE and tb in NATIVE:
+    ta = type(a)
+    if ta is _ND:
+        if a.nbytes >= _POOL_MIN and type(b) in NATIVE:
+            return buffers.call(np.subtract, a, b)
+    elif type(b) is _ND and b.nbytes >= _POOL_MIN and ta in NATIVE:
         return buffers.call(np.subtract, a, b)
-    return a - b if ta in NATIVE and tb in NATIVE else np.subtract(a, b)
+    return a - b if ta in NATIVE and type(b) in NATIVE else np.subtract(a, b)
 
 
 def _mul_impl(a, b):
-    ta, tb = type(a), type(b)
-    if ((ta is _ND and a.nbytes >= _POOL_MIN) or (tb is _ND and b.nbytes >= _POOL_MIN)) \
-            and ta in NATIVE and tb in NATIVE:
+    ta = type(a)
+    if ta is _ND:
+        if a.nbytes >= _POOL_MIN and type(b) in NATIVE:
+            return buffers.call(np.multiply, a, b)
+    elif type(b) is _ND and b.nbytes >= _POOL_MIN and ta in NATIVE:
         return buffers.call(np.multiply, a, b)
-    return a * b if ta in NATIVE and tb in NATIVE else np.multiply(a, b)
+    return a * b if ta in NATIVE and type(b) in NATIVE else np.multiply(a, b)
 
 
 def _scalar_fast(math_fn: Callable[[float], float], np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
