@@ -199,3 +199,17 @@ def test_hessian_through_pooled_arrays_matches_the_closed_form():
     hv = dd.hvp(big_f, x, v)
     d2 = (2 * np.cos(x)) * np.exp(x) + 2.0  # f'' of sin·exp + x², elementwise
     np.testing.assert_allclose(hv, d2 * v, rtol=1e-12)
+
+
+def test_in_place_operator_on_a_view_of_a_pooled_value_is_taken():
+    # h is a view of sin(x)'s pooled array, which nothing but h (and the pool) holds: numpy's
+    # write would show nowhere else, so h += 1 is taken, as for an unpooled value
+    m = buffers.MIN_BYTES // 16 + 1
+    x = np.linspace(0.1, 1.0, 2 * m)
+
+    def f(x):
+        h = np.sin(x).reshape(2, m)
+        h += 1.0
+        return np.sum(h * h)
+
+    np.testing.assert_allclose(dd.grad(f, x), 2 * (np.sin(x) + 1) * np.cos(x), rtol=1e-13)
