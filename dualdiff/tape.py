@@ -343,11 +343,12 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             # Evaluated on its own, not as an argument of _exclusive (which would add one).
             elif (type(old) is np.ndarray and _REFCOUNTS
                   and getrefcount(old) <= 3 + tracked(old) + _held(old, c, ct, cts)
-                  and _exclusive(old, c)):
+                  and _exclusive(old, c) and not _pending(old, cts, j)):
                 np.add(old, c, out=old)
                 tape.inplace += 1
             elif (type(old) is Dual and type(c) is Dual and _REFCOUNTS
-                  and getrefcount(old) <= 3 + _held(old, c, ct, cts) and _dual_exclusive(old, c)):
+                  and getrefcount(old) <= 3 + _held(old, c, ct, cts) and _dual_exclusive(old, c)
+                  and not _pending(old, cts, j)):
                 # Forward over reverse: what add(old, c) computes, value and tangent each
                 # old + c, into old's own arrays (a Hessian's input collects one Dual per use).
                 np.add(old.primal, c.primal, out=old.primal)
@@ -397,6 +398,19 @@ def _held(old: Any, c: Any, ct: Any, cts: Any) -> int:
     for x in cts:
         n += x is old
     return n
+
+
+def _pending(old: Any, cts: Any, j: int) -> bool:
+    """Whether ``old`` is also a cotangent this step has still to hand to a later parent.
+
+    In (z + z) + z, the outer add gives z and z + z one array; the inner add then hands that
+    same array to z twice. Summing into it in place for the first would change what the second
+    receives (the gradient came out 4 where it is 3).
+    """
+    for x in cts[j + 1:]:
+        if x is old:
+            return True
+    return False
 
 
 def _exclusive(old: np.ndarray, c: Any) -> bool:

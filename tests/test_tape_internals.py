@@ -90,3 +90,33 @@ def test_the_users_arrays_and_kept_values_survive_in_place_sums():
     np.testing.assert_array_equal(seen["s"], before)
     np.testing.assert_allclose(g, 2.0 * np.sin(X) * np.cos(X), rtol=1e-14)
 
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("n", [5, 10000])  # (10000: past the owned-cotangent size too)
+@pytest.mark.parametrize("nest", [
+    (lambda z: (z + z) + z, 3.0),
+    (lambda z: z + (z + z), 3.0),
+    (lambda z: ((z + z) + z) + z, 4.0),
+    (lambda z: (z * z + z) + z, None),
+])
+def test_a_cotangent_handed_to_one_parent_twice_is_not_summed_into(n, nest):
+    # The outer add gives z and (z + z) one array; the inner add then hands that array to z
+    # twice. Summing into it in place for the first gave the second the sum (4 for 3).
+    g, k = nest
+    z = np.linspace(0.1, 1.0, n)
+    f = lambda z: np.sum(np.sin(g(z)))  # noqa: E731
+    inner = g(z)
+    slope = k if k is not None else 2 * z + 2.0  # closed form of g'
+    want = np.cos(inner) * slope
+    np.testing.assert_allclose(dd.grad(f, z), want, rtol=1e-13)
+    np.testing.assert_allclose(dd.grad(f, z, mode="forward"), want, rtol=1e-13)
+    if n == 5:
+        # forward over reverse: the Duals of the sweep take the same path
+        curv = 0.0 if k is not None else 2.0
+        H = np.diag(-np.sin(inner) * slope ** 2 + np.cos(inner) * curv)
+        np.testing.assert_allclose(dd.hessian(f, z), H, rtol=1e-12, atol=1e-14)
+        J = dd.jacobian(lambda z: np.sin(g(z)), z, mode="reverse")
+        np.testing.assert_allclose(J, np.diag(want), rtol=1e-13)
