@@ -27,7 +27,7 @@ from .rules import (  # numpy's other ufuncs and reductions; np.trace's is dd.ru
 )
 from .rules import UFUNCS_AND_REDUCTIONS as _UFUNCS_AND_REDUCTIONS
 from .memory import MemoryInfo
-from . import fft, linalg
+from . import fft, linalg, special
 from .rules import FUNCTIONAL, SAMPLING, SHAPE_AND_ASSEMBLY
 from .rules import apply_along_axis, piecewise
 from .rules import gradient, linspace, real_if_close
@@ -65,7 +65,7 @@ __all__ = [
     "sparsity", "hessian_sparsity", "Pattern", "COO", "Coloring", "color_columns", "color_rows",
     "color_star", "check_coloring",
     *[n for n in _UFUNCS_AND_REDUCTIONS if n != "trace"],  # dd.trace is the evaluation trace
-    "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross", "linalg", "fft",
+    "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross", "linalg", "fft", "special",
 ]
 __all__ += SHAPE_AND_ASSEMBLY
 __all__ += SAMPLING

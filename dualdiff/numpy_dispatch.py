@@ -21,7 +21,7 @@ from .rules.ufuncs import divmod_ as _divmod
 from .primitives import TRACED, is_traced, shape_of, stop_gradient
 
 __all__ = ["UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "UNSUPPORTED", "ravel_ordered",
-           "reshape_ordered",
+           "reshape_ordered", "special_ufunc_rule",
            "UNSUPPORTED_IDIOMS", "SUPPORT_PAGE", "no_derivative"]
 
 
@@ -628,6 +628,25 @@ for _name in ("trapezoid", "trapz"):  # numpy >= 2.0 / before (trapz is deprecat
         FUNCTION_RULES[np.__dict__[_name]] = F.trapezoid
 UFUNC_RULES[np.ldexp] = F.ldexp
 UFUNC_RULES[np.divmod] = _divmod
+
+# -- scipy.special's ufuncs (rules/special.py), found by name on first use -------------------
+from .rules.special import SPECIAL_UFUNCS as _SPECIAL_UFUNCS  # noqa: E402
+
+
+def special_ufunc_rule(ufunc: Any) -> Any:
+    """The rule of one of scipy.special's ufuncs (None for any other), kept in UFUNC_RULES.
+
+    scipy is not imported to build the table: a scipy ufunc met on a traced value is looked up
+    by its name, and only if it is scipy.special's own object.
+    """
+    import sys
+    special = sys.modules.get("scipy.special")
+    rule = _SPECIAL_UFUNCS.get(getattr(ufunc, "__name__", ""))
+    if rule is None or special is None or getattr(special, ufunc.__name__, None) is not ufunc:
+        return None
+    UFUNC_RULES[ufunc] = rule
+    return rule
+
 
 # -- functions with no derivative, passed through on values ----------------------------------
 

@@ -28,7 +28,7 @@ from .numpy_dispatch import (  # noqa: F401 (the maps are read through this modu
     FUNCTION_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES, UNSUPPORTED,
     UNSUPPORTED_IDIOMS, _check_reduction, _in_dtype, _np_clip, _np_max, _np_mean, _np_min,
     _np_prod, _np_ptp, _np_std, _np_sum, _np_take, _np_trace, _np_var, _reject, _squeeze,
-    _ufunc_outer, no_derivative, ravel_ordered, reshape_ordered,
+    _ufunc_outer, no_derivative, ravel_ordered, reshape_ordered, special_ufunc_rule,
 )
 
 __all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "refuse_ndarray_names"]
@@ -640,7 +640,7 @@ class Traced:
                 f"{_ufunc_name(ufunc)} with out= would write a traced value into plain memory "
                 f"and lose its derivative; assign the result instead. (This is also what "
                 f"a += v does when a is a plain ndarray and v is traced: write a = a + v.)")
-        rule = UFUNC_RULES.get(ufunc)
+        rule = UFUNC_RULES.get(ufunc) or special_ufunc_rule(ufunc)
         if rule is None:
             raise _no_rule(ufunc, _ufunc_name(ufunc))
         _reject(ufunc.__name__, {k: v for k, v in kwargs.items() if k != "out"})

@@ -105,6 +105,34 @@ case("maximum", "broadcast", lambda p: dd.maximum(p[0], p[1]), lambda p: np.maxi
 case("minimum", "broadcast", lambda p: dd.minimum(p[0], p[1]), lambda p: np.minimum(p[0], p[1]),
      (np.array([[0.3, -1.0, 2.0], [1.5, 0.1, -0.4]]), np.array([0.0, 0.5, 1.0])), oracle="cd")
 
+# ---- scipy.special's ufuncs (rules/special.py): central differences of scipy's own ----------
+try:
+    import scipy.special as _sp
+except ImportError:
+    _sp = None
+_SCIPY_SPECIAL = {"expit", "logit", "log_expit", "erf", "erfc", "erfinv", "erfcinv", "ndtr",
+                  "log_ndtr", "ndtri", "digamma", "trigamma", "gammaln", "gamma", "entr", "xlogy",
+                  "xlog1py", "rel_entr"}
+if _sp is not None:
+    for name, ref, x in [
+        ("expit", _sp.expit, normal(2, 3)), ("logit", _sp.logit, uniform(0.1, 0.9, 2, 3)),
+        ("log_expit", _sp.log_expit, normal(2, 3)), ("erf", _sp.erf, normal(2, 3)),
+        ("erfc", _sp.erfc, normal(2, 3)), ("erfinv", _sp.erfinv, uniform(-0.9, 0.9, 2, 3)),
+        ("erfcinv", _sp.erfcinv, uniform(0.1, 1.9, 2, 3)), ("ndtr", _sp.ndtr, normal(2, 3)),
+        ("log_ndtr", _sp.log_ndtr, normal(2, 3)), ("ndtri", _sp.ndtri, uniform(0.1, 0.9, 2, 3)),
+        ("digamma", _sp.digamma, uniform(0.5, 3.0, 2, 3)),
+        ("trigamma", lambda z: _sp.polygamma(1, z), uniform(0.5, 3.0, 2, 3)),
+        ("gammaln", _sp.gammaln, uniform(0.5, 3.0, 2, 3)), ("gamma", _sp.gamma, uniform(0.5, 3.0, 2, 3)),
+        ("entr", _sp.entr, uniform(0.2, 3.0, 2, 3)),
+    ]:
+        case(name, "matrix", getattr(dd.special, name), ref, x, oracle="cd")
+    for name, ref, x in [
+        ("xlogy", lambda p: _sp.xlogy(p[0], p[1]), (normal(2, 3), uniform(0.2, 3.0, 3))),
+        ("xlog1py", lambda p: _sp.xlog1py(p[0], p[1]), (normal(2, 3), uniform(-0.5, 3.0, 3))),
+        ("rel_entr", lambda p: _sp.rel_entr(p[0], p[1]), (uniform(0.2, 3.0, 2, 3), uniform(0.2, 3.0, 3))),
+    ]:
+        case(name, "broadcast", lambda p, n=name: getattr(dd.special, n)(p[0], p[1]), ref, x, oracle="cd")
+
 # ---- numpy's other ufuncs and reductions (rules/ufuncs.py, cumulative.py, reductions.py) ----
 for name, ref, x in [
     ("square", np.square, normal(2, 3)),
@@ -374,6 +402,8 @@ def test_dot_product_per_primitive(c):
 @pytest.mark.parametrize("name", sorted(P))
 def test_every_primitive_has_a_case_that_runs_both_of_its_rules(name, monkeypatch):
     cases = [c for c in CASES if c.prim == name]
+    if not cases and name in _SCIPY_SPECIAL and _sp is None:
+        pytest.skip("scipy is not installed")
     if not cases:
         pytest.fail(f"primitive {name!r} has no case in tests/test_dot_product.py: add one")
     prim = P[name]

@@ -24,6 +24,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``statistics.py`` | cov, corrcoef (composites) |
 | ``nan_reductions.py`` | nanvar, nanstd, nanprod, nancumsum, nancumprod, nanquantile, nanpercentile, nanmedian (composites) |
 | ``functional.py`` | apply_along_axis, piecewise: the user's function called on pieces (composites) |
+| ``special.py`` | scipy.special's ufuncs: expit, logit, erf, ndtr, gammaln, xlogy, ... (values by scipy) |
 
 Each module imports only the ones above it in this list. Three kinds of entry: **elementwise**
 entries give their partials ∂out/∂argᵢ; **linear** entries apply themselves to tangents and give
@@ -79,6 +80,7 @@ from .nan_reductions import (
     nancumprod, nancumsum, nanmedian, nanpercentile, nanprod, nanquantile, nanstd, nanvar,
 )
 from .functional import apply_along_axis, piecewise
+from . import special  # noqa: F401  (scipy.special's ufuncs; public as dd.special)
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).
 UFUNCS_AND_REDUCTIONS = [
