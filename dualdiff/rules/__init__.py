@@ -80,7 +80,7 @@ from .nan_reductions import (
     nancumprod, nancumsum, nanmedian, nanpercentile, nanprod, nanquantile, nanstd, nanvar,
 )
 from .functional import apply_along_axis, piecewise
-from . import special  # noqa: F401  (scipy.special's ufuncs; public as dd.special)
+from .special import SPECIAL_UFUNCS  # noqa: F401  (scipy.special's ufuncs; public as dd.special)
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).
 UFUNCS_AND_REDUCTIONS = [
