@@ -634,17 +634,17 @@ from .rules.special import SPECIAL_UFUNCS as _SPECIAL_UFUNCS  # noqa: E402
 
 
 def special_ufunc_rule(ufunc: Any) -> Any:
-    """The rule of one of scipy.special's ufuncs (None for any other), kept in UFUNC_RULES.
+    """The rule of one of scipy.special's ufuncs (None for any other).
 
     scipy is not imported to build the table: a scipy ufunc met on a traced value is looked up
-    by its name, and only if it is scipy.special's own object.
+    by its name, and only if it is scipy.special's own object. (Kept out of UFUNC_RULES, whose
+    content must not depend on what a process has met: the support page is generated from it.)
     """
     import sys
     special = sys.modules.get("scipy.special")
     rule = _SPECIAL_UFUNCS.get(getattr(ufunc, "__name__", ""))
     if rule is None or special is None or getattr(special, ufunc.__name__, None) is not ufunc:
         return None
-    UFUNC_RULES[ufunc] = rule
     return rule
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import numpy_dispatch, surface
 from .rules import PRIMITIVES
+from .rules.special import SPECIAL_UFUNCS
 
 __all__ = ["render", "PAGE", "main"]
 
@@ -153,6 +154,13 @@ def render() -> str:
               "methods stand for the reductions they equal, with numpy's default `axis=0`:", ""]
     lines += _table(["numpy", "as"], [(f"`np.{ufunc.__name__}.{method}`", f"`{getattr(fn, 'equals')}`")
                                       for (ufunc, method), fn in numpy_dispatch.UFUNC_METHOD_RULES.items()])
+    lines += ["", "## scipy.special ufuncs", "",
+              "Called as `scipy.special.f(x, ...)` with a traced argument (values by scipy, "
+              "derivatives by dualdiff; real arguments only). Other scipy.special functions "
+              "raise the usual `TypeError`.", ""]
+    lines += _table(["scipy", "dualdiff", "what it computes"],
+                    [(f"`scipy.special.{name}`", f"`dd.special.{fn.__name__}`", _first_line(fn))
+                     for name, fn in sorted(SPECIAL_UFUNCS.items())])
     lines += ["", "## Functions with no derivative (pass-through)", "",
               "These return plain numpy values computed from the traced values' primals, as "
               "numpy code expects (indices, booleans, shapes, piecewise-constant results whose "
