@@ -7,14 +7,18 @@ offers no pool for its data, so dualdiff keeps one for the arrays its own rules 
 
 How. :func:`empty` returns an array the caller writes in full (a ufunc's ``out=``). It is one
 that an earlier call made and that nobody holds any more, when there is one of that shape and
-dtype, else a new one. Every array :func:`empty` returns stays *tracked*: the pool holds one
+dtype, else a new one, in memory mapped for it alone (outside malloc's heap, so that what the
+pool keeps leaves the caller's own numpy allocations as they would be without dualdiff).
+Every array :func:`empty` returns stays *tracked*: the pool holds one
 reference to it, so "nobody holds it any more" is exact: its reference count shows the pool's
 reference alone. Arrays under :data:`MIN_BYTES` are not pooled (glibc reuses small blocks
 without faults); the tracked arrays total at most :data:`MAX_BYTES` (beyond that an array is
 simply not tracked). :func:`clear` drops them all.
 
 Code that proves exclusivity by reference counts (the sweep's in-place sums) adds
-:func:`tracked` to what it allows: the pool's reference is not a holder of the value.
+:func:`tracked` to what it allows: the pool's reference is not a holder of the value. A pooled
+array's ``base`` is its memory map, so code that tells a view from an array by ``base is None``
+asks :func:`owns_memory` instead.
 
 Reference counts prove nothing from CPython 3.14 on or in a free-threaded build (see
 ``primitives.REFCOUNTS_EXACT``); there :func:`empty` always allocates and nothing is tracked.
@@ -22,16 +26,18 @@ Reference counts prove nothing from CPython 3.14 on or in a free-threaded build 
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import sys
 import threading
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import numpy as np
 
 from .primitives import REFCOUNTS_EXACT as REFCOUNTS
 
-__all__ = ["empty", "call", "tracked", "clear", "tracked_bytes", "MIN_BYTES", "MAX_BYTES",
-           "REFCOUNTS"]
+__all__ = ["empty", "call", "paused", "owns_memory", "tracked", "clear", "tracked_bytes", "MIN_BYTES",
+           "MAX_BYTES", "REFCOUNTS"]
 
 #: Arrays from this size on are pooled (1 MiB: below it glibc reuses freed blocks).
 MIN_BYTES = 1 << 20
@@ -42,6 +48,7 @@ MAX_BYTES = 64 << 20
 _getrefcount = sys.getrefcount
 _arrays: Dict[int, np.ndarray] = {}  # id -> array: the tracked arrays, in use or idle
 _bytes = 0
+_paused = 0  # paused() blocks running
 _lock = threading.Lock()  # taking an idle array is one step: two threads never share one
 
 
@@ -66,7 +73,7 @@ def empty(shape: tuple, dtype: Any) -> Optional[np.ndarray]:
     nbytes = dtype.itemsize
     for s in shape:
         nbytes *= s
-    if nbytes < MIN_BYTES or not REFCOUNTS:
+    if nbytes < MIN_BYTES or not REFCOUNTS or _paused:
         return None
     with _lock:
         for a in _arrays.values():
@@ -75,10 +82,14 @@ def empty(shape: tuple, dtype: Any) -> Optional[np.ndarray]:
                 return a
         if _bytes + nbytes > MAX_BYTES:
             _evict(nbytes)
-        a = np.empty(shape, dtype)
-        if _bytes + nbytes <= MAX_BYTES:
-            _arrays[id(a)] = a
-            _bytes += nbytes
+        if _bytes + nbytes > MAX_BYTES:
+            return np.empty(shape, dtype)  # (untracked: an ordinary array)
+        # Memory mapped for the pool alone, outside malloc's heap: kept between calls, it leaves
+        # the heap as it would be without dualdiff (it does not keep the heap's top from being
+        # trimmed, which would change the page faults of the caller's own numpy code).
+        a = np.ndarray(shape, dtype, buffer=mmap.mmap(-1, nbytes))
+        _arrays[id(a)] = a
+        _bytes += nbytes
         return a
 
 
@@ -128,6 +139,33 @@ def call(ufunc: Any, *args: Any) -> Any:
             return ufunc(*args)
     out = None if shape is None else empty(shape, dtype)
     return ufunc(*args) if out is None else ufunc(*args, out=out)
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """No pooling while the block runs (:func:`empty` returns None): for values that are kept
+    for good, as ``dd.compile``'s recording keeps its constants and first results.
+
+    >>> import numpy as np
+    >>> from dualdiff import buffers
+    >>> with buffers.paused():
+    ...     buffers.empty((1 << 18,), np.float64) is None
+    True
+    """
+    global _paused
+    with _lock:
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _paused -= 1
+
+
+def owns_memory(a: np.ndarray) -> bool:
+    """Whether writing into ``a`` touches no other array: it is not a view of another array
+    (its memory its own, or the pool's array itself) and it is writeable."""
+    return (a.base is None or _arrays.get(id(a)) is a) and a.flags.writeable
 
 
 def tracked(a: Any) -> int:

@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
+from .buffers import owns_memory
 from .staging import Graph, Node, Pack
 from .tape import _REFCOUNTS as REFCOUNTS, getrefcount
 
@@ -589,14 +590,14 @@ def generate(graph: Graph, outputs: List[Any], fast: bool = True,
             expr, kind = _impl_call(names, node), "impl"
         plan[node.id] = (expr, kind)
         v = node.value
-        if kind in _WRITES and type(v) is np.ndarray and v.base is None:
+        if kind in _WRITES and type(v) is np.ndarray and owns_memory(v):
             roots[node.id] = frozenset([node.id])
             fresh.add(node.id)
         elif kind == "view":
             roots[node.id] = _roots(node, roots)
         elif kind == "new" and type(v) is not np.ndarray:
             roots[node.id] = frozenset()  # a scalar: no memory to share
-        elif kind in ("new", "impl") and type(v) is np.ndarray and v.base is None \
+        elif kind in ("new", "impl") and type(v) is np.ndarray and owns_memory(v) \
                 and node.prim is not None and getattr(LOWERINGS.get(node.prim.name), "fresh", False):
             roots[node.id] = frozenset([node.id])
             fresh.add(node.id)

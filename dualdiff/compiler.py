@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from . import buffers
 from .codegen import Miss, Program, generate
 from .primitives import is_traced, leaked_error
 from .staging import Staged, StagingError, StagingTag
@@ -179,7 +180,10 @@ class Compiled:
             sargs = tuple(prologue.walk(a, f"a{i}") for i, a in enumerate(args))
             skw = {k: prologue.walk(v, f"k_{_ident(k)}") for k, v in kwargs.items()}
             prologue.finish(len(args), list(kwargs))
-            out = self.fn(*sargs, **skw)
+            # (the recording's values are kept, as constants and first results: ordinary
+            # arrays, not the eager buffer pool's, which holds memory for reuse across calls)
+            with buffers.paused():
+                out = self.fn(*sargs, **skw)
         finally:
             tag.active = False
         outputs: List[Any] = []

@@ -22,7 +22,7 @@ import numpy as np
 from . import rules as F
 from .rules import ufuncs as E
 from .rules.indexing import GETITEM
-from .buffers import tracked
+from .buffers import owns_memory, tracked
 from .primitives import REFCOUNTS_EXACT, _NO_PARAMS, bind1, bind2, shape_of, stop_gradient
 from .numpy_dispatch import (  # noqa: F401 (the maps are read through this module too)
     FUNCTION_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES, UNSUPPORTED,
@@ -190,7 +190,7 @@ def _writes_through(plain: Any) -> bool:
     """
     if isinstance(plain, Traced):  # dd.compile's recording: its concrete value
         plain = plain.primal
-    if type(plain) is not np.ndarray or plain.base is None:
+    if type(plain) is not np.ndarray or owns_memory(plain):
         return False
     # The base's holders when nothing else has it: the view, the local `base`, the argument
     # (and the buffer pool, which holds large arrays for reuse: dualdiff.buffers).

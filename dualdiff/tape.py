@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .buffers import tracked
+from .buffers import owns_memory, tracked
 from .containers import subclass_error
 from .rules import add, real
 from .rules.ufuncs import FLOAT_OPS
@@ -485,9 +485,8 @@ def _add_into(views: Any, ct: np.ndarray) -> None:
         np.add(m, 0.0, out=m)
 
 
-def _owns_memory(a: np.ndarray) -> bool:
-    """Not a view of another array (nor a read-only broadcast): writing into it touches nothing else."""
-    return a.base is None and a.flags.writeable
+# Not a view of another array (nor a read-only broadcast): writing into it touches nothing else.
+_owns_memory = owns_memory
 
 
 # Whether a low reference count proves "only the table holds this array": primitives.REFCOUNTS_EXACT.

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from . import rules as F
+from .buffers import owns_memory
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
@@ -792,7 +793,7 @@ def _fresh_array(t: Any) -> bool:
     Not a seed (a view of the identity), a read-only broadcast or anything else's view; the
     pass's temporaries own their memory and nobody else keeps them.
     """
-    return type(t) is np.ndarray and t.base is None and t.flags.writeable
+    return type(t) is np.ndarray and owns_memory(t)
 
 
 def _shape_jacobian(Jt: Any, out_shape: tuple, leaves: List[Any], treedef: Any) -> Any:

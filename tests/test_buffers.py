@@ -49,6 +49,9 @@ def fresh_pool():
 def test_empty_reuses_only_memory_nobody_holds():
     a = buffers.empty((N,), np.float64)
     assert buffers.tracked(a) == 1 and a.flags.c_contiguous and a.dtype == np.float64
+    # its own memory (a memory map, so `base` is not None), its views not
+    assert buffers.owns_memory(a) and not buffers.owns_memory(a[1:])
+    assert not buffers.owns_memory(a.reshape(1, N)) and not buffers.owns_memory(a.T[::2])
     held = a
     b = buffers.empty((N,), np.float64)
     assert not np.shares_memory(b, held)  # a is still held (by `held`)
@@ -213,3 +216,20 @@ def test_in_place_operator_on_a_view_of_a_pooled_value_is_taken():
         return np.sum(h * h)
 
     np.testing.assert_allclose(dd.grad(f, x), 2 * (np.sin(x) + 1) * np.cos(x), rtol=1e-13)
+
+
+def test_compile_records_with_ordinary_arrays_and_agrees_with_pooled_eager():
+    # dd.compile keeps its recording's values (constants, first results): they are not taken
+    # from the pool, whose memory is for reuse across calls; the code's results equal eager's
+    x, v = data()
+    grad = dd.compile(lambda x: dd.grad(big_f, x))
+    jvp = dd.compile(lambda x, v: dd.jvp(big_f, x, v))
+    first_g, first_t = grad(x), jvp(x, v)
+    assert buffers.tracked_bytes() == 0 and not buffers.tracked(first_g)
+    with buffers.paused():
+        assert buffers.empty((N,), np.float64) is None
+    eager_g, eager_t = dd.grad(big_f, x), dd.jvp(big_f, x, v)
+    assert buffers.tracked_bytes() > 0
+    for g in (first_g, grad(x), eager_g):
+        np.testing.assert_array_equal(g, first_g)
+    assert jvp(x, v) == first_t == eager_t

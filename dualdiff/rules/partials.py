@@ -331,8 +331,8 @@ def _times(d: Value, t: Value) -> Value:
     """
     if (type(d) is np.ndarray and type(t) is np.ndarray and d.nbytes >= _ELIDE_MIN
             and d.shape == t.shape and d.dtype == t.dtype):
-        if (buffers.REFCOUNTS and getrefcount(d) <= 2 + buffers.tracked(d) and d.base is None
-                and d.flags.writeable):
+        if (buffers.REFCOUNTS and getrefcount(d) <= 2 + buffers.tracked(d)
+                and buffers.owns_memory(d)):
             return np.multiply(d, t, out=d)
         if d.nbytes >= buffers.MIN_BYTES:
             return buffers.call(np.multiply, d, t)
