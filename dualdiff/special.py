@@ -12,10 +12,12 @@ values are scipy's own (scipy is needed only when these are called). The rules a
 from __future__ import annotations
 
 from .rules.special import (
-    digamma, entr, erf, erfc, erfcinv, erfinv, expit, gamma, gammaln, log_expit, log_ndtr, logit,
-    ndtr, ndtri, psi, rel_entr, trigamma, xlog1py, xlogy,
+    beta, betaln, digamma, entr, erf, erfc, erfcinv, erfcx, erfinv, expit, gamma, gammaln, i0, i0e,
+    i1, i1e, j0, j1, log_expit, log_ndtr, logit, ndtr, ndtri, psi, rel_entr, rgamma, trigamma,
+    xlog1py, xlogy, y0, y1,
 )
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma", "gammaln",
-           "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "psi", "rel_entr", "trigamma",
-           "xlog1py", "xlogy"]
+__all__ = ["beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv",
+           "expit", "gamma", "gammaln", "i0", "i0e", "i1", "i1e", "j0", "j1", "log_expit",
+           "log_ndtr", "logit", "ndtr", "ndtri", "psi", "rel_entr", "rgamma", "trigamma",
+           "xlog1py", "xlogy", "y0", "y1"]

@@ -112,7 +112,8 @@ except ImportError:
     _sp = None
 _SCIPY_SPECIAL = {"expit", "logit", "log_expit", "erf", "erfc", "erfinv", "erfcinv", "ndtr",
                   "log_ndtr", "ndtri", "digamma", "trigamma", "gammaln", "gamma", "entr", "xlogy",
-                  "xlog1py", "rel_entr"}
+                  "xlog1py", "rel_entr", "rgamma", "betaln", "beta", "erfcx", "i0", "i1", "i0e",
+                  "i1e", "j0", "j1", "y0", "y1"}
 if _sp is not None:
     for name, ref, x in [
         ("expit", _sp.expit, normal(2, 3)), ("logit", _sp.logit, uniform(0.1, 0.9, 2, 3)),
@@ -123,13 +124,19 @@ if _sp is not None:
         ("digamma", _sp.digamma, uniform(0.5, 3.0, 2, 3)),
         ("trigamma", lambda z: _sp.polygamma(1, z), uniform(0.5, 3.0, 2, 3)),
         ("gammaln", _sp.gammaln, uniform(0.5, 3.0, 2, 3)), ("gamma", _sp.gamma, uniform(0.5, 3.0, 2, 3)),
-        ("entr", _sp.entr, uniform(0.2, 3.0, 2, 3)),
+        ("entr", _sp.entr, uniform(0.2, 3.0, 2, 3)), ("rgamma", _sp.rgamma, uniform(0.5, 3.0, 2, 3)),
+        ("erfcx", _sp.erfcx, normal(2, 3)), ("i0", _sp.i0, normal(2, 3)), ("i1", _sp.i1, normal(2, 3)),
+        ("i0e", _sp.i0e, away_from_zero(2, 3)), ("i1e", _sp.i1e, away_from_zero(2, 3)),
+        ("j0", _sp.j0, normal(2, 3)), ("j1", _sp.j1, normal(2, 3)),
+        ("y0", _sp.y0, uniform(0.3, 4.0, 2, 3)), ("y1", _sp.y1, uniform(0.3, 4.0, 2, 3)),
     ]:
         case(name, "matrix", getattr(dd.special, name), ref, x, oracle="cd")
     for name, ref, x in [
         ("xlogy", lambda p: _sp.xlogy(p[0], p[1]), (normal(2, 3), uniform(0.2, 3.0, 3))),
         ("xlog1py", lambda p: _sp.xlog1py(p[0], p[1]), (normal(2, 3), uniform(-0.5, 3.0, 3))),
         ("rel_entr", lambda p: _sp.rel_entr(p[0], p[1]), (uniform(0.2, 3.0, 2, 3), uniform(0.2, 3.0, 3))),
+        ("betaln", lambda p: _sp.betaln(p[0], p[1]), (uniform(0.5, 3.0, 2, 3), uniform(0.5, 3.0, 3))),
+        ("beta", lambda p: _sp.beta(p[0], p[1]), (uniform(0.5, 3.0, 2, 3), uniform(0.5, 3.0, 3))),
     ]:
         case(name, "broadcast", lambda p, n=name: getattr(dd.special, n)(p[0], p[1]), ref, x, oracle="cd")
 

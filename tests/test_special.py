@@ -72,8 +72,8 @@ def test_compiled_equals_eager():
 
 def test_other_scipy_ufuncs_and_lookalikes_are_refused_by_name():
     x = dd.Dual(np.array([0.5, 1.5]), np.ones(2))
-    with pytest.raises(TypeError, match=r"scipy\.special\.j0 has no dualdiff rule"):
-        sp.j0(x)
+    with pytest.raises(TypeError, match=r"scipy\.special\.spence has no dualdiff rule"):
+        sp.spence(x)
     # the lookup is by name, but only for scipy's own objects
     from dualdiff.numpy_dispatch import special_ufunc_rule
     assert special_ufunc_rule(np.sin) is None

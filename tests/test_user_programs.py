@@ -93,8 +93,8 @@ def test_divmod_of_a_traced_value(mode):
 
 def test_a_ufunc_from_another_library_is_named_as_its_own():
     special = pytest.importorskip("scipy.special")
-    with pytest.raises(TypeError, match=r"scipy\.special\.j0 has no dualdiff rule"):
-        dd.grad(lambda x: np.sum(special.j0(x)), np.ones(2))
+    with pytest.raises(TypeError, match=r"scipy\.special\.spence has no dualdiff rule"):
+        dd.grad(lambda x: np.sum(special.spence(x)), np.ones(2))
 
 
 @pytest.mark.parametrize("call, hint", [

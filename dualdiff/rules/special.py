@@ -1,4 +1,4 @@
-"""scipy.special's elementwise functions: the logistic, error, normal, gamma and entropy families.
+"""scipy.special's elementwise functions: the logistic, error, normal, gamma, beta, Bessel and entropy families.
 
 ``scipy.special.expit(x)`` (and the others here) on a traced value lands in these entries, as
 ``np.sin(x)`` lands in :mod:`.ufuncs`. Each entry's value is scipy's own ufunc, imported when an
@@ -21,7 +21,7 @@ from ..primitives import Primitive, bind1, bind2
 from .assembly import where
 from .partials import elementwise
 from .table import Value
-from .ufuncs import exp, log, log1p
+from .ufuncs import exp, log, log1p, sign
 
 _SQRT_PI_2 = math.sqrt(math.pi) / 2  # erf'(x) = e^(-x²) / (√π / 2)
 _SQRT_2PI = math.sqrt(2 * math.pi)  # the standard normal density's constant
@@ -143,6 +143,63 @@ GAMMA = elementwise("gamma", _scipy("gamma"), (lambda x, o: o * digamma(x),), ne
                     complex="real")
 gamma = _unary(GAMMA, "The gamma function Γ(x)", "5.0", "24.0")
 
+RGAMMA = elementwise("rgamma", _scipy("rgamma"), (lambda x, o: -o * digamma(x),), needs="both",
+                     complex="real")
+rgamma = _unary(RGAMMA, "1 / Γ(x) (0 at the poles of Γ; its derivative there is nan)", "5.0",
+                "0.041666666667")
+BETALN = elementwise("betaln", _scipy("betaln"),
+                     (lambda a, b, o: digamma(a) - digamma(a + b),
+                      lambda a, b, o: digamma(b) - digamma(a + b)), needs="args", complex="real")
+betaln = _binary(BETALN, "log |B(a, b)| = log |Γ(a) Γ(b) / Γ(a + b)|", "1.0, 1.0", "0.0")
+BETA = elementwise("beta", _scipy("beta"),
+                   (lambda a, b, o: o * (digamma(a) - digamma(a + b)),
+                    lambda a, b, o: o * (digamma(b) - digamma(a + b))), needs="both",
+                   complex="real")
+beta = _binary(BETA, "The beta function B(a, b) = Γ(a) Γ(b) / Γ(a + b)", "2.0, 3.0",
+               "0.083333333333")
+ERFCX = elementwise("erfcx", _scipy("erfcx"), (lambda x, o: 2.0 * x * o - 1.0 / _SQRT_PI_2,),
+                    needs="both", complex="real")
+erfcx = _unary(ERFCX, "The scaled complementary error function e^(x²) erfc(x)", "0.0", "1.0")
+
+# -- Bessel functions of order 0 and 1 --------------------------------------------------------
+# Order 1's derivative has a term f₁(x)/x, whose limit at x = 0 is f₁'(0) = 1/2: written with
+# where, so that 0/0 is never formed and the derivative of the constant branch is 0 (these
+# order-1 functions are odd, so their second derivative at 0 is 0 too).
+
+
+def _over_x(f1: Value, x: Value) -> Value:
+    return f1 / where(x == 0, 1.0, x)
+
+
+I0 = elementwise("i0", _scipy("i0"), (lambda x, o: i1(x),), needs="args", complex="real")
+i0 = _unary(I0, "The modified Bessel function of the first kind of order 0", "0.0", "1.0")
+I1 = elementwise("i1", _scipy("i1"),
+                 (lambda x, o: where(x == 0, 0.5, i0(x) - _over_x(o, x)),), needs="both",
+                 complex="real")
+i1 = _unary(I1, "The modified Bessel function of the first kind of order 1", "0.0", "0.0")
+# The exponentially scaled ones: e^(-|x|) f(x), whose derivative has -sign(x) f(x) more
+# (0 at x = 0, the subgradient of |x| that numpy's sign gives).
+I0E = elementwise("i0e", _scipy("i0e"), (lambda x, o: i1e(x) - sign(x) * o,), needs="both",
+                  complex="real")
+i0e = _unary(I0E, "The scaled modified Bessel function e^(-|x|) i0(x)", "0.0", "1.0")
+I1E = elementwise("i1e", _scipy("i1e"),
+                  (lambda x, o: where(x == 0, 0.5, i0e(x) - _over_x(o, x) - sign(x) * o),),
+                  needs="both", complex="real")
+i1e = _unary(I1E, "The scaled modified Bessel function e^(-|x|) i1(x)", "0.0", "0.0")
+J0 = elementwise("j0", _scipy("j0"), (lambda x, o: -j1(x),), needs="args", complex="real")
+j0 = _unary(J0, "The Bessel function of the first kind of order 0", "0.0", "1.0")
+J1 = elementwise("j1", _scipy("j1"),
+                 (lambda x, o: where(x == 0, 0.5, j0(x) - _over_x(o, x)),), needs="both",
+                 complex="real")
+j1 = _unary(J1, "The Bessel function of the first kind of order 1", "0.0", "0.0")
+Y0 = elementwise("y0", _scipy("y0"), (lambda x, o: -y1(x),), needs="args", complex="real")
+y0 = _unary(Y0, "The Bessel function of the second kind of order 0 (x > 0)", "1.0",
+            "0.088256964216")
+Y1 = elementwise("y1", _scipy("y1"), (lambda x, o: y0(x) - o / x,), needs="both",
+                 complex="real")
+y1 = _unary(Y1, "The Bessel function of the second kind of order 1 (x > 0)", "1.0",
+            "-0.7812128213")
+
 # -- x log y and the entropies: 0 where x = 0, whatever y is -----------------------------------
 # At x = 0 the value is 0 for every y, so ∂/∂y is 0 there: x / y would be 0/0 at y = 0 too.
 XLOGY = elementwise("xlogy", _scipy("xlogy"),
@@ -167,5 +224,7 @@ SPECIAL_UFUNCS: Dict[str, Callable[..., Value]] = {
     "expit": expit, "logit": logit, "log_expit": log_expit, "erf": erf, "erfc": erfc,
     "erfinv": erfinv, "erfcinv": erfcinv, "ndtr": ndtr, "log_ndtr": log_ndtr, "ndtri": ndtri,
     "psi": digamma, "gammaln": gammaln, "gamma": gamma, "xlogy": xlogy, "xlog1py": xlog1py,
-    "entr": entr, "rel_entr": rel_entr,
+    "entr": entr, "rel_entr": rel_entr, "rgamma": rgamma, "betaln": betaln, "beta": beta,
+    "erfcx": erfcx, "i0": i0, "i1": i1, "i0e": i0e, "i1e": i1e, "j0": j0, "j1": j1, "y0": y0,
+    "y1": y1,
 }
