@@ -23,6 +23,12 @@ from .partials import elementwise
 from .table import Value
 from .ufuncs import exp, log, log1p, sign
 
+# Partials that name a function defined further down (i0's is i1) resolve it when they run.
+i1: Callable[[Value], Value]
+i1e: Callable[[Value], Value]
+j1: Callable[[Value], Value]
+y1: Callable[[Value], Value]
+
 _SQRT_PI_2 = math.sqrt(math.pi) / 2  # erf'(x) = e^(-x²) / (√π / 2)
 _SQRT_2PI = math.sqrt(2 * math.pi)  # the standard normal density's constant
 
