@@ -102,6 +102,7 @@ LOWERINGS: Dict[str, Lowering] = {
 
 _OPS = {"+": "{0} + {1}", "-": "{0} - {1}", "*": "{0} * {1}", "/": "{0} / {1}", "neg": "-{0}"}
 _FLOAT_SCALARS = (float, np.float64)
+_F8 = np.dtype(np.float64)
 _OP_SCALARS = (float, int, complex, np.float64)
 _UFUNC_ARGS = (np.ndarray, float, int, complex, np.float64, np.float32, np.complex128, np.bool_)
 
@@ -326,6 +327,7 @@ class _Names:
         self.keep: List[Any] = []
         self.constant_bytes = 0
         self.contiguous_copies: Dict[int, np.ndarray] = {}
+        self.arrays_0d: Dict[bytes, str] = {}
 
     def const(self, c: Any, hint: str = "c") -> str:
         t = type(c)
@@ -343,6 +345,16 @@ class _Names:
                     # later writes into the array it closed over (documented in docs/compile.md).
                     c = frozen_copy(c)
             self.ns[name] = c
+        return name
+
+    def float64_array(self, c: Any) -> str:
+        """The name of a read-only 0-d float64 array holding the float ``c`` (one per value)."""
+        key = np.float64(c).tobytes()  # (-0.0 is not 0.0, and nans keep their bits)
+        name = self.arrays_0d.get(key)
+        if name is None:
+            a = np.array(c, np.float64)
+            a.flags.writeable = False
+            name = self.arrays_0d[key] = self.const(a, "k")
         return name
 
     def contiguous(self, c: np.ndarray) -> Tuple[str, np.ndarray]:
@@ -508,8 +520,11 @@ def _lowered(names: _Names, node: Node) -> List[Tuple[str, str, bool]]:
             # a Jacobian's assembly): the argument itself, not one more array object per call.
             return [(refs[0], "view", False)]
         params = {k: _ref(names, v) for k, v in node.kwargs.items()}
+        template = low.template
+        if prim.name == "transpose" and node.kwargs.get("axes") == tuple(range(a.ndim))[::-1]:
+            template = "{0}.T"  # (an attribute: half the cost of the method call)
         try:
-            return [(low.template.format(*refs, **params), "new" if low.fresh else "view", False)]
+            return [(template.format(*refs, **params), "new" if low.fresh else "view", False)]
         except (KeyError, IndexError):
             return []
     if node.kwargs:
@@ -520,6 +535,14 @@ def _lowered(names: _Names, node: Node) -> List[Tuple[str, str, bool]]:
     if low.op is not None and all(type(v) in _OP_SCALARS for v in vals):
         return [(_OPS[low.op].format(*refs), "op", False)]
     if low.ufunc is not None and all(type(v) in _UFUNC_ARGS for v in vals):
+        if low.exact and len(vals) == 2:
+            for i in (0, 1):
+                if type(vals[i]) in _FLOAT_SCALARS and type(vals[1 - i]) is np.ndarray \
+                        and vals[1 - i].dtype == _F8:
+                    # A float64 constant as a 0-d array: numpy converts a scalar on every call
+                    # (0.4 µs against 0.28 µs for a 200-element subtraction); same loop, same bits.
+                    refs[i] = names.float64_array(vals[i])
+                    moved = True
         uf = names.const(low.ufunc, "np_" + low.ufunc.__name__)
         plain = (f"{uf}({', '.join(refs)})", "ufunc", moved)
         tiled = _tiled(node, vals, refs, uf) if low.exact else None

@@ -254,3 +254,53 @@ def test_helpers_match_numpy_directly():
         assert same_value(uf(b, a), codegen.tiled_second(uf, b, a, out=out))
     got = codegen.scatter(a[:49], (slice(1, None),), [(slice(0, 1),)], (50,), np.float64)
     assert same_value(np.concatenate([[0.0], a[:49]]), got)
+
+
+# -- float constants of float64 arrays as 0-d arrays; full transposes as .T ---------------------
+
+@pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("c", [2.0, -0.0, 0.0, np.inf, np.nan, 1e-310, np.float64(-3.5)])
+def test_float_constant_of_a_float64_array(op, c):
+    x = _nasty((7, 5), 8)
+    for f in (lambda x: op(x, c), lambda x: op(c, x)):
+        fc = dd.compile(f)
+        with np.errstate(all="ignore"):
+            got, want = fc(x), f(x)
+            src = fc.source(x)
+        identical(want, got)
+        assert got.dtype == np.float64 and "impl_" not in src
+        if c == 2.0:  # (x + 0.0 and x * nan, ... may be simplified away or folded)
+            assert "(k, v0" in src or "(v0, k" in src, src
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
+def test_float_constant_of_a_float32_array_stays_weak(op):
+    # numpy reads a Python float against float32 as float32; a float64 0-d array would not be
+    x = _nasty((7, 5), 9, np.float32)
+    fc = dd.compile(lambda x: op(x, 0.1))
+    with np.errstate(all="ignore"):
+        got, want = fc(x), op(x, 0.1)
+    identical(want, got)
+    assert got.dtype == np.float32
+
+
+def test_one_0d_array_per_constant_value():
+    fc = dd.compile(lambda x: (x * 2.0 + 2.0) * -0.0 + 0.0)
+    x = np.linspace(-1, 1, 9)
+    identical(((x * 2.0 + 2.0) * -0.0) + 0.0, fc(x))
+    ns = fc.compiled._specs[0].run.__globals__
+    zero_d = sorted(float(v) for v in ns.values() if type(v) is np.ndarray and v.ndim == 0)
+    assert len(zero_d) == 3 and not any(v.flags.writeable for v in ns.values()
+                                        if type(v) is np.ndarray and v.ndim == 0)
+
+
+@pytest.mark.parametrize("shape,axes", [((3, 4), (1, 0)), ((2, 3, 4), (2, 1, 0)),
+                                        ((2, 3, 4), (1, 0, 2)), ((5,), (0,))])
+def test_full_transpose_is_the_attribute(shape, axes):
+    x = _nasty(shape, 10)
+    f = lambda x: np.transpose(x, axes) * 3.0  # noqa: E731
+    fc = dd.compile(f)
+    with np.errstate(all="ignore"):
+        got, want = fc(x), f(x)
+    identical(want, got)
+    assert (".T" in fc.source(x)) == (axes == tuple(range(len(shape)))[::-1] and len(shape) > 1)
