@@ -521,7 +521,7 @@ def _lowered(names: _Names, node: Node) -> List[Tuple[str, str, bool]]:
             return [(refs[0], "view", False)]
         params = {k: _ref(names, v) for k, v in node.kwargs.items()}
         template = low.template
-        if prim.name == "transpose" and node.kwargs.get("axes") == tuple(range(a.ndim))[::-1]:
+        if low is LOWERINGS["transpose"] and node.kwargs.get("axes") == tuple(range(a.ndim))[::-1]:
             template = "{0}.T"  # (an attribute: half the cost of the method call)
         try:
             return [(template.format(*refs, **params), "new" if low.fresh else "view", False)]
@@ -537,7 +537,7 @@ def _lowered(names: _Names, node: Node) -> List[Tuple[str, str, bool]]:
     if low.ufunc is not None and all(type(v) in _UFUNC_ARGS for v in vals):
         if low.exact and len(vals) == 2:
             for i in (0, 1):
-                if type(vals[i]) in _FLOAT_SCALARS and type(vals[1 - i]) is np.ndarray \
+                if type(node.args[i]) in _FLOAT_SCALARS and type(vals[1 - i]) is np.ndarray \
                         and vals[1 - i].dtype == _F8:
                     # A float64 constant as a 0-d array: numpy converts a scalar on every call
                     # (0.4 µs against 0.28 µs for a 200-element subtraction); same loop, same bits.

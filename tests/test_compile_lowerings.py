@@ -304,3 +304,14 @@ def test_full_transpose_is_the_attribute(shape, axes):
         got, want = fc(x), f(x)
     identical(want, got)
     assert (".T" in fc.source(x)) == (axes == tuple(range(len(shape)))[::-1] and len(shape) > 1)
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
+def test_a_traced_float_is_never_made_a_constant(op):
+    # Only constants of the recording become 0-d arrays; a float input stays an input.
+    C = np.linspace(0.5, 2.0, 12)
+    fc = dd.compile(lambda s, x: op(s, x) + op(x, s * 2.0) + op(C, s))
+    x = np.linspace(-1.0, 1.0, 12)
+    for s in (2.0, 0.5, -0.0, 3.25):
+        with np.errstate(all="ignore"):
+            identical(op(s, x) + op(x, s * 2.0) + op(C, s), fc(s, x))
