@@ -27,6 +27,7 @@ from .coloring import (Coloring, check_coloring, color_columns, color_rows, colo
 from .executors import check_executor, run_tasks
 from .primitives import is_traced
 from . import rules as F
+from .rules.table import keep_seed
 from .sparsity import COO, Pattern, as_pattern, detect, require_scipy
 
 __all__ = ["compressed_jacobian", "compressed_hessian", "resolve_mode"]
@@ -142,6 +143,7 @@ def _colored_seeds(coloring: Coloring, size: int, k: int, dtype: Any,
         if sum(S.size for S in blocks) <= _SEED_CACHE_ELEMENTS:
             for S in blocks:
                 S.flags.writeable = False
+                keep_seed(S)
             coloring.cache[key] = blocks
     return blocks
 

@@ -10,12 +10,14 @@ transpose, indexing) shift their axis by one, and they read ``chunked`` to know 
 from __future__ import annotations
 
 import threading
+from math import copysign
 from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
 from .containers import as_value as _as_value, subclass_error
 from .primitives import TRACED, Primitive, Tag, bind, is_complex, is_traced, register_traced, shape_of
+from .rules.table import _KEPT_SEEDS, is_kept_seed
 from .rules.ufuncs import FLOAT_OPS
 from .surface import Traced, refuse_ndarray_names
 
@@ -35,13 +37,14 @@ class Deferred:
     Resolved, it keeps only ``value``; nothing refers back to its Dual, so it makes no cycle.
     """
 
-    __slots__ = ("prim", "primals", "tangents", "out", "params", "chunked", "value")
+    __slots__ = ("prim", "primals", "tangents", "out", "params", "chunked", "keep", "value")
     prim: Optional[Primitive]  # None once resolved
     primals: Any
     tangents: Any
     out: Any
     params: Any
     chunked: bool
+    keep: bool  # its tag's keep
     value: Any
 
 
@@ -61,10 +64,122 @@ def resolve(t: Deferred) -> Any:
             stack.extend(pending)
             continue
         tangents = tuple([u.value if type(u) is Deferred else u for u in top.tangents])
-        top.value = top.prim.jvp(top.primals, tangents, top.out, top.params, top.chunked)
+        if top.keep and top.prim.tangent_reads is not None:
+            top.value = kept_jvp(top.prim, top.primals, tangents, top.out, top.params, top.chunked)
+        else:
+            top.value = top.prim.jvp(top.primals, tangents, top.out, top.params, top.chunked)
         top.prim = top.primals = top.tangents = top.out = top.params = None
         stack.pop()
     return t.value
+
+
+# Tangents computed from kept seeds alone (rules/table.keep_seed), kept between calls: the seeds
+# are read-only and kept, so such a tangent is the same on every call (x[:-1]'s, 1 - x[:-1]'s,
+# 2 · (1 - x[:-1])'s in a Hessian of Rosenbrock's function), and a pass that asks for it again
+# gets the array it got before, as the rule would compute it. Keys hold everything the rule
+# reads (see Primitive.tangent_reads); the entries hold the tangents their keys name by id, so
+# those ids stay theirs. Bounded by bytes: past the bound everything is dropped.
+_KEPT: "dict[tuple, tuple]" = {}  # key -> (the tangents it was computed from, the tangent)
+_KEPT_IDS: "dict[int, np.ndarray]" = {}  # the kept tangents, by id (what a key may name)
+_KEPT_BYTES = [0]
+_KEPT_LIMIT = 1 << 25  # 32 MiB
+
+
+def _static(v: Any) -> Any:
+    """A hashable key for a parameter or constant that fixes its value, type and sign bit
+    (-0.0 and 0.0 give different products), or None for anything else (arrays)."""
+    t = type(v)
+    if t is float or t is np.float64:
+        return (t, v, copysign(1.0, v))  # (nan never equals itself: never found again)
+    if t is int or t is bool or v is None or v is Ellipsis:
+        return (t, v)
+    if t is tuple:  # an index: slices first, the common case
+        parts = []
+        for u in v:
+            if type(u) is slice:
+                a, b, c = u.start, u.stop, u.step
+                if not ((type(a) is int or a is None) and (type(b) is int or b is None)
+                        and (type(c) is int or c is None)):
+                    return None
+                parts.append((a, b, c))
+            else:
+                u = _static(u)
+                if u is None or type(u[0]) is not type:  # (a slice's key is no (type, value))
+                    return None
+                parts.append(u)
+        return tuple(parts)
+    return None
+
+
+def _kept_key(prim: Primitive, primals: Any, tangents: Any, out: Any, params: Any,
+              chunked: bool) -> Optional[tuple]:
+    """What a tangent of kept tangents and seeds alone depends on, or None when it depends
+    on anything else."""
+    reads = prim.tangent_reads
+    if reads is None:
+        return None
+    ids = [None if t is None else id(t) for t in tangents]
+    to = type(out)
+    if to is np.ndarray:
+        dtype = out.dtype
+        if dtype.kind != "f":
+            return None
+        key: List[Any] = [prim, chunked, out.shape, dtype]
+    elif to is float or to is np.float64:
+        key = [prim, chunked, to]
+    else:  # traced (an inner perturbation, being compiled), complex, ...
+        return None
+    key += ids
+    for i, r in enumerate(reads):
+        if tangents[i] is None:
+            continue
+        if r is None:
+            return None
+        for j in r:  # the arguments this tangent's term reads: constants only
+            c = None if tangents[j] is not None else _static(primals[j])
+            if c is None:
+                return None
+            key.append(c)
+    if params:
+        for name, v in params.items():
+            v = _static(v)
+            if v is None:
+                return None
+            key.append(name)
+            key.append(v)
+    return tuple(key)
+
+
+def kept_jvp(prim: Primitive, primals: Any, tangents: Any, out: Any, params: Any,
+             chunked: bool) -> Any:
+    """``prim.jvp``, for a pass over kept seeds: a tangent of the seeds alone is kept (read-only)
+    and handed out again when asked for again."""
+    for t in tangents:  # (checked here first: most operations of a pass fail here)
+        if t is not None and _KEPT_IDS.get(id(t)) is not t:
+            ref = _KEPT_SEEDS.get(id(t))
+            if ref is None or ref() is not t:
+                return prim.jvp(primals, tangents, out, params, chunked)
+    key = _kept_key(prim, primals, tangents, out, params, chunked)
+    if key is None:
+        return prim.jvp(primals, tangents, out, params, chunked)
+    hit = _KEPT.get(key)
+    if hit is not None:
+        return hit[1]
+    t = prim.jvp(primals, tangents, out, params, chunked)
+    if type(t) is np.ndarray:
+        base = t.base
+        if base is None:
+            t.flags.writeable = False  # (the rule's own new array: nobody else holds it)
+        elif _KEPT_IDS.get(id(base)) is not base and not is_kept_seed(base):
+            return t  # a view of anything else (a temporary's broadcast): not known to stay
+        if _KEPT_BYTES[0] + t.nbytes > _KEPT_LIMIT:
+            _KEPT.clear()
+            _KEPT_IDS.clear()
+            _KEPT_BYTES[0] = 0
+        _KEPT[key] = (tuple(tangents), t)
+        _KEPT_IDS[id(t)] = t
+        _KEPT_BYTES[0] += t.nbytes
+    return t
 
 
 def tangent_of(d: "Dual") -> Any:
@@ -76,9 +191,17 @@ def tangent_of(d: "Dual") -> Any:
 
 
 class ForwardTag(Tag):
-    """The tag of one forward-mode perturbation; it interprets operations on its Duals."""
+    """The tag of one forward-mode perturbation; it interprets operations on its Duals.
 
-    __slots__ = ()
+    ``keep``: the pass runs over kept seeds (rules/table.keep_seed), so the tangents computed
+    from them alone are kept between calls (:func:`kept_jvp`).
+    """
+
+    __slots__ = ("keep",)
+
+    def __init__(self, chunk: Optional[int] = None, level: Optional[int] = None, owner: str = ""):
+        super().__init__(chunk, level, owner)
+        self.keep = False
 
     def split(self, args: tuple, defer: bool = False) -> "tuple[List[Any], List[Any], bool]":
         """The primals and tangents of ``args`` (None for values this tag does not perturb), and
@@ -169,8 +292,10 @@ class ForwardTag(Tag):
         if defer:
             t = _new(Deferred)
             t.prim, t.primals, t.tangents, t.out = prim, primals, tangents, out
-            t.params, t.chunked = params, self.chunk is not None
+            t.params, t.chunked, t.keep = params, self.chunk is not None, self.keep
             d.tangent = t
+        elif self.keep and prim.tangent_reads is not None:
+            d.tangent = kept_jvp(prim, primals, tangents, out, params, self.chunk is not None)
         else:
             d.tangent = prim.jvp(primals, tangents, out, params, self.chunk is not None)
         d.tag = self

@@ -83,7 +83,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "impl", "jvp", "vjp", "needs", "kind", "partials", "doc", "complex",
-                 "accumulate_at", "vjp_owning")
+                 "accumulate_at", "vjp_owning", "tangent_reads")
 
     def __init__(
         self,
@@ -124,6 +124,13 @@ class Primitive:
         # proved by tape._owned): the same results, but it may compute one of them into ct's
         # own memory instead of a new array. Elementwise primitives give it (rules/partials.py).
         self.vjp_owning: Optional[Callable[..., Any]] = None
+        # What the tangent rule reads besides the tangents, the output's shape and dtype and
+        # the params: per argument i, the indices of the arguments whose values the term of
+        # tangent i reads (multiply's term for a is b · ȧ: (1,)), or None for anything else
+        # (the output's values, say); None for the whole rule when undeclared. A tangent whose
+        # rule reads only constants then depends on the seeds alone, and a pass over seeds
+        # kept between calls keeps it too (dual.ForwardTag.keep).
+        self.tangent_reads: Optional[tuple] = None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, *args, **params)

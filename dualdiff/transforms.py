@@ -26,7 +26,7 @@ from .executors import tasks_chunk
 from .dual import Deferred, Dual, ForwardTag, tangent_of
 from .memory import MemoryInfo
 from .primitives import is_complex, is_traced, shape_of
-from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed  # noqa: F401 (tests read them)
+from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed, is_kept_seed  # noqa: F401 (tests read them)
 from .sparsity import detect
 from .surface import plain_assignment_error
 from .staging import Staged, call
@@ -140,6 +140,10 @@ def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[A
     ``tangents[i]`` has ``leaves[i]``'s shape, or ``(k,) + shape`` when ``chunk`` is k.
     """
     tag = ForwardTag(chunk, owner=owner)
+    if chunk is not None and len(tangents) == 1:
+        # Over a kept seed (a reused colouring's directions, for one array x), what the seed
+        # alone gives is kept between calls too.
+        tag.keep = is_kept_seed(tangents[0])
     try:
         out = _call(f, unflatten(treedef, tag.new_duals(leaves, tangents)))
         if type(out) is not Dual or out.tag is not tag:  # (one of ours needs no checks)
@@ -351,8 +355,10 @@ def _split_seed(S: np.ndarray, leaves: List[Any], chunked: bool) -> List[Any]:
         return [S[0].reshape(shape) if shape else _scalar_seed(S[0, 0])]
     out = []
     k = S.shape[0]
-    if chunked and len(leaves) == 1 and is_identity_seed(S) and S.shape == (k,) + shape_of(leaves[0]):
-        return [S]  # the whole identity for one vector: passed as it is, for the matmul rule
+    if chunked and len(leaves) == 1 and S.shape == (k,) + shape_of(leaves[0]):
+        # The whole block for one vector: passed as it is (the matmul rule recognises the
+        # identity by identity, and a kept seed is kept by identity; a view would be new).
+        return [S]
     for shape, cut in pieces(leaves):
         block = S[:, cut]
         if chunked:

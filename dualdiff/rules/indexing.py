@@ -103,6 +103,9 @@ def _getitem_adjoint_view(x: Any, params: dict, chunked: bool) -> Any:
 
 
 GETITEM.accumulate_at = _getitem_adjoint_view
+# Its tangent rule reads the index alone. (index_add's does too, but is left undeclared: its
+# output is where the sweep sums an input's cotangents in place, which a kept tangent refuses.)
+GETITEM.tangent_reads = ((),)
 
 
 def _is_basic_index(idx: tuple) -> bool:

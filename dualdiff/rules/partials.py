@@ -24,7 +24,8 @@ from .table import SCALAR_TYPES, Value
 def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                 needs: str = "both", doc: str = "", register: bool = True,
                 complex: Optional[str] = None,
-                wirtinger: Optional[Sequence[Any]] = None) -> Primitive:
+                wirtinger: Optional[Sequence[Any]] = None,
+                reads: Optional[Sequence[Any]] = None) -> Primitive:
     """A new elementwise primitive whose tangent and adjoint rules come from its partials.
 
     ``impl(*args)`` computes the value on plain numbers/arrays (numpy broadcasting). Each
@@ -42,6 +43,10 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     is complex (the partials serve real arguments). Left out, complex input is refused and the
     table test fails until the entry declares one.
 
+    ``reads`` declares, per argument, the indices of the arguments its partial reads (multiply:
+    ``((1,), (0,))``), or None where it may read anything else (the output); the constant
+    partials 1 and -1 read nothing. See ``Primitive.tangent_reads``.
+
     >>> import dualdiff as dd
     >>> cube = dd.elementwise("cube_demo", lambda x: x ** 3, [lambda x, out: 3 * x * x],
     ...                       needs="args", register=False)
@@ -54,6 +59,7 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     if any(k not in (0, 1, -1) for k in kinds):
         raise ValueError(f"{name}: a constant partial must be 1 or -1")
     terms = tuple(zip(partials, kinds))
+    declared = tuple(() if k else None if reads is None else reads[i] for i, k in enumerate(kinds))
     if (wirtinger is not None) != (complex == "rules"):
         raise ValueError(f"{name}: wirtinger partials go with complex='rules', and only with it")
     if wirtinger is not None:
@@ -218,6 +224,8 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     prim = Primitive(name, impl, jvp, vjp, needs=needs, kind="elementwise", partials=partials,
                      doc=doc, complex=complex)
     prim.vjp_owning = vjp_owning
+    if any(r is not None for r in declared):
+        prim.tangent_reads = declared
     return table.register(prim) if register else prim
 
 

@@ -70,6 +70,36 @@ def identity_seed(n: int, dtype: Any) -> np.ndarray:
     return eye
 
 
+# Seeds kept between calls (a reused colouring's directions), by id: read-only arrays nobody
+# writes into, so a tangent computed from them alone is the same on every call, and a pass over
+# them keeps such tangents too (dual.ForwardTag.keep). (The cached identities are not marked:
+# a dense Hessian's pass measured no faster keeping them, its kept tangents being few and small
+# next to the lookups every operation of the pass then makes.)
+# (weak references in a plain dict: a WeakValueDictionary's lookup of a missing key, the
+# common case, raises and catches a KeyError, which costs more than the rest of the check)
+_KEPT_SEEDS: "dict[int, weakref.ref]" = {}
+
+
+def keep_seed(seed: np.ndarray) -> None:
+    """Mark a read-only seed array as kept between calls (see :func:`is_kept_seed`)."""
+    if seed.flags.writeable:
+        raise ValueError("a kept seed must be read-only")
+    key = id(seed)
+
+    def forget(_: Any, key: int = key) -> None:
+        if _KEPT_SEEDS.get(key) is ref:
+            del _KEPT_SEEDS[key]
+
+    ref = weakref.ref(seed, forget)
+    _KEPT_SEEDS[key] = ref
+
+
+def is_kept_seed(t: Any) -> bool:
+    """Whether ``t`` is a seed marked by :func:`keep_seed`: by object identity, never by value."""
+    ref = _KEPT_SEEDS.get(id(t))
+    return ref is not None and ref() is t
+
+
 def is_identity_seed(t: Any) -> bool:
     """Whether ``t`` is an identity made by :func:`identity_seed`: by object identity, never
     by value (a read-only array nobody writes into, so its value is known without looking).

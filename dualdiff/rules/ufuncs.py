@@ -201,7 +201,8 @@ def _pow_exponent_partial(x, y, out):
 
 ADD = elementwise("add", _add_impl, (1, 1), needs="none", complex="holomorphic")
 SUB = elementwise("subtract", _sub_impl, (1, -1), needs="none", complex="holomorphic")
-MUL = elementwise("multiply", _mul_impl, (lambda a, b, o: b, lambda a, b, o: a), needs="args", complex="holomorphic")
+MUL = elementwise("multiply", _mul_impl, (lambda a, b, o: b, lambda a, b, o: a), needs="args", complex="holomorphic",
+                  reads=((1,), (0,)))
 DIV = elementwise("divide", _div_impl,
                     (lambda a, b, o: divide(1.0, b), lambda a, b, o: -divide(o, b)), complex="holomorphic")
 #: What the impls of add, subtract and multiply compute for two Python floats, as one C call
