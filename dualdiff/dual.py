@@ -15,6 +15,7 @@ from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
+from .buffers import tracked
 from .containers import as_value as _as_value, subclass_error
 from .primitives import TRACED, Primitive, Tag, bind, is_complex, is_traced, register_traced, shape_of
 from .rules.table import _KEPT_SEEDS, is_kept_seed
@@ -168,6 +169,8 @@ def kept_jvp(prim: Primitive, primals: Any, tangents: Any, out: Any, params: Any
     t = prim.jvp(primals, tangents, out, params, chunked)
     if type(t) is np.ndarray:
         base = t.base
+        if tracked(t):
+            return t  # the pool's (dualdiff.buffers): it writes into it again once it is let go
         if base is None:
             t.flags.writeable = False  # (the rule's own new array: nobody else holds it)
         elif _KEPT_IDS.get(id(base)) is not base and not is_kept_seed(base):
