@@ -106,14 +106,8 @@ case("minimum", "broadcast", lambda p: dd.minimum(p[0], p[1]), lambda p: np.mini
      (np.array([[0.3, -1.0, 2.0], [1.5, 0.1, -0.4]]), np.array([0.0, 0.5, 1.0])), oracle="cd")
 
 # ---- scipy.special's ufuncs (rules/special.py): central differences of scipy's own ----------
-try:
-    import scipy.special as _sp
-except ImportError:
-    _sp = None
-_SCIPY_SPECIAL = {"expit", "logit", "log_expit", "erf", "erfc", "erfinv", "erfcinv", "ndtr",
-                  "log_ndtr", "ndtri", "digamma", "trigamma", "gammaln", "gamma", "entr", "xlogy",
-                  "xlog1py", "rel_entr", "rgamma", "betaln", "beta", "erfcx", "i0", "i1", "i0e",
-                  "i1e", "j0", "j1", "y0", "y1"}
+from table_cases.special import NEEDS_SCIPY as _SCIPY_SPECIAL, sp as _sp  # noqa: E402
+
 if _sp is not None:
     for name, ref, x in [
         ("expit", _sp.expit, normal(2, 3)), ("logit", _sp.logit, uniform(0.1, 0.9, 2, 3)),
