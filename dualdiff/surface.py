@@ -592,7 +592,8 @@ class Traced:
         return TypeError(
             f"{what}() of a {type(self).__name__} would drop its derivative. Use dualdiff's "
             f"functions (dd.sin, dd.exp, ...) or numpy's (np.sin, np.exp, ...) instead of the "
-            f"math module, and .primal if you only want the value")
+            f"math module, and .primal if you only want the value. To print it, f\"{{x:.4f}}\" "
+            f"works ('%.4f' % x calls float())")
 
     def __format__(self, spec: str) -> str:
         # f"{loss:.4f}" in debug printing: show the value (the derivative is not dropped, the

@@ -153,3 +153,14 @@ def test_numpys_own_assignment_error_is_left_alone():
 
     with pytest.raises(ValueError, match="setting an array element with a sequence"):
         dd.grad(f, np.array([1.0, 2.0]))
+
+
+def test_printing_a_traced_value_inside_f():
+    # f-strings show the value; '%' formatting calls float(), whose error says what prints
+    def f(x):
+        loss = np.sum(x ** 2)
+        assert f"{loss:.3f}" == "5.000"
+        with pytest.raises(TypeError, match=r'To print it, f"\{x:\.4f\}" works'):
+            "%.3f" % loss
+        return loss
+    np.testing.assert_array_equal(dd.grad(f, np.array([1.0, 2.0])), [2.0, 4.0])
