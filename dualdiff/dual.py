@@ -18,7 +18,7 @@ import numpy as np
 from .buffers import tracked
 from .containers import as_value as _as_value, subclass_error
 from .primitives import TRACED, Primitive, Tag, bind, is_complex, is_traced, register_traced, shape_of
-from .rules.table import _KEPT_SEEDS, is_kept_seed
+from .rules.table import is_kept_seed
 from .rules.ufuncs import FLOAT_OPS
 from .surface import Traced, refuse_ndarray_names
 
@@ -81,7 +81,7 @@ def resolve(t: Deferred) -> Any:
 # reads (see Primitive.tangent_reads); the entries hold the tangents their keys name by id, so
 # those ids stay theirs. Bounded by bytes: past the bound everything is dropped.
 _KEPT: "dict[tuple, tuple]" = {}  # key -> (the tangents it was computed from, the tangent)
-_KEPT_IDS: "dict[int, np.ndarray]" = {}  # the kept tangents, by id (what a key may name)
+_KEPT_IDS: "dict[int, np.ndarray]" = {}  # the kept tangents and seeds, by id (what a key may name)
 _KEPT_BYTES = [0]
 _KEPT_LIMIT = 1 << 25  # 32 MiB
 
@@ -151,15 +151,33 @@ def _kept_key(prim: Primitive, primals: Any, tangents: Any, out: Any, params: An
     return tuple(key)
 
 
+def keep_pass_seed(seed: np.ndarray) -> bool:
+    """Whether a pass over ``seed`` keeps what the seed alone gives: a kept seed
+    (rules/table.keep_seed), then held with the kept tangents (one lookup tells both)."""
+    if not is_kept_seed(seed):
+        return False
+    _hold(seed)
+    return True
+
+
+def _hold(a: np.ndarray) -> None:
+    """Hold ``a`` among the kept arrays (once), within the bound: past it, drop all first."""
+    if _KEPT_IDS.get(id(a)) is not a:
+        if _KEPT_BYTES[0] + a.nbytes > _KEPT_LIMIT:
+            _KEPT.clear()
+            _KEPT_IDS.clear()
+            _KEPT_BYTES[0] = 0
+        _KEPT_IDS[id(a)] = a
+        _KEPT_BYTES[0] += a.nbytes
+
+
 def kept_jvp(prim: Primitive, primals: Any, tangents: Any, out: Any, params: Any,
              chunked: bool) -> Any:
     """``prim.jvp``, for a pass over kept seeds: a tangent of the seeds alone is kept (read-only)
     and handed out again when asked for again."""
-    for t in tangents:  # (checked here first: most operations of a pass fail here)
+    for t in tangents:
         if t is not None and _KEPT_IDS.get(id(t)) is not t:
-            ref = _KEPT_SEEDS.get(id(t))
-            if ref is None or ref() is not t:
-                return prim.jvp(primals, tangents, out, params, chunked)
+            return prim.jvp(primals, tangents, out, params, chunked)
     key = _kept_key(prim, primals, tangents, out, params, chunked)
     if key is None:
         return prim.jvp(primals, tangents, out, params, chunked)
@@ -173,15 +191,10 @@ def kept_jvp(prim: Primitive, primals: Any, tangents: Any, out: Any, params: Any
             return t  # the pool's (dualdiff.buffers): it writes into it again once it is let go
         if base is None:
             t.flags.writeable = False  # (the rule's own new array: nobody else holds it)
-        elif _KEPT_IDS.get(id(base)) is not base and not is_kept_seed(base):
+        elif _KEPT_IDS.get(id(base)) is not base:
             return t  # a view of anything else (a temporary's broadcast): not known to stay
-        if _KEPT_BYTES[0] + t.nbytes > _KEPT_LIMIT:
-            _KEPT.clear()
-            _KEPT_IDS.clear()
-            _KEPT_BYTES[0] = 0
+        _hold(t)  # (once: add's tangent may be the one it was given)
         _KEPT[key] = (tuple(tangents), t)
-        _KEPT_IDS[id(t)] = t
-        _KEPT_BYTES[0] += t.nbytes
     return t
 
 
@@ -297,7 +310,12 @@ class ForwardTag(Tag):
             t.prim, t.primals, t.tangents, t.out = prim, primals, tangents, out
             t.params, t.chunked, t.keep = params, self.chunk is not None, self.keep
             d.tangent = t
-        elif self.keep and prim.tangent_reads is not None:
+        elif (self.keep and prim.tangent_reads is not None
+              and ((tangents[0] is not None and _KEPT_IDS.get(id(tangents[0])) is tangents[0])
+                   or (n == 2 and tangents[-1] is not None
+                       and _KEPT_IDS.get(id(tangents[-1])) is tangents[-1]))):
+            # (a kept tangent among the first two: most operations of a pass have none, and
+            # are told so here without a call)
             d.tangent = kept_jvp(prim, primals, tangents, out, params, self.chunk is not None)
         else:
             d.tangent = prim.jvp(primals, tangents, out, params, self.chunk is not None)

@@ -23,10 +23,10 @@ from .buffers import owns_memory
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
-from .dual import Deferred, Dual, ForwardTag, tangent_of
+from .dual import Deferred, Dual, ForwardTag, keep_pass_seed, tangent_of
 from .memory import MemoryInfo
 from .primitives import is_complex, is_traced, shape_of
-from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed, is_kept_seed  # noqa: F401 (tests read them)
+from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed  # noqa: F401 (tests read them)
 from .sparsity import detect
 from .surface import plain_assignment_error
 from .staging import Staged, call
@@ -143,7 +143,7 @@ def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[A
     if chunk is not None and len(tangents) == 1:
         # Over a kept seed (a reused colouring's directions, for one array x), what the seed
         # alone gives is kept between calls too.
-        tag.keep = is_kept_seed(tangents[0])
+        tag.keep = keep_pass_seed(tangents[0])
     try:
         out = _call(f, unflatten(treedef, tag.new_duals(leaves, tangents)))
         if type(out) is not Dual or out.tag is not tag:  # (one of ours needs no checks)
