@@ -7,7 +7,6 @@ broadcast axes (reverse mode): rule 7 of the tensor-derivative page, written onc
 
 from __future__ import annotations
 
-import operator
 import sys
 from typing import Any, Callable, Optional, Sequence
 
@@ -91,7 +90,11 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
         def jvp(primals, tangents, out, params, chunked):  # noqa: F811
             # The output has the argument's shape, so no broadcasting or alignment is needed.
             t = tangents[0]
-            return _times(p0(primals[0], out), t) if k0 == 0 else (t if k0 == 1 else -t)
+            if k0 != 0:
+                return t if k0 == 1 else -t
+            if type(t) is _ND and t.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
+                return _times(p0(primals[0], out), t)
+            return p0(primals[0], out) * t
 
     elif len(terms) == 2:
         (p0, k0), (p1, k1) = terms
@@ -120,24 +123,51 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                     t1 = d1 * t1
                     total = np.add(t0, t1, out=t0) if _owns_same(t0, t1) else t0 + t1
                 return _fit(total, out, chunked)
+            if scalar_out:  # numbers (or k of them): nothing to write into or pool
+                if t0 is not None and k0 != 1:
+                    t0 = p0(primals[0], primals[1], out) * t0 if k0 == 0 else -t0
+                if t1 is None:
+                    return t0
+                if t0 is None:
+                    if k1 == 1:
+                        return t1
+                    return p1(primals[0], primals[1], out) * t1 if k1 == 0 else -t1
+                if k1 == 0:
+                    t1 = p1(primals[0], primals[1], out) * t1
+                return t0 - t1 if k1 == -1 else t0 + t1  # (a - b: no pass negating b)
             if t0 is not None and k0 != 1:
-                t0 = _times(p0(primals[0], primals[1], out), t0) if k0 == 0 else -t0
+                if k0 == -1:
+                    t0 = -t0
+                elif type(t0) is _ND and t0.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
+                    t0 = _times(p0(primals[0], primals[1], out), t0)
+                else:
+                    t0 = p0(primals[0], primals[1], out) * t0
             if t0 is None or t1 is None:
                 if t1 is not None and k1 != 1:
-                    t1 = _times(p1(primals[0], primals[1], out), t1) if k1 == 0 else -t1
+                    if k1 == -1:
+                        t1 = -t1
+                    elif type(t1) is _ND and t1.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
+                        t1 = _times(p1(primals[0], primals[1], out), t1)
+                    else:
+                        t1 = p1(primals[0], primals[1], out) * t1
                 total = t1 if t0 is None else t0
             else:
                 if k1 == 0:
-                    t1 = _times(p1(primals[0], primals[1], out), t1)
+                    if type(t1) is _ND and t1.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
+                        t1 = _times(p1(primals[0], primals[1], out), t1)
+                    else:
+                        t1 = p1(primals[0], primals[1], out) * t1
                 # t0 is a temporary made just above unless k0 == 1: the sum may reuse it.
                 mine = k0 != 1 and type(t0) is np.ndarray and _owns_same(t0, t1)
+                # (large arrays that are not: into the buffer pool's memory)
+                big = not mine and type(t0) is _ND and t0.nbytes >= buffers.MIN_BYTES
                 if k1 == -1:  # a - b is a + (-b) exactly, without a pass that negates b
-                    total = np.subtract(t0, t1, out=t0) if mine else _pooled(np.subtract, t0, t1, operator.sub)
+                    total = (np.subtract(t0, t1, out=t0) if mine else
+                             buffers.call(np.subtract, t0, t1) if big else t0 - t1)
                 else:
-                    total = np.add(t0, t1, out=t0) if mine else _pooled(np.add, t0, t1, operator.add)
-            if not scalar_out:
-                return _fit(total, out, chunked)
-            return total  # scalar arguments: nothing was broadcast
+                    total = (np.add(t0, t1, out=t0) if mine else
+                             buffers.call(np.add, t0, t1) if big else t0 + t1)
+            return _fit(total, out, chunked)
 
     def vjp(ct, primals, out, params, shapes, wants):
         cts = []
@@ -156,7 +186,10 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             elif scalar is None:
                 # The product in place in the partial's temporary (cos(x) for sin) instead of
                 # another array, when the partial is one (see _times).
-                c = _times(p(*primals, out), ct)
+                if type(ct) is _ND and ct.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
+                    c = _times(p(*primals, out), ct)
+                else:
+                    c = p(*primals, out) * ct
             else:
                 d = p(*primals, out)
                 if d is last_d:
@@ -285,6 +318,7 @@ _FUSE_MIN_BYTES = 4 * _BLOCK_BYTES
 # elision); _times does the same for the partials it is handed, from the same size.
 _ELIDE_MIN = 1 << 18
 getrefcount = sys.getrefcount
+_ND = np.ndarray
 
 
 def _fusable(t0: Value, t1: Value, out: Value) -> bool:
@@ -345,14 +379,6 @@ def _times(d: Value, t: Value) -> Value:
         if d.nbytes >= buffers.MIN_BYTES:
             return buffers.call(np.multiply, d, t)
     return d * t
-
-
-def _pooled(ufunc: Any, a: Value, b: Value, plain: Callable[[Value, Value], Value]) -> Value:
-    """``plain(a, b)`` (an operator) for two tangents, as ``ufunc`` into the buffer pool's memory
-    when they are large arrays."""
-    if type(a) is np.ndarray and a.nbytes >= buffers.MIN_BYTES:
-        return buffers.call(ufunc, a, b)
-    return plain(a, b)
 
 
 def _owns_same(a: Value, b: Value) -> bool:
