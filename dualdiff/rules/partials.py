@@ -136,27 +136,14 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                     t1 = p1(primals[0], primals[1], out) * t1
                 return t0 - t1 if k1 == -1 else t0 + t1  # (a - b: no pass negating b)
             if t0 is not None and k0 != 1:
-                if k0 == -1:
-                    t0 = -t0
-                elif type(t0) is _ND and t0.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
-                    t0 = _times(p0(primals[0], primals[1], out), t0)
-                else:
-                    t0 = p0(primals[0], primals[1], out) * t0
+                t0 = _scaled(p0, primals, out, t0) if k0 == 0 else -t0
             if t0 is None or t1 is None:
                 if t1 is not None and k1 != 1:
-                    if k1 == -1:
-                        t1 = -t1
-                    elif type(t1) is _ND and t1.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
-                        t1 = _times(p1(primals[0], primals[1], out), t1)
-                    else:
-                        t1 = p1(primals[0], primals[1], out) * t1
+                    t1 = _scaled(p1, primals, out, t1) if k1 == 0 else -t1
                 total = t1 if t0 is None else t0
             else:
                 if k1 == 0:
-                    if type(t1) is _ND and t1.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
-                        t1 = _times(p1(primals[0], primals[1], out), t1)
-                    else:
-                        t1 = p1(primals[0], primals[1], out) * t1
+                    t1 = _scaled(p1, primals, out, t1)
                 # t0 is a temporary made just above unless k0 == 1: the sum may reuse it.
                 mine = k0 != 1 and type(t0) is np.ndarray and _owns_same(t0, t1)
                 # (large arrays that are not: into the buffer pool's memory)
@@ -360,6 +347,13 @@ def _sum_of_products(d0: Value, t0: np.ndarray, d1: Value, t1: np.ndarray) -> Op
         mul(c[i:j], d[i:j], out=scratch)
         add(part, scratch, out=part)
     return total
+
+
+def _scaled(p: Callable[..., Value], primals: Any, out: Value, t: Value) -> Value:
+    """``p(a, b, out) * t``: a two-argument partial times a tangent (see :func:`_times`)."""
+    if type(t) is _ND and t.nbytes >= _ELIDE_MIN:
+        return _times(p(primals[0], primals[1], out), t)
+    return p(primals[0], primals[1], out) * t
 
 
 def _times(d: Value, t: Value) -> Value:
