@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 
 from .primitives import TRACED
-from .tape import Tape
+from .tape import Tape, as_entry
 
 __all__ = ["MemoryInfo", "value_bytes", "kept_bytes"]
 
@@ -63,7 +63,7 @@ def held_prefix(tape: Tape) -> List[int]:
     seen = set()
     total = 0
     out = []
-    for e in tape.entries:
+    for e in map(as_entry, tape.entries):  # (a float entry: what its Entry would keep)
         for p, v in zip(e.parents, e.args):
             if p is not None and v is not None and p not in seen:
                 seen.add(p)

@@ -15,7 +15,7 @@ that are themselves Duals (forward-over-reverse Hessians) differentiates through
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -34,6 +34,9 @@ __all__ = ["Var", "Tape", "TapeTag", "Entry", "backward"]
 _new = object.__new__
 _PLAIN_FLOATS = frozenset((float, np.float64))
 _SCALAR_SHAPES = ((), ())  # the shapes of two scalar arguments
+_SCALAR_SHAPE = ((),)  # and of one
+_WANT_ONE = (True,)
+_NO_PARAMS: dict = {}
 # What an entry keeps of the operation, by the primitive's ``needs``: (arguments, output).
 _KEEPS = {"args": (True, False), "out": (False, True), "both": (True, True), "none": (False, False)}
 
@@ -73,8 +76,11 @@ class Tape:
     """The Wengert list of one reverse-mode recording.
 
     ``inputs`` are the slots of the input variables, ``entries`` the recorded operations in the
-    order they ran. With ``keep_all=True`` every argument and output value is kept (the
-    evaluation trace needs them); otherwise only what the adjoint rules need.
+    order they ran: an :class:`Entry` each, or for a scalar operation (one or two float
+    arguments, a float result, no parameters) the tuple ``(prim, slot, parents, args, out,
+    wants)``, which :func:`as_entry` turns into the Entry it stands for. With ``keep_all=True``
+    every entry is an Entry and every argument and output value is kept (the evaluation trace
+    needs them); otherwise only what the adjoint rules need.
 
     Checkpoints (:mod:`dualdiff.checkpoint`) use four more fields: ``table``, the grad_table of
     the sweep under way (a checkpoint's re-run adds onto its inputs' running sums there, in the
@@ -89,7 +95,7 @@ class Tape:
                  "table", "meter", "inner_operations", "regions", "__weakref__")
 
     def __init__(self, keep_all: bool = False):
-        self.entries: List[Entry] = []
+        self.entries: List[Any] = []  # Entry objects, and tuples for float entries (see above)
         self.inputs: List[int] = []
         self.nslots = 0
         self.keep_all = keep_all
@@ -111,13 +117,13 @@ class TapeTag(Tag):
     __slots__ = ("tape",)
 
     def __init__(self, tape: Tape, owner: str = "vjp"):
-        super().__init__(None, owner=owner)
+        Tag.__init__(self, None, None, owner)  # (positional: one is made per recording)
         self.tape = tape
 
     def new_var(self, value: Any) -> "Var":
         return self.new_vars([value])[0]
 
-    def new_vars(self, values: List[Any]) -> List["Var"]:
+    def new_vars(self, values: Sequence[Any]) -> List["Var"]:
         """One input Var per value (one call for all: scalar code's inputs are several)."""
         tape = self.tape
         first = slot = tape.nslots
@@ -136,8 +142,54 @@ class TapeTag(Tag):
         return out
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> "Var":
-        # One and two arguments are unrolled, and floats' shapes written in: this runs once per
-        # recorded operation, and on scalar code its bookkeeping is most of the recording.
+        # Scalar code first: one or two float arguments (np.float64 too), a float result, no
+        # parameters. Its entry is a tuple (see Tape) and nothing else is worked out: the shapes,
+        # what to keep and the complex check of the general path all have one answer there.
+        n = len(args)
+        if n == 2:
+            a, b = args
+            if type(a) is Var and a.tag is self:
+                va, sa = a.primal, a.slot
+            else:
+                va, sa = a, None
+            if type(b) is Var and b.tag is self:
+                vb, sb = b.primal, b.slot
+            else:
+                vb, sb = b, None
+            if type(va) not in _PLAIN_FLOATS or type(vb) not in _PLAIN_FLOATS or params:
+                return self._general(prim, args, params)
+            native = FLOAT_OPS.get(prim) if type(va) is float and type(vb) is float else None
+            out = native(va, vb) if native is not None else prim.impl(va, vb)
+            values: tuple = (va, vb)
+            parents: tuple = (sa, sb)
+            wants: tuple = (sa is not None, sb is not None)
+        elif n == 1:
+            a = args[0]
+            if type(a) is not Var or a.tag is not self or params:
+                return self._general(prim, args, params)
+            va = a.primal
+            if type(va) not in _PLAIN_FLOATS:
+                return self._general(prim, args, params)
+            out = prim.impl(va)
+            values, parents, wants = (va,), (a.slot,), _WANT_ONE
+        else:
+            return self._general(prim, args, params)
+        tape = self.tape
+        if type(out) not in _PLAIN_FLOATS or tape.keep_all:
+            return self._record(prim, values, parents, params, out,
+                                _SCALAR_SHAPES if n == 2 else _SCALAR_SHAPE)
+        self.count += 1
+        slot = tape.nslots
+        tape.nslots = slot + 1
+        tape.entries.append((prim, slot, parents, values, out, wants))
+        v = _new(Var)
+        v.primal = out
+        v.slot = slot
+        v.tag = self
+        return v
+
+    def _general(self, prim: Primitive, args: tuple, params: dict) -> "Var":
+        """Any other operation: arrays, parameters, values of older perturbations."""
         n = len(args)
         if n == 2:
             a, b = args
@@ -151,25 +203,17 @@ class TapeTag(Tag):
                 vb, sb = b, None
             values: Tuple[Any, ...] = (va, vb)
             parents: Tuple[Optional[int], ...] = (sa, sb)
-            wants: Tuple[bool, ...] = (sa is not None, sb is not None)
             ta, tb = type(va), type(vb)
-            if ta is float and tb is float:  # nothing nested; add, subtract, multiply native
-                native = FLOAT_OPS.get(prim)
-                nested = False
-                shapes: Tuple[tuple, ...] = _SCALAR_SHAPES
-            else:
-                native = None
-                nested = ta in TRACED or tb in TRACED
-                shapes = (() if ta is float or ta is np.float64 else shape_of(va),
-                          () if tb is float or tb is np.float64 else shape_of(vb))
+            nested = ta in TRACED or tb in TRACED
+            shapes: Tuple[tuple, ...] = (() if ta is float or ta is np.float64 else shape_of(va),
+                                         () if tb is float or tb is np.float64 else shape_of(vb))
         elif n == 1:
             a = args[0]
             if type(a) is Var and a.tag is self:
                 va, sa = a.primal, a.slot
             else:
                 va, sa = a, None
-            values, parents, wants = (va,), (sa,), (sa is not None,)
-            native = None
+            values, parents = (va,), (sa,)
             ta = type(va)
             nested = ta in TRACED
             shapes = (() if ta is float or ta is np.float64 else shape_of(va),)
@@ -186,18 +230,19 @@ class TapeTag(Tag):
                     pars.append(None)
                 nested = nested or type(vals[-1]) in TRACED
             values, parents = tuple(vals), tuple(pars)
-            native = None
-            wants = tuple([p is not None for p in pars])
             shapes = tuple([shape_of(v) for v in values])
         # Values carrying an older perturbation must see this operation too: bind again.
-        if native is not None:
-            out = native(va, vb)
-        elif nested:
+        if nested:
             out = _outer(prim, values, params)
         elif params:
             out = prim.impl(*values, **params)
         else:  # (a call without ** is cheaper: most operations have no parameters)
             out = prim.impl(*values)
+        return self._record(prim, values, parents, params, out, shapes)
+
+    def _record(self, prim: Primitive, values: tuple, parents: tuple, params: dict, out: Any,
+                shapes: Tuple[tuple, ...]) -> "Var":
+        """Append the general entry of an operation already computed (``out``) and return its Var."""
         kind = type(out)  # written out: this runs once per recorded operation
         if kind is float or kind is np.float64:  # indexing a float array gives np.float64
             cplx = False
@@ -220,12 +265,15 @@ class TapeTag(Tag):
         e = _new(Entry)
         e.prim = prim
         e.parents = parents
-        e.args = values if keep_args else (None,) * n
+        e.args = values if keep_args else (None,) * len(values)
         e.out = out if keep_out else None
         e.params = params
         e.shapes = shapes
         e.slot = slot
-        e.wants = wants
+        n = len(parents)
+        e.wants = ((parents[0] is not None, parents[1] is not None) if n == 2
+                   else (parents[0] is not None,) if n == 1
+                   else tuple([p is not None for p in parents]))
         e.real = _real_parents(values, parents) if cplx else None
         tape.entries.append(e)
         if tape.keep_all:
@@ -299,35 +347,68 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
         else:
             i -= 1
             e = entries[i]
-        slot = e.slot
-        ct = table[slot]
-        if ct is None:
-            continue
-        if not keep:
-            table[slot] = None
-        swept += 1
-        at = e.prim.accumulate_at
-        if at is not None and e.real is None and e.parents[0] is not None:
-            # getitem: ct added into the part of the parent's running sum it came from, when
-            # the table alone holds that sum (the count: the table, `old`, the argument)
-            old = table[e.parents[0]]
-            if (old is not None and old is not ct and _REFCOUNTS
-                    and getrefcount(old) <= 3 + tracked(old) and _sum_into_part(old, ct, at, e.params)):
-                tape.inplace += 1
+        if type(e) is tuple:  # a float entry (see TapeTag.process)
+            ct = table[e[1]]
+            if ct is None:
                 continue
-        rule = e.prim.vjp
-        if (type(ct) is np.ndarray and ct.nbytes >= _OWNED_MIN_BYTES
-                and e.prim.vjp_owning is not None):
-            cts = c = old = None  # (the last step's results may hold this very array)
-            # ct held by the local `ct` alone (and getrefcount's argument): no entry, no other
-            # slot, no caller's seed, no view of it (the buffer pool's reference aside: see
-            # dualdiff.buffers). The rule may write into it.
-            if _REFCOUNTS and getrefcount(ct) <= 2 + tracked(ct) and _owns_memory(ct):
-                rule = e.prim.vjp_owning
-        cts = rule(ct, e.args, e.out, e.params, e.shapes, e.wants)
-        if e.real is not None:
-            cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]
-        for j, p in enumerate(e.parents):
+            if type(ct) is float or type(ct) is np.float64:
+                prim, slot, parents, values, out, wants = e
+                if not keep:
+                    table[slot] = None
+                swept += 1
+                cts = prim.vjp(ct, values, out, _NO_PARAMS,
+                               _SCALAR_SHAPES if len(values) == 2 else _SCALAR_SHAPE, wants)
+                # (unrolled: on scalar code this loop's bookkeeping is a third of the sweep; the
+                # in-place sums of the general loop below take arrays and Duals only)
+                p = parents[0]
+                c = cts[0]
+                if p is not None and c is not None:
+                    old = table[p]
+                    table[p] = (c if old is None else old + c
+                                if type(old) in _PLAIN_FLOATS and type(c) in _PLAIN_FLOATS
+                                else add(old, c))
+                if len(parents) == 2:
+                    p = parents[1]
+                    c = cts[1]
+                    if p is not None and c is not None:
+                        old = table[p]
+                        table[p] = (c if old is None else old + c
+                                    if type(old) in _PLAIN_FLOATS and type(c) in _PLAIN_FLOATS
+                                    else add(old, c))
+                continue
+            else:  # anything else the general rule takes, from the entry it stands for
+                e = as_entry(e)
+        if type(e) is not tuple:
+            slot = e.slot
+            ct = table[slot]
+            if ct is None:
+                continue
+            if not keep:
+                table[slot] = None
+            swept += 1
+            at = e.prim.accumulate_at
+            if at is not None and e.real is None and e.parents[0] is not None:
+                # getitem: ct added into the part of the parent's running sum it came from, when
+                # the table alone holds that sum (the count: the table, `old`, the argument)
+                old = table[e.parents[0]]
+                if (old is not None and old is not ct and _REFCOUNTS
+                        and getrefcount(old) <= 3 + tracked(old) and _sum_into_part(old, ct, at, e.params)):
+                    tape.inplace += 1
+                    continue
+            rule = e.prim.vjp
+            if (type(ct) is np.ndarray and ct.nbytes >= _OWNED_MIN_BYTES
+                    and e.prim.vjp_owning is not None):
+                cts = c = old = None  # (the last step's results may hold this very array)
+                # ct held by the local `ct` alone (and getrefcount's argument): no entry, no other
+                # slot, no caller's seed, no view of it (the buffer pool's reference aside: see
+                # dualdiff.buffers). The rule may write into it.
+                if _REFCOUNTS and getrefcount(ct) <= 2 + tracked(ct) and _owns_memory(ct):
+                    rule = e.prim.vjp_owning
+            cts = rule(ct, e.args, e.out, e.params, e.shapes, e.wants)
+            if e.real is not None:
+                cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]
+            parents = e.parents
+        for j, p in enumerate(parents):
             if p is None:
                 continue
             c = cts[j]
@@ -361,6 +442,27 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
     tape.swept += swept
     tape.table = None
     return table
+
+
+def as_entry(t: Any) -> Entry:
+    """The :class:`Entry` a tape's entry stands for: an Entry as it is; a float entry (a tuple,
+    see ``TapeTag.process``) as the Entry the general path would have recorded, keeping only
+    what its adjoint rule needs. For the tape's readers (memory counts, the docs)."""
+    if type(t) is not tuple:
+        return t
+    prim, slot, parents, values, out, wants = t
+    keep_args, keep_out = _KEEPS[prim.needs]
+    e = _new(Entry)
+    e.prim = prim
+    e.parents = parents
+    e.args = values if keep_args else (None,) * len(values)
+    e.out = out if keep_out else None
+    e.params = _NO_PARAMS
+    e.shapes = _SCALAR_SHAPES if len(values) == 2 else _SCALAR_SHAPE
+    e.slot = slot
+    e.wants = wants
+    e.real = None
+    return e
 
 
 def _real_parents(values: tuple, parents: tuple) -> Optional[Tuple[bool, ...]]:

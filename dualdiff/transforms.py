@@ -167,14 +167,21 @@ class _Recording:
 
     def __init__(self, f: Callable, leaves: List[Any], treedef: Any, owner: str,
                  keep_all: bool = False, meter: Optional[MemoryInfo] = None):
-        self.tape = Tape(keep_all=keep_all)
-        tag = TapeTag(self.tape, owner=owner)
+        tape = Tape(keep_all=keep_all)
+        tag = TapeTag(tape, owner=owner)
         try:
             out = _call(f, unflatten(treedef, tag.new_vars(leaves)))
             if type(out) is not Var or out.tag is not tag:  # (one of ours needs no checks)
                 out = _output(out)
         finally:
             tag.active = False
+        self._made(tape, tag, out, leaves, treedef)
+        if meter is not None:
+            meter.watch(tape)
+
+    def _made(self, tape: Tape, tag: TapeTag, out: Any, leaves: List[Any], treedef: Any) -> None:
+        """Take the recording of f on ``tag``'s Vars for ``leaves``, and its checked output."""
+        self.tape = tape
         self.leaves = leaves
         self.treedef = treedef
         self.tag = tag
@@ -183,10 +190,8 @@ class _Recording:
         if type(out) is Var and out.tag is tag:
             self.value, self.out_slot = out.primal, out.slot
         self.out_shape = () if type(self.value) is float else shape_of(self.value)
-        self.recorded = len(self.tape.entries)  # a last sweep consumes the tape; the count stays
+        self.recorded = len(tape.entries)  # a last sweep consumes the tape; the count stays
         self.sweeps = 0
-        if meter is not None:
-            meter.watch(self.tape)
 
     @property
     def operations(self) -> int:
@@ -207,9 +212,46 @@ class _Recording:
             if type(table[s]) is float and type(x) is float:  # nothing to copy or convert
                 out.append(table[s])  # (no local name for it: take() counts references)
                 continue
-            c = take(table, s)  # never the caller's ybar, a tape value, or another input's array
-            out.append(_zero_cotangent(x) if c is None else _like_input(c, x))
+            out.append(_leaf_cotangent(table, s, x))
         return out
+
+
+def _leaf_cotangent(table: List[Any], slot: int, x: Any) -> Any:
+    """Input x's cotangent, taken from the grad_table at its slot, in x's dtype."""
+    c = take(table, slot)  # never the caller's ybar, a tape value, or another input's array
+    return _zero_cotangent(x) if c is None else _like_input(c, x)
+
+
+def _reverse_grad_of_floats(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recording]]:
+    """``grad(f, x)`` for x a tuple of Python floats (the worked example): ``(gradient, None)``;
+    ``(None, None)``, having run nothing, for any other x.
+
+    The recording and sweep of the general path without its bookkeeping (flattening, the
+    structure rebuilt twice, the checks a float output does not need). Anything but a float64
+    output of this recording (no dependence on x, a float32, complex or non-scalar f) is handed
+    back as ``(None, recording)`` for the general path to go on with, so f runs once either way.
+    """
+    for v in x:
+        if type(v) is not float:
+            return None, None
+    if not x:
+        return None, None
+    tape = Tape()
+    tag = TapeTag(tape, owner="grad")
+    try:
+        out = _call(f, tuple(tag.new_vars(x)))
+        if type(out) is not Var or out.tag is not tag:
+            out = _output(out)
+    finally:
+        tag.active = False
+    if type(out) is not Var or out.tag is not tag or type(out.primal) not in _FLOAT64:
+        rec = _Recording.__new__(_Recording)
+        rec._made(tape, tag, out, *flatten(x))
+        return None, rec
+    # ȳ = 1.0, a Python float as in the general path; the inputs hold slots 0 … n-1
+    table = backward(tape, {out.slot: 1.0}, consume=True)
+    return tuple([np.float64(table[s]) if type(table[s]) is float
+                  else _finish(_leaf_cotangent(table, s, x[s])) for s in range(len(x))]), None
 
 
 def _zero_cotangent(x: Any) -> Any:
@@ -552,9 +594,15 @@ def grad(f: Callable, x: Any = _NO_X, mode: str = "reverse", chunk: Union[int, s
             info = JacobianInfo(passes, "forward", k, ops, n, m, 0)
         return _returns(aux, x, g, info) if full_output else _returns(aux, x, g)
     if mode == "reverse":
+        rec = None
+        if type(x) is tuple and not full_output and aux is None:
+            g, rec = _reverse_grad_of_floats(f, x)
+            if g is not None:
+                return g
         leaves, treedef = _leaves(x)
         meter = MemoryInfo() if full_output else None
-        rec = _Recording(f, leaves, treedef, "grad", meter=meter)
+        if rec is None:
+            rec = _Recording(f, leaves, treedef, "grad", meter=meter)
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape, fn=f)
         value = rec.value
