@@ -30,6 +30,7 @@ import contextlib
 import mmap
 import sys
 import threading
+import weakref
 from typing import Any, Dict, Iterator, Optional
 
 import numpy as np
@@ -46,6 +47,7 @@ MIN_BYTES = 1 << 20
 MAX_BYTES = 64 << 20
 
 _getrefcount = sys.getrefcount
+_getweakrefcount = weakref.getweakrefcount
 _arrays: Dict[int, np.ndarray] = {}  # id -> array: the tracked arrays, in use or idle
 _bytes = 0
 _paused = 0  # paused() blocks running
@@ -77,8 +79,11 @@ def empty(shape: tuple, dtype: Any) -> Optional[np.ndarray]:
         return None
     with _lock:
         for a in _arrays.values():
-            # the dict's reference, the loop's `a` and getrefcount's argument: held by nobody
-            if _getrefcount(a) == 3 and a.shape == shape and a.dtype == dtype:
+            # the dict's reference, the loop's `a` and getrefcount's argument: held by nobody.
+            # (A weak reference would see the pool's next write: such an array is left idle,
+            # and freed, its weak references cleared, when the pool lets it go.)
+            if (_getrefcount(a) == 3 and a.shape == shape and a.dtype == dtype
+                    and not _getweakrefcount(a)):
                 return a
         if _bytes + nbytes > MAX_BYTES:
             _evict(nbytes)

@@ -7,6 +7,7 @@ what it does not cover (small, strided, mixed dtypes, numpy scalars) to numpy as
 """
 
 import concurrent.futures
+import weakref
 
 import numpy as np
 import pytest
@@ -66,6 +67,14 @@ def test_empty_reuses_only_memory_nobody_holds():
     d = buffers.empty((N - 1,), np.float64)
     assert d.ctypes.data != address
     assert buffers.empty((N,), np.float32).dtype == np.float32
+    # an array someone holds a weak reference to is never handed out again (the weakref would
+    # see the next write); it is freed, the weakref cleared, when the pool lets it go
+    w = buffers.empty((N,), np.float64)
+    ref = weakref.ref(w)
+    del w
+    assert ref() is not None and not np.shares_memory(buffers.empty((N,), np.float64), ref())
+    buffers.clear()
+    assert ref() is None
 
 
 def test_empty_declines_small_arrays_and_stays_within_its_bound():
