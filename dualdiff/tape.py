@@ -35,7 +35,6 @@ _new = object.__new__
 _PLAIN_FLOATS = frozenset((float, np.float64))
 _SCALAR_SHAPES = ((), ())  # the shapes of two scalar arguments
 _SCALAR_SHAPE = ((),)  # and of one
-_WANT_ONE = (True,)
 _NO_PARAMS: dict = {}
 # What an entry keeps of the operation, by the primitive's ``needs``: (arguments, output).
 _KEEPS = {"args": (True, False), "out": (False, True), "both": (True, True), "none": (False, False)}
@@ -142,55 +141,13 @@ class TapeTag(Tag):
         return out
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> "Var":
-        # Scalar code first: one or two float arguments (np.float64 too), a float result, no
-        # parameters. Its entry is a tuple (see Tape) and nothing else is worked out: the shapes,
-        # what to keep and the complex check of the general path all have one answer there.
+        # One and two arguments are unrolled, and floats' shapes written in: this runs once per
+        # recorded operation, and on scalar code its bookkeeping is most of the recording.
+        # Scalar code (one or two float arguments, np.float64 too, a float result and no
+        # parameters) gets a tuple entry (see Tape): the shapes, what to keep and the complex
+        # check below all have one answer there.
         n = len(args)
-        if n == 2:
-            a, b = args
-            if type(a) is Var and a.tag is self:
-                va, sa = a.primal, a.slot
-            else:
-                va, sa = a, None
-            if type(b) is Var and b.tag is self:
-                vb, sb = b.primal, b.slot
-            else:
-                vb, sb = b, None
-            if type(va) not in _PLAIN_FLOATS or type(vb) not in _PLAIN_FLOATS or params:
-                return self._general(prim, args, params)
-            native = FLOAT_OPS.get(prim) if type(va) is float and type(vb) is float else None
-            out = native(va, vb) if native is not None else prim.impl(va, vb)
-            values: tuple = (va, vb)
-            parents: tuple = (sa, sb)
-            wants: tuple = (sa is not None, sb is not None)
-        elif n == 1:
-            a = args[0]
-            if type(a) is not Var or a.tag is not self or params:
-                return self._general(prim, args, params)
-            va = a.primal
-            if type(va) not in _PLAIN_FLOATS:
-                return self._general(prim, args, params)
-            out = prim.impl(va)
-            values, parents, wants = (va,), (a.slot,), _WANT_ONE
-        else:
-            return self._general(prim, args, params)
-        tape = self.tape
-        if type(out) not in _PLAIN_FLOATS or tape.keep_all:
-            return self._record(prim, values, parents, params, out,
-                                _SCALAR_SHAPES if n == 2 else _SCALAR_SHAPE)
-        self.count += 1
-        slot = tape.nslots
-        tape.nslots = slot + 1
-        tape.entries.append((prim, slot, parents, values, out, wants))
-        v = _new(Var)
-        v.primal = out
-        v.slot = slot
-        v.tag = self
-        return v
-
-    def _general(self, prim: Primitive, args: tuple, params: dict) -> "Var":
-        """Any other operation: arrays, parameters, values of older perturbations."""
-        n = len(args)
+        scalar = False
         if n == 2:
             a, b = args
             if type(a) is Var and a.tag is self:
@@ -203,20 +160,32 @@ class TapeTag(Tag):
                 vb, sb = b, None
             values: Tuple[Any, ...] = (va, vb)
             parents: Tuple[Optional[int], ...] = (sa, sb)
+            wants: Tuple[bool, ...] = (sa is not None, sb is not None)
             ta, tb = type(va), type(vb)
-            nested = ta in TRACED or tb in TRACED
-            shapes: Tuple[tuple, ...] = (() if ta is float or ta is np.float64 else shape_of(va),
-                                         () if tb is float or tb is np.float64 else shape_of(vb))
+            if ta in _PLAIN_FLOATS and tb in _PLAIN_FLOATS and not params:
+                scalar = True
+                native = FLOAT_OPS.get(prim) if ta is float and tb is float else None
+                out = native(va, vb) if native is not None else prim.impl(va, vb)
+                shapes: Tuple[tuple, ...] = _SCALAR_SHAPES
+            else:
+                nested = ta in TRACED or tb in TRACED
+                shapes = (() if ta is float or ta is np.float64 else shape_of(va),
+                          () if tb is float or tb is np.float64 else shape_of(vb))
         elif n == 1:
             a = args[0]
             if type(a) is Var and a.tag is self:
                 va, sa = a.primal, a.slot
             else:
                 va, sa = a, None
-            values, parents = (va,), (sa,)
+            values, parents, wants = (va,), (sa,), (sa is not None,)
             ta = type(va)
-            nested = ta in TRACED
-            shapes = (() if ta is float or ta is np.float64 else shape_of(va),)
+            if ta in _PLAIN_FLOATS and not params and sa is not None:
+                scalar = True
+                out = prim.impl(va)
+                shapes = _SCALAR_SHAPE
+            else:
+                nested = ta in TRACED
+                shapes = (() if ta is float or ta is np.float64 else shape_of(va),)
         else:
             vals: List[Any] = []
             pars: List[Optional[int]] = []
@@ -230,19 +199,27 @@ class TapeTag(Tag):
                     pars.append(None)
                 nested = nested or type(vals[-1]) in TRACED
             values, parents = tuple(vals), tuple(pars)
+            wants = tuple([p is not None for p in pars])
             shapes = tuple([shape_of(v) for v in values])
+        tape = self.tape
+        if scalar:
+            if type(out) in _PLAIN_FLOATS and not tape.keep_all:
+                self.count += 1
+                slot = tape.nslots
+                tape.nslots = slot + 1
+                tape.entries.append((prim, slot, parents, values, out, wants))
+                v = _new(Var)
+                v.primal = out
+                v.slot = slot
+                v.tag = self
+                return v
         # Values carrying an older perturbation must see this operation too: bind again.
-        if nested:
+        elif nested:
             out = _outer(prim, values, params)
         elif params:
             out = prim.impl(*values, **params)
         else:  # (a call without ** is cheaper: most operations have no parameters)
             out = prim.impl(*values)
-        return self._record(prim, values, parents, params, out, shapes)
-
-    def _record(self, prim: Primitive, values: tuple, parents: tuple, params: dict, out: Any,
-                shapes: Tuple[tuple, ...]) -> "Var":
-        """Append the general entry of an operation already computed (``out``) and return its Var."""
         kind = type(out)  # written out: this runs once per recorded operation
         if kind is float or kind is np.float64:  # indexing a float array gives np.float64
             cplx = False
@@ -256,7 +233,6 @@ class TapeTag(Tag):
         else:
             cplx = is_complex(stop_gradient(out))
         self.count += 1
-        tape = self.tape
         slot = tape.nslots
         tape.nslots = slot + 1
         keep_args, keep_out = _KEEPS["both" if tape.keep_all else prim.needs]
@@ -265,15 +241,12 @@ class TapeTag(Tag):
         e = _new(Entry)
         e.prim = prim
         e.parents = parents
-        e.args = values if keep_args else (None,) * len(values)
+        e.args = values if keep_args else (None,) * n
         e.out = out if keep_out else None
         e.params = params
         e.shapes = shapes
         e.slot = slot
-        n = len(parents)
-        e.wants = ((parents[0] is not None, parents[1] is not None) if n == 2
-                   else (parents[0] is not None,) if n == 1
-                   else tuple([p is not None for p in parents]))
+        e.wants = wants
         e.real = _real_parents(values, parents) if cplx else None
         tape.entries.append(e)
         if tape.keep_all:
