@@ -331,18 +331,11 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 swept += 1
                 cts = prim.vjp(ct, values, out, _NO_PARAMS,
                                _SCALAR_SHAPES if len(values) == 2 else _SCALAR_SHAPE, wants)
-                # (unrolled: on scalar code this loop's bookkeeping is a third of the sweep; the
-                # in-place sums of the general loop below take arrays and Duals only)
-                p = parents[0]
-                c = cts[0]
-                if p is not None and c is not None:
-                    old = table[p]
-                    table[p] = (c if old is None else old + c
-                                if type(old) in _PLAIN_FLOATS and type(c) in _PLAIN_FLOATS
-                                else add(old, c))
-                if len(parents) == 2:
-                    p = parents[1]
-                    c = cts[1]
+                # (the in-place sums of the general loop below take arrays and Duals only)
+                j = 0
+                for p in parents:
+                    c = cts[j]
+                    j += 1
                     if p is not None and c is not None:
                         old = table[p]
                         table[p] = (c if old is None else old + c

@@ -583,7 +583,10 @@ def grad(f: Callable, x: Any = _NO_X, mode: str = "reverse", chunk: Union[int, s
     if x is _NO_X:
         return _curried(grad, f, mode=mode, chunk=chunk, full_output=full_output,
                         has_aux=has_aux, holomorphic=holomorphic)
-    _check_args("grad", f, mode=mode, chunk=chunk, has_aux=has_aux, holomorphic=holomorphic)
+    if not (has_aux is False and holomorphic is False and type(chunk) is str and chunk == "auto"
+            and (mode == "reverse" or mode == "forward") and callable(f)):
+        # (the defaults pass every check: on scalar code the call is a tenth of the cost)
+        _check_args("grad", f, mode=mode, chunk=chunk, has_aux=has_aux, holomorphic=holomorphic)
     aux = _Aux(f, "grad") if has_aux else None
     f = aux or f
     if holomorphic:
