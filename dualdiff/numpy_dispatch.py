@@ -11,6 +11,7 @@ every entry is a function of :mod:`dualdiff.rules`, or a pass-through of plain v
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -640,7 +641,6 @@ def special_ufunc_rule(ufunc: Any) -> Any:
     by its name, and only if it is scipy.special's own object. (Kept out of UFUNC_RULES, whose
     content must not depend on what a process has met: the support page is generated from it.)
     """
-    import sys
     special = sys.modules.get("scipy.special")
     rule = _SPECIAL_UFUNCS.get(getattr(ufunc, "__name__", ""))
     if rule is None or special is None or getattr(special, ufunc.__name__, None) is not ufunc:
