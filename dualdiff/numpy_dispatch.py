@@ -513,6 +513,17 @@ def _np_compress(condition, a, axis=None, out=None):
     return F.take(a, where, axis=axis)
 
 
+def _np_unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
+               *, equal_nan=True, sorted=True):
+    """The sorted unique values (rows along ``axis``), as np.unique; each one's derivative is that of its first occurrence."""
+    found = np.unique(stop_gradient(ar), return_index=True, return_inverse=return_inverse,
+                      return_counts=return_counts, axis=axis, equal_nan=equal_nan)
+    values = F.take(ar, found[1], axis=axis)  # numpy's first occurrences, in sorted order
+    extra = (found[1],) if return_index else ()
+    extra += found[2:]
+    return (values, *extra) if extra else values
+
+
 def _np_extract(condition, arr):
     """The elements of arr where condition is true, in C order, as np.extract."""
     return F.take(arr, np.flatnonzero(np.asarray(stop_gradient(condition), dtype=bool)))
@@ -618,6 +629,7 @@ FUNCTION_RULES.update({
     np.interp: F.interp, np.polyval: F.polyval, np.polyder: F.polyder, np.polyint: F.polyint,
     np.polyadd: F.polyadd, np.polysub: F.polysub, np.polymul: F.polymul, np.vander: F.vander,
     np.polyfit: F.polyfit, np.compress: _np_compress, np.extract: _np_extract,
+    np.unique: _np_unique,
     np.convolve: F.convolve, np.correlate: F.correlate, np.cov: F.cov, np.corrcoef: F.corrcoef,
     np.broadcast_arrays: F.broadcast_arrays, np.meshgrid: F.meshgrid, np.delete: F.delete, np.insert: F.insert,
     np.resize: F.resize,

@@ -625,6 +625,9 @@ _SELECTIONS = {
     "extract": lambda x: np.extract(x.reshape(2, 4) > 0.2, x.reshape(2, 4)),
     "nanargmax-nanargmin": lambda x: x[[np.nanargmax(x), np.nanargmin(x)]],
     "digitize": lambda x: x[np.digitize([0.2, 0.5], np.sort(x))],
+    "unique": lambda x: np.unique(x),
+    "unique-rows": lambda x: np.unique(x.reshape(4, 2), axis=0),
+    "unique-with-counts": lambda x: np.unique(x, return_counts=True)[0],
 }
 
 
@@ -637,6 +640,20 @@ def test_selections_follow_numpy_and_send_the_derivative_back(name, mode):
     # central differences are exact here: each output is one input (x is far from every tie)
     fd = np.stack([(f(x + 1e-3 * e) - f(x - 1e-3 * e)) / 2e-3 for e in np.eye(8)], axis=-1)
     np.testing.assert_allclose(dd.jacobian(f, x, mode=mode), fd, rtol=0, atol=1e-12)
+
+
+def test_unique_gives_each_value_the_derivative_of_its_first_occurrence():
+    x = np.array([3.0, 1.0, 2.0, 1.0, 3.0, 0.5])
+    values, first, inverse, counts = np.unique(dd.Dual(x, np.arange(6.0)), return_index=True,
+                                               return_inverse=True, return_counts=True)
+    want = np.unique(x, return_index=True, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(values.primal, want[0])
+    for got, expected in zip((first, inverse, counts), want[1:]):
+        assert type(got) is np.ndarray and np.array_equal(got, expected)
+    # the tangent of each unique value is that of its first occurrence: positions 5, 1, 2, 0
+    np.testing.assert_array_equal(values.tangent, [5.0, 1.0, 2.0, 0.0])
+    np.testing.assert_array_equal(dd.grad(lambda x: np.sum(np.unique(x) ** 2), x),
+                                  [6.0, 2.0, 4.0, 0.0, 0.0, 1.0])
 
 
 def test_take_modes_refuse_what_numpy_refuses():
