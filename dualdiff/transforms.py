@@ -55,11 +55,55 @@ class _NoX:
 _NO_X: Any = _NoX()
 
 
-def _curried(transform: Callable, f: Any, **settings: Any) -> Callable:
+def _curried(transform: Callable, f: Any, argnums: Any = None, **settings: Any) -> Callable:
     """``transform(f, **settings)`` without x, as JAX's ``grad(f)``: the function of x (a
-    functools.partial, so it pickles when f does, for process executors)."""
-    _check_callable(f, transform.__name__)
-    return partial(transform, f, **settings)
+    functools.partial, so it pickles when f does, for process executors).
+
+    With ``argnums`` (an int or a tuple of ints, as JAX's) it is a function of all of f's
+    arguments instead, differentiating with respect to those positions (see :func:`_at_argnums`).
+    """
+    name = transform.__name__
+    _check_callable(f, name)
+    if argnums is None:
+        return partial(transform, f, **settings)
+    positions = argnums if isinstance(argnums, tuple) else (argnums,)
+    if not positions or any(type(i) is not int for i in positions):
+        raise TypeError(f"{name}: argnums must be an int or a non-empty tuple of ints, not "
+                        f"{argnums!r}")
+    if len(set(positions)) != len(positions):
+        raise ValueError(f"{name}: argnums {argnums!r} names a position twice")
+    return partial(_at_argnums, transform, f, argnums, settings)
+
+
+def _at_argnums(transform: Callable, f: Any, argnums: Any, settings: dict, *args: Any,
+                **kwargs: Any) -> Any:
+    """``transform`` of f with respect to ``args[argnums]``, the other arguments held fixed.
+
+    An int argnums gives the result for that argument; a tuple gives the structure a tuple x
+    gives (a tuple of gradients, ...), as JAX's argnums.
+    """
+    many = isinstance(argnums, tuple)
+    n = len(args)
+    positions = argnums if many else (argnums,)
+    if any(not -n <= i < n for i in positions):
+        raise ValueError(f"{transform.__name__}: argnums {argnums!r} names a position f was not "
+                         f"given: it was called with {n} positional argument(s)")
+    positions = tuple(i % n for i in positions)
+
+    def of_chosen(x: Any) -> Any:
+        full = list(args)
+        for i, xi in zip(positions, x if many else (x,)):
+            full[i] = xi
+        return f(*full, **kwargs)
+    x = tuple(args[i] for i in positions) if many else args[positions[0]]
+    return transform(of_chosen, x, **settings)
+
+
+def _no_argnums_with_x(argnums: Any, name: str) -> None:
+    if argnums is not None:
+        raise TypeError(f"{name}(f, x, argnums=...): with x given, {name} differentiates f with "
+                        f"respect to its one argument x. For f(a, b, ...) write "
+                        f"dd.{name}(f, argnums=...)(a, b, ...), as in JAX")
 
 
 @dataclass(frozen=True)
@@ -472,7 +516,8 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
     return _finish(value), _finish(tangent)
 
 
-def derivative(f: Callable, x: Any = _NO_X, *, holomorphic: bool = False) -> Any:
+def derivative(f: Callable, x: Any = _NO_X, *, holomorphic: bool = False,
+               argnums: Any = None) -> Any:
     """f'(x) for a scalar x, by one forward pass; the result has f(x)'s shape.
 
     A complex x is read as :func:`jacobian` reads it (docs/complex.md): a real-valued f gets
@@ -484,7 +529,8 @@ def derivative(f: Callable, x: Any = _NO_X, *, holomorphic: bool = False) -> Any
     12.0
     """
     if x is _NO_X:
-        return _curried(derivative, f, holomorphic=holomorphic)
+        return _curried(derivative, f, argnums, holomorphic=holomorphic)
+    _no_argnums_with_x(argnums, "derivative")
     _check_args("derivative", f, holomorphic=holomorphic)
     xv = as_value(x, "x")
     if shape_of(xv) != ():
@@ -563,7 +609,8 @@ def _gradient_for(who: str, f: Callable, z: Any) -> Any:
 
 
 def grad(f: Callable, x: Any = _NO_X, mode: str = "reverse", chunk: Union[int, str] = "auto",
-         full_output: bool = False, *, has_aux: bool = False, holomorphic: bool = False) -> Any:
+         full_output: bool = False, *, has_aux: bool = False, holomorphic: bool = False,
+         argnums: Any = None) -> Any:
     """The gradient of a scalar-valued f at x: same shape (and tuple/dict structure) as x.
 
     ``mode="reverse"`` (default) records f once and sweeps back once; ``mode="forward"`` takes
@@ -581,8 +628,10 @@ def grad(f: Callable, x: Any = _NO_X, mode: str = "reverse", chunk: Union[int, s
     array([5.5       , 1.71633781])
     """
     if x is _NO_X:
-        return _curried(grad, f, mode=mode, chunk=chunk, full_output=full_output,
+        return _curried(grad, f, argnums, mode=mode, chunk=chunk, full_output=full_output,
                         has_aux=has_aux, holomorphic=holomorphic)
+    if argnums is not None:
+        _no_argnums_with_x(argnums, "grad")
     if not (has_aux is False and holomorphic is False and type(chunk) is str and chunk == "auto"
             and (mode == "reverse" or mode == "forward") and callable(f)):
         # (the defaults pass every check: on scalar code the call is a tenth of the cost)
@@ -666,7 +715,7 @@ def _forward_grad_of_floats(f: Callable, x: tuple) -> Any:
 
 def value_and_grad(f: Callable, x: Any = _NO_X, mode: str = "reverse",
                    chunk: Union[int, str] = "auto",
-                   *, has_aux: bool = False) -> Any:
+                   *, has_aux: bool = False, argnums: Any = None) -> Any:
     """``(f(x), ∇f(x))`` for a scalar f, from one recording (reverse mode) as in JAX.
 
     The gradient has x's shape and structure, as from :func:`grad`. With ``has_aux=True`` f
@@ -678,7 +727,8 @@ def value_and_grad(f: Callable, x: Any = _NO_X, mode: str = "reverse",
     (5.0, array([2., 4.]))
     """
     if x is _NO_X:
-        return _curried(value_and_grad, f, mode=mode, chunk=chunk, has_aux=has_aux)
+        return _curried(value_and_grad, f, argnums, mode=mode, chunk=chunk, has_aux=has_aux)
+    _no_argnums_with_x(argnums, "value_and_grad")
     _check_args("value_and_grad", f, mode=mode, chunk=chunk, has_aux=has_aux)
     inner = _Aux(f, "value_and_grad") if has_aux else f
 
@@ -919,7 +969,8 @@ def _jacobian_reverse(f: Callable, x: Any, measure: bool = False, holomorphic: b
 
 def jacobian(f: Callable, x: Any = _NO_X, mode: str = "forward", chunk: Union[int, str] = "auto",
              full_output: bool = False, *, sparse: Any = None, executor: Any = None,
-             format: str = "csr", has_aux: bool = False, holomorphic: bool = False) -> Any:
+             format: str = "csr", has_aux: bool = False, holomorphic: bool = False,
+             argnums: Any = None) -> Any:
     """The Jacobian ``J[i..., j...] = ∂f_i/∂x_j``, shape ``f(x).shape + x.shape``.
 
     ``mode="forward"`` seeds ``chunk`` input directions per pass and builds J column by column:
@@ -951,9 +1002,10 @@ def jacobian(f: Callable, x: Any = _NO_X, mode: str = "forward", chunk: Union[in
     (array([5.5       , 1.71633781]), 1)
     """
     if x is _NO_X:
-        return _curried(jacobian, f, mode=mode, chunk=chunk, full_output=full_output,
+        return _curried(jacobian, f, argnums, mode=mode, chunk=chunk, full_output=full_output,
                         sparse=sparse, executor=executor, format=format, has_aux=has_aux,
                         holomorphic=holomorphic)
+    _no_argnums_with_x(argnums, "jacobian")
     _check_args("jacobian", f, mode=mode, chunk=chunk, has_aux=has_aux,
                 modes=("forward", "reverse", "auto"), holomorphic=holomorphic)
     aux = _Aux(f, "jacobian") if has_aux else None
@@ -983,7 +1035,7 @@ def jacobian(f: Callable, x: Any = _NO_X, mode: str = "forward", chunk: Union[in
 
 
 def hessian(f: Callable, x: Any = _NO_X, *, sparse: Any = None, executor: Any = None,
-            format: str = "csr", full_output: bool = False) -> Any:
+            format: str = "csr", full_output: bool = False, argnums: Any = None) -> Any:
     """The Hessian ``H[i..., j...] = ∂²f/∂x_i∂x_j`` of a scalar f, shape ``x.shape + x.shape``.
 
     Forward over reverse: the forward-mode Jacobian of the reverse-mode gradient. Tags keep the
@@ -1004,8 +1056,9 @@ def hessian(f: Callable, x: Any = _NO_X, *, sparse: Any = None, executor: Any = 
            [ 0., 12.]])
     """
     if x is _NO_X:
-        return _curried(hessian, f, sparse=sparse, executor=executor, format=format,
+        return _curried(hessian, f, argnums, sparse=sparse, executor=executor, format=format,
                         full_output=full_output)
+    _no_argnums_with_x(argnums, "hessian")
     _check_args("hessian", f)
     if isinstance(x, (tuple, dict)):
         if sparse is not None or executor is not None:

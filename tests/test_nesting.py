@@ -422,3 +422,39 @@ def test_transforms_called_with_f_alone_return_the_function_of_x():
         dd.grad("f")
     import pickle
     assert pickle.loads(pickle.dumps(dd.grad(np.sin)))(0.0) == 1.0
+
+
+def test_argnums_differentiates_with_respect_to_chosen_arguments_as_jax():
+    a, b = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.3, -0.7])
+    f = lambda a, b, scale=1.0: scale * np.sum(np.sin(a) * b ** 2)  # noqa: E731
+    # closed forms: ∂/∂a = cos a · b², ∂/∂b = 2 b sin a
+    np.testing.assert_allclose(dd.grad(f, argnums=0)(a, b), np.cos(a) * b ** 2, rtol=1e-14)
+    np.testing.assert_allclose(dd.grad(f, argnums=-1)(a, b, scale=2.0), 4 * b * np.sin(a), rtol=1e-14)
+    da, db = dd.grad(f, argnums=(0, 1), mode="forward")(a, b)
+    np.testing.assert_allclose(da, np.cos(a) * b ** 2, rtol=1e-14)
+    np.testing.assert_allclose(db, 2 * b * np.sin(a), rtol=1e-14)
+    value, g = dd.value_and_grad(f, argnums=1)(a, b)
+    assert value == f(a, b) and np.allclose(g, 2 * b * np.sin(a), rtol=1e-14)
+    np.testing.assert_allclose(dd.jacobian(lambda a, b: a * b, argnums=1)(a, b), np.diag(a), rtol=0)
+    np.testing.assert_allclose(dd.hessian(f, argnums=1)(a, b), np.diag(2 * np.sin(a)), rtol=1e-14)
+    assert dd.derivative(lambda s, t: s ** 2 * t, argnums=1)(3.0, 2.0) == 9.0
+    # nested: ∂²/∂s∂t of s² t³ = 6 s t²
+    assert dd.grad(dd.grad(lambda s, t: s ** 2 * t ** 3, argnums=1), argnums=0)(2.0, 1.5) == \
+        pytest.approx(6 * 2.0 * 1.5 ** 2, rel=1e-14)
+    import pickle
+    assert pickle.loads(pickle.dumps(dd.grad(np.hypot, argnums=0)))(3.0, 4.0) == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("call, exc, message", [
+    (lambda f: dd.grad(f, np.ones(2), argnums=0), TypeError,
+     r"with x given, grad differentiates f with respect to its one argument x"),
+    (lambda f: dd.jacobian(f, argnums=2)(np.ones(2), np.ones(2)), ValueError,
+     r"argnums 2 names a position f was not given: it was called with 2"),
+    (lambda f: dd.hessian(f, argnums=(0, 0)), ValueError, r"names a position twice"),
+    (lambda f: dd.value_and_grad(f, argnums="0"), TypeError, r"argnums must be an int or a non-empty tuple"),
+    (lambda f: dd.derivative(f, argnums=True), TypeError, r"argnums must be an int or a non-empty tuple"),
+    (lambda f: dd.grad(f, argnums=()), TypeError, r"argnums must be an int or a non-empty tuple"),
+])
+def test_argnums_mistakes_are_named(call, exc, message):
+    with pytest.raises(exc, match=message):
+        call(lambda a, b: np.sum(a * b))
