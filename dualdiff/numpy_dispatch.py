@@ -640,6 +640,28 @@ for _name in ("trapezoid", "trapz"):  # numpy >= 2.0 / before (trapz is deprecat
     if _name in np.__dict__:
         FUNCTION_RULES[np.__dict__[_name]] = F.trapezoid
 UFUNC_RULES[np.ldexp] = F.ldexp
+
+
+def _np_frexp(x):
+    """(mantissa, exponent) with x = mantissa · 2**exponent, as np.frexp: the mantissa is
+    dd.ldexp(x, -exponent) (exact), whose derivative is 2**-exponent; the exponent plain."""
+    exponent = np.frexp(stop_gradient(x))[1]
+    return F.ldexp(x, -exponent), exponent
+
+
+def _np_modf(x):
+    """(fractional part, integral part), as np.modf: the fraction is x − trunc(x), derivative 1
+    (0 at ±inf, where it is 0); the integral part plain (piecewise constant). At a negative
+    integer the fraction is +0.0 where numpy gives −0.0."""
+    plain = stop_gradient(x)
+    fraction, integral = np.modf(plain)
+    finite = np.isfinite(plain)
+    # (trunc taken as 0 at ±inf and nan, so x − trunc(x) there is no inf − inf: where drops it)
+    return F.where(finite, x - np.trunc(np.where(finite, plain, 0.0)), fraction), integral
+
+
+UFUNC_RULES[np.frexp] = _np_frexp
+UFUNC_RULES[np.modf] = _np_modf
 UFUNC_RULES[np.divmod] = _divmod
 
 # -- scipy.special's ufuncs (rules/special.py), found by name on first use -------------------

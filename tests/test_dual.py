@@ -466,7 +466,6 @@ def test_numpy_shape_queries():
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda d: np.frexp(d), "frexp"),
     (lambda d: np.spacing(d), "spacing"),
     (lambda d: np.i0(d), "i0"),
     (lambda d: np.unwrap(d), "unwrap"),

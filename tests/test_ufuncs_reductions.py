@@ -548,3 +548,31 @@ def test_ufunc_methods_against_complex_step_and_numpy(name):
 def test_unsupported_ufunc_methods_are_refused_by_name(call, pattern):
     with pytest.raises(TypeError, match=pattern):
         dd.grad(lambda x: np.sum(call(x)), np.ones(3))
+
+
+# ---- np.frexp and np.modf: a differentiable part and a plain one --------------------------------
+
+def test_frexp_and_modf_values_are_numpys_and_derivatives_their_slopes():
+    x = np.array([3.25, -0.75, 0.0, -0.0, 5.0, -2.5, np.inf, -np.inf, np.nan, 1e300, 7e-300])
+    with np.errstate(over="ignore"):
+        mantissa, exponent = np.frexp(dd.Dual(x, np.ones_like(x)))
+    want_m, want_e = np.frexp(x)
+    np.testing.assert_array_equal(mantissa.primal, want_m)
+    assert np.array_equal(np.signbit(mantissa.primal), np.signbit(want_m))
+    assert type(exponent) is np.ndarray and np.array_equal(exponent, want_e)
+    np.testing.assert_array_equal(mantissa.tangent, np.ldexp(1.0, -want_e))  # x = m·2**e, e fixed
+    fraction, integral = np.modf(dd.Dual(x, np.ones_like(x)))
+    want_f, want_i = np.modf(x)
+    np.testing.assert_array_equal(fraction.primal, want_f)
+    assert type(integral) is np.ndarray and np.array_equal(integral, want_i, equal_nan=True)
+    np.testing.assert_array_equal(fraction.tangent, np.where(np.isfinite(x), 1.0, 0.0))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_frexp_and_modf_gradients_against_central_differences(mode):
+    y = np.array([0.3, 1.7, -2.6, 40.2])  # inside a binade and between integers: smooth there
+    for f in (lambda y: np.sum(np.frexp(y)[0] ** 2 * y), lambda y: np.sum(np.modf(y)[0] ** 3)):
+        fd = np.array([(f(y + 1e-7 * e) - f(y - 1e-7 * e)) / 2e-7 for e in np.eye(4)])
+        np.testing.assert_allclose(dd.grad(f, y, mode=mode), fd, rtol=1e-6)
+    x32 = np.array([3.25, -0.75], np.float32)
+    assert dd.grad(lambda y: np.sum(np.modf(y)[0] + np.frexp(y)[0]), x32, mode=mode).dtype == np.float32
