@@ -19,7 +19,7 @@ import numpy as np
 from . import rules as F
 from .rules.table import norm_axes
 from .rules.ufuncs import divmod_ as _divmod
-from .primitives import TRACED, is_traced, shape_of, stop_gradient
+from .primitives import concrete, is_traced, shape_of, stop_gradient
 
 __all__ = ["UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "UNSUPPORTED", "ravel_ordered",
            "reshape_ordered", "special_ufunc_rule",
@@ -112,13 +112,6 @@ def _np_where(cond, *xy):
     return F.where(cond, *xy)
 
 
-def _memory(a: Any) -> Any:
-    """The array under every tag (dd.compile's recording included): what its layout is."""
-    while type(a) in TRACED:
-        a = a.primal
-    return a
-
-
 def _index_order(a: Any, order: Any, what: str) -> str:
     """numpy's ``order=`` of reshape and ravel, resolved for a: 'C', 'F', or 'K' (strided).
 
@@ -131,7 +124,7 @@ def _index_order(a: Any, order: Any, what: str) -> str:
         return "F"
     if order not in ("A", "K"):
         raise ValueError(f"{what}: order must be one of 'C', 'F', 'A', 'K', not {order!r}")
-    flags = getattr(_memory(a), "flags", None)
+    flags = getattr(concrete(a), "flags", None)
     if flags is None or flags.c_contiguous:
         return "C"
     if flags.f_contiguous:
@@ -159,7 +152,7 @@ def ravel_ordered(a: Any, order: Any = "C") -> Any:
     # 'K': memory order. Which order numpy picks for a strided layout is its iterator's choice,
     # so numpy itself is asked: the positions 0..n-1 written through a view with a's strides
     # (into fresh memory of the same span), read back by ravel('K'), then gathered.
-    mem = _memory(a)
+    mem = concrete(a)
     if 0 in mem.strides:
         raise ValueError("ravel(order='K') of a traced value with a broadcast (stride-0) "
                          "axis is not supported: use order='C' (or 'F')")
@@ -509,8 +502,7 @@ def _np_take(a, indices, axis=None, out=None, mode="raise"):
 def _np_compress(condition, a, axis=None, out=None):
     """The elements of a (flattened, or along ``axis``) where condition is true, as np.compress."""
     _reject("compress", {"out": out})
-    where = np.flatnonzero(np.asarray(stop_gradient(condition), dtype=bool))
-    return F.take(a, where, axis=axis)
+    return F.take(a, _true_positions(condition), axis=axis)
 
 
 def _np_unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
@@ -526,7 +518,12 @@ def _np_unique(ar, return_index=False, return_inverse=False, return_counts=False
 
 def _np_extract(condition, arr):
     """The elements of arr where condition is true, in C order, as np.extract."""
-    return F.take(arr, np.flatnonzero(np.asarray(stop_gradient(condition), dtype=bool)))
+    return F.take(arr, _true_positions(condition))
+
+
+def _true_positions(condition: Any) -> np.ndarray:
+    """The flat positions where a (plain or traced) condition is true: plain indices."""
+    return np.flatnonzero(np.asarray(stop_gradient(condition), dtype=bool))
 
 
 def _np_take_along_axis(arr, indices, axis=-1):

@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 __all__ = ["Primitive", "Tag", "bind", "bind1", "bind2", "register_traced", "is_traced", "shape_of",
-           "stop_gradient", "is_complex", "COMPLEX_BEHAVIOURS"]
+           "stop_gradient", "concrete", "is_complex", "COMPLEX_BEHAVIOURS"]
 
 # Classes whose instances carry a tag (Dual, Var). Filled by register_traced so this module
 # needs to import neither of them.
@@ -353,5 +353,19 @@ def stop_gradient(x: Any) -> Any:
     3.0
     """
     while type(x) in _DERIVATIVE:
+        x = x.primal
+    return x
+
+
+def concrete(x: Any) -> Any:
+    """The plain number or array under every tag, dd.compile's recording included.
+
+    What a value's type, dtype and memory layout are read from. Under an outer transformation
+    (a Hessian's forward pass, a jvp of a gradient) x is a Dual or Var whose innermost value has
+    the user's dtype. Under dd.compile the types, dtypes and strides of every value are fixed
+    by the specialisation's input checks, so reading them from the recording gives what eager
+    mode would use. (:func:`stop_gradient` stops at the recording's staged value instead.)
+    """
+    while type(x) in _TRACED:
         x = x.primal
     return x

@@ -23,7 +23,9 @@ from . import rules as F
 from .rules import ufuncs as E
 from .rules.indexing import GETITEM
 from .buffers import owns_memory, tracked
-from .primitives import REFCOUNTS_EXACT, _NO_PARAMS, bind1, bind2, shape_of, stop_gradient
+from .primitives import (
+    REFCOUNTS_EXACT, _NO_PARAMS, bind1, bind2, concrete, shape_of, stop_gradient,
+)
 from .numpy_dispatch import (  # noqa: F401 (the maps are read through this module too)
     FUNCTION_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES, UNSUPPORTED,
     UNSUPPORTED_IDIOMS, _check_reduction, _in_dtype, _np_clip, _np_max, _np_mean, _np_min,
@@ -183,13 +185,11 @@ def _operator(prim: Any, name: str, reflected: bool = False) -> Callable[[Any, A
 def _writes_through(plain: Any) -> bool:
     """Whether writing into ``plain`` would, for numpy, change another live value too.
 
-    ``plain`` is a traced value's array. A view (``x[1:]``, ``x.T``) shares its base's memory;
+    ``plain`` is a traced value's array (:func:`concrete`). A view (``x[1:]``, ``x.T``) shares its base's memory;
     when the base is held by nothing but the view (the value it came from is gone), nobody can
     see the write. Without exact reference counts every view counts as writing through, and
     so does every view while ``dd.compile`` records (its graph holds every value).
     """
-    if isinstance(plain, Traced):  # dd.compile's recording: its concrete value
-        plain = plain.primal
     if type(plain) is not np.ndarray or owns_memory(plain):
         return False
     # The base's holders when nothing else has it: the view, the local `base`, the argument
@@ -237,7 +237,7 @@ def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
         return new
     # Without exact counts (CPython 3.14+) a temporary cannot be told from a name: y takes the
     # value, and a write numpy would pass through a view into its base goes undetected.
-    through = REFCOUNTS_EXACT and _writes_through(y_plain)
+    through = REFCOUNTS_EXACT and _writes_through(concrete(y))
     if REFCOUNTS_EXACT and refs <= 4 and not through:
         return new  # nothing else holds y: rebinding the name is all that numpy's write shows
     if refs > 3 and through:
@@ -359,7 +359,7 @@ class Traced:
 
     def __setitem__(self, idx, value):
         """y[idx] = v: y's content becomes dd.index_update(y, idx, v), numpy's rules (into a view of a live value: refused)."""
-        if _writes_through(stop_gradient(self)):
+        if _writes_through(concrete(self)):
             raise TypeError(
                 f"y[...] = v on a {type(self).__name__} that is a view of another value (made "
                 f"by slicing, reshape, .T, ...): numpy would write through to that value too, "

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import rules as F
 from .containers import as_value, flatten
-from .primitives import TRACED, is_complex, is_traced, leaked_error, shape_of
+from .primitives import concrete as _concrete, is_complex, is_traced, leaked_error, shape_of
 
 __all__: List[str] = []  # private helpers of dualdiff.transforms
 
@@ -105,20 +105,6 @@ def _ragged_message(shapes: List[tuple]) -> str:
     return (f"f returned a list/tuple of {len(shapes)} elements whose shapes disagree ("
             f"{'; '.join(parts)}), so it is not one array. Return one array: dd.stack pieces of "
             f"one shape, or dd.concatenate flattened pieces (dd.reshape(p, (-1,)))")
-
-
-def _concrete(v: Any) -> Any:
-    """The value whose type and dtype decide a seed's: the plain value under every tag.
-
-    Under an outer transformation (a Hessian's forward pass, a jvp of a gradient) x is a Dual
-    or Var whose innermost value has the user's dtype, so a float32 input seeds float32 there
-    too. Under dd.compile the types and dtypes of every value are fixed by the
-    specialisation's input checks, so reading them from the recording gives what eager mode
-    would use.
-    """
-    while type(v) in TRACED:
-        v = v.primal
-    return v
 
 
 def _complex_output_error() -> TypeError:

@@ -26,14 +26,18 @@ from .table import Value, float_dtype
 _MODES = ("full", "same", "valid")
 
 
+def _read(x: Any) -> Value:
+    """x as np.asarray reads it: a list or tuple holding traced numbers stacked, plain values as arrays."""
+    if isinstance(x, (list, tuple)) and any(is_traced(e) for e in x):
+        return stack(list(x))
+    return x if is_traced(x) else np.asarray(x)
+
+
 def _sequence(x: Value, name: str, which: str) -> Value:
     """x as a 1-d value: a list holding traced numbers is stacked, as np.asarray would read it."""
-    if isinstance(x, (list, tuple)) and any(is_traced(e) for e in x):
-        x = stack(list(x))
-    elif not is_traced(x):
-        x = np.asarray(x)
-        if x.dtype.kind in "biu":  # numpy computes integer sequences in float64 when mixed
-            x = x.astype(np.float64)
+    x = _read(x)
+    if not is_traced(x) and x.dtype.kind in "biu":
+        x = x.astype(np.float64)  # numpy computes integer sequences in float64 when mixed
     if len(shape_of(x)) != 1:
         raise ValueError(f"{name}: {which} must be 1-d, not of shape {shape_of(x)}")
     if shape_of(x)[0] == 0:
@@ -104,8 +108,7 @@ def polyval(p: Value, x: Value) -> Value:
     >>> dd.derivative(lambda x: dd.polyval(np.array([1.0, 0.0, -2.0]), x), 3.0)
     np.float64(6.0)
     """
-    if isinstance(p, (list, tuple)) and any(is_traced(e) for e in p):
-        p = stack(list(p))
+    p = _read(p)  # (as np.polyval reads it)
     if len(shape_of(p)) != 1:
         raise ValueError(f"polyval: p must be a 1-d sequence of coefficients, not of shape "
                          f"{shape_of(p)}")
@@ -119,10 +122,7 @@ def polyval(p: Value, x: Value) -> Value:
 
 def _coefficients(p: Value, name: str) -> Value:
     """p as a 1-d coefficient value (at least one coefficient), as np.atleast_1d would read it."""
-    if isinstance(p, (list, tuple)) and any(is_traced(e) for e in p):
-        p = stack(list(p))
-    elif not is_traced(p):
-        p = np.asarray(p)
+    p = _read(p)
     if len(shape_of(p)) == 0:
         p = reshape(p, (1,))
     if len(shape_of(p)) != 1:
@@ -245,10 +245,7 @@ def vander(x: Value, N: Optional[int] = None, increasing: bool = False) -> Value
     array([[4., 2., 1.],
            [9., 3., 1.]])
     """
-    if isinstance(x, (list, tuple)) and any(is_traced(e) for e in x):
-        x = stack(list(x))
-    elif not is_traced(x):
-        x = np.asarray(x)
+    x = _read(x)
     if len(shape_of(x)) != 1:
         raise ValueError("vander: x must be a one-dimensional array or sequence")
     n = shape_of(x)[0]

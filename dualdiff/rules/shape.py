@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..primitives import TRACED, Primitive, bind1, is_traced, shape_of
+from ..primitives import TRACED, Primitive, bind1, concrete, is_traced, shape_of
 from .table import Value, norm_axes, register
 
 
@@ -143,9 +143,7 @@ def _cast_vjp(ct, primals, out, params, shapes, wants):
 
 def shape_dtype(x: Value) -> np.dtype:
     """The dtype of a plain value or of a traced value's primal."""
-    while type(x) in TRACED:
-        x = x.primal
-    return np.result_type(x)
+    return np.result_type(concrete(x))
 
 
 # A change of floating precision: linear, so the tangent is cast the same way and the cotangent
