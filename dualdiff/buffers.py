@@ -2,8 +2,11 @@
 
 Why. At n = 10⁶ an eager derivative allocates a dozen 8 MB arrays per call. glibc hands memory
 that large back to the kernel when it is freed (its heap is trimmed), so each new array is first
-paid for in page faults: about 1-1.5 ms per 8 MB, a fifth of an eager gradient's time. numpy
-offers no pool for its data, so dualdiff keeps one for the arrays its own rules make.
+paid for in page faults: about 1-1.5 ms per 8 MB, a fifth of an eager gradient's time. The same
+happens from a few hundred kilobytes on, depending on the heap's state: the 784-100-10 MLP's
+gradient (two 627 KB arrays per sweep) took 275 page faults per call in a plain loop, a quarter
+of its time. numpy offers no pool for its data, so dualdiff keeps one for the arrays its own
+rules make.
 
 How. :func:`empty` returns an array the caller writes in full (a ufunc's ``out=``). It is one
 that an earlier call made and that nobody holds any more, when there is one of that shape and
@@ -31,7 +34,7 @@ import mmap
 import sys
 import threading
 import weakref
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -40,8 +43,9 @@ from .primitives import REFCOUNTS_EXACT as REFCOUNTS
 __all__ = ["empty", "call", "paused", "owns_memory", "tracked", "clear", "tracked_bytes", "MIN_BYTES",
            "MAX_BYTES", "REFCOUNTS"]
 
-#: Arrays from this size on are pooled (1 MiB: below it glibc reuses freed blocks).
-MIN_BYTES = 1 << 20
+#: Arrays from this size on are pooled (256 KiB: glibc serves smaller blocks from its heap's
+#: free lists, which are reused without faults; larger ones may be trimmed or unmapped on free).
+MIN_BYTES = 1 << 18
 #: The most bytes the pool keeps tracked, in use or idle (what an n = 10⁶ jvp has live at once,
 #: with room to spare).
 MAX_BYTES = 64 << 20
@@ -49,6 +53,9 @@ MAX_BYTES = 64 << 20
 _getrefcount = sys.getrefcount
 _getweakrefcount = weakref.getweakrefcount
 _arrays: Dict[int, np.ndarray] = {}  # id -> array: the tracked arrays, in use or idle
+# (shape, dtype) -> the ids of those arrays: where a request looks (ids, so that the pool holds
+# one reference to each array, which tracked() tells the reference counting code)
+_kinds: Dict[Tuple[tuple, np.dtype], List[int]] = {}
 _bytes = 0
 _paused = 0  # paused() blocks running
 _lock = threading.Lock()  # taking an idle array is one step: two threads never share one
@@ -77,14 +84,17 @@ def empty(shape: tuple, dtype: Any) -> Optional[np.ndarray]:
         nbytes *= s
     if nbytes < MIN_BYTES or not REFCOUNTS or _paused:
         return None
+    kind = (shape, dtype)
     with _lock:
-        for a in _arrays.values():
-            # the dict's reference, the loop's `a` and getrefcount's argument: held by nobody.
-            # (A weak reference would see the pool's next write: such an array is left idle,
-            # and freed, its weak references cleared, when the pool lets it go.)
-            if (_getrefcount(a) == 3 and a.shape == shape and a.dtype == dtype
-                    and not _getweakrefcount(a)):
-                return a
+        same = _kinds.get(kind)
+        if same is not None:
+            for key in same:
+                a = _arrays[key]
+                # the dict's reference, `a` and getrefcount's argument: held by nobody. (A weak
+                # reference would see the pool's next write: such an array is left idle, and
+                # freed, its weak references cleared, when the pool lets it go.)
+                if _getrefcount(a) == 3 and not _getweakrefcount(a):
+                    return a
         if _bytes + nbytes > MAX_BYTES:
             _evict(nbytes)
         if _bytes + nbytes > MAX_BYTES:
@@ -94,6 +104,9 @@ def empty(shape: tuple, dtype: Any) -> Optional[np.ndarray]:
         # trimmed, which would change the page faults of the caller's own numpy code).
         a = np.ndarray(shape, dtype, buffer=mmap.mmap(-1, nbytes))
         _arrays[id(a)] = a
+        if same is None:
+            same = _kinds[kind] = []
+        same.append(id(a))
         _bytes += nbytes
         return a
 
@@ -108,17 +121,25 @@ def _evict(nbytes: int) -> None:
                 return
             # (the dict's reference and getrefcount's argument: idle)
             if not idle_only or _getrefcount(_arrays[key]) == 2:
-                _bytes -= _arrays.pop(key).nbytes
+                a = _arrays.pop(key)
+                kind = (a.shape, a.dtype)
+                same = _kinds[kind]
+                same.remove(key)
+                if not same:
+                    del _kinds[kind]
+                _bytes -= a.nbytes
 
 
 _ARRAY_KINDS = frozenset("fc")
+_WIDEST = (np.dtype(np.float64), np.dtype(np.complex128))
 
 
 def call(ufunc: Any, *args: Any) -> Any:
     """``ufunc(*args)``, written into :func:`empty`'s memory when that gives the same result: a
     ufunc that keeps a real or complex floating dtype (arithmetic, exp, sin, ...), its arrays
     plain, C-contiguous, of one shape and dtype, its other arguments Python floats or ints
-    (numpy then gives the array's dtype). The same loop runs on the same numbers, so the bits
+    (numpy then gives the array's dtype), or np.float64 numbers with float64 or complex128
+    arrays (the cotangent of a sum is one). The same loop runs on the same numbers, so the bits
     are the same; anything else is ``ufunc(*args)`` as it stands.
 
     >>> import numpy as np
@@ -129,6 +150,7 @@ def call(ufunc: Any, *args: Any) -> Any:
     (True, 1)
     """
     shape = dtype = None
+    wide = False  # an np.float64 argument: not a weak scalar, it would widen float32 arrays
     for a in args:
         ta = type(a)
         if ta is np.ndarray:
@@ -140,8 +162,12 @@ def call(ufunc: Any, *args: Any) -> Any:
                 return ufunc(*args)
             if not a.flags.c_contiguous:
                 return ufunc(*args)
+        elif ta is np.float64:
+            wide = True
         elif ta is not float and ta is not int:
             return ufunc(*args)
+    if wide and dtype not in _WIDEST:
+        return ufunc(*args)
     out = None if shape is None else empty(shape, dtype)
     return ufunc(*args) if out is None else ufunc(*args, out=out)
 
@@ -193,4 +219,5 @@ def clear() -> None:
     global _bytes
     with _lock:
         _arrays.clear()
+        _kinds.clear()
         _bytes = 0

@@ -20,6 +20,7 @@ import numpy as np
 
 from typing import Any, NamedTuple, Sequence
 
+from .. import buffers
 from ..primitives import Primitive, bind, bind2, shape_of, stop_gradient
 from .ufuncs import add, multiply, negative
 from .shape import align_chunk, broadcast_to, reshape, shape_dtype, sum, sum_to, transpose
@@ -132,7 +133,22 @@ def _matmul_vjp(ct, primals, out, params, shapes, wants):
     return (ca, cb)
 
 
-MATMUL = register(Primitive("matmul", np.matmul, _matmul_jvp, _matmul_vjp,
+def _matmul_impl(a: Any, b: Any) -> Any:
+    """np.matmul; a product of two float matrices of one dtype written into the buffer pool's
+    memory when large (see dualdiff.buffers: the weight gradient of a layer, W's size, would
+    otherwise be new pages on every sweep). The same BLAS call on the same operands."""
+    if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
+            and a.shape[0] * b.shape[1] * a.itemsize >= _POOL_MIN and a.dtype == b.dtype
+            and a.dtype.kind in "fc" and a.shape[1] == b.shape[0]):
+        out = buffers.empty((a.shape[0], b.shape[1]), a.dtype)
+        if out is not None:
+            return np.matmul(a, b, out=out)
+    return np.matmul(a, b)
+
+
+_POOL_MIN = buffers.MIN_BYTES
+
+MATMUL = register(Primitive("matmul", _matmul_impl, _matmul_jvp, _matmul_vjp,
                               needs="args", kind="other", complex="holomorphic"))
 
 

@@ -187,7 +187,12 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                 else:
                     # (a constant partial, a Python float, takes the cotangent's dtype from
                     # the product: float32 stays float32)
-                    c = d if scalar == 1.0 and type(d) is not float else d * scalar
+                    if scalar == 1.0 and type(d) is not float:
+                        c = d
+                    elif type(d) is _ND and d.nbytes >= buffers.MIN_BYTES:
+                        c = buffers.call(np.multiply, d, scalar)  # (an L2 penalty's W·ȳ)
+                    else:
+                        c = d * scalar
                     if shape_of(c) != ct.shape:
                         c = broadcast_to(c, ct.shape)
                 last_d, last_c = d, c
