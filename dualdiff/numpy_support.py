@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from . import numpy_dispatch, surface
+from . import numpy_dispatch, special, surface
 from .rules import PRIMITIVES
 from .rules.special import SPECIAL_UFUNCS
 
@@ -161,6 +161,13 @@ def render() -> str:
     lines += _table(["scipy", "dualdiff", "what it computes"],
                     [(f"`scipy.special.{name}`", f"`dd.special.{fn.__name__}`", _first_line(fn))
                      for name, fn in sorted(SPECIAL_UFUNCS.items())])
+    lines += ["", "scipy.special's `logsumexp`, `softmax` and `log_softmax` are not ufuncs: they "
+              "make their input a plain array, so on a traced value they raise a `TypeError` that "
+              "names these, which take scipy's arguments and defaults and need no scipy:", ""]
+    lines += _table(["scipy", "dualdiff", "what it computes"],
+                    [(f"`scipy.special.{name}`", f"`dd.special.{name}`",
+                      _first_line(getattr(special, name)))
+                     for name in ("logsumexp", "softmax", "log_softmax")])
     lines += ["", "## Functions with no derivative (pass-through)", "",
               "These return plain numpy values computed from the traced values' primals, as "
               "numpy code expects (indices, booleans, shapes, piecewise-constant results whose "

@@ -268,6 +268,48 @@ _SCALAR_PRIMALS = frozenset({float, int, complex})
 getrefcount = sys.getrefcount
 
 
+# Who asked for the plain array, and what to write instead: (module, function name(s) or None
+# for any, advice; {fn} is the function's name). Looked at only when the conversion is refused, so it costs nothing otherwise.
+_CONVERSION_ADVICE = (
+    ("scipy.special._logsumexp", ("logsumexp", "softmax", "log_softmax"),
+     "scipy.special.{fn} makes its input a plain array: call dd.special.{fn} instead (scipy's "
+     "arguments and defaults; from dualdiff import special in place of from scipy import "
+     "special)"),
+    ("scipy.", None,
+     "scipy's functions make their inputs plain arrays. scipy.special's ufuncs work on traced "
+     "values (see dd.special); otherwise compute with numpy functions, which dualdiff "
+     "differentiates, or call scipy outside the differentiated function"),
+    ("numpy._core.numeric", "full",
+     "np.full(shape, v) with a traced v: write v * np.ones(shape)"),
+    ("numpy.lib._index_tricks_impl", None,
+     "np.r_ and np.c_ build plain arrays: use np.concatenate, np.stack or np.column_stack"),
+    ("numpy.lib._function_base_impl", "_vectorize_call",
+     "np.vectorize calls its function on plain numbers: write the function with numpy's array "
+     "operations (np.where for branches), which dualdiff differentiates"),
+    ("numpy.polynomial", None,
+     "numpy.polynomial makes its coefficients plain arrays: use np.polyval, np.polyder, "
+     "np.polyint or np.polyfit (coefficients highest degree first), which dualdiff "
+     "differentiates"),
+)
+_GENERIC_ADVICE = "Use dd.stack to build an array from several values, and .primal for the value alone"
+
+
+def _conversion_hint(frame: Any) -> str:
+    """What to write instead of the call that asked for a plain array, from the callers' frames
+    (the most specific advice any of them matches: scipy's logsumexp asks through a helper)."""
+    callers = []
+    for _ in range(12):
+        if frame is None:
+            break
+        callers.append((frame.f_globals.get("__name__", ""), frame.f_code.co_name))
+        frame = frame.f_back
+    for prefix, fn, advice in _CONVERSION_ADVICE:
+        for module, name in callers:
+            if module.startswith(prefix) and (fn is None or (name == fn if type(fn) is str else name in fn)):
+                return advice.format(fn=name)
+    return _GENERIC_ADVICE
+
+
 class Traced:
     """Operators, ndarray attributes and numpy dispatch for a type with ``primal`` and ``tag``."""
 
@@ -612,8 +654,8 @@ class Traced:
     def __array__(self, dtype=None, copy=None):
         raise TypeError(
             f"converting a {type(self).__name__} to a numpy array (np.asarray, np.array, a "
-            f"numpy function without a dualdiff rule) would drop its derivative. Use dd.stack "
-            f"to build an array from several values, and .primal for the value alone")
+            f"numpy function without a dualdiff rule) would drop its derivative. "
+            f"{_conversion_hint(sys._getframe(1))}")
 
     # -- numpy's dispatch protocols -----------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

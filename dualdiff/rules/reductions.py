@@ -111,6 +111,83 @@ def logsumexp(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: 
                                 "keepdims": bool(keepdims)})
 
 
+def logsumexp_scipy(a: Value, axis: Union[None, int, Sequence[int]] = None, b: Optional[Value] = None,
+                    keepdims: bool = False, return_sign: bool = False) -> Any:
+    """log Σ b·exp(a) over ``axis`` (all elements by default), as scipy.special.logsumexp: the
+    same arguments and defaults (``dd.special.logsumexp``). ``b`` broadcasts against a and
+    weights each term, and may be traced too; terms with b = 0 are left out (an a of inf there
+    gives no nan). With ``return_sign=True`` the result is ``(log |Σ b·eᵃ|, sign of the sum)``,
+    the sign a plain array; without it a negative sum gives nan, as in scipy.
+
+    >>> import numpy as np, dualdiff as dd
+    >>> round(float(dd.special.logsumexp([1.0, 2.0], b=[2.0, 0.5])), 12)   # log(2e + e²/2)
+    2.211685260995
+    >>> dd.grad(lambda a: dd.special.logsumexp(a, b=np.array([2.0, 0.5])), np.array([1.0, 2.0]))
+    array([0.59539032, 0.40460968])
+    """
+    if b is None:
+        out = logsumexp(a, axis=axis, keepdims=keepdims)
+        if not return_sign:
+            return out
+        # Σ eᵃ is positive unless every a is -inf (then 0, and the log -inf): scipy's sign
+        value = np.asarray(stop_gradient(out))
+        return out, np.where(np.isneginf(value), 0.0, 1.0).astype(value.dtype)[()]
+    if is_traced(a) or is_traced(b):
+        from .shape import broadcast_arrays
+        a, b = broadcast_arrays(a, b)
+    else:
+        a, b = np.asarray(a), np.asarray(b)
+        dt = np.result_type(a, b, 1.0)  # (float32 stays float32; integers become float64)
+        a, b = np.broadcast_arrays(a.astype(dt, copy=False), b.astype(dt, copy=False))
+    nd = len(shape_of(a))
+    axes = norm_axes(axis, nd)
+    if axes is None:
+        axes = tuple(range(nd))
+    av, bv = np.asarray(stop_gradient(a)), np.asarray(stop_gradient(b))
+    kept = bv != 0
+    # The largest exponent among the kept terms, shifted out (a constant: the shift cancels in
+    # the value, and so in the derivative); -inf everywhere (nothing kept) shifts by 0.
+    m = np.max(np.where(kept, av, -np.inf), axis=axes, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0.0)
+    s = sum(multiply(b, exp(where(kept, subtract(a, m), -np.inf))), axis=axes, keepdims=True)
+    sign = None
+    if return_sign:
+        sign = np.sign(np.asarray(stop_gradient(s)))
+        s = multiply(s, np.where(sign == 0, 1.0, sign))  # |s|, derivative included
+    with np.errstate(divide="ignore", invalid="ignore"):  # (log 0 = -inf, log of < 0 = nan)
+        out = add(log(s), m)
+    if not keepdims:
+        out = reshape(out, tuple(n for i, n in enumerate(shape_of(out)) if i not in axes))
+        if sign is not None:
+            sign = sign.reshape(shape_of(out))
+    if type(out) is np.ndarray and out.ndim == 0:
+        out = out[()]  # (a number, as scipy gives)
+    return out if sign is None else (out, sign[()])
+
+
+def softmax_scipy(x: Value, axis: Union[None, int, Sequence[int]] = None) -> Value:
+    """exp(x) / Σ exp(x) over ``axis``, as scipy.special.softmax: all elements together by
+    default (``dd.softmax`` takes the last axis by default, as JAX's does).
+
+    >>> import dualdiff as dd
+    >>> dd.special.softmax([[1.0, 1.0], [1.0, 1.0]])
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
+    """
+    return softmax(x, axis)  # type: ignore[arg-type]
+
+
+def log_softmax_scipy(x: Value, axis: Union[None, int, Sequence[int]] = None) -> Value:
+    """x − log Σ exp(x) over ``axis``, as scipy.special.log_softmax: all elements together by
+    default.
+
+    >>> import dualdiff as dd
+    >>> dd.special.log_softmax([0.0, 0.0, 0.0, 0.0])
+    array([-1.38629436, -1.38629436, -1.38629436, -1.38629436])
+    """
+    return log_softmax(x, axis)  # type: ignore[arg-type]
+
+
 def softmax(x: Value, axis: int = -1) -> Value:
     """exp(x) / sum(exp(x)) along ``axis`` (the last by default), without overflow.
 
