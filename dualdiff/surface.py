@@ -389,7 +389,13 @@ class Traced:
     def __ge__(self, other): return np.greater_equal(stop_gradient(self), stop_gradient(other))
     def __eq__(self, other): return np.equal(stop_gradient(self), stop_gradient(other))
     def __ne__(self, other): return np.not_equal(stop_gradient(self), stop_gradient(other))
-    __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for ndarrays
+    def __hash__(self):
+        # == is elementwise, as for ndarrays, so a traced value is no dict key or set member;
+        # said here rather than by Python's "unhashable type" (which is what numpy says too).
+        raise TypeError(
+            f"a {type(self).__name__} cannot be a dict key or a set member (its == compares "
+            f"values elementwise, as an ndarray's does, and it carries a derivative); key by "
+            f"something plain, such as an index or a name")
 
     def __bool__(self) -> bool:
         return bool(stop_gradient(self))

@@ -227,6 +227,15 @@ def test_number_casts_are_refused_like_float(cast, name):
         dd.grad(cast, 2.5)
 
 
+def test_a_traced_value_as_a_dict_key_says_why_not():
+    # == is elementwise (as for ndarrays): hashing would make {x: ...} compare by identity
+    for use in (lambda x: {x: 1}, lambda x: {x}, hash):
+        with pytest.raises(TypeError, match=r"^a Dual cannot be a dict key or a set member"):
+            use(dd.Dual(2.0, 1.0))
+        with pytest.raises(TypeError, match=r"^a Var cannot be a dict key or a set member"):
+            dd.grad(lambda x: use(x) and x, 2.0)
+
+
 # -- 9. one validation for every transform -------------------------------------------------
 
 @pytest.mark.parametrize("call", [
