@@ -30,6 +30,7 @@ from .memory import MemoryInfo
 from . import fft, linalg, special
 from .rules import FUNCTIONAL, SAMPLING, SHAPE_AND_ASSEMBLY
 from .rules import apply_along_axis, piecewise
+from .rules import HISTOGRAMS, bincount, histogram, histogram2d, histogramdd
 from .rules import gradient, linspace, real_if_close
 from .rules import convolve, corrcoef, correlate, cov, interp, polyval, trapezoid
 from .rules import polyadd, polyder, polyfit, polyint, polymul, polysub, vander
@@ -70,3 +71,4 @@ __all__ = [
 __all__ += SHAPE_AND_ASSEMBLY
 __all__ += SAMPLING
 __all__ += FUNCTIONAL
+__all__ += HISTOGRAMS

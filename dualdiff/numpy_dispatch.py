@@ -730,3 +730,10 @@ FUNCTION_RULES.update({
     np.iscomplex: lambda x: np.iscomplex(stop_gradient(x)),
     np.isreal: lambda x: np.isreal(stop_gradient(x)),
 })
+
+
+# -- weighted counts (rules/histograms.py): bincount and the histograms, linear in the weights --
+FUNCTION_RULES.update({
+    np.bincount: F.bincount, np.histogram: F.histogram, np.histogram2d: F.histogram2d,
+    np.histogramdd: F.histogramdd,
+})

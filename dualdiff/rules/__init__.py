@@ -24,6 +24,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``statistics.py`` | cov, corrcoef (composites) |
 | ``nan_reductions.py`` | nanvar, nanstd, nanprod, nancumsum, nancumprod, nanquantile, nanpercentile, nanmedian (composites) |
 | ``functional.py`` | apply_along_axis, piecewise: the user's function called on pieces (composites) |
+| ``histograms.py`` | bincount, histogram, histogram2d, histogramdd with traced weights (composites: a scatter-add) |
 | ``special.py`` | scipy.special's ufuncs: expit, logit, erf, ndtr, gammaln, xlogy, ... (values by scipy) |
 
 Each module imports only the ones above it in this list. Three kinds of entry: **elementwise**
@@ -80,6 +81,7 @@ from .nan_reductions import (
     nancumprod, nancumsum, nanmedian, nanpercentile, nanprod, nanquantile, nanstd, nanvar,
 )
 from .functional import apply_along_axis, piecewise
+from .histograms import bincount, histogram, histogram2d, histogramdd
 from .special import SPECIAL_UFUNCS  # noqa: F401  (scipy.special's ufuncs; public as dd.special)
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).
@@ -114,6 +116,9 @@ SAMPLING = ["gradient", "linspace", "real_if_close", "trapezoid", "interp", "con
 #: numpy's functions that call the user's function on pieces of an array (composites).
 FUNCTIONAL = ["apply_along_axis", "piecewise"]
 
+#: Weighted counts: linear in the weights, the bins from plain sample positions (composites).
+HISTOGRAMS = ["bincount", "histogram", "histogram2d", "histogramdd"]
+
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "power",
     "sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sinh", "cosh",
@@ -124,5 +129,5 @@ __all__ = [
     "real", "imag", "conj", "angle",
     *UFUNCS_AND_REDUCTIONS,
     "einsum", "tensordot", "inner", "outer", "vdot", "kron", "cross",
-    *SHAPE_AND_ASSEMBLY, *SAMPLING, *FUNCTIONAL,
+    *SHAPE_AND_ASSEMBLY, *SAMPLING, *FUNCTIONAL, *HISTOGRAMS,
 ]

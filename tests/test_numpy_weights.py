@@ -1,0 +1,270 @@
+"""numpy's weighted counts and folds on traced values: np.bincount, np.histogram, np.histogram2d
+and np.histogramdd with traced weights.
+
+Values are checked against numpy bit for bit (the composites repeat numpy's arithmetic);
+derivatives against oracles that do not use dualdiff: the membership matrix read off numpy's
+own histogram of each sample alone (a histogram is linear in its weights), the complex step
+through numpy's histogram with complex weights, and central differences through numpy; forward
+mode against reverse mode by the dot-product test; second order through dd.hessian.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import dualdiff as dd
+from oracles import central_difference_jacobian, complex_step_jacobian, hessian_by_differences
+
+RNG = np.random.default_rng(2026)
+
+
+def _modes_agree(f, w, rng, rtol=1e-12):
+    """The dot-product test u·(J v) == (uᵀJ)·v between dd.jvp and dd.vjp, and both Jacobians."""
+    v = rng.normal(size=np.shape(w)).astype(np.asarray(w).dtype)
+    y, Jv = dd.jvp(f, w, v)
+    u = rng.normal(size=np.shape(y))
+    _, pullback = dd.vjp(f, w)
+    uJ = pullback(u)
+    np.testing.assert_allclose(np.sum(u * Jv), np.sum(uJ * v), rtol=rtol, atol=1e-12)
+    forward, reverse = dd.jacobian(f, w), dd.jacobian(f, w, mode="reverse")
+    np.testing.assert_allclose(forward, reverse, rtol=1e-13, atol=1e-14)
+    return forward
+
+
+def _bitwise(got, want):
+    got = dd.stop_gradient(got)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+# -- np.bincount ----------------------------------------------------------------------------------
+
+X = np.array([3, 0, 3, 1, 5, 3, 0])
+W = RNG.normal(size=X.size)
+
+
+@pytest.mark.parametrize("minlength", [0, 3, 9])
+def test_bincount_values_are_numpys_and_its_jacobian_the_membership(minlength):
+    f = lambda w: np.bincount(X, weights=w, minlength=minlength)  # noqa: E731
+    _bitwise(f(dd.Dual(W, np.ones_like(W))), np.bincount(X, W, minlength))
+    J = _modes_agree(f, W, RNG)
+    # oracle: weight i lands in bin X[i] and nowhere else
+    want = np.zeros((max(6, minlength), X.size))
+    want[X, np.arange(X.size)] = 1.0
+    np.testing.assert_array_equal(J, want)
+
+
+def test_bincount_second_order_against_closed_form():
+    # f(w) = Σ_j (Σ_{i: x_i = j} w_i²)²; ∂²f/∂w_i∂w_k = 8 w_i w_k [x_i = x_k] + 4 [i = k] b_{x_i}
+    f = lambda w: np.sum(np.bincount(X, weights=w ** 2) ** 2)  # noqa: E731
+    b = np.bincount(X, W ** 2)
+    same = X[:, None] == X[None, :]
+    want = 8 * np.outer(W, W) * same + 4 * np.diag(b[X])
+    np.testing.assert_allclose(dd.hessian(f, W), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dd.hessian(f, W), hessian_by_differences(
+        lambda w: np.sum(_complex_bincount(X, w ** 2) ** 2), W), rtol=1e-6, atol=1e-6)
+
+
+def _complex_bincount(x, w):
+    # np.bincount refuses complex weights: the real and imaginary parts counted apart
+    return np.bincount(x, np.real(w)) + 1j * np.bincount(x, np.imag(w))
+
+
+def test_bincount_float32_empty_and_plain():
+    w32 = W.astype(np.float32)
+    out = np.bincount(X, weights=dd.Dual(w32, np.ones_like(w32)))
+    _bitwise(out, np.bincount(X, w32))  # numpy adds float32 weights as float64
+    g = dd.grad(lambda w: np.sum(np.bincount(X, weights=w) * np.arange(6.0)), w32)
+    assert g.dtype == np.float32
+    np.testing.assert_array_equal(g, X.astype(np.float32))
+    empty = np.bincount(np.array([], int), weights=dd.Dual(np.zeros(0), np.zeros(0)), minlength=2)
+    _bitwise(empty, np.zeros(2))
+    assert dd.grad(lambda w: np.sum(np.bincount(np.array([], int), w, minlength=2)), np.zeros(0)).shape == (0,)
+    # without traced weights the counts are numpy's plain integers
+    np.testing.assert_array_equal(dd.bincount(X), np.bincount(X))
+    assert dd.bincount(X).dtype == np.bincount(X).dtype
+
+
+def test_bincount_refuses_what_it_cannot_count_or_differentiate():
+    w = dd.Dual(W, np.ones_like(W))
+    with pytest.raises(TypeError, match="traced x: the counts are piecewise constant.*weights="):
+        np.bincount(dd.Dual(X.astype(float), np.ones(X.size)))
+    with pytest.raises(ValueError, match="no negative elements"):
+        np.bincount(np.array([-1, 0]), weights=dd.Dual(np.ones(2), np.ones(2)))
+    with pytest.raises(ValueError, match="must be a 1-d array"):
+        np.bincount(X.reshape(1, -1), weights=w)
+    with pytest.raises(TypeError, match="must hold integers"):
+        np.bincount(X.astype(float), weights=w)
+    with pytest.raises(ValueError, match="weights must be 1-d with the length of x"):
+        np.bincount(X[:3], weights=w)
+    with pytest.raises(ValueError, match="minlength must not be negative"):
+        np.bincount(X, weights=w, minlength=-1)
+    with pytest.raises(TypeError, match="weights must be real"):
+        np.bincount(X, weights=dd.Dual(W + 0j, np.ones(X.size, complex)))
+
+
+# -- np.histogram ---------------------------------------------------------------------------------
+
+A = RNG.normal(size=40)
+WA = RNG.normal(size=40)
+EDGES = np.array([-3.0, -1.0, -0.25, 0.0, 0.5, 2.0])
+BINS = [("count", 6, None), ("range", 5, (-1.0, 1.5)), ("edges", EDGES, None),
+        ("list", [-1.0, 0.0, 1.0], None)]
+
+
+def _membership(a, bins, range):
+    """J[j, i] = [sample i in bin j], from numpy's histogram of sample i alone (same edges)."""
+    edges = np.histogram_bin_edges(a, bins, range)
+    return np.stack([np.histogram(a[i:i + 1], edges)[0] for i in range_(a.size)], axis=1).astype(float)
+
+
+range_ = range
+
+
+@pytest.mark.parametrize("name, bins, rng", BINS, ids=[b[0] for b in BINS])
+def test_histogram_values_are_numpys_and_its_jacobian_the_membership(name, bins, rng):
+    f = lambda w: np.histogram(A, bins, rng, weights=w)[0]  # noqa: E731
+    hist, edges = np.histogram(A, bins, rng, weights=dd.Dual(WA, np.ones_like(WA)))
+    want, want_edges = np.histogram(A, bins, rng, weights=WA)
+    _bitwise(hist, want)
+    np.testing.assert_array_equal(edges, want_edges)
+    np.testing.assert_array_equal(_modes_agree(f, WA, RNG), _membership(A, bins, rng))
+
+
+@pytest.mark.parametrize("name, bins, rng", BINS, ids=[b[0] for b in BINS])
+def test_histogram_density_against_complex_step_to_second_order(name, bins, rng):
+    # numpy's histogram takes complex weights: the complex step goes through numpy itself
+    f = lambda w: np.histogram(A, bins, rng, weights=w, density=True)[0]  # noqa: E731
+    _bitwise(f(dd.Dual(WA, np.ones_like(WA))), f(WA))
+    np.testing.assert_allclose(_modes_agree(f, WA, RNG), complex_step_jacobian(f, WA), rtol=1e-12)
+    loss = lambda w: np.sum(f(w) ** 2 * np.arange(1.0, 1.0 + np.size(f(WA))))  # noqa: E731
+    np.testing.assert_allclose(dd.hessian(loss, WA), hessian_by_differences(loss, WA),
+                               rtol=1e-5, atol=1e-5 * np.abs(dd.hessian(loss, WA)).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128])
+@pytest.mark.parametrize("bins", [7, EDGES], ids=["count", "edges"])
+def test_histogram_keeps_numpys_dtypes(dtype, bins):
+    w = (WA * (1 + 0.5j) if dtype is np.complex128 else WA).astype(dtype)
+    for density in (False, True):
+        got = np.histogram(A, bins, weights=dd.Dual(w, np.ones_like(w)), density=density)[0]
+        _bitwise(got, np.histogram(A, bins, weights=w, density=density)[0])
+    if dtype is np.float32:
+        g = dd.grad(lambda w: np.sum(np.histogram(A, bins, weights=w)[0]), w)
+        assert g.dtype == np.float32
+        np.testing.assert_array_equal(g, np.sum(_membership(A, bins, None), axis=0))
+
+
+def test_histogram_over_numpys_blocks_is_numpys_bit_for_bit():
+    # numpy sums 65536 samples at a time and adds the blocks' sums: so must the composite
+    a, w = RNG.normal(size=70000), RNG.normal(size=70000)
+    for bins in (11, np.linspace(-4, 4, 9)):
+        t = RNG.normal(size=w.size)
+        got = np.histogram(a, bins, weights=dd.Dual(w, t))
+        _bitwise(got[0], np.histogram(a, bins, weights=w)[0])
+        np.testing.assert_allclose(got[0].tangent, np.histogram(a, bins, weights=t)[0], rtol=1e-9, atol=1e-9)
+
+
+def test_histogram_of_a_2d_sample_empty_sample_and_samples_on_the_edges():
+    a, w = A.reshape(5, 8), WA.reshape(5, 8)
+    _bitwise(np.histogram(a, 4, weights=dd.Dual(w, np.ones_like(w)))[0], np.histogram(a, 4, weights=w)[0])
+    g = dd.grad(lambda w: np.histogram(a, 4, weights=w)[0][-1], w)
+    np.testing.assert_array_equal(g, _membership(A, 4, None)[-1].reshape(5, 8))
+    # samples exactly on edges: the last bin is closed, the others half-open, as numpy's
+    on = np.array([0.0, 1.0, 2.0, 3.0, 3.0, -1.0, 4.0])
+    f = lambda w: np.histogram(on, [0.0, 1.0, 2.0, 3.0], weights=w)[0]  # noqa: E731
+    np.testing.assert_array_equal(dd.jacobian(f, np.ones(on.size)), _membership(on, [0.0, 1.0, 2.0, 3.0], None))
+    for bins in (3, [0.0, 1.0]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for density in (False, True):
+                got = np.histogram(np.zeros(0), bins, weights=dd.Dual(np.zeros(0), np.zeros(0)), density=density)[0]
+                np.testing.assert_array_equal(got.primal, np.histogram(np.zeros(0), bins, weights=np.zeros(0), density=density)[0])
+        assert dd.grad(lambda w: np.sum(np.histogram(np.zeros(0), bins, weights=w)[0]), np.zeros(0)).shape == (0,)
+
+
+def test_histogram_refuses_traced_positions_and_bad_weights():
+    w = dd.Dual(WA, np.ones_like(WA))
+    with pytest.raises(TypeError, match="histogram of a traced a: the counts are piecewise constant.*weights="):
+        np.histogram(dd.Dual(A, np.ones_like(A)))
+    with pytest.raises(TypeError, match="histogram of a traced range"):
+        np.histogram(A, 3, range=(dd.Dual(0.0, 1.0), 1.0), weights=w)
+    with pytest.raises(TypeError, match="histogram of a traced bins"):
+        np.histogram(A, dd.Dual(EDGES, np.ones_like(EDGES)), weights=WA)
+    with pytest.raises(ValueError, match="weights must have the shape of the sample"):
+        np.histogram(A[:5], 3, weights=w)
+    with pytest.raises(TypeError, match="not supported for weighted data"):  # numpy's own error
+        np.histogram(A, "auto", weights=w)
+    with pytest.raises(ValueError, match="monotonically"):
+        np.histogram(A, [1.0, 0.0], weights=w)
+
+
+# -- np.histogram2d and np.histogramdd ------------------------------------------------------------
+
+S = RNG.normal(size=(30, 3))
+WS = RNG.normal(size=30)
+DD_BINS = [("counts", (3, 2, 4), None), ("range", 3, [(-1, 1), (-2, 0.5), (0, 2)]),
+           ("edges", [np.array([-2.0, 0.0, 2.0]), 2, np.array([-1.0, -0.5, 0.3, 1.0])], None)]
+
+
+def _cell_membership(sample, edges):
+    """J[..., i] = numpy's histogramdd of sample i alone on the same edges."""
+    return np.stack([np.histogramdd(sample[i:i + 1], edges)[0] for i in range_(len(sample))], axis=-1)
+
+
+@pytest.mark.parametrize("name, bins, rng", DD_BINS, ids=[b[0] for b in DD_BINS])
+def test_histogramdd_values_and_derivatives(name, bins, rng):
+    f = lambda w: np.histogramdd(S, bins, rng, weights=w)[0]  # noqa: E731
+    hist, edges = np.histogramdd(S, bins, rng, weights=dd.Dual(WS, np.ones_like(WS)))
+    want, want_edges = np.histogramdd(S, bins, rng, weights=WS)
+    _bitwise(hist, want)
+    for e, we in zip(edges, want_edges):
+        np.testing.assert_array_equal(e, we)
+    np.testing.assert_array_equal(_modes_agree(f, WS, RNG), _cell_membership(S, want_edges))
+    density = lambda w: np.histogramdd(S, bins, rng, weights=w, density=True)[0]  # noqa: E731
+    _bitwise(density(dd.Dual(WS, np.ones_like(WS))), density(WS))
+    np.testing.assert_allclose(_modes_agree(density, WS, RNG), central_difference_jacobian(density, WS),
+                               rtol=1e-7, atol=1e-7)
+    loss = lambda w: np.sum(density(w) ** 2)  # noqa: E731
+    H = dd.hessian(loss, WS)
+    np.testing.assert_allclose(H, central_difference_jacobian(lambda w: dd.grad(loss, w), WS),
+                               rtol=1e-6, atol=1e-6 * np.abs(H).max())
+
+
+def test_histogram2d_as_numpy_with_its_bins_spellings():
+    x, y = S[:, 0], S[:, 1]
+    for bins in (4, (2, 3), [-1.0, 0.0, 1.0, 2.0], [np.array([-1.0, 1.0]), 3]):
+        hist, xe, ye = np.histogram2d(x, y, bins, weights=dd.Dual(WS, np.ones_like(WS)))
+        want = np.histogram2d(x, y, bins, weights=WS)
+        _bitwise(hist, want[0])
+        np.testing.assert_array_equal(xe, want[1])
+        np.testing.assert_array_equal(ye, want[2])
+        J = _modes_agree(lambda w: np.histogram2d(x, y, bins, weights=w, density=True)[0], WS, RNG)
+        np.testing.assert_allclose(J, central_difference_jacobian(
+            lambda w: np.histogram2d(x, y, bins, weights=w, density=True)[0], WS), rtol=1e-7, atol=1e-7)
+
+
+def test_histogramdd_float32_sequence_sample_and_errors():
+    w32 = WS.astype(np.float32)
+    got = np.histogramdd([S[:, 0], S[:, 1]], 3, weights=dd.Dual(w32, np.ones_like(w32)))[0]
+    _bitwise(got, np.histogramdd([S[:, 0], S[:, 1]], 3, weights=w32)[0])  # float64, as numpy's
+    assert dd.grad(lambda w: np.sum(np.histogramdd(S, 2, weights=w)[0]), w32).dtype == np.float32
+    with pytest.raises(TypeError, match="histogramdd of a traced sample.*weights="):
+        np.histogramdd(dd.Dual(S, np.ones_like(S)), 2)
+    with pytest.raises(TypeError, match="histogram2d of a traced x"):
+        np.histogram2d(dd.Dual(S[:, 0], np.ones(30)), S[:, 1], weights=WS)
+    with pytest.raises(ValueError, match="one entry per sample"):
+        np.histogramdd(S, 2, weights=dd.Dual(WS[:4], np.ones(4)))
+    with pytest.raises(ValueError, match="dimension of bins"):  # numpy's own check
+        np.histogramdd(S, (2, 2), weights=dd.Dual(WS, np.ones_like(WS)))
+
+
+def test_histogram_refuses_weights_where_numpys_bins_disagree_with_its_edges(monkeypatch):
+    # numpy finds equal-width bins by arithmetic; a disagreement must not move a weight silently
+    from dualdiff.rules import histograms
+    monkeypatch.setattr(histograms, "_bin_of", lambda sample, edges: np.zeros(sample.size, np.intp))
+    with pytest.raises(ValueError, match="disagree with its edges"):
+        np.histogram(A, 4, weights=dd.Dual(WA, np.ones_like(WA)))
