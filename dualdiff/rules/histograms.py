@@ -189,7 +189,7 @@ def _cumulative_histogram(sample: np.ndarray, w: Value, edges: np.ndarray, ntype
 
 
 def histogramdd(sample: Any, bins: Any = 10, range: Any = None, density: Optional[bool] = None,
-                weights: Optional[Value] = None) -> Tuple[Value, list]:
+                weights: Optional[Value] = None) -> Tuple[Value, Any]:
     """(hist, edges) of the plain N×D sample with traced ``weights``, as np.histogramdd: hist
     has one axis per dimension (its bins), each entry the sum of the weights of the samples in
     that cell (divided by the cell volume and the total with ``density=True``), float64;
