@@ -39,7 +39,7 @@ from .rules import (  # shape, assembly, indexing and sorting
     diag, diagflat, diagonal, dsplit, dstack, flip, fliplr, flipud, hsplit, hstack,
     index_update, moveaxis, pad, partition, repeat, roll, rollaxis, rot90, row_stack, select,
     sort, split, swapaxes, take, take_along_axis, tile, tril, triu, vsplit, vstack,
-    broadcast_arrays, meshgrid, delete, insert, resize,
+    broadcast_arrays, meshgrid, delete, insert, resize, trim_zeros, unstack,
 )
 from .primitives import Primitive, stop_gradient
 from .sparsity import COO, Pattern

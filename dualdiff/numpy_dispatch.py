@@ -560,7 +560,15 @@ FUNCTION_RULES.update({
     np.roll: F.roll, np.pad: F.pad, np.diag: F.diag, np.diagflat: F.diagflat, np.tril: F.tril,
     np.triu: F.triu, np.select: F.select, np.choose: _no_out("choose", F.choose, "out"),
     np.sort: _np_sort, np.partition: F.partition, np.copy: lambda a, order="K", subok=False: F.copy(a),
+    np.trim_zeros: F.trim_zeros,
+    np.tril_indices_from: no_derivative(np.tril_indices_from, "Index arrays (from the shape alone)."),
+    np.triu_indices_from: no_derivative(np.triu_indices_from, "Index arrays (from the shape alone)."),
+    np.diag_indices_from: no_derivative(np.diag_indices_from, "Index arrays (from the shape alone)."),
 })
+if hasattr(np, "unstack"):  # numpy >= 2.1
+    FUNCTION_RULES[np.unstack] = F.unstack
+if hasattr(np, "astype"):  # numpy >= 2.1: the function form of x.astype
+    FUNCTION_RULES[np.astype] = lambda x, dtype, /, *, copy=True, device=None: F.astype(x, dtype)
 if hasattr(np, "row_stack"):  # deprecated in numpy 2.0, gone in later versions
     FUNCTION_RULES[np.row_stack] = _np_concat_like("row_stack", F.row_stack)
 

@@ -291,7 +291,9 @@ _CONVERSION_ADVICE = (
      "np.polyint or np.polyfit (coefficients highest degree first), which dualdiff "
      "differentiates"),
 )
-_GENERIC_ADVICE = "Use dd.stack to build an array from several values, and .primal for the value alone"
+_GENERIC_ADVICE = ("A traced value already acts as an array: drop np.asarray/np.array around it; "
+                   "build an array from several values with dd.stack (np.stack works too), and "
+                   "take .primal for the plain value alone")
 
 
 def _conversion_hint(frame: Any) -> str:
@@ -337,6 +339,17 @@ class Traced:
     def dtype(self) -> np.dtype:
         """The primal's dtype."""
         return np.result_type(stop_gradient(self))
+
+    @property
+    def itemsize(self) -> int:
+        """The bytes of one element of the primal (its dtype's itemsize)."""
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of the primal's elements (size · itemsize), as for an ndarray: what the
+        value takes, not what its derivative adds."""
+        return self.size * self.itemsize
 
     def __len__(self) -> int:
         """The length of the first axis (a TypeError for 0-d values, as for ndarrays)."""

@@ -145,7 +145,8 @@ def test_scipys_reductions_on_traced_values_name_dd_special():
     (lambda z: np.sum(np.c_[z, z]), "np.column_stack"),
     (lambda z: np.sum(np.vectorize(lambda t: t * t)(z)), "np.where for branches"),
     (lambda z: np.polynomial.polynomial.polyval(0.5, z), "np.polyval"),
-    (lambda z: np.sum(np.array([z[0], 1.0])), "Use dd.stack"),
+    (lambda z: np.sum(np.array([z[0], 1.0])), "with dd.stack"),
+    (lambda z: np.sum(np.asarray(z) ** 2), "drop np.asarray/np.array around it"),
 ])
 def test_a_refused_conversion_says_what_to_write_for_the_call_that_asked(f, advice):
     message = _refusal(f)
@@ -154,3 +155,48 @@ def test_a_refused_conversion_says_what_to_write_for_the_call_that_asked(f, advi
     if advice == "v * np.ones(shape)":
         np.testing.assert_array_equal(dd.grad(lambda z: np.sum(z[0] * np.ones(3)), A[0]),
                                       [3.0, 0.0, 0.0, 0.0])
+
+
+# -- numpy >= 2.1's unstack and astype, trim_zeros, the *_indices_from, itemsize and nbytes ----
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_unstack_trim_zeros_and_astype_against_numpy_and_closed_forms(mode):
+    x = np.array([[0.0, 1.5, 2.0], [3.0, 0.0, 0.5]])
+    w = np.arange(1.0, 7.0).reshape(2, 3)
+    if hasattr(np, "unstack"):
+        for axis in (0, 1, -1):
+            got = np.unstack(dd.Dual(x, np.ones_like(x)), axis=axis)
+            want = np.unstack(x, axis=axis)
+            assert type(got) is tuple and len(got) == len(want)
+            for g, v in zip(got, want):
+                np.testing.assert_array_equal(g.primal, v)
+        # sum_i i·||row_i||² through unstack: gradient 2·i·row_i
+        f = lambda z: sum(i * np.sum(r * r) for i, r in enumerate(np.unstack(z)))
+        np.testing.assert_allclose(dd.grad(f, x, mode=mode), 2 * np.arange(2.0)[:, None] * x)
+        with pytest.raises(ValueError, match="at least 1-d"):
+            dd.grad(lambda z: np.unstack(z), 1.0)
+    if hasattr(np, "astype"):
+        g = dd.grad(lambda z: np.sum(np.astype(z, np.float32) * w), x, mode=mode)
+        assert g.dtype == np.float64 and np.array_equal(g, w)
+    v = np.array([0.0, 0.0, 2.0, 0.0, 3.0, 0.0])
+    for trim in ("f", "b", "fb", "BF"):
+        assert dd.trim_zeros(v, trim).tolist() == np.trim_zeros(v, trim).tolist()
+        # the kept elements get the weights, the trimmed ones nothing
+        kept = np.trim_zeros(v, trim)
+        g = dd.grad(lambda z: np.sum(np.trim_zeros(z, trim) * np.arange(1.0, kept.size + 1)), v,
+                    mode=mode)
+        start = {"f": 2, "b": 0, "fb": 2, "BF": 2}[trim]
+        want = np.zeros(6)
+        want[start:start + kept.size] = np.arange(1.0, kept.size + 1)
+        np.testing.assert_array_equal(g, want)
+    assert dd.trim_zeros(np.zeros(3)).shape == np.trim_zeros(np.zeros(3)).shape == (0,)
+    with pytest.raises(ValueError, match="unexpected character"):
+        dd.trim_zeros(v, "ff")
+    with pytest.raises(ValueError, match="1-d"):
+        dd.grad(lambda z: np.sum(np.trim_zeros(z)), x)
+    m = np.arange(9.0).reshape(3, 3)
+    g = dd.grad(lambda z: np.sum(z[np.tril_indices_from(z)]) + np.sum(z[np.diag_indices_from(z)]),
+                m, mode=mode)
+    np.testing.assert_array_equal(g, np.tril(np.ones((3, 3))) + np.eye(3))
+    t = dd.Dual(np.ones((2, 3), np.float32), np.ones((2, 3), np.float32))
+    assert (t.itemsize, t.nbytes) == (4, 24)

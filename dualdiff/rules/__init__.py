@@ -47,7 +47,7 @@ from .indexing import diagonal, flip, fliplr, flipud, getitem, repeat, rot90, ta
 from .assembly import (
     append, array_split, choose, column_stack, concatenate, delete, diag, diagflat, dsplit, dstack,
     hsplit, hstack, index_update, insert, pad, resize, roll, row_stack, select, split, stack, tril, triu,
-    vsplit, vstack, where,
+    trim_zeros, unstack, vsplit, vstack, where,
 )
 from .sorting import partition, sort
 from .ufuncs import (
@@ -105,7 +105,7 @@ SHAPE_AND_ASSEMBLY = [
     "vstack", "hstack", "dstack", "column_stack", "row_stack", "append", "split", "array_split",
     "hsplit", "vsplit", "dsplit", "roll", "pad", "diag", "diagflat", "tril", "triu", "select",
     "choose", "index_update", "sort", "partition", "broadcast_arrays", "meshgrid", "delete",
-    "insert", "resize",
+    "insert", "resize", "unstack", "trim_zeros",
 ]
 
 #: Sampled data and the rest of numpy's complex helpers (composites).

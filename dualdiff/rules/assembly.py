@@ -325,6 +325,49 @@ def _split(x: Value, sections: Any, axis: int, name: str) -> list:
     return [getitem(x, _along(axis, slice(a, max(a, b)))) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def unstack(x: Value, axis: int = 0) -> tuple:
+    """x's slices along ``axis``, each without that axis, as np.unstack (numpy >= 2.1): a tuple
+    of x.shape[axis] values.
+
+    >>> import dualdiff as dd
+    >>> [p.tolist() for p in dd.unstack([[1.0, 2.0], [3.0, 4.0]], axis=1)]
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
+    shape = shape_of(x)
+    if not shape:
+        raise ValueError("Input array must be at least 1-d.")
+    axis = _axis(axis, len(shape))
+    return tuple(getitem(x, _along(axis, i)) for i in range(shape[axis]))
+
+
+def trim_zeros(filt: Value, trim: str = "fb") -> Value:
+    """A 1-d x without its leading ('f') and/or trailing ('b') zeros, as np.trim_zeros: a slice
+    of x, so the derivative flows to the elements kept. Which elements are zeros is read from
+    the value.
+
+    >>> import dualdiff as dd
+    >>> dd.trim_zeros([0.0, 1.0, 0.0, 2.0, 0.0]).tolist()
+    [1.0, 0.0, 2.0]
+    """
+    if type(trim) is not str or trim.lower() not in ("f", "b", "fb", "bf"):
+        raise ValueError(f"unexpected character(s) in `trim`: {trim!r} (it is 'f' for the front, "
+                         f"'b' for the back, or both)")
+    shape = shape_of(filt)
+    if len(shape) != 1:
+        raise ValueError(f"trim_zeros on traced values takes a 1-d array, not one of shape "
+                         f"{shape}; slice the array by hand for more dimensions")
+    nonzero = np.flatnonzero(np.asarray(stop_gradient(filt)))
+    start, stop = 0, shape[0]
+    if not nonzero.size:  # all zeros: numpy keeps nothing, from either end
+        start = stop = 0
+    else:
+        if "f" in trim.lower():
+            start = int(nonzero[0])
+        if "b" in trim.lower():
+            stop = int(nonzero[-1]) + 1
+    return getitem(filt, slice(start, stop))
+
+
 def hsplit(x: Value, indices_or_sections: Any) -> list:
     """:func:`split` along axis 1 (axis 0 for 1-d values), as np.hsplit.
 
