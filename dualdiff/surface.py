@@ -61,7 +61,9 @@ _UFUNC_METHODS = {
     "accumulate": "add.accumulate and multiply.accumulate are supported (as np.cumsum and "
                   "np.cumprod)",
     "outer": "broadcast instead: f(a[..., None], b) (every binary ufunc with a rule has .outer)",
-    "at": "build the result with x[idx] = v on a traced x, or with dd.where",
+    "at": "ufunc.at writes into its first argument in place; build the result instead: for "
+          "np.add.at(a, idx, v) (repeated indices add up) write a + np.bincount(idx, weights=v, "
+          "minlength=a.size) for a 1-d a, and where no index repeats, y[idx] = v on a traced y",
     "reduceat": "sum slices with np.sum over each slice",
 }
 

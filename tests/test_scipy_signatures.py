@@ -200,3 +200,15 @@ def test_unstack_trim_zeros_and_astype_against_numpy_and_closed_forms(mode):
     np.testing.assert_array_equal(g, np.tril(np.ones((3, 3))) + np.eye(3))
     t = dd.Dual(np.ones((2, 3), np.float32), np.ones((2, 3), np.float32))
     assert (t.itemsize, t.nbytes) == (4, 24)
+
+
+def test_ufunc_at_is_refused_with_the_bincount_that_replaces_it():
+    idx, a, v = np.array([0, 2, 2, 1]), np.ones(4), np.array([1.0, 2.0, 3.0, 4.0])
+    message = _refusal(lambda v: (np.add.at(a.copy(), idx, v), 0.0)[1], v)
+    assert "np.bincount(idx, weights=v, minlength=a.size)" in message, message
+    # and what it says computes np.add.at's result, with the derivative of the sums
+    b = a.copy()
+    np.add.at(b, idx, v)
+    f = lambda v: a + np.bincount(idx, weights=v, minlength=a.size)
+    np.testing.assert_array_equal(f(v), b)
+    np.testing.assert_array_equal(dd.grad(lambda v: np.sum(f(v) ** 2), v), 2 * b[idx])
