@@ -19,6 +19,7 @@ import numpy as np
 from . import rules as F
 from .rules.table import norm_axes
 from .rules.ufuncs import divmod_ as _divmod
+from .rules import masked_reductions as _masked_reductions
 from .primitives import concrete, is_traced, shape_of, stop_gradient
 
 __all__ = ["UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "UNSUPPORTED", "ravel_ordered",
@@ -93,16 +94,28 @@ def _in_dtype(name: str, a: Any, dtype: Any) -> Any:
 
 
 def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    """The sum over ``axis``, as np.sum; with where= (a plain boolean mask, broadcast to x) only
+    the elements selected, derivative 0 for the others: numpy's masked sum, bit for bit."""
     if out is not None or kw:  # (checked here first: np.sum in a loss runs on every call)
         initial = kw.pop("initial", None)
+        where = kw.pop("where", True)
         _check_reduction("sum", out=out, **kw)
+        if _masked(where):
+            return _masked_reductions.sum_where(_in_dtype("sum", a, dtype), where, axis,
+                                                _keep(keepdims), _given_or_none(initial))
         if _given(initial):
             return F.add(_np_sum(a, axis, dtype, None, keepdims), initial)
     return F.sum(_in_dtype("sum", a, dtype), axis=axis, keepdims=bool(keepdims))
 
 
-def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True, **kw):
+    """The mean over ``axis``, as np.mean; with where= (a plain boolean mask, broadcast to x) only
+    the elements selected, derivative 0 for the others (their masked sum over their count; an empty
+    slice gives numpy's nan, derivative 0)."""
     _check_reduction("mean", out=out, **kw)
+    if _masked(where):
+        return _masked_reductions.mean_where(_in_dtype("mean", a, dtype), where, axis,
+                                             _keep(keepdims))
     return F.mean(_in_dtype("mean", a, dtype), axis=axis, keepdims=bool(keepdims))
 
 
@@ -275,6 +288,15 @@ def _given(v: Any) -> bool:
     return v is not None and v is not _NO_VALUE
 
 
+def _given_or_none(v: Any) -> Any:
+    return v if _given(v) else None
+
+
+def _masked(where: Any) -> bool:
+    """Whether a reduction's ``where=`` selects elements (anything but numpy's default True)."""
+    return where is not True and _given(where)
+
+
 def _check_reduction(name: str, dtype=None, out=None, where=None, **kw) -> None:
     """Refuse the arguments of numpy's reductions that dualdiff does not support, by name.
 
@@ -288,10 +310,20 @@ def _check_reduction(name: str, dtype=None, out=None, where=None, **kw) -> None:
 
 def _extremum(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
-        _check_reduction(name, out=out, where=where)
+        _check_reduction(name, out=out)
+        if _masked(where):
+            return _masked_reductions.extremum_where(name, a, where, axis, _keep(keepdims),
+                                                     _given_or_none(initial))
         return fn(a, axis=axis, keepdims=bool(keepdims) if _given(keepdims) else False,
                   initial=initial if _given(initial) else None)
     reduce.__name__ = name
+    largest = "largest" if "max" in name else "smallest"
+    nans = ", nans ignored," if name.startswith("nan") else ""
+    ties = "" if nans else "; a nan result sends it to the nans"
+    reduce.__doc__ = (f"The {largest} element over ``axis``{nans} as np.{name}: ties share the "
+                      f"derivative equally{ties}. With where= (a plain boolean mask) and initial= "
+                      f"(numpy requires it then) only the elements selected count; the others "
+                      f"get derivative 0.")
     return reduce
 
 
@@ -304,8 +336,15 @@ def _keep(keepdims: Any) -> bool:
 
 
 def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    _check_reduction("prod", dtype, out, where)
-    result = F.prod(_in_dtype("prod", a, dtype), axis=axis, keepdims=_keep(keepdims))
+    """The product over ``axis``, as np.prod: the derivative is exact where x has zeros (one or
+    several, to every order); with where= (a plain boolean mask, broadcast to x) only the elements
+    selected, derivative 0 for the others."""
+    _check_reduction("prod", dtype, out)
+    if _masked(where):
+        result = _masked_reductions.prod_where(_in_dtype("prod", a, dtype), where, axis,
+                                               _keep(keepdims))
+    else:
+        result = F.prod(_in_dtype("prod", a, dtype), axis=axis, keepdims=_keep(keepdims))
     return F.multiply(result, initial) if _given(initial) else result
 
 
@@ -318,16 +357,28 @@ def _np_cumulative(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _np_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
             mean=None, correction=None):
-    _check_reduction("var", dtype, out, where, mean=mean)
-    return F.var(_in_dtype("var", a, dtype), axis=axis, ddof=correction if _given(correction) else ddof,
-                 keepdims=_keep(keepdims))
+    """The variance sum((x - mean)²) / (N - ddof) over ``axis``, as np.var; with where= (a plain
+    boolean mask, broadcast to x) only the elements selected, derivative 0 for the others (where N
+    <= ddof, numpy's nan or inf, derivative 0)."""
+    _check_reduction("var", dtype, out, mean=mean)
+    ddof = correction if _given(correction) else ddof
+    if _masked(where):
+        return _masked_reductions.var_where(_in_dtype("var", a, dtype), where, axis, ddof,
+                                             _keep(keepdims))
+    return F.var(_in_dtype("var", a, dtype), axis=axis, ddof=ddof, keepdims=_keep(keepdims))
 
 
 def _np_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
             mean=None, correction=None):
-    _check_reduction("std", dtype, out, where, mean=mean)
-    return F.std(_in_dtype("std", a, dtype), axis=axis, ddof=correction if _given(correction) else ddof,
-                 keepdims=_keep(keepdims))
+    """sqrt(var) over ``axis``, as np.std: derivative inf (nan) where all values are equal; with
+    where= (a plain boolean mask, broadcast to x) only the elements selected, derivative 0 for the
+    others."""
+    _check_reduction("std", dtype, out, mean=mean)
+    ddof = correction if _given(correction) else ddof
+    if _masked(where):
+        return _masked_reductions.std_where(_in_dtype("std", a, dtype), where, axis, ddof,
+                                             _keep(keepdims))
+    return F.std(_in_dtype("std", a, dtype), axis=axis, ddof=ddof, keepdims=_keep(keepdims))
 
 
 def _np_ptp(a, axis=None, out=None, keepdims=False):
@@ -340,31 +391,61 @@ def _np_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 
 
 def _np_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    _check_reduction("nansum", dtype, out, where, initial=initial)
+    """The sum over ``axis`` with nans counted as 0 (derivative 0), as np.nansum; with where= (a
+    plain boolean mask, broadcast to x) only the elements selected, derivative 0 for the others."""
+    _check_reduction("nansum", dtype, out)
+    if _masked(where) or _given(initial):
+        return _masked_reductions.nansum_where(_in_dtype("nansum", a, dtype),
+                                               where if _given(where) else True, axis,
+                                               _keep(keepdims), _given_or_none(initial))
     return F.nansum(_in_dtype("nansum", a, dtype), axis=axis, keepdims=_keep(keepdims))
 
 
 def _np_nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
                mean=None, correction=None):
-    _check_reduction("nanvar", dtype, out, where, mean=mean)
-    return F.nanvar(_in_dtype("nanvar", a, dtype), axis=axis,
-                    ddof=correction if _given(correction) else ddof, keepdims=_keep(keepdims))
+    """The variance over ``axis`` of the elements that are not nan, as np.nanvar: sum((x - m)²) /
+    (N - ddof), N and m counting only those; with where= (a plain boolean mask, broadcast to x)
+    only the elements selected, derivative 0 for the others."""
+    _check_reduction("nanvar", dtype, out, mean=mean)
+    ddof = correction if _given(correction) else ddof
+    if _masked(where):
+        return _masked_reductions.var_where(_in_dtype("nanvar", a, dtype), where, axis, ddof,
+                                              _keep(keepdims), ignore_nan=True)
+    return F.nanvar(_in_dtype("nanvar", a, dtype), axis=axis, ddof=ddof, keepdims=_keep(keepdims))
 
 
 def _np_nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
                mean=None, correction=None):
-    _check_reduction("nanstd", dtype, out, where, mean=mean)
-    return F.nanstd(_in_dtype("nanstd", a, dtype), axis=axis,
-                    ddof=correction if _given(correction) else ddof, keepdims=_keep(keepdims))
+    """sqrt(nanvar), as np.nanstd; with where= (a plain boolean mask, broadcast to x) only the
+    elements selected, derivative 0 for the others."""
+    _check_reduction("nanstd", dtype, out, mean=mean)
+    ddof = correction if _given(correction) else ddof
+    if _masked(where):
+        return _masked_reductions.std_where(_in_dtype("nanstd", a, dtype), where, axis, ddof,
+                                              _keep(keepdims), ignore_nan=True)
+    return F.nanstd(_in_dtype("nanstd", a, dtype), axis=axis, ddof=ddof, keepdims=_keep(keepdims))
 
 
 def _np_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    _check_reduction("nanprod", dtype, out, where, initial=initial)
-    return F.nanprod(_in_dtype("nanprod", a, dtype), axis=axis, keepdims=_keep(keepdims))
+    """The product over ``axis`` with nans counted as 1 (derivative 0), as np.nanprod; with where=
+    (a plain boolean mask, broadcast to x) only the elements selected, derivative 0 for the
+    others."""
+    _check_reduction("nanprod", dtype, out)
+    if _masked(where):
+        result = _masked_reductions.prod_where(_in_dtype("nanprod", a, dtype), where, axis,
+                                               _keep(keepdims), ignore_nan=True)
+    else:
+        result = F.nanprod(_in_dtype("nanprod", a, dtype), axis=axis, keepdims=_keep(keepdims))
+    return F.multiply(result, initial) if _given(initial) else result
 
 
 def _np_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-    _check_reduction("nanmean", dtype, out, where)
+    """The mean of the elements that are not nan, as np.nanmean; with where= (a plain boolean mask,
+    broadcast to x) only the elements selected, derivative 0 for the others."""
+    _check_reduction("nanmean", dtype, out)
+    if _masked(where):
+        return _masked_reductions.mean_where(_in_dtype("nanmean", a, dtype), where, axis,
+                                             _keep(keepdims), ignore_nan=True)
     return F.nanmean(_in_dtype("nanmean", a, dtype), axis=axis, keepdims=_keep(keepdims))
 
 

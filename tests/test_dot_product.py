@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import dualdiff as dd
+from dualdiff.rules.masked_reductions import sum_where
 from oracles import central_difference_jvp, complex_step_jvp, relative_error
 
 _SWAPPED_F = np.dtype(np.float64).newbyteorder()
@@ -169,6 +170,11 @@ for name in ("max", "min", "nanmax", "nanmin"):
     case(name, "axis1", lambda x, n=name: getattr(dd, n)(x, axis=1),
          lambda x, n=name: getattr(np, n)(x, axis=1), normal(3, 4), oracle="cd")
 case("prod", "axis0", lambda x: dd.prod(x, axis=0), lambda x: np.prod(x, axis=0), normal(3, 4))
+_MASK = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
+case("sum_where", "axis1", lambda x: sum_where(x, _MASK, axis=1),
+     lambda x: np.sum(x, axis=1, where=_MASK), normal(3, 4))
+case("sum_where", "broadcast-keepdims", lambda x: sum_where(x, _MASK[0], axis=0, keepdims=True),
+     lambda x: np.sum(x, axis=0, keepdims=True, where=_MASK[0]), normal(3, 4))
 case("logsumexp", "axis0", lambda x: dd.logsumexp(x, axis=0),
      lambda x: np.log(np.sum(np.exp(x), axis=0)), normal(3, 4))
 case("logsumexp", "all-keepdims", lambda x: dd.logsumexp(x, keepdims=True),

@@ -23,6 +23,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``polynomials.py`` | polyval, convolve (the polynomial product), correlate, polyder, polyint, polyadd, polysub, polymul, vander, polyfit (composites) |
 | ``statistics.py`` | cov, corrcoef (composites) |
 | ``nan_reductions.py`` | nanvar, nanstd, nanprod, nancumsum, nancumprod, nanquantile, nanpercentile, nanmedian (composites) |
+| ``masked_reductions.py`` | sum_where (numpy's masked sum: ``where=``); mean, var, std, prod, max/min over a mask (composites) |
 | ``functional.py`` | apply_along_axis, piecewise: the user's function called on pieces (composites) |
 | ``histograms.py`` | bincount, histogram, histogram2d, histogramdd with traced weights (composites: a scatter-add) |
 | ``special.py`` | scipy.special's ufuncs: expit, logit, erf, ndtr, gammaln, xlogy, ... (values by scipy) |
@@ -80,6 +81,7 @@ from .statistics import corrcoef, cov
 from .nan_reductions import (
     nancumprod, nancumsum, nanmedian, nanpercentile, nanprod, nanquantile, nanstd, nanvar,
 )
+from .masked_reductions import sum_where  # noqa: F401  (np.sum(x, where=mask) and the like: numpy_dispatch)
 from .functional import apply_along_axis, piecewise
 from .histograms import bincount, histogram, histogram2d, histogramdd
 from .special import SPECIAL_UFUNCS  # noqa: F401  (scipy.special's ufuncs; public as dd.special)
