@@ -212,3 +212,14 @@ def test_ufunc_at_is_refused_with_the_bincount_that_replaces_it():
     f = lambda v: a + np.bincount(idx, weights=v, minlength=a.size)
     np.testing.assert_array_equal(f(v), b)
     np.testing.assert_array_equal(dd.grad(lambda v: np.sum(f(v) ** 2), v), 2 * b[idx])
+
+
+def test_weighted_logsumexp_compiles_bitwise_equal_to_eager():
+    b = B - 0.5
+    for f in (lambda a: dd.grad(lambda z: np.sum(dd.special.logsumexp(z, b=B, axis=1)), a),
+              lambda a: dd.grad(lambda z: np.sum(dd.special.logsumexp(z, b=b, axis=0,
+                                                                       return_sign=True)[0]), a),
+              lambda a: dd.hessian(lambda z: dd.special.logsumexp(z, b=B[0]), a[0])):
+        compiled = dd.compile(f)
+        for a in (A, A + 1.0):
+            np.testing.assert_array_equal(compiled(a), f(a))

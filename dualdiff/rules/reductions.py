@@ -129,9 +129,9 @@ def logsumexp_scipy(a: Value, axis: Union[None, int, Sequence[int]] = None, b: O
         out = logsumexp(a, axis=axis, keepdims=keepdims)
         if not return_sign:
             return out
-        # Σ eᵃ is positive unless every a is -inf (then 0, and the log -inf): scipy's sign
-        value = np.asarray(stop_gradient(out))
-        return out, np.where(np.isneginf(value), 0.0, 1.0).astype(value.dtype)[()]
+        # Σ eᵃ is positive unless every a is -inf (then 0, and the log -inf): scipy's sign.
+        # (numpy's functions on the plain values: under dd.compile they are recorded too.)
+        return out, _number(np.where(np.equal(stop_gradient(out), -np.inf), 0.0, 1.0))
     if is_traced(a) or is_traced(b):
         from .shape import broadcast_arrays
         a, b = broadcast_arrays(a, b)
@@ -143,8 +143,8 @@ def logsumexp_scipy(a: Value, axis: Union[None, int, Sequence[int]] = None, b: O
     axes = norm_axes(axis, nd)
     if axes is None:
         axes = tuple(range(nd))
-    av, bv = np.asarray(stop_gradient(a)), np.asarray(stop_gradient(b))
-    kept = bv != 0
+    av, bv = stop_gradient(a), stop_gradient(b)
+    kept = np.not_equal(bv, 0)
     # The largest exponent among the kept terms, shifted out (a constant: the shift cancels in
     # the value, and so in the derivative); -inf everywhere (nothing kept) shifts by 0.
     m = np.max(np.where(kept, av, -np.inf), axis=axes, keepdims=True, initial=-np.inf)
@@ -152,17 +152,21 @@ def logsumexp_scipy(a: Value, axis: Union[None, int, Sequence[int]] = None, b: O
     s = sum(multiply(b, exp(where(kept, subtract(a, m), -np.inf))), axis=axes, keepdims=True)
     sign = None
     if return_sign:
-        sign = np.sign(np.asarray(stop_gradient(s)))
-        s = multiply(s, np.where(sign == 0, 1.0, sign))  # |s|, derivative included
+        sign = np.sign(stop_gradient(s))
+        s = multiply(s, np.where(np.equal(sign, 0), 1.0, sign))  # |s|, derivative included
     with np.errstate(divide="ignore", invalid="ignore"):  # (log 0 = -inf, log of < 0 = nan)
         out = add(log(s), m)
     if not keepdims:
-        out = reshape(out, tuple(n for i, n in enumerate(shape_of(out)) if i not in axes))
+        kept_shape = tuple(n for i, n in enumerate(shape_of(out)) if i not in axes)
+        out = reshape(out, kept_shape)
         if sign is not None:
-            sign = sign.reshape(shape_of(out))
-    if type(out) is np.ndarray and out.ndim == 0:
-        out = out[()]  # (a number, as scipy gives)
-    return out if sign is None else (out, sign[()])
+            sign = reshape(sign, kept_shape)
+    return _number(out) if sign is None else (_number(out), _number(sign))
+
+
+def _number(x: Any) -> Any:
+    """A 0-d plain array as the number it holds (scipy returns numbers for whole reductions)."""
+    return x[()] if type(x) is np.ndarray and x.ndim == 0 else x
 
 
 def softmax_scipy(x: Value, axis: Union[None, int, Sequence[int]] = None) -> Value:
