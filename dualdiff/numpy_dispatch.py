@@ -737,13 +737,18 @@ def _np_frexp(x):
 
 def _np_modf(x):
     """(fractional part, integral part), as np.modf: the fraction is x − trunc(x), derivative 1
-    (0 at ±inf, where it is 0); the integral part plain (piecewise constant). At a negative
-    integer the fraction is +0.0 where numpy gives −0.0."""
+    (0 at ±inf, where it is 0); the integral part plain (piecewise constant). Numpy's signed
+    zeros too: where x is negative the fraction is −(trunc(x) − x), the same number with the
+    sign numpy gives a zero fraction (−0.0 at −3.0 and at −0.0)."""
     plain = stop_gradient(x)
-    fraction, integral = np.modf(plain)
+    # (ufuncs one value each rather than np.modf's pair, so that dd.compile records them too)
+    integral = np.trunc(plain)
     finite = np.isfinite(plain)
+    # ±inf: a zero fraction of its sign; nan: nan (np.modf's)
+    fraction = np.where(np.isnan(plain), plain, np.copysign(0.0, plain))
     # (trunc taken as 0 at ±inf and nan, so x − trunc(x) there is no inf − inf: where drops it)
-    return F.where(finite, x - np.trunc(np.where(finite, plain, 0.0)), fraction), integral
+    t = np.where(finite, integral, 0.0)
+    return F.where(finite, F.where(np.signbit(plain), -(t - x), x - t), fraction), integral
 
 
 UFUNC_RULES[np.frexp] = _np_frexp

@@ -561,11 +561,18 @@ def test_frexp_and_modf_values_are_numpys_and_derivatives_their_slopes():
     assert np.array_equal(np.signbit(mantissa.primal), np.signbit(want_m))
     assert type(exponent) is np.ndarray and np.array_equal(exponent, want_e)
     np.testing.assert_array_equal(mantissa.tangent, np.ldexp(1.0, -want_e))  # x = m·2**e, e fixed
+    x = np.append(x, [-3.0, -1e-320])  # a zero fraction of a negative number is -0.0 in numpy
     fraction, integral = np.modf(dd.Dual(x, np.ones_like(x)))
     want_f, want_i = np.modf(x)
     np.testing.assert_array_equal(fraction.primal, want_f)
+    assert np.array_equal(np.signbit(fraction.primal), np.signbit(want_f), equal_nan=True)
     assert type(integral) is np.ndarray and np.array_equal(integral, want_i, equal_nan=True)
+    assert np.array_equal(np.signbit(integral), np.signbit(want_i))
     np.testing.assert_array_equal(fraction.tangent, np.where(np.isfinite(x), 1.0, 0.0))
+    # compiled too, the same bits
+    compiled = dd.compile(lambda z: np.modf(z)[0])(x)
+    assert np.array_equal(compiled, want_f, equal_nan=True)
+    assert np.array_equal(np.signbit(compiled), np.signbit(want_f))
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
