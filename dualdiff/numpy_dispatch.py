@@ -831,3 +831,47 @@ FUNCTION_RULES.update({
     np.bincount: F.bincount, np.histogram: F.histogram, np.histogram2d: F.histogram2d,
     np.histogramdd: F.histogramdd,
 })
+
+
+# -- the folds of ufuncs without a reduction of their own (rules/folds.py) ---------------------
+from .rules.folds import fold as _fold, fold_accumulate as _fold_accumulate  # noqa: E402
+
+
+def _fold_reduce(ufunc: Any, step: Callable[..., Any]) -> Callable[..., Any]:
+    name = f"{ufunc.__name__}.reduce"
+
+    def run(a, axis=0, dtype=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
+        _check_reduction(name, out=out, where=where)
+        a = _in_dtype(name, a, dtype)
+        start = stop_gradient(initial) if _given(initial) else _NO_VALUE
+        # numpy's own reduce of the plain values checks axis, shape and initial as it would
+        shape = ufunc.reduce(stop_gradient(a), axis=axis, keepdims=bool(keepdims), initial=start).shape
+        nd = len(shape_of(a))
+        axes = tuple(range(nd)) if axis is None else tuple(norm_axes(axis, nd) or ())
+        if len(axes) == nd > 1:
+            # over every axis numpy folds in memory order (that of x, not x.T's indices)
+            a, axes = ravel_ordered(a, "K"), (0,)
+        elif len(axes) > 1:  # over some: the outermost in memory first, as numpy's iterator
+            strides = concrete(a).strides
+            axes = tuple(sorted(axes, key=lambda ax: -abs(strides[ax])))
+            a = F.transpose(a, axes + tuple(ax for ax in range(nd) if ax not in axes))
+            axes = tuple(range(len(axes)))
+        out = _fold(step, a, axes, False, ufunc.identity, initial if _given(initial) else None)
+        return F.reshape(out, shape)
+    return _ufunc_method(name, f"np.{ufunc.__name__}(...np.{ufunc.__name__}(x[0], x[1])..., x[-1])", run)
+
+
+def _fold_running(ufunc: Any, step: Callable[..., Any]) -> Callable[..., Any]:
+    name = f"{ufunc.__name__}.accumulate"
+
+    def run(a, axis=0, dtype=None, out=None):
+        _check_reduction(name, out=out)
+        a = _in_dtype(name, a, dtype)
+        ufunc.accumulate(stop_gradient(a), axis=axis)  # numpy's checks of axis and shape
+        return _fold_accumulate(step, a, axis)
+    return _ufunc_method(name, f"out[i] = np.{ufunc.__name__}(out[i-1], x[i])", run)
+
+
+for _ufunc, _step in ((np.logaddexp, F.logaddexp), (np.logaddexp2, F.logaddexp2)):
+    UFUNC_METHOD_RULES[(_ufunc, "reduce")] = _fold_reduce(_ufunc, _step)
+    UFUNC_METHOD_RULES[(_ufunc, "accumulate")] = _fold_running(_ufunc, _step)

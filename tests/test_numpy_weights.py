@@ -268,3 +268,68 @@ def test_histogram_refuses_weights_where_numpys_bins_disagree_with_its_edges(mon
     monkeypatch.setattr(histograms, "_bin_of", lambda sample, edges: np.zeros(sample.size, np.intp))
     with pytest.raises(ValueError, match="disagree with its edges"):
         np.histogram(A, 4, weights=dd.Dual(WA, np.ones_like(WA)))
+
+
+# -- np.logaddexp.reduce / accumulate, np.logaddexp2.reduce: numpy's sequential fold ----------
+
+L = RNG.normal(size=(3, 4, 5)) * 4
+FOLDS = [(np.logaddexp, np.exp, 1.0), (np.logaddexp2, np.exp2, np.log(2.0))]
+LAYOUTS = [("C", lambda x: x), ("T", lambda x: x.T), ("F", np.asfortranarray),
+           ("reversed", lambda x: x[::-1, :, ::2])]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=[lay[0] for lay in LAYOUTS])
+@pytest.mark.parametrize("ufunc", [np.logaddexp, np.logaddexp2])
+def test_fold_values_are_numpys_bit_for_bit(ufunc, layout):
+    x = layout[1](L)
+    for axis in (0, 1, -1, None, (0, 2), (2, 0), ()):
+        for keepdims in (False, True):
+            _bitwise(ufunc.reduce(dd.Dual(x, np.ones_like(x)), axis=axis, keepdims=keepdims),
+                     ufunc.reduce(x, axis=axis, keepdims=keepdims))
+    for axis in (0, 1, 2, -1):
+        _bitwise(ufunc.accumulate(dd.Dual(x, np.ones_like(x)), axis=axis), ufunc.accumulate(x, axis=axis))
+    _bitwise(ufunc.reduce(dd.Dual(x, np.ones_like(x)), initial=1.5), ufunc.reduce(x, initial=1.5))
+
+
+@pytest.mark.parametrize("ufunc, power, log_base", FOLDS, ids=["logaddexp", "logaddexp2"])
+def test_fold_derivatives_against_closed_forms_to_second_order(ufunc, power, log_base):
+    x = L[0, 0]
+    out = ufunc.reduce(x)
+    p = power(x - out)  # ∂out/∂xᵢ: the softmax in the ufunc's base
+    np.testing.assert_allclose(_modes_agree(ufunc.reduce, x, RNG), p, rtol=1e-13)
+    np.testing.assert_allclose(dd.hessian(ufunc.reduce, x), log_base * (np.diag(p) - np.outer(p, p)),
+                               rtol=1e-10, atol=1e-14)
+    # running fold: ∂out_i/∂x_j = base**(x_j - out_i) for j <= i
+    running = ufunc.accumulate(x)
+    want = np.tril(power(x[None, :] - running[:, None]))
+    np.testing.assert_allclose(_modes_agree(ufunc.accumulate, x, RNG), want, rtol=1e-13, atol=1e-300)
+    # along an axis of a matrix, with numpy's own reduce under central differences
+    f = lambda z: ufunc.reduce(z, axis=1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(_modes_agree(f, L[0], RNG), central_difference_jacobian(f, L[0]),
+                               rtol=1e-7, atol=1e-8)
+    loss = lambda z: np.sum(ufunc.accumulate(z, axis=0) ** 2)  # noqa: E731
+    H = dd.hessian(loss, L[:, 0, :2])
+    np.testing.assert_allclose(H, central_difference_jacobian(lambda z: dd.grad(loss, z), L[:, 0, :2]),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_fold_float32_empty_0d_infinities_and_errors():
+    x32 = L[0].astype(np.float32)
+    _bitwise(np.logaddexp.reduce(dd.Dual(x32, np.ones_like(x32)), axis=1), np.logaddexp.reduce(x32, axis=1))
+    assert dd.grad(lambda z: np.sum(np.logaddexp2.accumulate(z, axis=1)), x32).dtype == np.float32
+    empty = np.zeros((0, 3))
+    _bitwise(np.logaddexp.reduce(dd.Dual(empty, empty)), np.logaddexp.reduce(empty))  # the identity, -inf
+    assert dd.grad(lambda z: np.sum(np.exp(np.logaddexp.reduce(z))), empty).shape == (0, 3)
+    _bitwise(np.logaddexp.accumulate(dd.Dual(empty, empty)), empty)
+    _bitwise(np.logaddexp.reduce(dd.Dual(np.float64(2.0), 1.0), axis=None), np.float64(2.0))
+    # a -inf term (a zero probability) gets no derivative and leaves the others' alone
+    g = dd.grad(np.logaddexp.reduce, np.array([0.0, -np.inf, 0.0]))
+    np.testing.assert_array_equal(g, [0.5, 0.0, 0.5])
+    with pytest.raises(TypeError, match="where="):
+        np.logaddexp.reduce(dd.Dual(L, L), where=L > 0)
+    with pytest.raises(TypeError, match="out="):
+        np.logaddexp.accumulate(dd.Dual(L, L), out=np.empty_like(L))
+    with pytest.raises(TypeError, match="cannot accumulate on a scalar"):  # numpy's own check
+        np.logaddexp.accumulate(dd.Dual(2.0, 1.0))
+    with pytest.raises(np.exceptions.AxisError):
+        np.logaddexp2.reduce(dd.Dual(L, L), axis=3)

@@ -26,6 +26,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``masked_reductions.py`` | sum_where (numpy's masked sum: ``where=``); mean, var, std, prod, max/min over a mask (composites) |
 | ``functional.py`` | apply_along_axis, piecewise: the user's function called on pieces (composites) |
 | ``histograms.py`` | bincount, histogram, histogram2d, histogramdd with traced weights (composites: a scatter-add) |
+| ``folds.py`` | the reduce and accumulate of logaddexp, logaddexp2: numpy's sequential fold (composites) |
 | ``special.py`` | scipy.special's ufuncs: expit, logit, erf, ndtr, gammaln, xlogy, ... (values by scipy) |
 
 Each module imports only the ones above it in this list. Three kinds of entry: **elementwise**
@@ -84,6 +85,7 @@ from .nan_reductions import (
 from .masked_reductions import sum_where  # noqa: F401  (np.sum(x, where=mask) and the like: numpy_dispatch)
 from .functional import apply_along_axis, piecewise
 from .histograms import bincount, histogram, histogram2d, histogramdd
+from .folds import fold, fold_accumulate  # noqa: F401  (np.logaddexp.reduce and the like)
 from .special import SPECIAL_UFUNCS  # noqa: F401  (scipy.special's ufuncs; public as dd.special)
 
 #: The elementwise functions and reductions added for numpy coverage (issue #8).

@@ -1,0 +1,84 @@
+"""numpy's ``ufunc.reduce`` and ``ufunc.accumulate`` for the binary ufuncs that have no
+reduction of their own (np.logaddexp, np.logaddexp2): a sequential fold of the binary rule.
+
+numpy folds these ufuncs one element after another, out = f(...f(f(x₀, x₁), x₂)..., xₙ₋₁), so
+the composite does the same with dualdiff's rule of f: the values are numpy's bit for bit and
+the derivative is that of each step, to any order. The cost is one rule per element along the
+reduced axis (the other axes go together): for a long axis ``dd.logsumexp``, a single
+primitive, is the faster way to a log-sum-exp. No derivative rule is written here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Tuple
+
+import numpy as np
+
+from ..primitives import shape_of
+from .assembly import stack
+from .indexing import getitem
+from .shape import moveaxis, reshape, sum, transpose
+from .table import Value, norm_axes
+
+__all__ = ["fold", "fold_accumulate"]
+
+Step = Callable[[Value, Value], Value]
+
+
+def _leading(x: Value, axes: Tuple[int, ...]) -> Value:
+    """x with the reduced axes first, flattened into one (in C order), the others after."""
+    shape = shape_of(x)
+    rest = [a for a in range(len(shape)) if a not in axes]
+    moved = transpose(x, tuple(axes) + tuple(rest)) if list(axes) + rest != list(range(len(shape))) else x
+    return reshape(moved, (-1,) + tuple(shape[a] for a in rest))
+
+
+def fold(step: Step, x: Value, axis: Any = 0, keepdims: bool = False,
+         identity: float = -np.inf, initial: Optional[Any] = None) -> Value:
+    """step(...step(step(x₀, x₁), x₂)..., xₙ₋₁) over ``axis`` (an int, a tuple, or None for
+    all), elementwise over the other axes, as numpy's ``ufunc.reduce``: x's shape without the
+    reduced axes (kept as 1 with ``keepdims``). An empty fold is ``identity``; ``initial``
+    starts the fold.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> from dualdiff.rules.folds import fold
+    >>> fold(dd.logaddexp, np.log([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    array([1.38629436, 1.79175947])
+    """
+    shape = shape_of(x)
+    axes = norm_axes(axis, len(shape))
+    axes = tuple(range(len(shape))) if axes is None else tuple(axes)
+    kept = tuple(1 if a in axes else n for a, n in enumerate(shape))
+    rows = _leading(x, axes)
+    n = shape_of(rows)[0]
+    if initial is not None or n == 0:
+        # the fold starts from initial (or, empty, is the identity): zeros of the other axes'
+        # shape that still depend on x, plus the start
+        out = sum(getitem(rows, slice(0, 0)), axis=0) + (identity if initial is None else initial)
+        start = 0
+    else:
+        out = getitem(rows, 0)
+        start = 1
+    for i in range(start, n):
+        out = step(out, getitem(rows, i))
+    return reshape(out, kept) if keepdims else reshape(out, tuple(shape[a] for a in range(len(shape)) if a not in axes))
+
+
+def fold_accumulate(step: Step, x: Value, axis: int = 0) -> Value:
+    """The running fold along ``axis``: out[0] = x[0], out[i] = step(out[i-1], x[i]), x's
+    shape, as numpy's ``ufunc.accumulate``.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> from dualdiff.rules.folds import fold_accumulate
+    >>> np.exp(fold_accumulate(dd.logaddexp, np.log([1.0, 2.0, 3.0])))
+    array([1., 3., 6.])
+    """
+    shape = shape_of(x)
+    (a,) = norm_axes(axis, len(shape)) or (0,)
+    if shape[a] == 0:
+        return x
+    rows = moveaxis(x, a, 0)
+    out = [getitem(rows, 0)]
+    for i in range(1, shape[a]):
+        out.append(step(out[-1], getitem(rows, i)))
+    return stack(out, axis=a)
