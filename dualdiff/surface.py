@@ -56,10 +56,11 @@ def _ufunc_name(ufunc: Any) -> str:
 
 #: What to write instead of a ufunc method (np.add.reduce, np.multiply.outer, ...).
 _UFUNC_METHODS = {
-    "reduce": "the reduce of add, multiply, maximum and minimum is supported; for others use "
+    "reduce": "the reduce of add, multiply, maximum, minimum, logaddexp and logaddexp2 is "
+              "supported; for others use "
               "the function form (np.sum, np.prod, np.max, dd.logsumexp, ...)",
     "accumulate": "add.accumulate and multiply.accumulate are supported (as np.cumsum and "
-                  "np.cumprod)",
+                  "np.cumprod), and logaddexp's and logaddexp2's",
     "outer": "broadcast instead: f(a[..., None], b) (every binary ufunc with a rule has .outer)",
     "at": "ufunc.at writes into its first argument in place; build the result instead: for "
           "np.add.at(a, idx, v) (repeated indices add up) write a + np.bincount(idx, weights=v, "

@@ -98,7 +98,7 @@ def test_a_ufunc_from_another_library_is_named_as_its_own():
 
 
 @pytest.mark.parametrize("call, hint", [
-    (lambda x: np.logaddexp.reduce(x), "dd.logsumexp"),
+    (lambda x: np.hypot.reduce(x), "the function form"),
     (lambda x: np.sum(np.maximum.accumulate(x)), "np.cumsum"),
     (lambda x: np.sum(np.add.reduceat(x, [0])), "np.sum over each slice"),
 ])
