@@ -25,9 +25,10 @@ from .rules.decompositions import (
 from .rules.einsum import outer as _outer, tensordot
 from .rules.linalg import (
     SlogdetResult, cross, det, diagonal, inv, matmul, matrix_power, matrix_transpose, multi_dot,
-    slogdet, solve, trace, vecdot,
+    slogdet, solve, trace,
 )
 from .rules.norms import cond, matrix_norm, norm, vector_norm
+from .rules.vector_products import vecdot
 
 LinAlgError = np.linalg.LinAlgError
 

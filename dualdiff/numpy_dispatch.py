@@ -19,6 +19,7 @@ import numpy as np
 from . import rules as F
 from .rules.table import norm_axes
 from .rules.ufuncs import divmod_ as _divmod
+from .rules import assembly as _assembly, cumulative as _cumulative
 from .rules import masked_reductions as _masked_reductions
 from .primitives import concrete, is_traced, shape_of, stop_gradient
 
@@ -750,6 +751,28 @@ def _np_modf(x):
     t = np.where(finite, integral, 0.0)
     return F.where(finite, F.where(np.signbit(plain), -(t - x), x - t), fraction), integral
 
+
+# -- numpy 2.1's running sums and products (rules/cumulative.py) ------------------------------
+def _np_cumulative_new(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def run(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        _check_reduction(name, dtype, out)
+        return fn(_in_dtype(name, x, dtype), axis, bool(include_initial))
+    run.__name__ = name
+    run.__doc__ = fn.__doc__
+    return run
+
+
+for _name in ("cumulative_sum", "cumulative_prod"):
+    if hasattr(np, _name):
+        FUNCTION_RULES[getattr(np, _name)] = _np_cumulative_new(_name, getattr(_cumulative, _name))
+
+
+FUNCTION_RULES[np.block] = _assembly.block
+
+# -- products of stacks of matrices and vectors (rules/vector_products.py; numpy >= 2.0 / 2.2) ---
+for _name in ("matvec", "vecmat", "vecdot"):
+    if isinstance(getattr(np, _name, None), np.ufunc):
+        UFUNC_RULES[getattr(np, _name)] = getattr(F, _name)
 
 UFUNC_RULES[np.frexp] = _np_frexp
 UFUNC_RULES[np.modf] = _np_modf

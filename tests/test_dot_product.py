@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 import dualdiff as dd
+from dualdiff.primitives import bind
 from dualdiff.rules.masked_reductions import sum_where
+from dualdiff.rules.vector_products import MATVEC, VECMAT_U
 from oracles import central_difference_jvp, complex_step_jvp, relative_error
 
 _SWAPPED_F = np.dtype(np.float64).newbyteorder()
@@ -173,6 +175,10 @@ case("prod", "axis0", lambda x: dd.prod(x, axis=0), lambda x: np.prod(x, axis=0)
 _MASK = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
 case("sum_where", "axis1", lambda x: sum_where(x, _MASK, axis=1),
      lambda x: np.sum(x, axis=1, where=_MASK), normal(3, 4))
+case("matvec", "stack-broadcast", lambda p: bind(MATVEC, p[0], p[1]),
+     lambda p: np.einsum("...ij,...j->...i", p[0], p[1]), (normal(2, 3, 4), normal(4)))
+case("vecmat_u", "stack-broadcast", lambda p: bind(VECMAT_U, p[0], p[1]),
+     lambda p: np.einsum("...i,...ij->...j", p[0], p[1]), (normal(2, 3), normal(3, 4)))
 case("sum_where", "broadcast-keepdims", lambda x: sum_where(x, _MASK[0], axis=0, keepdims=True),
      lambda x: np.sum(x, axis=0, keepdims=True, where=_MASK[0]), normal(3, 4))
 case("logsumexp", "axis0", lambda x: dd.logsumexp(x, axis=0),

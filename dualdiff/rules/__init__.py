@@ -24,6 +24,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``statistics.py`` | cov, corrcoef (composites) |
 | ``nan_reductions.py`` | nanvar, nanstd, nanprod, nancumsum, nancumprod, nanquantile, nanpercentile, nanmedian (composites) |
 | ``masked_reductions.py`` | sum_where (numpy's masked sum: ``where=``); mean, var, std, prod, max/min over a mask (composites) |
+| ``vector_products.py`` | matvec and vecmat_u (each the other's transpose, numpy's values); vecmat, vecdot (conjugating, as numpy) |
 | ``functional.py`` | apply_along_axis, piecewise: the user's function called on pieces (composites) |
 | ``histograms.py`` | bincount, histogram, histogram2d, histogramdd with traced weights (composites: a scatter-add) |
 | ``folds.py`` | the reduce and accumulate of logaddexp, logaddexp2: numpy's sequential fold (composites) |
@@ -83,6 +84,7 @@ from .nan_reductions import (
     nancumprod, nancumsum, nanmedian, nanpercentile, nanprod, nanquantile, nanstd, nanvar,
 )
 from .masked_reductions import sum_where  # noqa: F401  (np.sum(x, where=mask) and the like: numpy_dispatch)
+from .vector_products import matvec, vecdot, vecmat  # noqa: F401  (np.matvec, np.vecmat, np.vecdot: numpy_dispatch)
 from .functional import apply_along_axis, piecewise
 from .histograms import bincount, histogram, histogram2d, histogramdd
 from .folds import fold, fold_accumulate  # noqa: F401  (np.logaddexp.reduce and the like)

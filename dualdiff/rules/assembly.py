@@ -677,3 +677,41 @@ def index_update(x: Value, idx: Any, v: Value) -> Value:
     placed = bind(INDEX_ADD, getitem(reshape(vb, (-1,)), source[positions]), idx=positions,
                   shape=shape)
     return where(written, placed, x)
+
+
+def _plain_nested(a: Any) -> Any:
+    """a with every traced leaf replaced by its plain value (lists and tuples kept as they are)."""
+    if isinstance(a, (list, tuple)):
+        return type(a)(_plain_nested(b) for b in a)
+    return stop_gradient(a)
+
+
+def block(arrays: Any) -> Value:
+    """An array assembled from nested lists of blocks (traced or plain), as np.block: the
+    innermost lists are joined along the last axis, the lists around them along the one before,
+    and so on; each block first gets leading unit axes up to the result's number of axes.
+
+    numpy checks the nesting and the shapes first, on the plain values (so the errors are
+    numpy's); the value is then joined from the blocks themselves, each block's derivative
+    landing in its place.
+
+    >>> import numpy as np
+    >>> from dualdiff.rules.assembly import block
+    >>> block([[np.eye(2), np.zeros((2, 1))], [np.ones((1, 2)), np.array([[5.0]])]])
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [1., 1., 5.]])
+    """
+    plain = np.block(_plain_nested(arrays))  # numpy's checks, and its number of axes
+    depth, level = 0, arrays
+    while isinstance(level, list):
+        depth, level = depth + 1, level[0]
+    ndim = plain.ndim
+
+    def assemble(a: Any, at: int) -> Value:
+        if isinstance(a, list):
+            return concatenate([assemble(b, at + 1) for b in a], axis=at - depth)
+        shape = shape_of(a) if is_traced(a) else np.shape(a)
+        return reshape(a if is_traced(a) else np.asarray(a), (1,) * (ndim - len(shape)) + tuple(shape))
+
+    return assemble(arrays, 0)

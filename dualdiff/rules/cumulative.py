@@ -12,7 +12,7 @@ shifting.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -164,3 +164,39 @@ def cumprod(x: Value, axis: Optional[int] = None) -> Value:
     """
     x, axis = _axis_of(x, axis, "cumprod")
     return bind1(CUMPROD, x, {"axis": axis})
+
+
+def _cumulative(name: str, running: Callable[..., Value], x: Value, axis: Optional[int], include_initial: bool,
+                initial: float) -> Value:
+    if axis is None and len(shape_of(x)) > 1:
+        raise ValueError(f"{name}: for arrays which have more than one dimension ``axis`` "
+                         f"argument is required (as numpy says)")
+    out = running(x, 0 if axis is None else axis)  # (a 0-d x becomes a vector, as in numpy)
+    if not include_initial:
+        return out
+    shape = list(shape_of(out))
+    ax = (0 if axis is None else int(axis)) % len(shape)
+    shape[ax] = 1
+    return concatenate([np.full(shape, initial, dtype=float_dtype(out)), out], axis=ax)
+
+
+def cumulative_sum(x: Value, axis: Optional[int] = None, include_initial: bool = False) -> Value:
+    """The running sum of x along ``axis`` (required when x has more than one axis), as
+    np.cumulative_sum; with ``include_initial`` a 0 comes first (one more element along axis).
+
+    >>> from dualdiff.rules.cumulative import cumulative_sum
+    >>> cumulative_sum([1.0, 2.0, 3.0], include_initial=True)
+    array([0., 1., 3., 6.])
+    """
+    return _cumulative("cumulative_sum", cumsum, x, axis, include_initial, 0.0)
+
+
+def cumulative_prod(x: Value, axis: Optional[int] = None, include_initial: bool = False) -> Value:
+    """The running product of x along ``axis`` (required when x has more than one axis), as
+    np.cumulative_prod, exact with zeros; with ``include_initial`` a 1 comes first.
+
+    >>> from dualdiff.rules.cumulative import cumulative_prod
+    >>> cumulative_prod([2.0, 0.0, 3.0], include_initial=True)
+    array([1., 2., 0., 0.])
+    """
+    return _cumulative("cumulative_prod", cumprod, x, axis, include_initial, 1.0)

@@ -556,16 +556,6 @@ def matrix_transpose(x: Value, /) -> Value:
     return _mT(x)
 
 
-def vecdot(x1: Value, x2: Value, /, *, axis: int = -1) -> Value:
-    """Σ x1 · x2 over ``axis`` with the other axes broadcast, as np.linalg.vecdot (real values).
-
-    >>> import dualdiff as dd, numpy as np
-    >>> dd.linalg.vecdot(np.ones((2, 3)), np.arange(3.0))
-    array([3., 3.])
-    """
-    return sum(multiply(x1, x2), axis=axis)
-
-
 def diagonal(x: Value, /, *, offset: int = 0) -> Value:
     """The diagonal of each matrix of a stack (..., m, n) -> (..., k), as np.linalg.diagonal.
 

@@ -93,4 +93,4 @@ def _linear(name, cid, fn, ref, shapes, dom=U(-2, 2)):
 
 
 from . import ufuncs, shape, indexing, assembly, sorting, reductions, einsum, linalg, decompositions, norms, complex_parts, fft, sampling, polynomials, functional, special  # noqa: E402,F401  (registers the cases)
-from . import masked_reductions  # noqa: E402,F401
+from . import masked_reductions, vector_products  # noqa: E402,F401
