@@ -333,3 +333,77 @@ def test_fold_float32_empty_0d_infinities_and_errors():
         np.logaddexp.accumulate(dd.Dual(2.0, 1.0))
     with pytest.raises(np.exceptions.AxisError):
         np.logaddexp2.reduce(dd.Dual(L, L), axis=3)
+
+
+# -- np.pad's modes maximum, minimum, mean, median and linear_ramp ---------------------------
+
+P = RNG.normal(size=(3, 4, 5))
+PAD_CASES = [  # (mode, keyword arguments, pad_width)
+    ("maximum", {}, 1), ("maximum", {"stat_length": 2}, (1, 2)),
+    ("minimum", {"stat_length": ((1, 2), (3, 1), (1, 9))}, ((2, 3), (1, 1), (0, 4))),
+    ("mean", {}, ((0, 0), (2, 1), (3, 0))), ("mean", {"stat_length": (1, 3)}, 2),
+    ("mean", {"stat_length": 1.6}, (1, 2)),
+    ("median", {"stat_length": 3}, ((2, 3), (1, 1), (0, 4))), ("median", {}, 1),
+    ("linear_ramp", {}, (1, 2)), ("linear_ramp", {"end_values": 2.5}, ((2, 3), (1, 1), (0, 4))),
+    ("linear_ramp", {"end_values": ((1.5, 2), (3, -1), (0, 4))}, ((0, 0), (2, 1), (3, 0))),
+    ("linear_ramp", {"end_values": (1, 3)}, 2),
+]
+PAD_IDS = [f"{mode}-{i}" for i, (mode, _, _) in enumerate(PAD_CASES)]
+
+
+@pytest.mark.parametrize("mode, kw, width", PAD_CASES, ids=PAD_IDS)
+def test_pad_values_are_numpys_bit_for_bit(mode, kw, width):
+    for x in (P, P.astype(np.float32), P[:, ::-1].T):
+        _bitwise(np.pad(dd.Dual(x, np.ones_like(x)), width, mode=mode, **kw), np.pad(x, width, mode=mode, **kw))
+
+
+@pytest.mark.parametrize("mode, kw, width", PAD_CASES, ids=PAD_IDS)
+def test_pad_derivatives_against_numpy_to_second_order(mode, kw, width):
+    x = P[:2, :3, :4]
+    f = lambda z: np.pad(z, width, mode=mode, **kw)  # noqa: E731
+    J = _modes_agree(f, x, RNG)
+    # mean and linear_ramp are linear and complex-analytic through numpy's own pad; max, min and
+    # median are piecewise linear, so central differences through numpy are exact up to rounding
+    if mode in ("mean", "linear_ramp"):
+        np.testing.assert_allclose(J, complex_step_jacobian(f, x), rtol=1e-13, atol=1e-15)
+    else:
+        np.testing.assert_allclose(J, central_difference_jacobian(f, x), rtol=1e-8, atol=1e-9)
+    # a smooth loss of the padded array: H = Jᵀ diag(−w sin(pad x)) J, with the oracle's J
+    w = RNG.normal(size=np.shape(f(x)))
+    loss = lambda z: np.sum(w * np.sin(f(z)))  # noqa: E731
+    Jflat = central_difference_jacobian(f, x).reshape(-1, x.size)
+    want = Jflat.T @ ((-w * np.sin(f(x))).reshape(-1, 1) * Jflat)
+    np.testing.assert_allclose(dd.hessian(loss, x).reshape(x.size, x.size), want, rtol=1e-7, atol=1e-8)
+
+
+def test_pad_modes_float32_0d_empty_and_errors():
+    x32 = P[0].astype(np.float32)
+    for mode in ("maximum", "mean", "median", "linear_ramp"):
+        assert dd.grad(lambda z: np.sum(np.pad(z, 2, mode=mode)), x32).dtype == np.float32
+        zero_d = np.pad(dd.Dual(np.float64(2.0), 1.0), 3, mode=mode)
+        _bitwise(zero_d, np.pad(np.float64(2.0), 3, mode=mode))
+        empty = np.zeros((0, 3))
+        _bitwise(np.pad(dd.Dual(empty, empty), ((0, 0), (1, 2)), mode=mode),
+                 np.pad(empty, ((0, 0), (1, 2)), mode=mode))
+        with pytest.raises(ValueError, match="can't extend empty axis 0"):
+            np.pad(dd.Dual(empty, empty), 1, mode=mode)
+    # a stat_length of 0: numpy's mean and median are nan (with its warning); max and min refuse
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for mode in ("mean", "median"):
+            _bitwise(np.pad(dd.Dual(P[0], P[0]), 1, mode=mode, stat_length=0),
+                     np.pad(P[0], 1, mode=mode, stat_length=0))
+    # one element on the left by the mean: it alone gets the border's derivative
+    g = dd.grad(lambda z: np.pad(z, (2, 0), mode="mean", stat_length=1)[0], np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(g, [1.0, 0.0, 0.0])
+    x = dd.Dual(P[0], np.ones_like(P[0]))
+    with pytest.raises(ValueError, match="stat_length of 0 yields no value"):
+        np.pad(x, 1, mode="maximum", stat_length=0)
+    with pytest.raises(ValueError, match="stat_length cannot be negative"):
+        np.pad(x, 1, mode="mean", stat_length=-1)
+    with pytest.raises(TypeError, match="mode 'median' takes no end_values"):
+        np.pad(x, 1, mode="median", end_values=1.0)
+    with pytest.raises(TypeError, match="end_values must be plain numbers"):
+        np.pad(x, 1, mode="linear_ramp", end_values=dd.Dual(1.0, 1.0))
+    with pytest.raises(ValueError, match="one pair per axis"):
+        np.pad(x, 1, mode="linear_ramp", end_values=np.ones((3, 2)))

@@ -20,6 +20,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``norms.py`` | norm, vector_norm, matrix_norm, cond (composites) |
 | ``fft.py`` | fft, ifft, rfft, irfft (linear; transposes derived with the Hermitian halves); fftn, hfft, fftshift, ... as composites |
 | ``sampling.py`` | gradient, trapezoid, interp, linspace (composites: numpy's formulas in dualdiff's functions) |
+| ``padding.py`` | pad: the modes maximum, minimum, mean, median, linear_ramp (composites), the others by assembly's |
 | ``polynomials.py`` | polyval, convolve (the polynomial product), correlate, polyder, polyint, polyadd, polysub, polymul, vander, polyfit (composites) |
 | ``statistics.py`` | cov, corrcoef (composites) |
 | ``nan_reductions.py`` | nanvar, nanstd, nanprod, nancumsum, nancumprod, nanquantile, nanpercentile, nanmedian (composites) |
@@ -49,7 +50,7 @@ from .partials import elementwise
 from .indexing import diagonal, flip, fliplr, flipud, getitem, repeat, rot90, take, take_along_axis
 from .assembly import (
     append, array_split, choose, column_stack, concatenate, delete, diag, diagflat, dsplit, dstack,
-    hsplit, hstack, index_update, insert, pad, resize, roll, row_stack, select, split, stack, tril, triu,
+    hsplit, hstack, index_update, insert, resize, roll, row_stack, select, split, stack, tril, triu,
     trim_zeros, unstack, vsplit, vstack, where,
 )
 from .sorting import partition, sort
@@ -76,6 +77,7 @@ from .norms import norm  # noqa: F401
 # The discrete Fourier transforms are public as dd.fft.* (dualdiff/fft.py), as in numpy.
 from .fft import FFT as _FFT  # noqa: F401
 from .sampling import gradient, interp, linspace, trapezoid
+from .padding import pad  # np.pad's every mode (the copying ones from assembly)
 from .polynomials import (
     convolve, correlate, polyadd, polyder, polyfit, polyint, polymul, polysub, polyval, vander,
 )

@@ -463,7 +463,9 @@ def pad(x: Value, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Valu
         return placed + border if np.any(border) else placed
     if mode not in ("edge", "reflect", "symmetric", "wrap"):
         raise TypeError(f"pad: mode {mode!r} is not supported on traced values (constant, edge, "
-                        f"reflect, symmetric and wrap are)")
+                        f"reflect, symmetric, wrap, maximum, minimum, mean, median and "
+                        f"linear_ramp are; for 'empty', whose border numpy leaves undefined, "
+                        f"use 'constant')")
     if kwargs.get("reflect_type", "even") != "even" or set(kwargs) - {"reflect_type"}:
         raise TypeError("pad: only reflect_type='even' is supported on traced values")
     for a, (b, e) in enumerate(widths):
