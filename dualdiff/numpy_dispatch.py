@@ -356,30 +356,32 @@ def _np_cumulative(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _np_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+def _np_moment(name: str, fn: Callable[..., Any], masked: Callable[..., Any],
+               doc: str) -> Callable[..., Any]:
+    """np.var, np.std and their nan forms: numpy's arguments read, ``where=`` sent to ``masked``."""
+    def run(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
             mean=None, correction=None):
-    """The variance sum((x - mean)²) / (N - ddof) over ``axis``, as np.var; with where= (a plain
-    boolean mask, broadcast to x) only the elements selected, derivative 0 for the others (where N
-    <= ddof, numpy's nan or inf, derivative 0)."""
-    _check_reduction("var", dtype, out, mean=mean)
-    ddof = correction if _given(correction) else ddof
-    if _masked(where):
-        return _masked_reductions.var_where(_in_dtype("var", a, dtype), where, axis, ddof,
-                                             _keep(keepdims))
-    return F.var(_in_dtype("var", a, dtype), axis=axis, ddof=ddof, keepdims=_keep(keepdims))
+        _check_reduction(name, dtype, out, mean=mean)
+        ddof = correction if _given(correction) else ddof
+        x = _in_dtype(name, a, dtype)
+        if _masked(where):
+            return masked(x, where, axis, ddof, _keep(keepdims), ignore_nan=name.startswith("nan"))
+        return fn(x, axis=axis, ddof=ddof, keepdims=_keep(keepdims))
+    run.__name__ = name
+    run.__doc__ = doc + "; with where= (a plain boolean mask, broadcast to x) only the elements selected, derivative 0 for the others (where N <= ddof, numpy's nan or inf, derivative 0)."
+    return run
 
 
-def _np_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
-            mean=None, correction=None):
-    """sqrt(var) over ``axis``, as np.std: derivative inf (nan) where all values are equal; with
-    where= (a plain boolean mask, broadcast to x) only the elements selected, derivative 0 for the
-    others."""
-    _check_reduction("std", dtype, out, mean=mean)
-    ddof = correction if _given(correction) else ddof
-    if _masked(where):
-        return _masked_reductions.std_where(_in_dtype("std", a, dtype), where, axis, ddof,
-                                             _keep(keepdims))
-    return F.std(_in_dtype("std", a, dtype), axis=axis, ddof=ddof, keepdims=_keep(keepdims))
+_np_var = _np_moment("var", F.var, _masked_reductions.var_where,
+                     "The variance sum((x - mean)²) / (N - ddof) over ``axis``, as np.var")
+_np_std = _np_moment("std", F.std, _masked_reductions.std_where,
+                     "sqrt(var) over ``axis``, as np.std: derivative inf (nan) where all values "
+                     "are equal")
+_np_nanvar = _np_moment("nanvar", F.nanvar, _masked_reductions.var_where,
+                        "The variance over ``axis`` of the elements that are not nan, as "
+                        "np.nanvar: sum((x - m)²) / (N - ddof), N and m counting only those")
+_np_nanstd = _np_moment("nanstd", F.nanstd, _masked_reductions.std_where,
+                        "sqrt(nanvar), as np.nanstd")
 
 
 def _np_ptp(a, axis=None, out=None, keepdims=False):
@@ -400,31 +402,6 @@ def _np_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
                                                where if _given(where) else True, axis,
                                                _keep(keepdims), _given_or_none(initial))
     return F.nansum(_in_dtype("nansum", a, dtype), axis=axis, keepdims=_keep(keepdims))
-
-
-def _np_nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
-               mean=None, correction=None):
-    """The variance over ``axis`` of the elements that are not nan, as np.nanvar: sum((x - m)²) /
-    (N - ddof), N and m counting only those; with where= (a plain boolean mask, broadcast to x)
-    only the elements selected, derivative 0 for the others."""
-    _check_reduction("nanvar", dtype, out, mean=mean)
-    ddof = correction if _given(correction) else ddof
-    if _masked(where):
-        return _masked_reductions.var_where(_in_dtype("nanvar", a, dtype), where, axis, ddof,
-                                              _keep(keepdims), ignore_nan=True)
-    return F.nanvar(_in_dtype("nanvar", a, dtype), axis=axis, ddof=ddof, keepdims=_keep(keepdims))
-
-
-def _np_nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
-               mean=None, correction=None):
-    """sqrt(nanvar), as np.nanstd; with where= (a plain boolean mask, broadcast to x) only the
-    elements selected, derivative 0 for the others."""
-    _check_reduction("nanstd", dtype, out, mean=mean)
-    ddof = correction if _given(correction) else ddof
-    if _masked(where):
-        return _masked_reductions.std_where(_in_dtype("nanstd", a, dtype), where, axis, ddof,
-                                              _keep(keepdims), ignore_nan=True)
-    return F.nanstd(_in_dtype("nanstd", a, dtype), axis=axis, ddof=ddof, keepdims=_keep(keepdims))
 
 
 def _np_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):

@@ -297,3 +297,21 @@ def test_a_loss_over_the_valid_entries_trains_in_both_modes():
     assert np.isnan(dd.grad(loss, w, mode="reverse")[~observed]).all()
     for mode in ("forward", "reverse"):
         np.testing.assert_allclose(dd.grad(safe, w, mode=mode), closed, rtol=1e-13)
+
+
+def test_complex_values_and_a_wider_dtype_are_numpys_too():
+    z = X + 1j * RNG.normal(size=X.shape)
+    for call in (lambda v: np.sum(v, axis=1, where=MASK), lambda v: np.mean(v, where=MASK),
+                 lambda v: np.prod(1 + v / 8, axis=0, where=MASK),
+                 lambda v: np.nansum(v, where=MASK)):
+        np.testing.assert_array_equal(call(dd.Dual(z)).primal, call(z))
+        np.testing.assert_array_equal(dd.vjp(call, z)[0], call(z))
+    x32 = X.astype(np.float32)
+    for call in (lambda v: np.sum(v, where=MASK, dtype=np.float64),
+                 lambda v: np.mean(v, axis=0, where=MASK, dtype=np.float64),
+                 lambda v: np.var(v, axis=1, where=MASK, dtype=np.float64)):
+        got = _quiet(call, dd.Dual(x32)).primal
+        np.testing.assert_array_equal(got, _quiet(call, x32))
+        assert got.dtype == np.float64
+    with pytest.raises(TypeError, match="complex values is not supported"):
+        np.var(dd.Dual(z), where=MASK)
