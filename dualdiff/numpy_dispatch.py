@@ -341,12 +341,11 @@ def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, w
     several, to every order); with where= (a plain boolean mask, broadcast to x) only the elements
     selected, derivative 0 for the others."""
     _check_reduction("prod", dtype, out)
-    if _masked(where):
-        result = _masked_reductions.prod_where(_in_dtype("prod", a, dtype), where, axis,
-                                               _keep(keepdims))
-    else:
-        result = F.prod(_in_dtype("prod", a, dtype), axis=axis, keepdims=_keep(keepdims))
-    return F.multiply(result, initial) if _given(initial) else result
+    if _masked(where) or _given(initial):
+        return _masked_reductions.prod_where(_in_dtype("prod", a, dtype),
+                                             where if _masked(where) else True, axis,
+                                             _keep(keepdims), initial=_given_or_none(initial))
+    return F.prod(_in_dtype("prod", a, dtype), axis=axis, keepdims=_keep(keepdims))
 
 
 def _np_cumulative(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -409,12 +408,12 @@ def _np_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None
     (a plain boolean mask, broadcast to x) only the elements selected, derivative 0 for the
     others."""
     _check_reduction("nanprod", dtype, out)
-    if _masked(where):
-        result = _masked_reductions.prod_where(_in_dtype("nanprod", a, dtype), where, axis,
-                                               _keep(keepdims), ignore_nan=True)
-    else:
-        result = F.nanprod(_in_dtype("nanprod", a, dtype), axis=axis, keepdims=_keep(keepdims))
-    return F.multiply(result, initial) if _given(initial) else result
+    if _masked(where) or _given(initial):
+        return _masked_reductions.prod_where(_in_dtype("nanprod", a, dtype),
+                                             where if _masked(where) else True, axis,
+                                             _keep(keepdims), ignore_nan=True,
+                                             initial=_given_or_none(initial))
+    return F.nanprod(_in_dtype("nanprod", a, dtype), axis=axis, keepdims=_keep(keepdims))
 
 
 def _np_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):

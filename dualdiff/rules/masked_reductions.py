@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..primitives import Primitive, bind1, is_traced, shape_of, stop_gradient
+from ..primitives import Primitive, bind1, concrete, is_traced, shape_of, stop_gradient
 from .assembly import where as _select
 from .reductions import Axis, _expand, _tangent_axes, max as _max, min as _min, nanmax as _nanmax
 from .reductions import nanmin as _nanmin, prod as _prod
@@ -55,7 +55,9 @@ def mask_for(x: Value, where: Any, name: str) -> np.ndarray:
 
 def _count(mask: np.ndarray, axes: Optional[tuple], keepdims: bool, dtype: np.dtype) -> np.ndarray:
     """How many elements the mask selects in each reduced slice, in x's floating dtype."""
-    return np.asarray(np.sum(mask, axis=axes, keepdims=keepdims, dtype=np.intp)).astype(dtype)
+    # (np.sum of booleans counts in the default integer without a dtype=: under dd.compile the
+    # mask of the nan forms is a recorded value, on which an integer dtype= is refused)
+    return np.sum(mask, axis=axes, keepdims=keepdims).astype(dtype)
 
 
 def _hole_free(x: Value, mask: np.ndarray, fill: float, nans: bool = False) -> Value:
@@ -202,10 +204,11 @@ def std_where(x: Value, where: Any, axis: Axis = None, ddof: float = 0, keepdims
 
 
 def prod_where(x: Value, where: Any, axis: Axis = None, keepdims: bool = False,
-               ignore_nan: bool = False) -> Value:
+               ignore_nan: bool = False, initial: Any = None) -> Value:
     """The product over ``axis`` of the elements where ``where`` is true (nans counted as 1,
-    with ``ignore_nan``), as np.prod(x, axis, where=where) / np.nanprod: the others replaced by
-    1, which changes no bit of the product; exact with zeros, derivative 0 outside the mask.
+    with ``ignore_nan``), times ``initial`` if given, as np.prod(x, axis, where=where,
+    initial=initial) / np.nanprod: the others replaced by 1, which changes no bit of the
+    product; exact with zeros, derivative 0 outside the mask.
 
     >>> import dualdiff as dd, numpy as np
     >>> from dualdiff.rules.masked_reductions import prod_where
@@ -213,7 +216,20 @@ def prod_where(x: Value, where: Any, axis: Axis = None, keepdims: bool = False,
     array([3., 0., 2.])
     """
     mask = mask_for(x, where, "nanprod" if ignore_nan else "prod")
-    return _prod(_hole_free(x, mask, 1.0, nans=ignore_nan), axis, keepdims)
+    x = _hole_free(x, mask, 1.0, nans=ignore_nan)
+    if initial is None:
+        return _prod(x, axis, keepdims)
+    shape = shape_of(x)
+    axes = norm_axes(axis, len(shape))
+    axes = tuple(range(len(shape))) if axes is None else tuple(axes)
+    if is_traced(initial) or any(shape[a] == 0 for a in axes):
+        return multiply(_prod(x, axis, keepdims), initial)
+    # numpy starts the product from initial, (c·x₀)·x₁···, in x's dtype: the same numbers come
+    # from x₀ scaled by c first (times 1 elsewhere, exact), in x's memory layout so that the
+    # product visits them in numpy's order
+    scale = np.ones_like(concrete(x), dtype=float_dtype(x))
+    scale[tuple(slice(0, 1) if a in axes else slice(None) for a in range(len(shape)))] = initial
+    return _prod(multiply(x, scale), axis, keepdims)
 
 
 _EXTREMA: "dict[str, tuple[Callable[..., Any], float, str]]" = {
