@@ -105,6 +105,10 @@ def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
             return _masked_reductions.sum_where(_in_dtype("sum", a, dtype), where, axis,
                                                 _keep(keepdims), _given_or_none(initial))
         if _given(initial):
+            if not is_traced(initial):
+                # numpy's own sum with initial= (bit for bit; sum + initial rounds otherwise)
+                return _masked_reductions.sum_where(_in_dtype("sum", a, dtype), True, axis,
+                                                    _keep(keepdims), initial)
             return F.add(_np_sum(a, axis, dtype, None, keepdims), initial)
     return F.sum(_in_dtype("sum", a, dtype), axis=axis, keepdims=bool(keepdims))
 
