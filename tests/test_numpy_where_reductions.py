@@ -114,7 +114,7 @@ def test_derivatives_against_numpy_in_both_modes(name, call, oracle):
     m = MASK[:, :9]
     f = lambda z: call(z, m)  # noqa: E731
     if oracle == "cs":
-        ref = complex_step_jacobian(f, x)
+        ref = _quiet(complex_step_jacobian, f, x)  # (an empty slice: numpy warns)
     else:
         ref = _quiet(central_difference_jacobian, f, x)
     with warnings.catch_warnings():
