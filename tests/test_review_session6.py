@@ -81,3 +81,37 @@ def test_prod_initial_derivatives():
     np.testing.assert_allclose(H, H_ref, rtol=1e-13, atol=1e-15)
     # an empty product is initial, with derivative 0
     _bits(_value(lambda x: np.prod(x[:0], axis=0, initial=2.5), X), np.full((4, 5), 2.5))
+
+
+# --- logaddexp's partials where out is an infinite argument -----------------------------------
+
+@pytest.mark.parametrize("ufunc, base", [(np.logaddexp, np.e), (np.logaddexp2, 2.0)])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_logaddexp_reduce_over_log_zero_terms(ufunc, base, mode):
+    # log-probabilities with log 0 = -inf terms: the fold's first step logaddexp(-inf, -inf)
+    # had nan partials, which spread (nan · 0) to the finite terms' derivatives. Closed form:
+    # the softmax (in base 2 for logaddexp2) of x, 0 at the -inf terms.
+    x = np.array([-np.inf, -np.inf, 0.5, -1.0, -np.inf, 2.0])
+    finite = np.isfinite(x)
+    p = np.zeros_like(x)
+    p[finite] = base ** x[finite] / np.sum(base ** x[finite])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no nan made on the way
+        g = dd.grad(lambda x: ufunc.reduce(x), x, mode=mode)
+    np.testing.assert_allclose(g, p, rtol=1e-15, atol=0)
+    # second order: the Hessian of the finite terms is ln(base)·(diag p − p pᵀ), 0 elsewhere
+    H = dd.hessian(lambda x: ufunc.reduce(x), x)
+    np.testing.assert_allclose(H, np.log(base) * (np.diag(p) - np.outer(p, p)), rtol=1e-13, atol=1e-15)
+
+
+def test_logaddexp_at_equal_infinities():
+    # where both arguments are the same infinity the partials are 1/2 each (equal, summing to
+    # 1 as logaddexp(x + c, y + c) = logaddexp(x, y) + c requires); 1 for a lone +inf
+    for x, expected in (([-np.inf, -np.inf], [0.5, 0.5]), ([np.inf, np.inf], [0.5, 0.5]),
+                        ([np.inf, 3.0], [1.0, 0.0]), ([-np.inf, 3.0], [0.0, 1.0])):
+        for mode in ("reverse", "forward"):
+            g = dd.grad(lambda z: np.logaddexp(z[0], z[1]), np.array(x), mode=mode)
+            np.testing.assert_array_equal(g, expected)
+    x32 = np.array([-np.inf, -np.inf, 1.0], np.float32)
+    g = dd.grad(lambda x: np.logaddexp.reduce(x), x32)
+    assert g.dtype == np.float32 and np.array_equal(g, [0.0, 0.0, 1.0])

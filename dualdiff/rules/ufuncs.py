@@ -403,6 +403,24 @@ def _hypot_partial(x, y, out):
     return divide(x, out)
 
 
+def _logaddexp_partial(x, y, out, base_exp):
+    # ∂/∂x = exp(x - out), which is inf - inf where x is the infinite out: log(eˣ + eʸ) with
+    # x = y = -inf, the start of np.logaddexp.reduce over log-probabilities that are log 0, where
+    # a nan would spread to every other term's derivative. There the partials are 1/2 each when
+    # y is that infinity too (they sum to 1, as log(eˣ⁺ᶜ + eʸ⁺ᶜ) = out + c says, and are equal),
+    # and 1 for x where only x is (out = x = +inf).
+    ov = stop_gradient(out)
+    if not np.any(np.isinf(ov)):
+        return base_exp(x - out)
+    xv = stop_gradient(x)
+    same = np.isinf(xv) & np.equal(xv, ov)
+    if not np.any(same):
+        return base_exp(x - out)
+    yv = stop_gradient(y)
+    limit = np.where(np.isinf(yv) & np.equal(yv, ov), 0.5, 1.0).astype(float_dtype(out))
+    return where(same, limit, base_exp(where(same, 0.0, x) - where(same, 0.0, out)))
+
+
 def _zero2(x, y, out):
     """The partial of a piecewise-constant argument: 0 everywhere (from the arguments, which the
     tape keeps, in their dtype)."""
@@ -466,11 +484,15 @@ LOG10 = elementwise("log10", _scalar_fast(math.log10, np.log10),
                     (lambda x, o: divide(1.0 / _LN10, x),), needs="args", complex=_HOLO)
 EXP2 = elementwise("exp2", np.exp2, (lambda x, o: o * _LN2,), needs="out", complex=_HOLO)
 LOGADDEXP = elementwise("logaddexp", np.logaddexp,
-                        (lambda x, y, o: exp(x - o), lambda x, y, o: exp(y - o)),
-                        needs="both", complex=_REAL)
+                        (lambda x, y, o: _logaddexp_partial(x, y, o, exp),
+                         lambda x, y, o: _logaddexp_partial(y, x, o, exp)),
+                        needs="both", complex=_REAL,
+                        doc="where both arguments are -inf (or both +inf) each partial is 1/2")
 LOGADDEXP2 = elementwise("logaddexp2", np.logaddexp2,
-                         (lambda x, y, o: exp2(x - o), lambda x, y, o: exp2(y - o)),
-                         needs="both", complex=_REAL)
+                         (lambda x, y, o: _logaddexp_partial(x, y, o, exp2),
+                          lambda x, y, o: _logaddexp_partial(y, x, o, exp2)),
+                         needs="both", complex=_REAL,
+                         doc="where both arguments are -inf (or both +inf) each partial is 1/2")
 HYPOT = elementwise("hypot", np.hypot, (_hypot_partial, lambda x, y, o: _hypot_partial(y, x, o)),
                     needs="both", complex=_REAL,
                     doc="the derivative at hypot(0, 0) is taken as 0 in both arguments, as abs'(0)")
