@@ -754,6 +754,64 @@ for _name in ("matvec", "vecmat", "vecdot"):
     if isinstance(getattr(np, _name, None), np.ufunc):
         UFUNC_RULES[getattr(np, _name)] = getattr(F, _name)
 
+
+def _gufunc_axes(name: str, rule: Callable[..., Any], core_in: tuple, core_out: int):
+    """``rule`` with a generalized ufunc's ``axes=``, ``axis=`` and ``keepdims=``, as numpy
+    reads them: each operand's core axes are moved to the end, the rule runs, and the output's
+    core axes are moved to where ``axes`` puts them (keepdims: the contracted axis kept with
+    size 1). ``core_in`` counts each input's core dimensions, ``core_out`` the output's."""
+    nin = len(core_in)
+
+    def run(*inputs, axes=None, axis=None, keepdims=False):
+        if axis is not None and axes is not None:
+            raise TypeError("cannot specify both 'axis' and 'axes'")
+        if axis is not None:
+            if set(core_in) != {1} or core_out > 1:
+                raise TypeError(f"{name}: axis can only be used with a single shared core "
+                                f"dimension; use axes=")
+            axes = [axis] * nin + ([axis] if core_out else [])
+        if keepdims and (core_out or len(set(core_in)) != 1):
+            raise TypeError(f"{name}: keepdims can only be used when the output has no core "
+                            f"dimensions and every input has as many")
+        if axes is None:
+            axes = [tuple(range(-c, 0)) for c in core_in] + [tuple(range(-core_out, 0))]
+        axes = [tuple(a) if isinstance(a, (tuple, list)) else (a,) for a in axes]
+        if len(axes) == nin:
+            axes.append(() if not core_out else tuple(range(-core_out, 0)))
+        if len(axes) != nin + 1 or any(len(a) != c for a, c in zip(axes, core_in + (core_out,))):
+            raise ValueError(f"{name}: axes= needs one tuple per operand with as many axes as "
+                             f"its core dimensions {core_in} -> {core_out}, got {axes}")
+        moved = []
+        for x, a, c in zip(inputs, axes, core_in):
+            if len(shape_of(x)) < c:
+                raise ValueError(f"{name}: an operand of shape {shape_of(x)} has fewer "
+                                 f"dimensions than its {c} core dimension(s)")
+            moved.append(F.moveaxis(x, a, tuple(range(-c, 0))))
+        out = rule(*moved)
+        if core_out:
+            out = F.moveaxis(out, tuple(range(-core_out, 0)), axes[nin])
+        elif keepdims:
+            # the contracted axis kept, with size 1, where the first operand's was
+            nd = len(shape_of(out)) + 1
+            out = F.reshape(out, _with_unit_axis(shape_of(out), axes[0][0] % nd))
+        return out
+
+    run.__name__ = name
+    return run
+
+
+def _with_unit_axis(shape: tuple, at: int) -> tuple:
+    return shape[:at] + (1,) + shape[at:]
+
+
+#: Generalized ufuncs whose axes=/axis=/keepdims= are read (np.matmul(a, b, axes=...)): the
+#: ufunc's rule, called on operands whose core axes are moved to the end.
+GUFUNC_KEYWORD_RULES: "dict[Any, Callable[..., Any]]" = {
+    np.matmul: _gufunc_axes("matmul", F.matmul, (2, 2), 2)}
+for _name, _cores in (("vecdot", ((1, 1), 0)), ("matvec", ((2, 1), 1)), ("vecmat", ((1, 2), 1))):
+    if isinstance(getattr(np, _name, None), np.ufunc):
+        GUFUNC_KEYWORD_RULES[getattr(np, _name)] = _gufunc_axes(_name, getattr(F, _name), *_cores)
+
 UFUNC_RULES[np.frexp] = _np_frexp
 UFUNC_RULES[np.modf] = _np_modf
 UFUNC_RULES[np.divmod] = _divmod

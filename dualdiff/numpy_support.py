@@ -149,6 +149,11 @@ def render() -> str:
               "Elementwise, with numpy's broadcasting; `out=` and `where=` are refused.", ""]
     lines += _table(["numpy", "dualdiff", "derivative and conventions"],
                     _rows(numpy_dispatch.UFUNC_RULES, lambda fn: not _is_pass_through(fn)))
+    lines += ["", "The generalized ufuncs " + ", ".join(
+        f"`np.{u.__name__}`" for u in numpy_dispatch.GUFUNC_KEYWORD_RULES) + " take numpy's "
+        "`axes=`, `axis=` and `keepdims=` (the core axes are moved to the end, the rule runs, and "
+        "the output's are moved back); other ufunc keywords (`dtype=`, `signature=`, `casting=`, "
+        "`order=`, `subok=`) are refused on traced values."]
     lines += ["", "### ufunc methods", "",
               "`ufunc.outer(a, b)` works for every binary ufunc above (by broadcasting). These "
               "methods stand for the reductions they equal, with numpy's default `axis=0`:", ""]

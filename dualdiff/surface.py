@@ -27,8 +27,8 @@ from .primitives import (
     REFCOUNTS_EXACT, _NO_PARAMS, bind1, bind2, concrete, shape_of, stop_gradient,
 )
 from .numpy_dispatch import (  # noqa: F401 (the maps are read through this module too)
-    FUNCTION_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES, UNSUPPORTED,
-    UNSUPPORTED_IDIOMS, _check_reduction, _in_dtype, _np_clip, _np_max, _np_mean, _np_min,
+    FUNCTION_RULES, GUFUNC_KEYWORD_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES,
+    UNSUPPORTED, UNSUPPORTED_IDIOMS, _check_reduction, _in_dtype, _np_clip, _np_max, _np_mean, _np_min,
     _np_prod, _np_ptp, _np_std, _np_sum, _np_take, _np_trace, _np_var, _reject, _squeeze,
     _ufunc_outer, no_derivative, ravel_ordered, reshape_ordered, special_ufunc_rule,
 )
@@ -294,6 +294,7 @@ _CONVERSION_ADVICE = (
      "np.polyint or np.polyfit (coefficients highest degree first), which dualdiff "
      "differentiates"),
 )
+_GUFUNC_KEYWORDS = frozenset(("axes", "axis", "keepdims"))
 _GENERIC_ADVICE = ("A traced value already acts as an array: drop np.asarray/np.array around it; "
                    "build an array from several values with dd.stack (np.stack works too), and "
                    "take .primal for the plain value alone")
@@ -708,7 +709,10 @@ class Traced:
         rule = UFUNC_RULES.get(ufunc) or special_ufunc_rule(ufunc)
         if rule is None:
             raise _no_rule(ufunc, _ufunc_name(ufunc))
-        _reject(ufunc.__name__, {k: v for k, v in kwargs.items() if k != "out"})
+        kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+        if kwargs and ufunc in GUFUNC_KEYWORD_RULES and set(kwargs) <= _GUFUNC_KEYWORDS:
+            return GUFUNC_KEYWORD_RULES[ufunc](*inputs, **kwargs)
+        _reject(ufunc.__name__, kwargs)
         return rule(*inputs)
 
     def __array_function__(self, func, types, args, kwargs):

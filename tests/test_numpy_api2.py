@@ -276,3 +276,53 @@ def test_block_errors_are_numpys():
             bad(d)
         with pytest.raises(err, match=match):
             bad(d.primal)
+
+
+# --------------------------------------------------------------------------------------------
+# a generalized ufunc's axes=, axis= and keepdims= (np.matmul, np.vecdot, np.matvec, np.vecmat)
+# --------------------------------------------------------------------------------------------
+
+_X, _Y = RNG.normal(size=(2, 3, 4)), RNG.normal(size=(2, 3, 4))
+GUFUNC_KEYWORDS = [  # (call of a and a plain b, a, b)
+    (lambda a, b: np.matmul(a, b, axes=[(1, 2), (2, 1), (0, 1)]), _X, _Y),
+    (lambda a, b: np.matmul(a, b, axes=[(-2, -1), (-1, -2), (-2, -1)]), _X, _Y),
+    (lambda a, b: np.vecdot(a, b, axis=1), _X, _Y),
+    (lambda a, b: np.vecdot(a, b, axis=0, keepdims=True), _X, _Y),
+    (lambda a, b: np.vecdot(a, b, axis=-1, keepdims=True), _X, _Y),
+    (lambda a, b: np.vecdot(a, b, axes=[1, 1]), _X, _Y),
+    (lambda a, b: np.vecdot(a, b, axes=[(0,), (0,), ()]), _X, _Y),
+    (lambda a, b: np.vecdot(a * (1 - 0.5j), b, axis=1), _X, _Y),
+    (lambda a, b: np.matvec(a, b, axes=[(1, 2), (0,), (0,)]), _X, RNG.normal(size=(4, 2))),
+    (lambda a, b: np.vecmat(a, b, axes=[(0,), (1, 2), (0,)]), RNG.normal(size=(3, 2)), _X),
+]
+
+
+@needs_2_2
+@pytest.mark.parametrize("k", range(len(GUFUNC_KEYWORDS)))
+def test_gufunc_axes_axis_and_keepdims_follow_numpy(k):
+    f, a, b = GUFUNC_KEYWORDS[k]
+    want = f(a, b)
+    got = f(dd.Dual(a, np.ones_like(a)), b).primal
+    assert got.shape == want.shape and np.array_equal(got, want)  # numpy's loops, moved axes
+    g = lambda z: np.real(f(z, b))  # noqa: E731
+    forward, reverse = both_modes(g, a)
+    np.testing.assert_allclose(forward, central_difference_jacobian(g, a), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(reverse, forward, rtol=1e-13, atol=1e-14)
+    check_dot_product(g, a)
+    compiled = dd.compile(lambda z: dd.jacobian(g, z, mode="reverse"))
+    np.testing.assert_array_equal(compiled(a), reverse)
+
+
+@needs_2_2
+def test_gufunc_keyword_errors_are_numpys():
+    a = dd.Dual(_X, np.ones_like(_X))
+    with pytest.raises(TypeError, match="cannot specify both 'axis' and 'axes'"):
+        np.vecdot(a, _Y, axis=1, axes=[1, 1])
+    with pytest.raises(TypeError, match="axis can only be used with a single shared core"):
+        np.matmul(a, _Y, axis=1)
+    with pytest.raises(TypeError, match="keepdims can only be used"):
+        np.matmul(a, _Y, keepdims=True)
+    with pytest.raises(ValueError, match="one tuple per operand"):
+        np.vecdot(a, _Y, axes=[(1, 2), (1,)])
+    with pytest.raises(TypeError, match="with signature= is not supported"):
+        np.vecdot(a, _Y, signature="(n),(n)->()")
