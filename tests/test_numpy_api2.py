@@ -221,8 +221,9 @@ def test_product_errors():
         np.matvec(np.ones(3), np.ones(3))  # numpy too
     with pytest.raises(ValueError):  # mismatched core dimensions: numpy's error
         np.matvec(np.ones((2, 4)), d)
-    with pytest.raises(TypeError, match="axes= is not supported"):
-        np.vecdot(d, d, axes=[0, 0, ()])
+    # axes= works now (test_gufunc_axes_axis_and_keepdims_follow_numpy); a wrong one is refused
+    with pytest.raises(ValueError, match="one tuple per operand"):
+        np.vecdot(d, d, axes=[0, (0, 1), ()])
 
 
 # --------------------------------------------------------------------------------------------
