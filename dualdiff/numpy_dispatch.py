@@ -936,3 +936,6 @@ def _fold_running(ufunc: Any, step: Callable[..., Any]) -> Callable[..., Any]:
 for _ufunc, _step in ((np.logaddexp, F.logaddexp), (np.logaddexp2, F.logaddexp2)):
     UFUNC_METHOD_RULES[(_ufunc, "reduce")] = _fold_reduce(_ufunc, _step)
     UFUNC_METHOD_RULES[(_ufunc, "accumulate")] = _fold_running(_ufunc, _step)
+
+# -- phase unwrapping (rules/sampling.py) ------------------------------------------------------
+FUNCTION_RULES[np.unwrap] = F.unwrap

@@ -407,3 +407,40 @@ def test_pad_modes_float32_0d_empty_and_errors():
         np.pad(x, 1, mode="linear_ramp", end_values=dd.Dual(1.0, 1.0))
     with pytest.raises(ValueError, match="one pair per axis"):
         np.pad(x, 1, mode="linear_ramp", end_values=np.ones((3, 2)))
+
+
+# -- np.unwrap ---------------------------------------------------------------------------------
+
+PHASE = np.cumsum(RNG.normal(size=(4, 30)) * 2, axis=1) % (2 * np.pi) - np.pi
+UNWRAP_KW = [{}, {"axis": 0}, {"discont": 4.0}, {"period": 6}, {"period": np.float64(5.0)},
+             {"discont": 1.0, "period": 3.0}]
+
+
+@pytest.mark.parametrize("kw", UNWRAP_KW, ids=[str(k) for k in UNWRAP_KW])
+def test_unwrap_values_are_numpys_and_its_derivative_the_identity(kw):
+    for p in (PHASE, PHASE.astype(np.float32), PHASE.T):
+        _bitwise(np.unwrap(dd.Dual(p, np.ones_like(p)), **kw), np.unwrap(p, **kw))
+    p = PHASE[:2, :6]
+    f = lambda z: np.unwrap(z, **kw)  # noqa: E731
+    # the corrections are whole periods, constant near p (central differences through numpy)
+    J = _modes_agree(f, p, RNG)
+    np.testing.assert_allclose(J, central_difference_jacobian(f, p), rtol=1e-8, atol=1e-8)
+    np.testing.assert_array_equal(J.reshape(p.size, p.size), np.eye(p.size))
+    # second order: Σ sin(u)² has the Hessian diag(2 cos 2u) at u = unwrap(p)
+    H = dd.hessian(lambda z: np.sum(np.sin(f(z)) ** 2), p).reshape(p.size, p.size)
+    np.testing.assert_allclose(H, np.diag(2 * np.cos(2 * np.unwrap(p, **kw)).ravel()), rtol=1e-12, atol=1e-12)
+
+
+def test_unwrap_float32_empty_and_errors():
+    assert dd.grad(lambda z: np.sum(np.unwrap(z)), PHASE.astype(np.float32)).dtype == np.float32
+    for empty in (np.zeros(0), np.zeros((2, 0))):
+        _bitwise(np.unwrap(dd.Dual(empty, empty)), np.unwrap(empty))
+    _bitwise(np.unwrap(dd.Dual(np.array([1.0]), np.ones(1))), np.unwrap(np.array([1.0])))
+    with pytest.raises(ValueError, match="at least one-dimensional"):
+        np.unwrap(dd.Dual(np.float64(1.0), 1.0))
+    with pytest.raises(TypeError, match="period must be plain numbers"):
+        np.unwrap(dd.Dual(PHASE, PHASE), period=dd.Dual(6.0, 1.0))
+    with pytest.raises(TypeError, match="discont and period must be plain numbers"):
+        dd.unwrap(PHASE, discont=dd.Dual(6.0, 1.0))
+    with pytest.raises(ValueError, match="axis 2 is out of bounds"):
+        np.unwrap(dd.Dual(PHASE, PHASE), axis=2)

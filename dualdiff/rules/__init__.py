@@ -19,7 +19,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``decompositions.py`` | cholesky, qr, eigh, svd (outputs packed in one array), pinv, lstsq |
 | ``norms.py`` | norm, vector_norm, matrix_norm, cond (composites) |
 | ``fft.py`` | fft, ifft, rfft, irfft (linear; transposes derived with the Hermitian halves); fftn, hfft, fftshift, ... as composites |
-| ``sampling.py`` | gradient, trapezoid, interp, linspace (composites: numpy's formulas in dualdiff's functions) |
+| ``sampling.py`` | gradient, trapezoid, interp, linspace, unwrap (composites: numpy's formulas in dualdiff's functions) |
 | ``padding.py`` | pad: the modes maximum, minimum, mean, median, linear_ramp (composites), the others by assembly's |
 | ``polynomials.py`` | polyval, convolve (the polynomial product), correlate, polyder, polyint, polyadd, polysub, polymul, vander, polyfit (composites) |
 | ``statistics.py`` | cov, corrcoef (composites) |
@@ -76,7 +76,7 @@ from .decompositions import cholesky, eigh, pinv, qr, svd  # noqa: F401
 from .norms import norm  # noqa: F401
 # The discrete Fourier transforms are public as dd.fft.* (dualdiff/fft.py), as in numpy.
 from .fft import FFT as _FFT  # noqa: F401
-from .sampling import gradient, interp, linspace, trapezoid
+from .sampling import gradient, interp, linspace, trapezoid, unwrap
 from .padding import pad  # np.pad's every mode (the copying ones from assembly)
 from .polynomials import (
     convolve, correlate, polyadd, polyder, polyfit, polyint, polymul, polysub, polyval, vander,
@@ -117,7 +117,7 @@ SHAPE_AND_ASSEMBLY = [
 ]
 
 #: Sampled data and the rest of numpy's complex helpers (composites).
-SAMPLING = ["gradient", "linspace", "real_if_close", "trapezoid", "interp", "convolve",
+SAMPLING = ["gradient", "linspace", "real_if_close", "trapezoid", "interp", "unwrap", "convolve",
             "correlate", "polyval", "polyder", "polyint", "polyadd", "polysub", "polymul",
             "vander", "polyfit", "cov", "corrcoef"]
 

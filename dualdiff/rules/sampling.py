@@ -268,3 +268,44 @@ def interp(x: Value, xp: Value, fp: Value, left: Value = None, right: Value = No
         inside = where(use_right, from_right, from_left)
     with np.errstate(invalid="ignore"):
         return where(xv < xpv[0], below, where(xv > xpv[-1], above, inside))
+
+
+def unwrap(p: Value, discont: Optional[float] = None, axis: int = -1, *,
+           period: float = 2 * np.pi) -> Value:
+    """p with every jump between neighbours along ``axis`` larger than max(discont, period/2)
+    taken back by a multiple of ``period``, as np.unwrap: p's shape.
+
+    The corrections are multiples of the period, constant between jumps, so they are computed
+    on the plain values with numpy's own steps and added: the derivative is the identity.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> p = np.array([0.0, 2.0, 5.5])
+    >>> np.round(dd.unwrap(p) - p, 6)
+    array([ 0.      ,  0.      , -6.283185])
+    >>> dd.grad(lambda p: dd.sum(dd.unwrap(p) ** 2), p)   # 2 unwrap(p)
+    array([ 0.        ,  4.        , -1.56637061])
+    """
+    if is_traced(discont) or is_traced(period):
+        raise TypeError("unwrap: discont and period must be plain numbers (the corrections are "
+                        "whole periods: piecewise constant, no derivative to carry)")
+    if not is_traced(p):
+        return np.unwrap(p, discont, axis, period=period)
+    plain = stop_gradient(p)
+    nd = np.ndim(plain)
+    if nd == 0:
+        raise ValueError("unwrap: p must be at least one-dimensional")
+    (a,) = norm_axes(axis, nd) or (0,)
+    # numpy's steps on the plain values: the jumps, brought into [-period/2, period/2), the
+    # ambiguous half-period kept on the side of the jump, and no correction below discont
+    jump = np.diff(plain, axis=a)
+    if discont is None:
+        discont = period / 2
+    dtype = np.result_type(jump, period)  # (floating: a traced p is)
+    high = period / 2
+    folded = np.mod(jump - (-high), period) + (-high)
+    np.copyto(folded, high, where=(folded == -high) & (jump > 0))
+    correction = folded - jump
+    np.copyto(correction, 0, where=abs(jump) < discont)
+    first = astype(getitem(p, _along(a, slice(0, 1), nd)), dtype)
+    rest = getitem(p, _along(a, slice(1, None), nd)) + correction.cumsum(a)
+    return concatenate([first, astype(rest, dtype)], a)
