@@ -115,3 +115,20 @@ def test_logaddexp_at_equal_infinities():
     x32 = np.array([-np.inf, -np.inf, 1.0], np.float32)
     g = dd.grad(lambda x: np.logaddexp.reduce(x), x32)
     assert g.dtype == np.float32 and np.array_equal(g, [0.0, 0.0, 1.0])
+
+
+# --- np.vecmat of a strided real vector: numpy's bits -----------------------------------------
+
+@pytest.mark.skipif(not hasattr(np, "vecmat"), reason="numpy >= 2.2")
+def test_vecmat_of_a_strided_real_vector_is_numpys():
+    # a real u was conjugated (copied, contiguous) first; numpy's loop over the strided u
+    # rounds differently for some lengths (3 of them below 40 differ)
+    rng = np.random.default_rng(3)
+    for n in range(1, 40):
+        B, U = rng.normal(size=(n, 6)), rng.normal(size=(n, 3))
+        f = lambda u: np.vecmat(u[:, 0], B)
+        _bits(_value(f, U), f(U))
+        _bits(dd.compile(f)(U), f(U))
+    # the derivative: vecmat(u, B) is uᵀB, so J = Bᵀ
+    u = rng.normal(size=4)
+    np.testing.assert_array_equal(dd.jacobian(lambda u: np.vecmat(u, B[:4]), u), B[:4].T)

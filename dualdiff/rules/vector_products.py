@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..primitives import Primitive, bind, shape_of
+from ..primitives import Primitive, bind, concrete, shape_of
 from .complex_parts import conj
 from .indexing import getitem
 from .shape import align_chunk, moveaxis, reshape, sum_to
@@ -30,7 +30,9 @@ def _matvec_impl(a, v):
 
 def _vecmat_u_impl(u, b):
     if hasattr(np, "vecmat"):  # (numpy's vecmat conjugates u: conj(conj(u)) is u, bit for bit)
-        return np.vecmat(np.conj(u), b)
+        # a real u as it is: np.conj would copy a strided u, and numpy's loop over a contiguous
+        # u rounds differently from its loop over the strided one
+        return np.vecmat(np.conj(u) if np.iscomplexobj(u) else u, b)
     return np.matmul(np.asarray(u)[..., None, :], b)[..., 0, :]
 
 
@@ -115,7 +117,8 @@ def vecmat(x1: Value, x2: Value, /) -> Value:
     array([3.-1.j, 4.-2.j])
     """
     _check(x1, x2, "vecmat", 1, 2)
-    return bind(VECMAT_U, conj(x1), x2)
+    # (conj of a real x1 is x1: skipped, so that numpy's loop reads x1's own layout)
+    return bind(VECMAT_U, conj(x1) if np.iscomplexobj(concrete(x1)) else x1, x2)
 
 
 def vecdot(x1: Value, x2: Value, /, *, axis: int = -1) -> Value:
