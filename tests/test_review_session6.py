@@ -132,3 +132,40 @@ def test_vecmat_of_a_strided_real_vector_is_numpys():
     # the derivative: vecmat(u, B) is uᵀB, so J = Bᵀ
     u = rng.normal(size=4)
     np.testing.assert_array_equal(dd.jacobian(lambda u: np.vecmat(u, B[:4]), u), B[:4].T)
+
+
+# --- dd.special.logsumexp with return_sign on complex values; integer input -------------------
+
+def test_logsumexp_return_sign_of_complex_values_is_scipys():
+    # scipy gives (log|Σ b·eᵃ|, Σ/|Σ|); this returned the complex log (its angle doubled where
+    # b was given) and a sign of 1.0. Closed form from numpy: s = Σ b·eᵃ.
+    rng = np.random.default_rng(11)
+    a = rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4))
+    for b in (None, rng.normal(size=(3, 4)), rng.normal(size=(3, 4)) + 1j):
+        s = np.sum(np.exp(a) * (1.0 if b is None else b), axis=1)
+        kw = {} if b is None else {"b": b}
+        out, sign = dd.special.logsumexp(a, axis=1, return_sign=True, **kw)
+        assert out.dtype == np.float64
+        np.testing.assert_allclose(out, np.log(np.abs(s)), rtol=1e-14)
+        np.testing.assert_allclose(sign, s / np.abs(s), rtol=1e-14)
+        # the real part's derivative: d log|s| = Re(ds / s), against central differences
+        v = rng.normal(size=a.shape) + 1j * rng.normal(size=a.shape)
+        g = lambda a: np.log(np.abs(np.sum(np.exp(a) * (1.0 if b is None else b), axis=1)))
+        fd = (g(a + 1e-6 * v) - g(a - 1e-6 * v)) / 2e-6
+        tangent = dd.jvp(lambda a: dd.special.logsumexp(a, axis=1, return_sign=True, **kw)[0], a, v)[1]
+        np.testing.assert_allclose(tangent, fd, rtol=1e-7, atol=1e-9)
+
+
+def test_logsumexp_sign_of_nan_is_nan():
+    assert np.isnan(dd.special.logsumexp([np.nan, 1.0], return_sign=True)[1])
+
+
+@pytest.mark.parametrize("x", [np.arange(3), [1, 2, 3], np.arange(6).reshape(2, 3), 4],
+                         ids=["ints", "list", "2d", "int"])
+def test_softmax_family_of_integers(x):
+    # scipy (and numpy's exp) take integers as float64; the shift's initial=-inf overflowed
+    e = np.exp(np.asarray(x, float) - np.max(x))
+    np.testing.assert_allclose(dd.special.softmax(x), e / np.sum(e), rtol=1e-15)
+    np.testing.assert_allclose(dd.special.log_softmax(x), np.log(e / np.sum(e)), rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(dd.special.logsumexp(x), np.log(np.sum(np.exp(np.asarray(x, float)))), rtol=1e-15)
+    np.testing.assert_allclose(dd.logsumexp(x), np.log(np.sum(np.exp(np.asarray(x, float)))), rtol=1e-15)

@@ -17,8 +17,9 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..primitives import Primitive, bind1, is_traced, shape_of, stop_gradient
+from ..primitives import Primitive, bind1, concrete, is_traced, shape_of, stop_gradient
 from .assembly import concatenate, where
+from .complex_parts import real
 from .cumulative import cumprod_along, flip_along, shift_along
 from .indexing import getitem
 from .ufuncs import add, divide, exp, log, multiply, sqrt, square, subtract
@@ -50,7 +51,10 @@ def _max_shift(v: Any, axis) -> Any:
         if math.isfinite(np.add.reduce(m, axis=None)):
             return m
     else:
-        m = np.max(np.real(v), axis=axis, keepdims=True, initial=-np.inf)
+        r = np.real(v)
+        if isinstance(r, (int, np.ndarray, np.generic)) and np.result_type(r).kind in "iub":
+            r = np.asarray(r, dtype=np.float64)  # (plain integers: initial=-inf is no integer)
+        m = np.max(r, axis=axis, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0.0)  # all -inf along an axis: shift by 0, not by -inf
 
 
@@ -129,9 +133,14 @@ def logsumexp_scipy(a: Value, axis: Union[None, int, Sequence[int]] = None, b: O
         out = logsumexp(a, axis=axis, keepdims=keepdims)
         if not return_sign:
             return out
-        # Σ eᵃ is positive unless every a is -inf (then 0, and the log -inf): scipy's sign.
         # (numpy's functions on the plain values: under dd.compile they are recorded too.)
-        return out, _number(np.where(np.equal(stop_gradient(out), -np.inf), 0.0, 1.0))
+        ov = stop_gradient(out)
+        if np.iscomplexobj(concrete(out)):
+            # log Σ eᵃ = log|Σ| + i·arg Σ: scipy's pair is (log|Σ|, Σ/|Σ|)
+            return _number(real(out)), _number(np.exp(1j * np.imag(ov)))
+        # Σ eᵃ is positive unless every a is -inf (then 0, and the log -inf), or nan: scipy's
+        # sign
+        return out, _number(np.where(np.equal(ov, -np.inf), 0.0, np.where(np.isnan(ov), ov, 1.0)))
     if is_traced(a) or is_traced(b):
         from .shape import broadcast_arrays
         a, b = broadcast_arrays(a, b)
@@ -146,14 +155,19 @@ def logsumexp_scipy(a: Value, axis: Union[None, int, Sequence[int]] = None, b: O
     av, bv = stop_gradient(a), stop_gradient(b)
     kept = np.not_equal(bv, 0)
     # The largest exponent among the kept terms, shifted out (a constant: the shift cancels in
-    # the value, and so in the derivative); -inf everywhere (nothing kept) shifts by 0.
-    m = np.max(np.where(kept, av, -np.inf), axis=axes, keepdims=True, initial=-np.inf)
+    # the value, and so in the derivative); -inf everywhere (nothing kept) shifts by 0. (Of the
+    # real parts: a complex shift would add its angle to log|Σ| with return_sign.)
+    m = np.max(np.where(kept, np.real(av), -np.inf), axis=axes, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0.0)
     s = sum(multiply(b, exp(where(kept, subtract(a, m), -np.inf))), axis=axes, keepdims=True)
     sign = None
     if return_sign:
-        sign = np.sign(stop_gradient(s))
-        s = multiply(s, np.where(np.equal(sign, 0), 1.0, sign))  # |s|, derivative included
+        sign = np.sign(stop_gradient(s))  # (s/|s| for complex s)
+        unit = np.where(np.equal(sign, 0), 1.0, sign)
+        if np.iscomplexobj(concrete(s)):  # |s| = Re(conj(sign)·s), real as scipy's log|s|
+            s = real(multiply(s, np.conj(unit)))
+        else:
+            s = multiply(s, unit)  # |s|, derivative included
     with np.errstate(divide="ignore", invalid="ignore"):  # (log 0 = -inf, log of < 0 = nan)
         out = add(log(s), m)
     if not keepdims:
