@@ -21,8 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402  (first: it pins BLAS threads before numpy is imported)
-    Bench, check_close, print_times, report_ratio, run_script, section, time_group,
-    use_working_tree,
+    check_close, run_script, section, time_grad_and_jvp, use_working_tree,
 )
 
 import numpy as np  # noqa: E402
@@ -31,15 +30,7 @@ dd = use_working_tree()
 
 
 def _time(name, f, x, settings) -> None:
-    base = Bench(f"numpy {name}", f, (x,))
-    rev = Bench(f"dd.grad {name}", dd.grad, (f, x))
-    fwd = Bench(f"dd.jvp {name}", dd.jvp, (f, x, x))
-    group = [base, rev, fwd]
-    time_group(group, settings.repeats_big, settings.min_time)
-    print_times(group)
-    key = name.split("(")[0]
-    report_ratio(f"uf.{key}.grad", f"dd.grad / numpy, {name}", rev, base)
-    report_ratio(f"uf.{key}.jvp", f"dd.jvp / numpy, {name}", fwd, base)
+    time_grad_and_jvp(dd, f"uf.{name.split('(')[0]}", name, f, x, settings)
 
 
 def bench_reductions(settings) -> None:

@@ -303,6 +303,20 @@ def report_ratio(key: str, text: str, num: Bench, den: Bench,
     return r
 
 
+def time_grad_and_jvp(dd: Any, key: str, name: str, f: Callable[..., Any], x: Any,
+                      settings: "Settings") -> None:
+    """Time f(x) in numpy, dd.grad(f, x) and dd.jvp(f, x, x) together; print ``key.grad`` and
+    ``key.jvp``, each against the numpy f."""
+    base = Bench(f"numpy {name}", f, (x,))
+    rev = Bench(f"dd.grad {name}", dd.grad, (f, x))
+    fwd = Bench(f"dd.jvp {name}", dd.jvp, (f, x, x))
+    group = [base, rev, fwd]
+    time_group(group, settings.repeats_big, settings.min_time)
+    print_times(group)
+    report_ratio(f"{key}.grad", f"dd.grad / numpy, {name}", rev, base)
+    report_ratio(f"{key}.jvp", f"dd.jvp / numpy, {name}", fwd, base)
+
+
 def parse_ratio(line: str) -> Optional[Ratio]:
     m = RATIO_LINE.match(line.rstrip("\n"))
     if m is None:

@@ -42,11 +42,15 @@ EXPECTED = {
         "cmp.grad": 1.8, "cmp.jvp": 2.2, "eager.grad": None, "cmp.mlp": 1.9, "eager.mlp": None,
         "cmp.jac": 6.0, "eager.jac": None, "cmp.hess": 12.0, "eager.hess": None,
     },
+    "bench_weights.py": {f"wt.{k}": None for k in (
+        "hist.grad", "hist.jvp", "hist.edges.grad", "hist.edges.jvp", "bincount.grad",
+        "bincount.jvp", "fold4.grad", "fold4.lse", "fold32.grad", "fold32.lse", "fold256.grad",
+        "fold256.lse")},
 }
 PEER_PREFIX = {"bench_forward.py": ("fwd.seed", "fwd.jvp"),
                "bench_reverse.py": ("rev.grad", "rev.mlp", "rev.seed"),
                "bench_checkpoint.py": (),
-               "bench_compile.py": ("cmp.grad",)}
+               "bench_compile.py": ("cmp.grad",), "bench_weights.py": ()}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

@@ -115,23 +115,26 @@ BINS = [("count", 6, None), ("range", 5, (-1.0, 1.5)), ("edges", EDGES, None),
         ("list", [-1.0, 0.0, 1.0], None)]
 
 
-def _membership(a, bins, range):
+def _membership(a, bins, limits):
     """J[j, i] = [sample i in bin j], from numpy's histogram of sample i alone (same edges)."""
-    edges = np.histogram_bin_edges(a, bins, range)
-    return np.stack([np.histogram(a[i:i + 1], edges)[0] for i in range_(a.size)], axis=1).astype(float)
+    edges = np.histogram_bin_edges(a, bins, limits)
+    return np.stack([np.histogram(a[i:i + 1], edges)[0] for i in range(a.size)], axis=1).astype(float)
 
 
-range_ = range
+def _values_edges_and_membership(histogram, sample, bins, limits, w, membership):
+    """histogram's values and edges are numpy's bit for bit, its Jacobian (both modes) the
+    membership matrix that ``membership(edges)`` reads off numpy."""
+    hist, edges = histogram(sample, bins, limits, weights=dd.Dual(w, np.ones_like(w)))[:2]
+    want, want_edges = histogram(sample, bins, limits, weights=w)[:2]
+    _bitwise(hist, want)
+    np.testing.assert_equal(edges, want_edges)
+    J = _modes_agree(lambda v: histogram(sample, bins, limits, weights=v)[0], w, RNG)
+    np.testing.assert_array_equal(J, membership(want_edges))
 
 
 @pytest.mark.parametrize("name, bins, rng", BINS, ids=[b[0] for b in BINS])
 def test_histogram_values_are_numpys_and_its_jacobian_the_membership(name, bins, rng):
-    f = lambda w: np.histogram(A, bins, rng, weights=w)[0]  # noqa: E731
-    hist, edges = np.histogram(A, bins, rng, weights=dd.Dual(WA, np.ones_like(WA)))
-    want, want_edges = np.histogram(A, bins, rng, weights=WA)
-    _bitwise(hist, want)
-    np.testing.assert_array_equal(edges, want_edges)
-    np.testing.assert_array_equal(_modes_agree(f, WA, RNG), _membership(A, bins, rng))
+    _values_edges_and_membership(np.histogram, A, bins, rng, WA, lambda edges: _membership(A, edges, None))
 
 
 @pytest.mark.parametrize("name, bins, rng", BINS, ids=[b[0] for b in BINS])
@@ -212,18 +215,12 @@ DD_BINS = [("counts", (3, 2, 4), None), ("range", 3, [(-1, 1), (-2, 0.5), (0, 2)
 
 def _cell_membership(sample, edges):
     """J[..., i] = numpy's histogramdd of sample i alone on the same edges."""
-    return np.stack([np.histogramdd(sample[i:i + 1], edges)[0] for i in range_(len(sample))], axis=-1)
+    return np.stack([np.histogramdd(sample[i:i + 1], edges)[0] for i in range(len(sample))], axis=-1)
 
 
 @pytest.mark.parametrize("name, bins, rng", DD_BINS, ids=[b[0] for b in DD_BINS])
 def test_histogramdd_values_and_derivatives(name, bins, rng):
-    f = lambda w: np.histogramdd(S, bins, rng, weights=w)[0]  # noqa: E731
-    hist, edges = np.histogramdd(S, bins, rng, weights=dd.Dual(WS, np.ones_like(WS)))
-    want, want_edges = np.histogramdd(S, bins, rng, weights=WS)
-    _bitwise(hist, want)
-    for e, we in zip(edges, want_edges):
-        np.testing.assert_array_equal(e, we)
-    np.testing.assert_array_equal(_modes_agree(f, WS, RNG), _cell_membership(S, want_edges))
+    _values_edges_and_membership(np.histogramdd, S, bins, rng, WS, lambda edges: _cell_membership(S, edges))
     density = lambda w: np.histogramdd(S, bins, rng, weights=w, density=True)[0]  # noqa: E731
     _bitwise(density(dd.Dual(WS, np.ones_like(WS))), density(WS))
     np.testing.assert_allclose(_modes_agree(density, WS, RNG), central_difference_jacobian(density, WS),
@@ -444,3 +441,20 @@ def test_unwrap_float32_empty_and_errors():
         dd.unwrap(PHASE, discont=dd.Dual(6.0, 1.0))
     with pytest.raises(ValueError, match="axis 2 is out of bounds"):
         np.unwrap(dd.Dual(PHASE, PHASE), axis=2)
+
+
+@pytest.mark.parametrize("n", [1, 3, 50, 1000])
+@pytest.mark.parametrize("lo, hi", [(0.0, 1.0), (-1e-300, 1e-300), (1e8, 1e8 + 1), (-3.3, 7.1)])
+def test_histogram_bins_of_samples_on_and_beside_every_edge_are_numpys(n, lo, hi):
+    # the equal-width bins are found by arithmetic and corrected to the edges: on an edge, one
+    # float either side of it, and the non-finite, each weight must land where numpy counts it
+    edges = np.linspace(lo, hi, n + 1)
+    a = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf)])
+    w = RNG.normal(size=a.size)
+    got = np.histogram(a, n, (lo, hi), weights=dd.Dual(w, np.ones_like(w)))[0]
+    _bitwise(got, np.histogram(a, n, (lo, hi), weights=w)[0])
+    J = dd.jacobian(lambda v: np.histogram(a, n, (lo, hi), weights=v)[0], w)
+    np.testing.assert_array_equal(J, _membership(a, edges, None))
+    with_nan = np.append(a, [np.nan, np.inf, -np.inf])
+    g = dd.grad(lambda v: np.sum(np.histogram(with_nan, n, (lo, hi), weights=v)[0]), np.ones(with_nan.size))
+    np.testing.assert_array_equal(g[-3:], 0.0)
