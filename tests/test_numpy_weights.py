@@ -458,3 +458,26 @@ def test_histogram_bins_of_samples_on_and_beside_every_edge_are_numpys(n, lo, hi
     with_nan = np.append(a, [np.nan, np.inf, -np.inf])
     g = dd.grad(lambda v: np.sum(np.histogram(with_nan, n, (lo, hi), weights=v)[0]), np.ones(with_nan.size))
     np.testing.assert_array_equal(g[-3:], 0.0)
+
+
+# -- under dd.compile --------------------------------------------------------------------------
+
+COMPILED = [
+    ("histogram", lambda w: np.sum(np.histogram(A, 5, weights=w)[0] ** 2), WA),
+    ("histogram-edges-density", lambda w: np.sum(np.histogram(A, EDGES, weights=w, density=True)[0] ** 2), WA),
+    ("bincount", lambda w: np.sum(np.bincount(X, w) ** 2), W),
+    ("histogramdd", lambda w: np.sum(np.histogramdd(S, 3, weights=w)[0] ** 2), WS),
+    ("logaddexp.reduce", lambda z: np.sum(np.logaddexp.reduce(z, axis=(0, 2))), L),
+    ("logaddexp2.accumulate", lambda z: np.sum(np.logaddexp2.accumulate(z, axis=1) ** 2), L),
+    ("pad-median", lambda z: np.sum(np.pad(z, 2, mode="median", stat_length=3) ** 2), P),
+    ("pad-linear_ramp", lambda z: np.sum(np.pad(z, (1, 2), mode="linear_ramp", end_values=0.5) ** 2), P),
+    ("unwrap", lambda z: np.sum(np.sin(np.unwrap(3 * z)) * np.arange(z.shape[-1])), PHASE),
+]
+
+
+@pytest.mark.parametrize("name, f, x", COMPILED, ids=[c[0] for c in COMPILED])
+def test_compiled_gradients_are_the_eager_ones(name, f, x):
+    # the bins, folds and corrections are recorded, so a second point gets its own
+    compiled = dd.compile(dd.grad(f))
+    for point in (x, x * 1.37 + 0.1):
+        np.testing.assert_array_equal(compiled(point), dd.grad(f, point))

@@ -303,9 +303,9 @@ def unwrap(p: Value, discont: Optional[float] = None, axis: int = -1, *,
     dtype = np.result_type(jump, period)  # (floating: a traced p is)
     high = period / 2
     folded = np.mod(jump - (-high), period) + (-high)
-    np.copyto(folded, high, where=(folded == -high) & (jump > 0))
-    correction = folded - jump
-    np.copyto(correction, 0, where=abs(jump) < discont)
+    # (np.where rather than numpy's np.copyto: the same values, and dd.compile records it)
+    folded = np.where((folded == -high) & (jump > 0), high, folded)
+    correction = np.where(abs(jump) < discont, 0, folded - jump)
     first = astype(getitem(p, _along(a, slice(0, 1), nd)), dtype)
-    rest = getitem(p, _along(a, slice(1, None), nd)) + correction.cumsum(a)
+    rest = getitem(p, _along(a, slice(1, None), nd)) + np.cumsum(correction, axis=a)
     return concatenate([first, astype(rest, dtype)], a)
