@@ -169,3 +169,50 @@ def test_softmax_family_of_integers(x):
     np.testing.assert_allclose(dd.special.log_softmax(x), np.log(e / np.sum(e)), rtol=1e-15, atol=1e-15)
     np.testing.assert_allclose(dd.special.logsumexp(x), np.log(np.sum(np.exp(np.asarray(x, float)))), rtol=1e-15)
     np.testing.assert_allclose(dd.logsumexp(x), np.log(np.sum(np.exp(np.asarray(x, float)))), rtol=1e-15)
+
+
+# --- np.unwrap under dd.compile ---------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unwrap_compiles(dtype):
+    # it wrote numpy's corrections with np.copyto, which a recording cannot hold
+    rng = np.random.default_rng(12)
+    p = np.cumsum(rng.normal(scale=2.5, size=(3, 20)), axis=1).astype(dtype)
+    p[0, 3] = p[0, 2] + np.pi  # an exact half period: numpy's ambiguous boundary
+    for kw in ({}, {"discont": 4.0}, {"period": 5.0, "axis": 0}):
+        f = lambda p: np.unwrap(p, **kw)
+        _bits(dd.compile(f)(p), f(p))
+        g = lambda p: dd.grad(lambda z: np.sum(np.sin(np.unwrap(z, **kw))), p)
+        _bits(dd.compile(g)(p), g(p))
+        np.testing.assert_allclose(g(p), np.cos(np.unwrap(p, **kw)), rtol=1e-6 if dtype == np.float32 else 1e-15)
+
+
+# --- np.pad's pad_width as numpy reads it -----------------------------------------------------
+
+MODES = ["constant", "edge", "reflect", "symmetric", "wrap", "maximum", "mean", "median",
+         "linear_ramp"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pad_width_dict_and_refusals_as_numpy(mode):
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    # numpy >= 2.3 takes {axis: count or (before, after)}; it was int()'s TypeError on a dict
+    if np.lib.NumpyVersion(np.__version__) >= "2.3.0":
+        for width in ({0: 1}, {-1: (2, 1)}, {0: (0, 1), 1: 2}, {}):
+            _bits(_value(lambda x: np.pad(x, width, mode=mode), x), np.pad(x, width, mode=mode))
+    # numpy refuses a width that is no integer; it was truncated (1.5 padded by 1)
+    for width in (1.5, ((1, 2), (0, 1.0)), np.uint8(2)):
+        with pytest.raises(TypeError, match="pad_width"):
+            np.pad(x, width, mode=mode)  # (numpy's own refusal, the oracle)
+        with pytest.raises(TypeError, match="pad_width must be integers"):
+            dd.jvp(lambda x: np.pad(x, width, mode=mode), x, x)
+    with pytest.raises(ValueError, match="pad_width must be a count"):
+        dd.jvp(lambda x: np.pad(x, [[1, 2, 3]], mode=mode), x, x)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pad_of_a_0d_value_is_the_value(mode):
+    # numpy returns a 0-d array as it is; mode="constant" raised numpy's "zero-size array to
+    # reduction operation minimum" from inside
+    y, t = dd.jvp(lambda x: np.pad(x, 2, mode=mode), np.float64(3.0), 1.0)
+    assert float(y) == float(np.pad(np.float64(3.0), 2, mode=mode)) and float(t) == 1.0

@@ -430,6 +430,35 @@ def roll(x: Value, shift: Any, axis: Union[None, int, Sequence[int]] = None) -> 
     return x
 
 
+def pad_widths(pad_width: Any, nd: int) -> np.ndarray:
+    """np.pad's ``pad_width`` as numpy reads it, an (nd, 2) array of (before, after) counts: a
+    count, a pair, one pair per axis, or (numpy >= 2.3) a dict {axis: count or pair}; a width
+    that is not an integer is refused, as numpy refuses it (1.5 is no count of elements)."""
+    if isinstance(pad_width, dict):
+        pairs: List[Any] = [(0, 0)] * nd
+        for axis, width in pad_width.items():
+            if type(width) is tuple and len(width) == 2:
+                pairs[_axis(axis, nd)] = width
+            elif isinstance(width, (int, np.integer)) and not isinstance(width, bool):
+                pairs[_axis(axis, nd)] = (width, width)
+            else:
+                raise TypeError(f"pad: a pad_width dict maps an axis to a count or a (before, "
+                                f"after) pair of counts, not {width!r}")
+        pad_width = pairs
+    widths = np.asarray(pad_width)
+    if widths.dtype.kind != "i":  # (numpy refuses unsigned counts too)
+        raise TypeError(f"pad: pad_width must be integers (numpy's `pad_width` must be of "
+                        f"integral type), not {widths.dtype}")
+    try:
+        widths = np.broadcast_to(widths, (nd, 2)) if nd else np.zeros((0, 2), int)
+    except ValueError:
+        raise ValueError(f"pad: pad_width must be a count, a (before, after) pair or one pair "
+                         f"per axis ({nd}), not of shape {widths.shape}") from None
+    if np.any(widths < 0):
+        raise ValueError("pad: pad_width cannot be negative")
+    return widths
+
+
 def pad(x: Value, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Value:
     """x padded by ``pad_width`` (per axis (before, after)), as np.pad; modes constant, edge,
     reflect, symmetric and wrap.
@@ -444,9 +473,9 @@ def pad(x: Value, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Valu
     """
     shape = shape_of(x)
     nd = len(shape)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2)) if nd else np.zeros((0, 2), int)
-    if np.any(widths < 0):
-        raise ValueError("pad: pad_width cannot be negative")
+    widths = pad_widths(pad_width, nd)
+    if not nd:  # a 0-d x has no axis to pad: numpy returns it as it is
+        return x
     if mode == "constant":
         extra = set(kwargs) - {"constant_values"}
         if extra:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import numpy as np
 
 from ..primitives import is_traced, shape_of
-from .assembly import concatenate, pad as _copying_pad
+from .assembly import concatenate, pad as _copying_pad, pad_widths
 from .indexing import _along, getitem
 from .reductions import amax, amin, mean, median
 from .sampling import linspace
@@ -70,9 +70,7 @@ def pad(x: Value, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Valu
         raise TypeError(f"pad: mode {mode!r} takes no {', '.join(sorted(extra))}")
     shape = shape_of(x)
     nd = len(shape)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2)) if nd else np.zeros((0, 2), int)
-    if np.any(widths < 0):
-        raise ValueError("pad: pad_width cannot be negative")
+    widths = pad_widths(pad_width, nd)
     for a, n in enumerate(shape):
         if n == 0 and np.any(widths[a]):
             raise ValueError(f"pad: can't extend empty axis {a} using modes other than 'constant' "
