@@ -5,8 +5,8 @@ np.logaddexp.reduce costs next to numpy.
      10^4), equal-width bins and given edges (numpy's two paths), and np.bincount into 50 bins:
      numpy, ``dd.grad`` (one sweep) and ``dd.jvp`` (one direction).
 [W2] ``sum(np.logaddexp.reduce(X, axis=1))`` for X of 2000 rows and m = 4, 32, 256 columns
-     (quick: 200 rows): the fold takes one logaddexp per column, so its cost grows with m where
-     ``dd.logsumexp`` (one primitive, not numpy's bits) stays flat; both are printed.
+     (quick: 200 rows): numpy's value joined to the log-sum-exp's derivative, against numpy
+     and against ``dd.logsumexp`` (one primitive, not numpy's bits).
 
 Every ratio is printed for reference (no targets). Run from the repo root:
 ``python benchmarks/bench_weights.py [--quick]``. Exits 1 if a gradient disagrees with its

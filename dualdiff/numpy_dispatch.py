@@ -895,20 +895,30 @@ FUNCTION_RULES.update({
 
 
 # -- the folds of ufuncs without a reduction of their own (rules/folds.py) ---------------------
-from .rules.folds import fold as _fold, fold_accumulate as _fold_accumulate  # noqa: E402
+from .rules.folds import (  # noqa: E402
+    fold as _fold, fold_accumulate as _fold_accumulate, with_value as _with_value,
+)
 
 
-def _fold_reduce(ufunc: Any, step: Callable[..., Any]) -> Callable[..., Any]:
+def _fold_reduce(ufunc: Any, step: Callable[..., Any], smooth: Callable[..., Any]) -> Callable[..., Any]:
     name = f"{ufunc.__name__}.reduce"
 
     def run(a, axis=0, dtype=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
         _check_reduction(name, out=out, where=where)
         a = _in_dtype(name, a, dtype)
         start = stop_gradient(initial) if _given(initial) else _NO_VALUE
-        # numpy's own reduce of the plain values checks axis, shape and initial as it would
-        shape = ufunc.reduce(stop_gradient(a), axis=axis, keepdims=bool(keepdims), initial=start).shape
+        # numpy's own reduce of the plain values: its value, and its checks of axis and initial
+        value = ufunc.reduce(stop_gradient(a), axis=axis, keepdims=bool(keepdims), initial=start)
+        shape = np.shape(value)
         nd = len(shape_of(a))
         axes = tuple(range(nd)) if axis is None else tuple(norm_axes(axis, nd) or ())
+        if axes and not _given(initial) and not is_traced(value) and 0 not in shape_of(a) \
+                and np.all(np.isfinite(value)):  # (+inf or nan in x: the fold, without warnings)
+            # numpy's value with the derivative of the log-sum-exp, one primitive, where they
+            # join without changing a bit; else (infinities, dd.compile) the fold itself
+            joined = _with_value(value, smooth(a, axes, bool(keepdims)))
+            if joined is not None:
+                return joined
         if len(axes) == nd > 1:
             # over every axis numpy folds in memory order (that of x, not x.T's indices)
             a, axes = ravel_ordered(a, "K"), (0,)
@@ -933,8 +943,11 @@ def _fold_running(ufunc: Any, step: Callable[..., Any]) -> Callable[..., Any]:
     return _ufunc_method(name, f"out[i] = np.{ufunc.__name__}(out[i-1], x[i])", run)
 
 
-for _ufunc, _step in ((np.logaddexp, F.logaddexp), (np.logaddexp2, F.logaddexp2)):
-    UFUNC_METHOD_RULES[(_ufunc, "reduce")] = _fold_reduce(_ufunc, _step)
+_LN2 = float(np.log(2.0))
+for _ufunc, _step, _smooth in (
+        (np.logaddexp, F.logaddexp, lambda a, axes, keep: F.logsumexp(a, axes, keep)),
+        (np.logaddexp2, F.logaddexp2, lambda a, axes, keep: F.logsumexp(a * _LN2, axes, keep) / _LN2)):
+    UFUNC_METHOD_RULES[(_ufunc, "reduce")] = _fold_reduce(_ufunc, _step, _smooth)
     UFUNC_METHOD_RULES[(_ufunc, "accumulate")] = _fold_running(_ufunc, _step)
 
 # -- phase unwrapping (rules/sampling.py) ------------------------------------------------------

@@ -4,8 +4,11 @@ reduction of their own (np.logaddexp, np.logaddexp2): a sequential fold of the b
 numpy folds these ufuncs one element after another, out = f(...f(f(x₀, x₁), x₂)..., xₙ₋₁), so
 the composite does the same with dualdiff's rule of f: the values are numpy's bit for bit and
 the derivative is that of each step, to any order. The cost is one rule per element along the
-reduced axis (the other axes go together): for a long axis ``dd.logsumexp``, a single
-primitive, is the faster way to a log-sum-exp. No derivative rule is written here.
+reduced axis (the other axes go together). :func:`with_value` is the way around that cost for
+a reduction: numpy's folded value, carrying the derivative of a smooth function equal to it up
+to rounding (the log-sum-exp), whenever the two join without changing a bit (numpy_dispatch
+tries it first, and folds only where it fails: infinities, and under dd.compile).
+No derivative rule is written here.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
-from ..primitives import shape_of
+from ..primitives import shape_of, stop_gradient
 from .assembly import stack
 from .indexing import getitem
 from .shape import moveaxis, reshape, sum, transpose
 from .table import Value, norm_axes
+from .ufuncs import add
 
-__all__ = ["fold", "fold_accumulate"]
+__all__ = ["fold", "fold_accumulate", "with_value"]
 
 Step = Callable[[Value, Value], Value]
 
@@ -82,3 +86,29 @@ def fold_accumulate(step: Step, x: Value, axis: int = 0) -> Value:
     for i in range(1, shape[a]):
         out.append(step(out[-1], getitem(rows, i)))
     return stack(out, axis=a)
+
+
+def with_value(value: Any, smooth: Value) -> Optional[Value]:
+    """smooth + (value − smooth): the plain ``value`` carrying smooth's derivative, when that sum
+    gives value's bits back; None when it does not (an infinity or nan, a difference that is
+    not exact, another dtype or shape), for the caller to compute value another way.
+
+    value and smooth must agree up to rounding (numpy's fold of logaddexp and dd.logsumexp):
+    their difference is then exact, and so is adding it back, which the check confirms.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> from dualdiff.rules.folds import with_value
+    >>> x = np.log([1.0, 2.0, 3.0])
+    >>> y = with_value(np.logaddexp.reduce(x), dd.logsumexp(x))
+    >>> bool(y == np.logaddexp.reduce(x))
+    True
+    """
+    value = np.asarray(value)
+    near = np.asarray(stop_gradient(smooth))
+    if near.dtype != value.dtype or near.shape != value.shape or not (
+            np.all(np.isfinite(value)) and np.all(np.isfinite(near))):
+        return None
+    offset = value - near
+    if not np.array_equal(near + offset, value):
+        return None
+    return add(smooth, offset)
