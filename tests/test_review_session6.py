@@ -216,3 +216,51 @@ def test_pad_of_a_0d_value_is_the_value(mode):
     # reduction operation minimum" from inside
     y, t = dd.jvp(lambda x: np.pad(x, 2, mode=mode), np.float64(3.0), 1.0)
     assert float(y) == float(np.pad(np.float64(3.0), 2, mode=mode)) and float(t) == 1.0
+
+
+# --- weighted counts: numpy's refusals, said clearly --------------------------------------------
+
+def test_histogram2d_of_unequal_lengths_is_refused_clearly():
+    # numpy says "x and y must have the same length"; this raised numpy's inhomogeneous-array
+    # message from building the sample
+    w = np.ones(3)
+    with pytest.raises(ValueError, match="x and y must have the same length"):
+        np.histogram2d(np.arange(3.0), np.arange(2.0), weights=w)  # numpy's own, the oracle
+    with pytest.raises(ValueError, match="x and y must have the same length"):
+        dd.jvp(lambda w: np.histogram2d(np.arange(3.0), np.arange(2.0), weights=w)[0], w, w)
+
+
+def test_bincount_minlength_refusals():
+    w, x = np.ones(3), np.array([0, 2, 2])
+    with pytest.raises(TypeError, match="use 0 instead of None"):  # numpy 2 refuses None
+        dd.jvp(lambda w: np.bincount(x, weights=w, minlength=None), w, w)
+    with pytest.raises(TypeError, match="minlength must be an integer, not float"):
+        dd.jvp(lambda w: np.bincount(x, weights=w, minlength=2.0), w, w)
+    _bits(_value(lambda w: np.bincount(x, weights=w, minlength=np.int64(5)), w),
+          np.bincount(x, weights=w, minlength=5))
+
+
+# --- np.trim_zeros of more than one dimension, with axis= (numpy >= 2.2) -----------------------
+
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.2.0", reason="numpy >= 2.2")
+def test_trim_zeros_nd_and_axis_as_numpy():
+    # it refused n-d input and axis= (Python's "unexpected keyword argument")
+    z = np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 1.5, 0.0, 0.0], [0.0, 0.0, -2.0, 0.0],
+                  [0.0, 0.0, 0.0, 0.0]])
+    for x in (z, z[1], z[0], z[None], np.zeros((0, 3)), np.float64(2.0)):
+        for trim in ("fb", "f", "b"):
+            for axis in (None, 0, -1, (0, -1), ()):
+                if np.ndim(x) == 0 and axis not in (None, ()):
+                    continue
+                if np.ndim(x) == 1 and axis == (0, -1):
+                    continue
+                f = lambda x: np.trim_zeros(x, trim, axis=axis)
+                _bits(_value(f, x), f(x))
+    # the kept box's elements get their cotangent, the trimmed ones 0
+    w = np.array([[1.0, 2.0], [3.0, 4.0]])
+    g = dd.grad(lambda x: np.sum(np.trim_zeros(x) * w), z)
+    want = np.zeros_like(z)
+    want[1:3, 1:3] = w
+    np.testing.assert_array_equal(g, want)
+    with pytest.raises(ValueError, match="out of bounds"):
+        dd.jvp(lambda x: np.trim_zeros(x, axis=0), np.float64(2.0), 1.0)

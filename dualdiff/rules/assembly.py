@@ -16,7 +16,7 @@ from .shape import (
     _axis, align_chunk, astype, atleast_1d, atleast_2d, atleast_3d, broadcast_to, reshape,
     shape_dtype, sum_to,
 )
-from .table import Value, float_dtype, register
+from .table import Value, float_dtype, norm_axes, register
 
 
 def _fill_tangents(primals, tangents, chunked) -> list:
@@ -340,32 +340,37 @@ def unstack(x: Value, axis: int = 0) -> tuple:
     return tuple(getitem(x, _along(axis, i)) for i in range(shape[axis]))
 
 
-def trim_zeros(filt: Value, trim: str = "fb") -> Value:
-    """A 1-d x without its leading ('f') and/or trailing ('b') zeros, as np.trim_zeros: a slice
-    of x, so the derivative flows to the elements kept. Which elements are zeros is read from
-    the value.
+def trim_zeros(filt: Value, trim: str = "fb", axis: Any = None) -> Value:
+    """x without its leading ('f') and/or trailing ('b') zeros along ``axis`` (every axis by
+    default; numpy >= 2.2 for more than one dimension), as np.trim_zeros: the smallest box
+    holding x's nonzero elements, a slice of x, so the derivative flows to the elements kept.
+    Which elements are zeros is read from the value.
 
     >>> import dualdiff as dd
     >>> dd.trim_zeros([0.0, 1.0, 0.0, 2.0, 0.0]).tolist()
     [1.0, 0.0, 2.0]
+    >>> dd.trim_zeros([[0.0, 0.0], [0.0, 3.0]], axis=0).tolist()
+    [[0.0, 3.0]]
     """
     if type(trim) is not str or trim.lower() not in ("f", "b", "fb", "bf"):
         raise ValueError(f"unexpected character(s) in `trim`: {trim!r} (it is 'f' for the front, "
                          f"'b' for the back, or both)")
-    shape = shape_of(filt)
-    if len(shape) != 1:
-        raise ValueError(f"trim_zeros on traced values takes a 1-d array, not one of shape "
-                         f"{shape}; slice the array by hand for more dimensions")
-    nonzero = np.flatnonzero(np.asarray(stop_gradient(filt)))
-    start, stop = 0, shape[0]
-    if not nonzero.size:  # all zeros: numpy keeps nothing, from either end
-        start = stop = 0
+    nd = len(shape_of(filt))
+    if not nd and axis is not None and np.size(axis):  # (norm_axes reads 0 there as "none")
+        raise ValueError(f"axis {axis} is out of bounds for an array of dimension 0")
+    axes = tuple(range(nd)) if axis is None else tuple(norm_axes(axis, nd) or ())
+    if not axes:  # nothing to trim (a 0-d x, or axis=()): numpy returns x as it is
+        return filt
+    nonzero = np.argwhere(np.asarray(stop_gradient(filt)))
+    start: List[Optional[int]]
+    stop: List[Optional[int]]
+    if not nonzero.size:  # all zeros: numpy keeps nothing along the axes trimmed
+        start, stop = [0] * nd, [0] * nd
     else:
-        if "f" in trim.lower():
-            start = int(nonzero[0])
-        if "b" in trim.lower():
-            stop = int(nonzero[-1]) + 1
-    return getitem(filt, slice(start, stop))
+        start = [int(i) for i in nonzero.min(axis=0)] if "f" in trim.lower() else [None] * nd
+        stop = [int(i) + 1 for i in nonzero.max(axis=0)] if "b" in trim.lower() else [None] * nd
+    box = tuple(slice(start[a], stop[a]) if a in axes else slice(None) for a in range(nd))
+    return getitem(filt, box[0] if nd == 1 else box)
 
 
 def hsplit(x: Value, indices_or_sections: Any) -> list:

@@ -82,7 +82,13 @@ def bincount(x: Any, weights: Optional[Value] = None, minlength: int = 0) -> Val
                          f"not {positions.ndim}-d")
     if positions.size and positions.dtype.kind not in "iub":
         raise TypeError(f"bincount: x must hold integers, not {positions.dtype}")
-    minlength = operator.index(minlength) if minlength is not None else 0
+    if minlength is None:  # (numpy 2 refuses it too)
+        raise TypeError("bincount: use 0 instead of None for minlength")
+    try:
+        minlength = operator.index(minlength)
+    except TypeError:
+        raise TypeError(f"bincount: minlength must be an integer, not "
+                        f"{type(minlength).__name__}") from None
     if minlength < 0:
         raise ValueError("bincount: minlength must not be negative")
     if positions.size and positions.min() < 0:
@@ -259,5 +265,8 @@ def histogram2d(x: Any, y: Any, bins: Any = 10, range: Any = None, density: Opti
         N = 1
     if N != 1 and N != 2:  # one array of edges for both dimensions
         bins = [np.asarray(bins), np.asarray(bins)]
+    if len(x) != len(y):
+        raise ValueError(f"histogram2d: x and y must have the same length (got {len(x)} and "
+                         f"{len(y)})")
     hist, edges = histogramdd([np.asarray(x), np.asarray(y)], bins, range, density, weights)
     return hist, edges[0], edges[1]
