@@ -6,7 +6,8 @@ np.logaddexp.reduce costs next to numpy.
      numpy, ``dd.grad`` (one sweep) and ``dd.jvp`` (one direction).
 [W2] ``sum(np.logaddexp.reduce(X, axis=1))`` for X of 2000 rows and m = 4, 32, 256 columns
      (quick: 200 rows): numpy's value joined to the log-sum-exp's derivative, against numpy
-     and against ``dd.logsumexp`` (one primitive, not numpy's bits).
+     and against ``dd.logsumexp`` (one primitive, not numpy's bits); and the running
+     ``np.logaddexp.accumulate``, joined to the running log-sum-exp's derivative.
 
 Every ratio is printed for reference (no targets). Run from the repo root:
 ``python benchmarks/bench_weights.py [--quick]``. Exits 1 if a gradient disagrees with its
@@ -72,6 +73,12 @@ def bench_folds(settings) -> None:
         print_times(group)
         report_ratio(f"wt.fold{m}.grad", f"dd.grad / numpy, logaddexp.reduce m={m}", rev, base)
         report_ratio(f"wt.fold{m}.lse", f"dd.grad fold / dd.grad logsumexp, m={m}", rev, ref)
+        running = lambda x: np.sum(np.logaddexp.accumulate(x, axis=1))  # noqa: E731
+        plain = Bench(f"numpy logaddexp.accumulate, m={m}", running, (X,))
+        grad = Bench(f"dd.grad logaddexp.accumulate, m={m}", dd.grad, (running, X))
+        time_group([plain, grad], settings.repeats_big, settings.min_time)
+        print_times([plain, grad])
+        report_ratio(f"wt.acc{m}.grad", f"dd.grad / numpy, logaddexp.accumulate m={m}", grad, plain)
 
 
 def main(argv=None) -> int:

@@ -916,7 +916,8 @@ def _fold_reduce(ufunc: Any, step: Callable[..., Any], smooth: Callable[..., Any
                 and np.all(np.isfinite(value)):  # (+inf or nan in x: the fold, without warnings)
             # numpy's value with the derivative of the log-sum-exp, one primitive, where they
             # join without changing a bit; else (infinities, dd.compile) the fold itself
-            joined = _with_value(value, smooth(a, axes, bool(keepdims)))
+            n = int(np.prod([shape_of(a)[ax] for ax in axes]))  # (a fold's rounding grows with n)
+            joined = _with_value(value, smooth(a, axes, bool(keepdims)), 4.0 * (n + 1))
             if joined is not None:
                 return joined
         if len(axes) == nd > 1:
@@ -932,13 +933,33 @@ def _fold_reduce(ufunc: Any, step: Callable[..., Any], smooth: Callable[..., Any
     return _ufunc_method(name, f"np.{ufunc.__name__}(...np.{ufunc.__name__}(x[0], x[1])..., x[-1])", run)
 
 
-def _fold_running(ufunc: Any, step: Callable[..., Any]) -> Callable[..., Any]:
+def _running_log_sum_exp(a: Any, axis: int, scale: float) -> Any:
+    """log Σ_{j<=i} exp(x_j) along axis (in base e**scale), shifted by the plain maximum: equal to
+    the running fold up to rounding while no prefix underflows (with_value checks that)."""
+    x = a * scale if scale != 1.0 else a
+    shift = np.max(stop_gradient(x), axis=axis, keepdims=True)
+    out = F.log(F.cumsum(F.exp(x - shift), axis=axis)) + shift
+    return out / scale if scale != 1.0 else out
+
+
+def _fold_running(ufunc: Any, step: Callable[..., Any], scale: float) -> Callable[..., Any]:
     name = f"{ufunc.__name__}.accumulate"
 
     def run(a, axis=0, dtype=None, out=None):
         _check_reduction(name, out=out)
         a = _in_dtype(name, a, dtype)
-        ufunc.accumulate(stop_gradient(a), axis=axis)  # numpy's checks of axis and shape
+        value = ufunc.accumulate(stop_gradient(a), axis=axis)  # numpy's value and its checks
+        if not is_traced(value) and value.size and np.all(np.isfinite(value)):
+            # numpy's value with the running log-sum-exp's derivative (exp, cumsum, log: three
+            # primitives, not one per element) where they join without changing a bit
+            n = shape_of(a)[norm_axes(axis, len(shape_of(a)))[0]]
+            with np.errstate(all="ignore"):  # (an underflowed prefix: -inf, refused below)
+                plain = _running_log_sum_exp(stop_gradient(a), axis, scale)
+            # tried on the plain values first, so a refused join leaves nothing traced behind
+            if _with_value(value, plain, 4.0 * (n + 1)) is not None:
+                joined = _with_value(value, _running_log_sum_exp(a, axis, scale), 4.0 * (n + 1))
+                if joined is not None:
+                    return joined
         return _fold_accumulate(step, a, axis)
     return _ufunc_method(name, f"out[i] = np.{ufunc.__name__}(out[i-1], x[i])", run)
 
@@ -948,7 +969,7 @@ for _ufunc, _step, _smooth in (
         (np.logaddexp, F.logaddexp, lambda a, axes, keep: F.logsumexp(a, axes, keep)),
         (np.logaddexp2, F.logaddexp2, lambda a, axes, keep: F.logsumexp(a * _LN2, axes, keep) / _LN2)):
     UFUNC_METHOD_RULES[(_ufunc, "reduce")] = _fold_reduce(_ufunc, _step, _smooth)
-    UFUNC_METHOD_RULES[(_ufunc, "accumulate")] = _fold_running(_ufunc, _step)
+    UFUNC_METHOD_RULES[(_ufunc, "accumulate")] = _fold_running(_ufunc, _step, 1.0 if _ufunc is np.logaddexp else _LN2)
 
 # -- phase unwrapping (rules/sampling.py) ------------------------------------------------------
 FUNCTION_RULES[np.unwrap] = F.unwrap

@@ -45,7 +45,7 @@ EXPECTED = {
     "bench_weights.py": {f"wt.{k}": None for k in (
         "hist.grad", "hist.jvp", "hist.edges.grad", "hist.edges.jvp", "bincount.grad",
         "bincount.jvp", "fold4.grad", "fold4.lse", "fold32.grad", "fold32.lse", "fold256.grad",
-        "fold256.lse")},
+        "fold256.lse", "acc4.grad", "acc32.grad", "acc256.grad")},
 }
 PEER_PREFIX = {"bench_forward.py": ("fwd.seed", "fwd.jvp"),
                "bench_reverse.py": ("rev.grad", "rev.mlp", "rev.seed"),

@@ -480,7 +480,7 @@ def test_compiled_gradients_are_the_eager_ones(name, f, x):
     # the bins, folds and corrections are recorded, so a second point gets its own
     compiled = dd.compile(dd.grad(f))
     for point in (x, x * 1.37 + 0.1):
-        if name == "logaddexp.reduce":
+        if name.startswith("logaddexp"):
             # eagerly the gradient is the log-sum-exp's softmax joined to numpy's value; the
             # recording cannot check that join, so it differentiates the fold: equal to rounding
             np.testing.assert_allclose(compiled(point), dd.grad(f, point), rtol=1e-13, atol=1e-16)
@@ -504,6 +504,27 @@ def test_fold_reduce_joins_numpys_value_to_the_log_sum_exp_and_falls_back_to_the
         _bitwise(np.logaddexp.reduce(dd.Dual(inf, np.ones_like(inf)), axis=1), np.logaddexp.reduce(inf, axis=1))
         np.testing.assert_array_equal(dd.grad(lambda z: np.logaddexp.reduce(z[2]), inf), [[0.0] * 3] * 2 + [[0.5, 0.0, 0.5]])
     # where the join is refused (here: always), the fold gives numpy's value and the same derivative
-    monkeypatch.setattr(numpy_dispatch, "_with_value", lambda value, smooth: None)
+    running = lambda z: np.sum(np.logaddexp.accumulate(z, axis=1) ** 2)  # noqa: E731
+    joined_running = dd.grad(running, x)
+    monkeypatch.setattr(numpy_dispatch, "_with_value", lambda value, smooth, ulps: None)
     _bitwise(np.logaddexp.reduce(dd.Dual(x, np.ones_like(x)), axis=1), np.logaddexp.reduce(x, axis=1))
     np.testing.assert_allclose(dd.grad(loss, x), joined, rtol=1e-13)
+    _bitwise(np.logaddexp.accumulate(dd.Dual(x, np.ones_like(x)), axis=1), np.logaddexp.accumulate(x, axis=1))
+    np.testing.assert_allclose(dd.grad(running, x), joined_running, rtol=1e-12)
+
+
+def test_running_fold_refuses_to_join_an_underflowed_prefix():
+    # exp(-800 - 1) underflows: the running log-sum-exp's first entry is -inf, not -800, so the
+    # join is refused and the fold runs: numpy's value, the exact derivative, no warning
+    from dualdiff.rules import folds
+    x = np.array([-800.0, 0.0, 1.0])
+    with np.errstate(all="ignore"):
+        assert folds.with_value(np.logaddexp.accumulate(x), np.log(np.cumsum(np.exp(x - 1.0))) + 1.0) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _bitwise(np.logaddexp.accumulate(dd.Dual(x, np.ones(3))), np.logaddexp.accumulate(x))
+        J = dd.jacobian(np.logaddexp.accumulate, x)
+    out = np.logaddexp.accumulate(x)
+    below = np.tril(np.ones((3, 3), bool))
+    np.testing.assert_allclose(J, np.where(below, np.exp(np.where(below, x[None, :] - out[:, None], 0.0)), 0.0),
+                               rtol=1e-14)

@@ -88,13 +88,15 @@ def fold_accumulate(step: Step, x: Value, axis: int = 0) -> Value:
     return stack(out, axis=a)
 
 
-def with_value(value: Any, smooth: Value) -> Optional[Value]:
+def with_value(value: Any, smooth: Value, ulps: float = 8.0) -> Optional[Value]:
     """smooth + (value − smooth): the plain ``value`` carrying smooth's derivative, when that sum
-    gives value's bits back; None when it does not (an infinity or nan, a difference that is
-    not exact, another dtype or shape), for the caller to compute value another way.
+    gives value's bits back; None when it does not (an infinity or nan, smooth further than
+    ``ulps`` units in the last place from value (of 1 for |value| < 1), a difference that is not exact, another dtype
+    or shape), for the caller to compute value another way.
 
     value and smooth must agree up to rounding (numpy's fold of logaddexp and dd.logsumexp):
-    their difference is then exact, and so is adding it back, which the check confirms.
+    their difference is then exact, and so is adding it back, which the check confirms. A
+    larger gap means smooth lost precision (an underflow), and so would its derivative.
 
     >>> import dualdiff as dd, numpy as np
     >>> from dualdiff.rules.folds import with_value
@@ -109,6 +111,8 @@ def with_value(value: Any, smooth: Value) -> Optional[Value]:
             np.all(np.isfinite(value)) and np.all(np.isfinite(near))):
         return None
     offset = value - near
-    if not np.array_equal(near + offset, value):
+    # (units of the last place of |value|, or of 1 near 0, where the rounding is absolute)
+    if not (np.array_equal(near + offset, value)
+            and np.all(np.abs(offset) <= ulps * np.spacing(np.maximum(np.abs(value), 1)))):
         return None
     return add(smooth, offset)
