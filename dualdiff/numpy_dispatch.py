@@ -888,9 +888,19 @@ FUNCTION_RULES.update({
 
 
 # -- weighted counts (rules/histograms.py): bincount and the histograms, linear in the weights --
+def _np_histogram_bin_edges(a, bins=10, range=None, weights=None):
+    """The edges np.histogram would use, from the plain sample (plain; weights are only checked)."""
+    if is_traced(a) or is_traced(bins) or is_traced(range):
+        raise TypeError("histogram_bin_edges of a traced sample, bins or range: the edges follow "
+                        "the sample's extremes, and the counts in them are piecewise constant; "
+                        "compute the edges from dd.stop_gradient(a), and pass what should carry "
+                        "the derivative as weights= to np.histogram")
+    return np.histogram_bin_edges(a, bins, range, None if weights is None else stop_gradient(weights))
+
+
 FUNCTION_RULES.update({
     np.bincount: F.bincount, np.histogram: F.histogram, np.histogram2d: F.histogram2d,
-    np.histogramdd: F.histogramdd,
+    np.histogramdd: F.histogramdd, np.histogram_bin_edges: _np_histogram_bin_edges,
 })
 
 

@@ -528,3 +528,13 @@ def test_running_fold_refuses_to_join_an_underflowed_prefix():
     below = np.tril(np.ones((3, 3), bool))
     np.testing.assert_allclose(J, np.where(below, np.exp(np.where(below, x[None, :] - out[:, None], 0.0)), 0.0),
                                rtol=1e-14)
+
+
+def test_histogram_bin_edges_are_numpys_plain_edges_and_refuse_a_traced_sample():
+    w = dd.Dual(WA, np.ones_like(WA))
+    for bins in (6, EDGES):
+        np.testing.assert_array_equal(np.histogram_bin_edges(A, bins, weights=w), np.histogram_bin_edges(A, bins))
+    with pytest.raises(TypeError, match="not supported for weighted data"):  # numpy's own check
+        np.histogram_bin_edges(A, "auto", weights=w)
+    with pytest.raises(TypeError, match="histogram_bin_edges of a traced sample"):
+        np.histogram_bin_edges(dd.Dual(A, np.ones_like(A)), 5)
