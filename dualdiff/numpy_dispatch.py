@@ -630,7 +630,12 @@ FUNCTION_RULES.update({
 if hasattr(np, "unstack"):  # numpy >= 2.1
     FUNCTION_RULES[np.unstack] = F.unstack
 if hasattr(np, "astype"):  # numpy >= 2.1: the function form of x.astype
-    FUNCTION_RULES[np.astype] = lambda x, dtype, /, *, copy=True, device=None: F.astype(x, dtype)
+    def _np_astype(x, dtype, /, *, copy=True, device=None):
+        if device not in (None, "cpu"):  # (numpy's own check)
+            raise ValueError(f'astype: device not understood; only "cpu" is allowed, but '
+                             f'received: {device}')
+        return F.astype(x, dtype)
+    FUNCTION_RULES[np.astype] = _np_astype
 if hasattr(np, "row_stack"):  # deprecated in numpy 2.0, gone in later versions
     FUNCTION_RULES[np.row_stack] = _np_concat_like("row_stack", F.row_stack)
 
@@ -721,6 +726,9 @@ def _np_modf(x):
     (0 at ±inf, where it is 0); the integral part plain (piecewise constant). Numpy's signed
     zeros too: where x is negative the fraction is −(trunc(x) − x), the same number with the
     sign numpy gives a zero fraction (−0.0 at −3.0 and at −0.0)."""
+    if np.iscomplexobj(concrete(x)):  # (numpy refuses it too; np.trunc's refusal named trunc)
+        raise TypeError("ufunc 'modf' is not supported for complex values (numpy refuses them "
+                        "too): take np.modf of the real and imaginary parts")
     plain = stop_gradient(x)
     # (ufuncs one value each rather than np.modf's pair, so that dd.compile records them too)
     integral = np.trunc(plain)

@@ -264,3 +264,35 @@ def test_trim_zeros_nd_and_axis_as_numpy():
     np.testing.assert_array_equal(g, want)
     with pytest.raises(ValueError, match="out of bounds"):
         dd.jvp(lambda x: np.trim_zeros(x, axis=0), np.float64(2.0), 1.0)
+
+
+# --- small refusals and dtypes ----------------------------------------------------------------
+
+def test_modf_of_complex_values_names_modf():
+    # numpy refuses complex input to modf; the refusal named np.trunc, used inside
+    with pytest.raises(TypeError, match="'modf'"):
+        np.modf(np.ones(2) + 1j)  # numpy's own, the oracle
+    with pytest.raises(TypeError, match="'modf' is not supported for complex"):
+        dd.jvp(lambda x: np.modf(x)[0], np.ones(2) + 1j, np.ones(2) + 0j)
+
+
+@pytest.mark.skipif(not hasattr(np, "astype"), reason="numpy >= 2.1")
+def test_astype_device_checked_as_numpy():
+    x = np.ones(2)
+    with pytest.raises(ValueError, match="cpu"):
+        np.astype(x, np.float32, device="gpu")  # numpy's own, the oracle
+    with pytest.raises(ValueError, match='only "cpu" is allowed'):
+        dd.jvp(lambda x: np.astype(x, np.float32, device="gpu"), x, x)
+    _bits(_value(lambda x: np.astype(x, np.float32, device="cpu"), x), np.ones(2, np.float32))
+
+
+def test_logsumexp_with_a_python_number_b_keeps_float32():
+    # scipy reads b=0.5 as a weak scalar: float32 a gives float32; it gave float64
+    a = np.array([0.5, 1.0, 2.0], np.float32)
+    for b in (0.5, 2):
+        want = np.log(np.sum(np.float32(b) * np.exp(a.astype(np.float64)))).astype(np.float32)
+        got = dd.special.logsumexp(a, b=b)
+        assert np.asarray(got).dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        traced = _value(lambda a: dd.special.logsumexp(a, b=b), a)
+        assert np.asarray(traced).dtype == np.float32

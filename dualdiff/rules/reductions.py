@@ -141,6 +141,8 @@ def logsumexp_scipy(a: Value, axis: Union[None, int, Sequence[int]] = None, b: O
         # Σ eᵃ is positive unless every a is -inf (then 0, and the log -inf), or nan: scipy's
         # sign
         return out, _number(np.where(np.equal(ov, -np.inf), 0.0, np.where(np.isnan(ov), ov, 1.0)))
+    if type(b) in (int, float, complex):  # a Python number is weak, as for scipy: float32 a
+        b = np.asarray(b, dtype=np.result_type(np.asarray(concrete(a)).dtype, b, 1.0))  # stays
     if is_traced(a) or is_traced(b):
         from .shape import broadcast_arrays
         a, b = broadcast_arrays(a, b)
