@@ -538,3 +538,15 @@ def test_histogram_bin_edges_are_numpys_plain_edges_and_refuse_a_traced_sample()
         np.histogram_bin_edges(A, "auto", weights=w)
     with pytest.raises(TypeError, match="histogram_bin_edges of a traced sample"):
         np.histogram_bin_edges(dd.Dual(A, np.ones_like(A)), 5)
+
+
+def test_linspace_reads_a_python_number_as_weak_as_numpy_does():
+    # (linear_ramp's ramps are dd.linspace from a Python end value to float32 edges)
+    stop = np.array([1.0, 2.0], np.float32)
+    for args in [(0.0, stop), (np.float32(0.1), 0.7), (0, 1), (0.1, 0.7), (np.float32(0.1), np.float64(0.7)),
+                 (1, stop), ([0.0, 1.0], [2.0, 3.0]), ([0, 1], 5)]:
+        for kw in [{}, {"endpoint": False}, {"num": 1}]:
+            _bitwise(dd.linspace(*args, **{"num": 5, **kw}), np.linspace(*args, **{"num": 5, **kw}))
+    ramp = np.linspace(0.5, dd.Dual(stop, np.ones_like(stop)), 4)
+    _bitwise(ramp, np.linspace(0.5, stop, 4))
+    assert ramp.tangent.dtype == np.float32

@@ -118,9 +118,6 @@ def _pad_ramp(x: Value, a: int, b: int, e: int, ends: Tuple[Any, Any]) -> Value:
     n = shape[a]
     inner = shape[:a] + shape[a + 1:]
     dtype = float_dtype(x)
-    # numpy's linspace reads a Python number as weak (float32 edges keep a float32 ramp), a
-    # numpy scalar as strong (a float64 ramp, cast): dd.linspace reads both as strong
-    ends = tuple(dtype.type(v) if type(v) in (int, float) else v for v in ends)
     pieces = []
     if b:
         edge = reshape(getitem(x, _along(a, slice(0, 1))), inner)

@@ -15,7 +15,7 @@ from ..primitives import is_traced, shape_of, stop_gradient
 from .assembly import concatenate, stack, where
 from .indexing import getitem
 from .reductions import diff
-from .shape import astype, broadcast_to, moveaxis, reshape
+from .shape import astype, broadcast_to, moveaxis, reshape, shape_dtype
 from .shape import sum as _sum
 from .table import Value, norm_axes
 
@@ -158,7 +158,11 @@ def linspace(start: Value, stop: Value, num: int = 50, endpoint: bool = True,
         raise TypeError(f"linspace with dtype={np.dtype(dtype)} on traced values: integer "
                         f"samples carry no derivative; pass .primal values for that")
     num = int(num)
-    start, stop = _floats(start), _floats(stop)
+    # numpy's dtype for the samples: a Python number is weak (linspace(0.0, float32) is float32)
+    weak = lambda v: v if type(v) in (int, float, complex) else \
+        shape_dtype(v) if is_traced(v) else np.asarray(v)  # noqa: E731
+    dt = np.result_type(weak(start), weak(stop), 1.0)
+    start, stop = (astype(v, dt) if is_traced(v) else np.asarray(v, dtype=dt) for v in (start, stop))
     div = (num - 1) if endpoint else num
     delta = stop - start
     nd = np.ndim(stop_gradient(delta))
