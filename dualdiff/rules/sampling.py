@@ -162,7 +162,9 @@ def linspace(start: Value, stop: Value, num: int = 50, endpoint: bool = True,
     weak = lambda v: v if type(v) in (int, float, complex) else \
         shape_dtype(v) if is_traced(v) else np.asarray(v)  # noqa: E731
     dt = np.result_type(weak(start), weak(stop), 1.0)
-    start, stop = (astype(v, dt) if is_traced(v) else np.asarray(v, dtype=dt) for v in (start, stop))
+    # (a traced real value meeting a complex one is left to the arithmetic's promotion: exact)
+    start, stop = (np.asarray(v, dtype=dt) if not is_traced(v) else
+                   astype(v, dt) if shape_dtype(v).kind == dt.kind else v for v in (start, stop))
     div = (num - 1) if endpoint else num
     delta = stop - start
     nd = np.ndim(stop_gradient(delta))
