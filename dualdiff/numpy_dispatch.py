@@ -914,11 +914,12 @@ FUNCTION_RULES.update({
 
 # -- the folds of ufuncs without a reduction of their own (rules/folds.py) ---------------------
 from .rules.folds import (  # noqa: E402
-    fold as _fold, fold_accumulate as _fold_accumulate, with_value as _with_value,
+    fold as _fold, fold_accumulate as _fold_accumulate, log_sum_exp as _log_sum_exp,
+    running_log_sum_exp as _running_log_sum_exp, with_value as _with_value,
 )
 
 
-def _fold_reduce(ufunc: Any, step: Callable[..., Any], smooth: Callable[..., Any]) -> Callable[..., Any]:
+def _fold_reduce(ufunc: Any, step: Callable[..., Any], scale: float) -> Callable[..., Any]:
     name = f"{ufunc.__name__}.reduce"
 
     def run(a, axis=0, dtype=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
@@ -935,7 +936,7 @@ def _fold_reduce(ufunc: Any, step: Callable[..., Any], smooth: Callable[..., Any
             # numpy's value with the derivative of the log-sum-exp, one primitive, where they
             # join without changing a bit; else (infinities, dd.compile) the fold itself
             n = int(np.prod([shape_of(a)[ax] for ax in axes]))  # (a fold's rounding grows with n)
-            joined = _with_value(value, smooth(a, axes, bool(keepdims)), 4.0 * (n + 1))
+            joined = _with_value(value, _log_sum_exp(a, axes, bool(keepdims), scale), 4.0 * (n + 1))
             if joined is not None:
                 return joined
         if len(axes) == nd > 1:
@@ -949,15 +950,6 @@ def _fold_reduce(ufunc: Any, step: Callable[..., Any], smooth: Callable[..., Any
         out = _fold(step, a, axes, False, ufunc.identity, initial if _given(initial) else None)
         return F.reshape(out, shape)
     return _ufunc_method(name, f"np.{ufunc.__name__}(...np.{ufunc.__name__}(x[0], x[1])..., x[-1])", run)
-
-
-def _running_log_sum_exp(a: Any, axis: int, scale: float) -> Any:
-    """log Σ_{j<=i} exp(x_j) along axis (in base e**scale), shifted by the plain maximum: equal to
-    the running fold up to rounding while no prefix underflows (with_value checks that)."""
-    x = a * scale if scale != 1.0 else a
-    shift = np.max(stop_gradient(x), axis=axis, keepdims=True)
-    out = F.log(F.cumsum(F.exp(x - shift), axis=axis)) + shift
-    return out / scale if scale != 1.0 else out
 
 
 def _fold_running(ufunc: Any, step: Callable[..., Any], scale: float) -> Callable[..., Any]:
@@ -982,12 +974,10 @@ def _fold_running(ufunc: Any, step: Callable[..., Any], scale: float) -> Callabl
     return _ufunc_method(name, f"out[i] = np.{ufunc.__name__}(out[i-1], x[i])", run)
 
 
-_LN2 = float(np.log(2.0))
-for _ufunc, _step, _smooth in (
-        (np.logaddexp, F.logaddexp, lambda a, axes, keep: F.logsumexp(a, axes, keep)),
-        (np.logaddexp2, F.logaddexp2, lambda a, axes, keep: F.logsumexp(a * _LN2, axes, keep) / _LN2)):
-    UFUNC_METHOD_RULES[(_ufunc, "reduce")] = _fold_reduce(_ufunc, _step, _smooth)
-    UFUNC_METHOD_RULES[(_ufunc, "accumulate")] = _fold_running(_ufunc, _step, 1.0 if _ufunc is np.logaddexp else _LN2)
+for _ufunc, _step, _scale in ((np.logaddexp, F.logaddexp, 1.0),
+                              (np.logaddexp2, F.logaddexp2, float(np.log(2.0)))):  # (log₂: ln / ln 2)
+    UFUNC_METHOD_RULES[(_ufunc, "reduce")] = _fold_reduce(_ufunc, _step, _scale)
+    UFUNC_METHOD_RULES[(_ufunc, "accumulate")] = _fold_running(_ufunc, _step, _scale)
 
 # -- phase unwrapping (rules/sampling.py) ------------------------------------------------------
 FUNCTION_RULES[np.unwrap] = F.unwrap

@@ -19,12 +19,14 @@ import numpy as np
 
 from ..primitives import shape_of, stop_gradient
 from .assembly import stack
+from .cumulative import cumsum
 from .indexing import getitem
+from .reductions import logsumexp
 from .shape import moveaxis, reshape, sum, transpose
 from .table import Value, norm_axes
-from .ufuncs import add
+from .ufuncs import add, exp, log
 
-__all__ = ["fold", "fold_accumulate", "with_value"]
+__all__ = ["fold", "fold_accumulate", "with_value", "log_sum_exp", "running_log_sum_exp"]
 
 Step = Callable[[Value, Value], Value]
 
@@ -116,3 +118,21 @@ def with_value(value: Any, smooth: Value, ulps: float = 8.0) -> Optional[Value]:
             and np.all(np.abs(offset) <= ulps * np.spacing(np.maximum(np.abs(value), 1)))):
         return None
     return add(smooth, offset)
+
+
+def log_sum_exp(x: Value, axes: Tuple[int, ...], keepdims: bool, scale: float = 1.0) -> Value:
+    """log Σ exp(x) over axes in base e**scale (scale = ln 2: log₂ Σ 2**x): dd.logsumexp, the
+    smooth function a fold of logaddexp (logaddexp2) equals up to rounding."""
+    if scale == 1.0:
+        return logsumexp(x, axes, keepdims)
+    return logsumexp(x * scale, axes, keepdims) / scale
+
+
+def running_log_sum_exp(x: Value, axis: int, scale: float = 1.0) -> Value:
+    """log Σ_{j<=i} exp(x_j) along axis in base e**scale, shifted by the plain maximum: what the
+    running fold of logaddexp equals up to rounding while no prefix underflows (an underflowed
+    prefix is -inf, and :func:`with_value` refuses it)."""
+    z = x * scale if scale != 1.0 else x
+    shift = np.max(stop_gradient(z), axis=axis, keepdims=True)
+    out = log(cumsum(exp(z - shift), axis=axis)) + shift
+    return out / scale if scale != 1.0 else out
