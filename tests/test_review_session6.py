@@ -296,3 +296,15 @@ def test_logsumexp_with_a_python_number_b_keeps_float32():
         np.testing.assert_allclose(got, want, rtol=1e-6)
         traced = _value(lambda a: dd.special.logsumexp(a, b=b), a)
         assert np.asarray(traced).dtype == np.float32
+
+
+@pytest.mark.skipif(np.dtype(np.longdouble).itemsize <= 8, reason="longdouble is double here")
+def test_histogram_of_longdouble_weights_is_numpys():
+    # numpy takes its equal-width path only for weights it can add as float64; longdouble ones
+    # go through its cumulative sums (this took the equal-width path, and rounded otherwise)
+    rng = np.random.default_rng(0)
+    a, w = rng.normal(size=200), rng.normal(size=200).astype(np.longdouble)
+    for density in (False, True):
+        f = lambda w: np.histogram(a, bins=7, weights=w, density=density)[0]
+        got, want = _value(f, w), f(w)  # (no tobytes: longdouble's padding bytes are arbitrary)
+        assert got.dtype == want.dtype == np.longdouble and np.array_equal(got, want)

@@ -149,7 +149,9 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Optional[bool]
     # numpy's edges, and its checks of bins and range (an estimator's name refuses weights)
     edges = np.histogram_bin_edges(sample, bins, range, weights=np.zeros(sample.size))
     ntype = np.result_type(stop_gradient(w))
-    if _uniform_bins(bins):
+    # (numpy takes its equal-width path only for weights it can add as float64 or complex128:
+    # longdouble ones go the way of given edges)
+    if _uniform_bins(bins) and (np.can_cast(ntype, np.double) or np.can_cast(ntype, complex)):
         hist = _uniform_histogram(sample, w, edges, ntype, np.histogram(sample, bins, range)[0])
     else:
         hist = _cumulative_histogram(sample, w, edges, ntype)
