@@ -693,7 +693,18 @@ for _name in _fft.__all__:
     FUNCTION_RULES[getattr(np.fft, _name)] = getattr(_fft, _name)
 
 # -- sampled data (rules/sampling.py) and real_if_close (rules/complex_parts.py) -----------------
-FUNCTION_RULES.update({np.gradient: F.gradient, np.linspace: F.linspace,
+def _np_linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
+                 device=None):
+    """``num`` evenly spaced samples from start to stop (stop left out with endpoint=False), as
+    np.linspace; differentiable in start and stop (arrays too: the samples run along ``axis``).
+    numpy 2's device= is read as numpy reads it ("cpu" only)."""
+    if device not in (None, "cpu"):  # (numpy's own check)
+        raise ValueError(f'linspace: device not understood; only "cpu" is allowed, but '
+                         f'received: {device}')
+    return F.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+
+
+FUNCTION_RULES.update({np.gradient: F.gradient, np.linspace: _np_linspace,
                        np.real_if_close: F.real_if_close})
 # -- integrals, interpolants, polynomials, convolutions, covariances (rules/sampling.py,
 #    rules/polynomials.py, rules/statistics.py); coordinate grids and np.delete/np.resize ------

@@ -308,3 +308,13 @@ def test_histogram_of_longdouble_weights_is_numpys():
         f = lambda w: np.histogram(a, bins=7, weights=w, density=density)[0]
         got, want = _value(f, w), f(w)  # (no tobytes: longdouble's padding bytes are arbitrary)
         assert got.dtype == want.dtype == np.longdouble and np.array_equal(got, want)
+
+
+def test_linspace_takes_numpys_device():
+    # numpy 2's device="cpu" was Python's "unexpected keyword argument"
+    s = np.array([0.5, 2.0])
+    f = lambda s: np.linspace(s[0], s[1], 5, device="cpu")
+    _bits(_value(f, s), f(s))
+    np.testing.assert_array_equal(dd.jacobian(f, s), np.stack([1 - np.linspace(0, 1, 5), np.linspace(0, 1, 5)], axis=1))
+    with pytest.raises(ValueError, match='only "cpu" is allowed'):
+        dd.jvp(lambda s: np.linspace(s[0], s[1], 5, device="gpu"), s, s)
