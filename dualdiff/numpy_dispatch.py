@@ -942,10 +942,10 @@ def _fold_reduce(ufunc: Any, step: Callable[..., Any], scale: float) -> Callable
         shape = np.shape(value)
         nd = len(shape_of(a))
         axes = tuple(range(nd)) if axis is None else tuple(norm_axes(axis, nd) or ())
-        if axes and not _given(initial) and not is_traced(value) and 0 not in shape_of(a) \
+        if axes and not _given(initial) and 0 not in shape_of(a) \
                 and np.all(np.isfinite(value)):  # (+inf or nan in x: the fold, without warnings)
             # numpy's value with the derivative of the log-sum-exp, one primitive, where they
-            # join without changing a bit; else (infinities, dd.compile) the fold itself
+            # join without changing a bit (under dd.compile too); else (infinities) the fold
             n = int(np.prod([shape_of(a)[ax] for ax in axes]))  # (a fold's rounding grows with n)
             joined = _with_value(value, _log_sum_exp(a, axes, bool(keepdims), scale), 4.0 * (n + 1))
             if joined is not None:
@@ -970,7 +970,7 @@ def _fold_running(ufunc: Any, step: Callable[..., Any], scale: float) -> Callabl
         _check_reduction(name, out=out)
         a = _in_dtype(name, a, dtype)
         value = ufunc.accumulate(stop_gradient(a), axis=axis)  # numpy's value and its checks
-        if not is_traced(value) and value.size and np.all(np.isfinite(value)):
+        if np.size(concrete(value)) and np.all(np.isfinite(value)):
             # numpy's value with the running log-sum-exp's derivative (exp, cumsum, log: three
             # primitives, not one per element) where they join without changing a bit
             n = shape_of(a)[norm_axes(axis, len(shape_of(a)))[0]]

@@ -318,3 +318,28 @@ def test_linspace_takes_numpys_device():
     np.testing.assert_array_equal(dd.jacobian(f, s), np.stack([1 - np.linspace(0, 1, 5), np.linspace(0, 1, 5)], axis=1))
     with pytest.raises(ValueError, match='only "cpu" is allowed'):
         dd.jvp(lambda s: np.linspace(s[0], s[1], 5, device="gpu"), s, s)
+
+
+# --- np.logaddexp.reduce / accumulate: the compiled derivative is the eager one ------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logaddexp_folds_compile_to_the_eager_derivative(dtype):
+    # eager joined numpy's value to the log-sum-exp's derivative, compiled code folded step by
+    # step: gradients one rounding apart. Now both join (the join's tests are guards under
+    # dd.compile), and an input that cannot join (an infinity) is recorded again, as the fold.
+    rng = np.random.default_rng(20)
+    x = rng.uniform(0.5, 1.5, size=(4, 6)).astype(dtype)
+    fs = [lambda x: np.sum(np.logaddexp.reduce(x, axis=1)),
+          lambda x: np.logaddexp2.reduce(x, axis=None),
+          lambda x: np.sum(np.logaddexp.accumulate(x, axis=0) ** 2),
+          lambda x: np.sum(np.logaddexp2.accumulate(x, axis=1))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for f in fs:
+            grad = dd.compile(lambda z: dd.grad(f, z))
+            hess = dd.compile(lambda z: dd.hessian(f, z))
+            for point in (x, np.where(x > 1.2, -np.inf, x).astype(dtype), x[::-1].copy(),
+                          np.where(x > 1.4, np.inf, x).astype(dtype)):
+                _bits(grad(point), dd.grad(f, point))
+                _bits(hess(point), dd.hessian(f, point))
+            _bits(dd.compile(f)(x), f(x))

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
-from ..primitives import shape_of, stop_gradient
+from ..primitives import concrete, shape_of, stop_gradient
 from .assembly import stack
 from .cumulative import cumsum
 from .indexing import getitem
@@ -107,14 +107,16 @@ def with_value(value: Any, smooth: Value, ulps: float = 8.0) -> Optional[Value]:
     >>> bool(y == np.logaddexp.reduce(x))
     True
     """
-    value = np.asarray(value)
-    near = np.asarray(stop_gradient(smooth))
-    if near.dtype != value.dtype or near.shape != value.shape or not (
+    near = stop_gradient(smooth)
+    # (numpy's functions on the values, not np.asarray: under dd.compile they are recorded, and
+    # each test below a guard, so that the compiled derivative is the eager one)
+    v, n = concrete(value), concrete(near)  # (dtype and shape are fixed under dd.compile)
+    if np.result_type(n) != np.result_type(v) or np.shape(n) != np.shape(v) or not (
             np.all(np.isfinite(value)) and np.all(np.isfinite(near))):
         return None
     offset = value - near
     # (units of the last place of |value|, or of 1 near 0, where the rounding is absolute)
-    if not (np.array_equal(near + offset, value)
+    if not (np.all(np.equal(near + offset, value))
             and np.all(np.abs(offset) <= ulps * np.spacing(np.maximum(np.abs(value), 1)))):
         return None
     return add(smooth, offset)
