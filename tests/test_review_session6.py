@@ -343,3 +343,44 @@ def test_logaddexp_folds_compile_to_the_eager_derivative(dtype):
                 _bits(grad(point), dd.grad(f, point))
                 _bits(hess(point), dd.hessian(f, point))
             _bits(dd.compile(f)(x), f(x))
+
+
+# --- where= masks computed from the values, under dd.compile ------------------------------------
+
+def test_where_mask_from_the_values_compiles():
+    # under dd.compile, where=~np.isnan(x) (the refusal's own advice) is a recorded value, and
+    # was refused as "a traced value"; the compiled code must recompute it on every call
+    rng = np.random.default_rng(22)
+    x = rng.uniform(0.5, 1.5, size=(4, 6))
+    x[1, 2] = np.nan
+    fs = [lambda x: np.sum(x, axis=1, where=x > 1),
+          lambda x: np.mean(x, axis=1, where=~np.isnan(x)),
+          lambda x: np.nanvar(x, axis=0, where=x < 1.3),
+          lambda x: np.prod(x, axis=1, where=x > 1, initial=2.0),
+          lambda x: np.max(x, axis=1, where=~np.isnan(x), initial=0.0),
+          lambda x: x.std(where=~np.isnan(x))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for f in fs:
+            compiled = dd.compile(f)
+            grad = dd.compile(lambda z: dd.grad(lambda w: np.nansum(f(w)), z))
+            for point in (x, x * 1.1, x[::-1].copy()):  # other masks on later calls
+                _bits(compiled(point), f(point))
+                _bits(grad(point), dd.grad(lambda w: np.nansum(f(w)), point))
+    with pytest.raises(TypeError, match="not a traced value"):
+        dd.jvp(lambda x: np.sum(x, where=x), np.ones(2), np.ones(2))
+    with pytest.raises(TypeError, match="must be a boolean array"):
+        dd.compile(lambda x: np.sum(x, where=x * 2))(np.ones(2))
+
+
+def test_float16_mean_is_numpys():
+    # numpy sums and divides float16 in float32 and rounds the mean once; dd.mean rounded the
+    # sum to float16 first (np.mean, np.average, np.pad's mean mode)
+    rng = np.random.default_rng(22)
+    x = rng.uniform(0.5, 1.5, size=(4, 60)).astype(np.float16)
+    for f in (lambda x: np.mean(x, axis=1), lambda x: np.mean(x), lambda x: x.mean(0),
+              lambda x: np.average(x, axis=1), lambda x: np.pad(x, 2, mode="mean")):
+        _bits(_value(f, x), f(x))
+        _bits(dd.compile(f)(x), f(x))
+    g = dd.grad(lambda x: np.mean(x), x)
+    assert g.dtype == np.float16 and np.all(g == np.float16(1 / 240))

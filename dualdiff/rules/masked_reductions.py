@@ -35,17 +35,23 @@ def mask_for(x: Value, where: Any, name: str) -> np.ndarray:
     """``where`` as a boolean array of x's shape (a read-only broadcast view), checked as numpy does.
 
     A traced mask is refused: a selection has no derivative, and a mask computed from traced
-    values (``x > 0``) is already plain.
+    values (``x > 0``) is already plain (under dd.compile, a recorded boolean value, kept as
+    such so that each call computes its own).
     """
-    if is_traced(where):
+    plain = stop_gradient(where) if is_traced(where) else where
+    if is_traced(where) and not is_traced(plain):  # (a Dual or Var: it carries a derivative)
         raise TypeError(f"numpy.{name}: where= must be a plain boolean array, not a traced value "
                         f"(a selection has no derivative); build it from the values, e.g. "
                         f"where=(x > 0) or where=~np.isnan(x)")
-    if isinstance(where, np.ndarray) and where.dtype != bool:
+    kind = np.result_type(concrete(plain)).kind if is_traced(plain) else None
+    if (isinstance(where, np.ndarray) and where.dtype != bool) or kind not in (None, "b"):
         raise TypeError(f"numpy.{name}: where= must be a boolean array, not one of dtype "
-                        f"{where.dtype} (numpy refuses it too); use where=(w != 0)")
-    mask = np.asarray(where, dtype=bool)
+                        f"{np.result_type(concrete(plain))} (numpy refuses it too); use "
+                        f"where=(w != 0)")
     shape = shape_of(x)
+    if kind == "b":  # under dd.compile, a mask from the values (x > 0) is a recorded value
+        return np.broadcast_to(plain, shape)
+    mask = np.asarray(where, dtype=bool)
     try:
         return np.broadcast_to(mask, shape)
     except ValueError:

@@ -23,7 +23,7 @@ from .complex_parts import real
 from .cumulative import cumprod_along, flip_along, shift_along
 from .indexing import getitem
 from .ufuncs import add, divide, exp, log, multiply, sqrt, square, subtract
-from .shape import broadcast_to, reshape, sum, transpose
+from .shape import astype, broadcast_to, reshape, sum, transpose
 from .table import Value, norm_axes, register
 
 
@@ -37,6 +37,10 @@ def mean(x: Value, axis: Union[None, int, Sequence[int]] = None, keepdims: bool 
     shape = shape_of(x)
     axes = norm_axes(axis, len(shape))
     count = math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+    if getattr(concrete(x), "dtype", None) == np.float16:
+        # numpy sums and divides float16 in float32, and rounds the mean to float16 once
+        return astype(divide(sum(astype(x, np.float32), axis=axes, keepdims=keepdims),
+                             float(count)), np.float16)
     return divide(sum(x, axis=axes, keepdims=keepdims), float(count))
 
 
