@@ -384,3 +384,18 @@ def test_float16_mean_is_numpys():
         _bits(dd.compile(f)(x), f(x))
     g = dd.grad(lambda x: np.mean(x), x)
     assert g.dtype == np.float16 and np.all(g == np.float16(1 / 240))
+
+
+def test_weighted_counts_of_a_recorded_sample_say_dd_compile():
+    # under dd.compile a sample computed from the values (np.argmax(x), dd.stop_gradient(x)) is
+    # a recorded value: it was refused as "a traced" sample, whose advice (weights=,
+    # dd.stop_gradient) is what the caller had written; eager code takes it
+    x = np.random.default_rng(1).normal(size=(5, 3))
+    for f in (lambda x: np.sum(np.bincount(np.argmax(x, axis=1), weights=x[:, 0], minlength=3)),
+              lambda x: np.sum(np.histogram(dd.stop_gradient(x[:, 0]), bins=3, weights=x[:, 1])[0])):
+        dd.grad(f, x)  # eager: fine
+        with pytest.raises(TypeError, match="cannot be compiled by dd.compile"):
+            dd.compile(lambda z: dd.grad(f, z))(x)
+    with pytest.raises(TypeError, match="of a traced sample"):  # a traced one, as before
+        dd.compile(lambda z: dd.grad(
+            lambda x: np.sum(np.histogramdd([dd.stop_gradient(x[:, 0]), x[:, 1]], weights=x[:, 2])[0]), z))(x)

@@ -38,8 +38,18 @@ _BLOCK = 65536
 def _refuse_traced(name: str, **arguments: Any) -> None:
     for what, value in arguments.items():
         values = value if isinstance(value, (list, tuple)) else [value]
-        if any(is_traced(v) for v in values):
+        traced = [v for v in values if is_traced(v)]
+        if any(_carries(v) for v in traced):
             raise TypeError(f"{name} of a traced {what}: {_POSITIONS}")
+        if traced:  # a plain sample (np.argmax(x), dd.stop_gradient(x)) recorded by dd.compile
+            raise TypeError(f"{name}: its {what} computed from the values cannot be compiled by "
+                            f"dd.compile (the recording would bake its bins in); call the "
+                            f"function without dd.compile")
+
+
+def _carries(v: Any) -> bool:
+    """Whether v carries a derivative (a Dual or Var), not only dd.compile's recording."""
+    return stop_gradient(v) is not v
 
 
 def _weights(name: str, weights: Value, n: int, shape: Tuple[int, ...]) -> Value:
