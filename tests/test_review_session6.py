@@ -399,3 +399,10 @@ def test_weighted_counts_of_a_recorded_sample_say_dd_compile():
     with pytest.raises(TypeError, match="of a traced sample"):  # a traced one, as before
         dd.compile(lambda z: dd.grad(
             lambda x: np.sum(np.histogramdd([dd.stop_gradient(x[:, 0]), x[:, 1]], weights=x[:, 2])[0]), z))(x)
+
+
+def test_trim_zeros_under_dd_compile_says_why_not():
+    # it raised the staging's generic np.asarray refusal ("if this comes from inside a dualdiff
+    # rule, that rule is not compilable yet")
+    with pytest.raises(TypeError, match="trim_zeros: which elements are zeros"):
+        dd.compile(lambda x: np.sum(np.trim_zeros(x)))(np.array([0.0, 1.0, 0.0]))

@@ -361,7 +361,12 @@ def trim_zeros(filt: Value, trim: str = "fb", axis: Any = None) -> Value:
     axes = tuple(range(nd)) if axis is None else tuple(norm_axes(axis, nd) or ())
     if not axes:  # nothing to trim (a 0-d x, or axis=()): numpy returns x as it is
         return filt
-    nonzero = np.argwhere(np.asarray(stop_gradient(filt)))
+    plain = stop_gradient(filt)
+    if is_traced(plain):  # a value dd.compile records: the kept box would be baked in
+        raise TypeError("trim_zeros: which elements are zeros is read from the values, and sets "
+                        "the result's shape, so dd.compile cannot record it; call the function "
+                        "without dd.compile, or slice by hand")
+    nonzero = np.argwhere(np.asarray(plain))
     start: List[Optional[int]]
     stop: List[Optional[int]]
     if not nonzero.size:  # all zeros: numpy keeps nothing along the axes trimmed
