@@ -118,6 +118,7 @@ def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True, 
     the elements selected, derivative 0 for the others (their masked sum over their count; an empty
     slice gives numpy's nan, derivative 0)."""
     _check_reduction("mean", out=out, **kw)
+    _no_none_mask("mean", where)
     if _masked(where):
         return _masked_reductions.mean_where(_in_dtype("mean", a, dtype), where, axis,
                                              _keep(keepdims))
@@ -298,23 +299,31 @@ def _given_or_none(v: Any) -> Any:
 
 
 def _masked(where: Any) -> bool:
-    """Whether a reduction's ``where=`` selects elements (anything but numpy's default True)."""
-    return where is not True and _given(where)
+    """Whether a reduction's ``where=`` selects elements: anything but numpy's default True
+    (None too: numpy reads it as False, selecting nothing)."""
+    return where is not True and where is not _NO_VALUE
 
 
-def _check_reduction(name: str, dtype=None, out=None, where=None, **kw) -> None:
+def _no_none_mask(name: str, where: Any) -> None:
+    """np.mean, np.var and np.std fail on where=None (they cannot count a None); said in words."""
+    if where is None:
+        raise TypeError(f"numpy.{name} with where=None: numpy refuses it too (it cannot count the "
+                        f"elements); pass a boolean mask, or leave where= out for all of them")
+
+
+def _check_reduction(name: str, dtype=None, out=None, where=True, **kw) -> None:
     """Refuse the arguments of numpy's reductions that dualdiff does not support, by name.
 
     ``dtype`` is not checked here: the caller casts with `_in_dtype`.
     """
-    if _given(where) and where is not True:
+    if _masked(where):
         raise TypeError(f"numpy.{name} with where= is not supported on Duals/tape variables: "
                         f"select the elements first (x[mask], or dd.where(mask, x, fill))")
     _reject(name, {"out": out, **{k: v for k, v in kw.items() if _given(v)}})
 
 
 def _extremum(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=True):
         _check_reduction(name, out=out)
         if _masked(where):
             return _masked_reductions.extremum_where(name, a, where, axis, _keep(keepdims),
@@ -340,7 +349,7 @@ def _keep(keepdims: Any) -> bool:
     return bool(keepdims) if _given(keepdims) else False
 
 
-def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """The product over ``axis``, as np.prod: the derivative is exact where x has zeros (one or
     several, to every order); with where= (a plain boolean mask, broadcast to x) only the elements
     selected, derivative 0 for the others."""
@@ -362,9 +371,11 @@ def _np_cumulative(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 def _np_moment(name: str, fn: Callable[..., Any], masked: Callable[..., Any],
                doc: str) -> Callable[..., Any]:
     """np.var, np.std and their nan forms: numpy's arguments read, ``where=`` sent to ``masked``."""
-    def run(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+    def run(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
             mean=None, correction=None):
         _check_reduction(name, dtype, out, mean=mean)
+        if not name.startswith("nan"):
+            _no_none_mask(name, where)
         ddof = correction if _given(correction) else ddof
         x = _in_dtype(name, a, dtype)
         if _masked(where):
@@ -396,18 +407,18 @@ def _np_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     return F.average(a, axis=axis, weights=weights, returned=returned, keepdims=_keep(keepdims))
 
 
-def _np_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+def _np_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """The sum over ``axis`` with nans counted as 0 (derivative 0), as np.nansum; with where= (a
     plain boolean mask, broadcast to x) only the elements selected, derivative 0 for the others."""
     _check_reduction("nansum", dtype, out)
     if _masked(where) or _given(initial):
         return _masked_reductions.nansum_where(_in_dtype("nansum", a, dtype),
-                                               where if _given(where) else True, axis,
+                                               True if where is _NO_VALUE else where, axis,
                                                _keep(keepdims), _given_or_none(initial))
     return F.nansum(_in_dtype("nansum", a, dtype), axis=axis, keepdims=_keep(keepdims))
 
 
-def _np_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+def _np_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """The product over ``axis`` with nans counted as 1 (derivative 0), as np.nanprod; with where=
     (a plain boolean mask, broadcast to x) only the elements selected, derivative 0 for the
     others."""
@@ -420,7 +431,7 @@ def _np_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None
     return F.nanprod(_in_dtype("nanprod", a, dtype), axis=axis, keepdims=_keep(keepdims))
 
 
-def _np_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+def _np_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     """The mean of the elements that are not nan, as np.nanmean; with where= (a plain boolean mask,
     broadcast to x) only the elements selected, derivative 0 for the others."""
     _check_reduction("nanmean", dtype, out)
@@ -487,7 +498,7 @@ def _ufunc_reduce(name: str, equals: str, reduce: Callable[..., Any]) -> Callabl
 
 
 def _ufunc_extremum_reduce(name: str, equals: str, reduce: Callable[..., Any]) -> Callable[..., Any]:
-    def run(a, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    def run(a, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=True):
         _check_reduction(name, dtype, out)
         return reduce(a, axis, None, keepdims, initial, where)
     return _ufunc_method(name, equals, run)

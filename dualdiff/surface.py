@@ -502,15 +502,15 @@ class Traced:
         return ravel_ordered(self, order)
 
     # -- ndarray methods of the reductions and elementwise family ----------------------------
-    def max(self, axis=None, out=None, keepdims=False, initial=None, where=None):
+    def max(self, axis=None, out=None, keepdims=False, initial=None, where=True):
         """As np.max: ties share the derivative equally."""
         return _np_max(self, axis, out, keepdims, initial, where)
 
-    def min(self, axis=None, out=None, keepdims=False, initial=None, where=None):
+    def min(self, axis=None, out=None, keepdims=False, initial=None, where=True):
         """As np.min: ties share the derivative equally."""
         return _np_min(self, axis, out, keepdims, initial, where)
 
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
         """As np.prod: exact with zeros."""
         return _np_prod(self, axis, dtype, out, keepdims, initial, where)
 

@@ -342,3 +342,27 @@ def test_sum_with_initial_and_no_mask_is_numpys_bit_for_bit(dtype):
     np.testing.assert_array_equal(dd.grad(lambda z: np.sum(np.sum(z, axis=1, initial=3.0) ** 2), x),
                                   2 * (x.sum(axis=1, keepdims=True) + 3.0) * np.ones((2, 3)))
     np.testing.assert_array_equal(dd.grad(lambda z: np.sum(z[:2], initial=z[2]), np.ones(3)), [1, 1, 1])
+
+
+def test_where_none_selects_nothing_as_in_numpy():
+    # numpy reads where=None as False: the sum of nothing is 0, the product 1, the maximum the
+    # initial; np.mean/var/std refuse it (numpy with a generic message, dualdiff in words)
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    d = dd.Dual(x, np.ones_like(x))
+    for f in (lambda a: np.sum(a, where=None), lambda a: np.sum(a, axis=0, where=None),
+              lambda a: np.prod(a, where=None), lambda a: np.nansum(a, where=None),
+              lambda a: np.nanprod(a, where=None), lambda a: np.max(a, where=None, initial=0.5),
+              lambda a: a.sum(where=None), lambda a: a.prod(where=None),
+              lambda a: np.add.reduce(a, axis=None, where=None)):
+        want = f(x)
+        got = f(d)
+        np.testing.assert_array_equal(got.primal if isinstance(got, dd.Dual) else got, want)
+        np.testing.assert_array_equal(dd.grad(lambda z: np.sum(f(z)), x), np.zeros_like(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isnan(np.nanmean(d, where=None).primal) and np.isnan(np.nanmean(x, where=None))
+    for fn in (np.mean, np.var, np.std):
+        with pytest.raises(TypeError):
+            fn(x, where=None)
+        with pytest.raises(TypeError, match=f"numpy.{fn.__name__} with where=None"):
+            fn(d, where=None)
