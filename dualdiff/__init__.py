@@ -31,7 +31,7 @@ from . import fft, linalg, special
 from .rules import FUNCTIONAL, SAMPLING, SHAPE_AND_ASSEMBLY
 from .rules import apply_along_axis, piecewise
 from .rules import HISTOGRAMS, bincount, histogram, histogram2d, histogramdd
-from .rules import gradient, linspace, real_if_close, unwrap
+from .rules import gradient, linspace, logspace, real_if_close, unwrap
 from .rules import convolve, corrcoef, correlate, cov, interp, polyval, trapezoid
 from .rules import polyadd, polyder, polyfit, polyint, polymul, polysub, vander
 from .rules import (  # shape, assembly, indexing and sorting

@@ -716,7 +716,7 @@ def _np_linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, 
 
 
 FUNCTION_RULES.update({np.gradient: F.gradient, np.linspace: _np_linspace,
-                       np.real_if_close: F.real_if_close})
+                       np.logspace: F.logspace, np.real_if_close: F.real_if_close})
 # -- integrals, interpolants, polynomials, convolutions, covariances (rules/sampling.py,
 #    rules/polynomials.py, rules/statistics.py); coordinate grids and np.delete/np.resize ------
 FUNCTION_RULES.update({
@@ -803,19 +803,26 @@ def _gufunc_axes(name: str, rule: Callable[..., Any], core_in: tuple, core_out: 
         if keepdims and (core_out or len(set(core_in)) != 1):
             raise TypeError(f"{name}: keepdims can only be used when the output has no core "
                             f"dimensions and every input has as many")
+        for x, c in zip(inputs, core_in):
+            if len(shape_of(x)) < c:  # (matmul's 1-d operands: numpy's optional core axis)
+                raise ValueError(f"{name} with axes= of an operand of shape {shape_of(x)}: on "
+                                 f"traced values each operand needs its {c} core axes; give a "
+                                 f"vector its unit axis (v[None, :] or v[:, None]) and take it "
+                                 f"off the result")
         if axes is None:
             axes = [tuple(range(-c, 0)) for c in core_in] + [tuple(range(-core_out, 0))]
         axes = [tuple(a) if isinstance(a, (tuple, list)) else (a,) for a in axes]
         if len(axes) == nin:
-            axes.append(() if not core_out else tuple(range(-core_out, 0)))
+            if core_out:
+                raise ValueError(f"axes should be a list with an entry for all {nin + 1} inputs "
+                                 f"and outputs; entries for outputs can only be omitted if none "
+                                 f"of them has core axes.")
+            axes.append(())
         if len(axes) != nin + 1 or any(len(a) != c for a, c in zip(axes, core_in + (core_out,))):
             raise ValueError(f"{name}: axes= needs one tuple per operand with as many axes as "
                              f"its core dimensions {core_in} -> {core_out}, got {axes}")
         moved = []
         for x, a, c in zip(inputs, axes, core_in):
-            if len(shape_of(x)) < c:
-                raise ValueError(f"{name}: an operand of shape {shape_of(x)} has fewer "
-                                 f"dimensions than its {c} core dimension(s)")
             moved.append(F.moveaxis(x, a, tuple(range(-c, 0))))
         out = rule(*moved)
         if core_out:

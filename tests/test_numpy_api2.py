@@ -327,3 +327,45 @@ def test_gufunc_keyword_errors_are_numpys():
         np.vecdot(a, _Y, axes=[(1, 2), (1,)])
     with pytest.raises(TypeError, match="with signature= is not supported"):
         np.vecdot(a, _Y, signature="(n),(n)->()")
+
+
+@needs_2_2
+def test_gufunc_axes_entries_numpy_requires():
+    a = dd.Dual(_X[:, :, :3], np.ones((2, 3, 3)))
+    with pytest.raises(ValueError, match="entries for outputs can only be omitted"):
+        np.matmul(a, _X[:, :, :3], axes=[(1, 2), (1, 2)])
+    with pytest.raises(ValueError):  # numpy too
+        np.matmul(_X[:, :, :3], _X[:, :, :3], axes=[(1, 2), (1, 2)])
+    with pytest.raises(ValueError, match="give a vector its unit axis"):
+        np.matmul(dd.Dual(np.ones(3), np.ones(3)), np.ones((2, 3, 3)), axes=[(0,), (1, 2), (0,)])
+
+
+@pytest.mark.parametrize("args, kw", [
+    ((0.1, 2.5, 7), {}), ((1.0, 3.0, 5), {"endpoint": False, "base": 2.0}),
+    ((np.array([0.0, 1.0]), np.array([2.0, 3.0]), 4), {"axis": 1}),
+    ((np.array([0.0, 1.0]), 2.0, 4), {"base": np.array([2.0, 3.0])}),
+    ((0.0, 1.0, 4), {"dtype": np.float32}), ((np.float32(0.5), np.float32(1.5), 4), {}),
+    ((np.array([0.0, 1.0]), np.array([2.0, 3.0]), 3), {"base": np.array([2.0, 3.0]), "axis": -1}),
+    ((0.0, 1.0, 0), {}), ((0.0, 1.0, 1), {}),
+])
+def test_logspace_is_numpys_and_differentiates_in_start_stop_and_base(args, kw):
+    want = np.logspace(*args, **kw)
+    start = np.asarray(args[0])
+    got = np.logspace(dd.Dual(start, np.ones_like(start)), *args[1:], **kw).primal
+    assert got.shape == want.shape and got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_logspace_derivatives_against_closed_form_and_differences():
+    # y_k = base ** (s + k (e - s) / (n - 1)): dy/ds = ln(base) y (1 - k/(n-1)), dy/de = ln(base) y k/(n-1)
+    n, s, e, b = 5, 0.2, 1.3, 3.0
+    k = np.arange(n) / (n - 1)
+    y = b ** (s + k * (e - s))
+    J = dd.jacobian(lambda z: np.logspace(z[0], z[1], n, base=z[2]), np.array([s, e, b]))
+    np.testing.assert_allclose(J[:, 0], np.log(b) * y * (1 - k), rtol=1e-13)
+    np.testing.assert_allclose(J[:, 1], np.log(b) * y * k, rtol=1e-13)
+    np.testing.assert_allclose(J[:, 2], (s + k * (e - s)) * y / b, rtol=1e-13)
+    f = lambda z: np.sum(np.logspace(z[0], z[1], n, base=z[2]) ** 2)  # noqa: E731
+    z = np.array([s, e, b])
+    check_dot_product(lambda z: np.logspace(z[0], z[1], n, base=z[2]), z)
+    np.testing.assert_allclose(dd.hessian(f, z), hessian_by_differences(f, z), rtol=1e-5)
+    np.testing.assert_array_equal(dd.compile(lambda z: dd.grad(f, z))(z), dd.grad(f, z))

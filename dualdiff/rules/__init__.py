@@ -76,7 +76,7 @@ from .decompositions import cholesky, eigh, pinv, qr, svd  # noqa: F401
 from .norms import norm  # noqa: F401
 # The discrete Fourier transforms are public as dd.fft.* (dualdiff/fft.py), as in numpy.
 from .fft import FFT as _FFT  # noqa: F401
-from .sampling import gradient, interp, linspace, trapezoid, unwrap
+from .sampling import gradient, interp, linspace, logspace, trapezoid, unwrap
 from .padding import pad  # np.pad's every mode (the copying ones from assembly)
 from .polynomials import (
     convolve, correlate, polyadd, polyder, polyfit, polyint, polymul, polysub, polyval, vander,
@@ -117,7 +117,7 @@ SHAPE_AND_ASSEMBLY = [
 ]
 
 #: Sampled data and the rest of numpy's complex helpers (composites).
-SAMPLING = ["gradient", "linspace", "real_if_close", "trapezoid", "interp", "unwrap", "convolve",
+SAMPLING = ["gradient", "linspace", "logspace", "real_if_close", "trapezoid", "interp", "unwrap", "convolve",
             "correlate", "polyval", "polyder", "polyint", "polyadd", "polysub", "polymul",
             "vander", "polyfit", "cov", "corrcoef"]
 

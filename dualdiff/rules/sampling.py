@@ -192,6 +192,32 @@ def linspace(start: Value, stop: Value, num: int = 50, endpoint: bool = True,
     return (y, step) if retstep else y
 
 
+def logspace(start: Value, stop: Value, num: int = 50, endpoint: bool = True,
+             base: Value = 10.0, dtype: Any = None, axis: int = 0) -> Value:
+    """``num`` samples base**t, t evenly spaced from start to stop, as np.logspace: numpy's own
+    steps (``base ** linspace(start, stop)``), so the values are numpy's; differentiable in
+    start, stop and base.
+
+    >>> import dualdiff as dd
+    >>> dd.logspace(0.0, 2.0, 3)
+    array([  1.,  10., 100.])
+    >>> dd.jacobian(lambda b: dd.logspace(0.0, b, 3, base=2.0), 2.0)   # d/db 2**(k b / 2)
+    array([0.        , 0.69314718, 2.77258872])
+    """
+    from .ufuncs import power
+    if not (type(base) in (float, int) or np.ndim(stop_gradient(base)) == 0):
+        # an array of bases broadcasts with the ends first (it may decide which axis is which)
+        nd = max(len(shape_of(v)) for v in (start, stop, base))
+        start, stop, base = (reshape(v, (1,) * (nd - len(shape_of(v))) + shape_of(v))
+                             for v in (start, stop, base))
+        shape = shape_of(base)
+        at = axis % (nd + 1)
+        base = reshape(base, shape[:at] + (1,) + shape[at:])
+    y = power(base, linspace(start, stop, num=num, endpoint=endpoint, axis=axis))
+    return y if dtype is None else astype(y, dtype)
+
+
+
 def trapezoid(y: Value, x: Value = None, dx: Value = 1.0, axis: int = -1) -> Value:
     """The integral of samples ``y`` along ``axis`` by the trapezoidal rule, as np.trapezoid.
 
