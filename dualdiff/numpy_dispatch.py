@@ -821,24 +821,16 @@ def _gufunc_axes(name: str, rule: Callable[..., Any], core_in: tuple, core_out: 
         if len(axes) != nin + 1 or any(len(a) != c for a, c in zip(axes, core_in + (core_out,))):
             raise ValueError(f"{name}: axes= needs one tuple per operand with as many axes as "
                              f"its core dimensions {core_in} -> {core_out}, got {axes}")
-        moved = []
-        for x, a, c in zip(inputs, axes, core_in):
-            moved.append(F.moveaxis(x, a, tuple(range(-c, 0))))
-        out = rule(*moved)
+        out = rule(*[F.moveaxis(x, a, tuple(range(-c, 0)))
+                     for x, a, c in zip(inputs, axes, core_in)])
         if core_out:
             out = F.moveaxis(out, tuple(range(-core_out, 0)), axes[nin])
-        elif keepdims:
-            # the contracted axis kept, with size 1, where the first operand's was
-            nd = len(shape_of(out)) + 1
-            out = F.reshape(out, _with_unit_axis(shape_of(out), axes[0][0] % nd))
+        elif keepdims:  # the contracted axis kept, with size 1, where the first operand's was
+            out = _expand_dims(out, axes[0][0])
         return out
 
     run.__name__ = name
     return run
-
-
-def _with_unit_axis(shape: tuple, at: int) -> tuple:
-    return shape[:at] + (1,) + shape[at:]
 
 
 #: Generalized ufuncs whose axes=/axis=/keepdims= are read (np.matmul(a, b, axes=...)): the

@@ -28,8 +28,8 @@ from .primitives import (
 )
 from .numpy_dispatch import (  # noqa: F401 (the maps are read through this module too)
     FUNCTION_RULES, GUFUNC_KEYWORD_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES,
-    UNSUPPORTED, UNSUPPORTED_IDIOMS, _check_reduction, _in_dtype, _np_clip, _np_max, _np_mean, _np_min,
-    _np_prod, _np_ptp, _np_std, _np_sum, _np_take, _np_trace, _np_var, _reject, _squeeze,
+    UNSUPPORTED, UNSUPPORTED_IDIOMS, _check_reduction, _in_dtype, _np_clip, _np_max, _np_mean,
+    _np_min, _np_prod, _np_ptp, _np_std, _np_sum, _np_take, _np_trace, _np_var, _reject, _squeeze,
     _ufunc_outer, no_derivative, ravel_ordered, reshape_ordered, special_ufunc_rule,
 )
 
@@ -271,8 +271,9 @@ _SCALAR_PRIMALS = frozenset({float, int, complex})
 getrefcount = sys.getrefcount
 
 
-# Who asked for the plain array, and what to write instead: (module, function name(s) or None
-# for any, advice; {fn} is the function's name). Looked at only when the conversion is refused, so it costs nothing otherwise.
+# Who asked for the plain array, and what to write instead: (module prefix, the function names
+# that match, None for any; the advice, {fn} the function's name). Read only when a conversion is
+# refused, so it costs nothing otherwise.
 _CONVERSION_ADVICE = (
     ("scipy.special._logsumexp", ("logsumexp", "softmax", "log_softmax"),
      "scipy.special.{fn} makes its input a plain array: call dd.special.{fn} instead (scipy's "
@@ -282,11 +283,11 @@ _CONVERSION_ADVICE = (
      "scipy's functions make their inputs plain arrays. scipy.special's ufuncs work on traced "
      "values (see dd.special); otherwise compute with numpy functions, which dualdiff "
      "differentiates, or call scipy outside the differentiated function"),
-    ("numpy._core.numeric", "full",
+    ("numpy._core.numeric", ("full",),
      "np.full(shape, v) with a traced v: write v * np.ones(shape)"),
     ("numpy.lib._index_tricks_impl", None,
      "np.r_ and np.c_ build plain arrays: use np.concatenate, np.stack or np.column_stack"),
-    ("numpy.lib._function_base_impl", "_vectorize_call",
+    ("numpy.lib._function_base_impl", ("_vectorize_call",),
      "np.vectorize calls its function on plain numbers: write the function with numpy's array "
      "operations (np.where for branches), which dualdiff differentiates"),
     ("numpy.polynomial", None,
@@ -294,7 +295,6 @@ _CONVERSION_ADVICE = (
      "np.polyint or np.polyfit (coefficients highest degree first), which dualdiff "
      "differentiates"),
 )
-_GUFUNC_KEYWORDS = frozenset(("axes", "axis", "keepdims"))
 _GENERIC_ADVICE = ("A traced value already acts as an array: drop np.asarray/np.array around it; "
                    "build an array from several values with dd.stack (np.stack works too), and "
                    "take .primal for the plain value alone")
@@ -309,11 +309,15 @@ def _conversion_hint(frame: Any) -> str:
             break
         callers.append((frame.f_globals.get("__name__", ""), frame.f_code.co_name))
         frame = frame.f_back
-    for prefix, fn, advice in _CONVERSION_ADVICE:
+    for prefix, names, advice in _CONVERSION_ADVICE:
         for module, name in callers:
-            if module.startswith(prefix) and (fn is None or (name == fn if type(fn) is str else name in fn)):
+            if module.startswith(prefix) and (names is None or name in names):
                 return advice.format(fn=name)
     return _GENERIC_ADVICE
+
+
+#: The keywords of a generalized ufunc that GUFUNC_KEYWORD_RULES read (np.matmul(..., axes=)).
+_GUFUNC_KEYWORDS = frozenset(("axes", "axis", "keepdims"))
 
 
 class Traced:
