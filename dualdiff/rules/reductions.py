@@ -142,11 +142,11 @@ def logsumexp_scipy(a: Value, axis: Union[None, int, Sequence[int]] = None, b: O
         if np.iscomplexobj(concrete(out)):
             # log Σ eᵃ = log|Σ| + i·arg Σ: scipy's pair is (log|Σ|, Σ/|Σ|)
             return _number(real(out)), _number(np.exp(1j * np.imag(ov)))
-        # Σ eᵃ is positive unless every a is -inf (then 0, and the log -inf), or nan: scipy's
-        # sign
+        # scipy's sign: Σ eᵃ is positive unless every a is -inf (then 0, the log -inf), or nan
         return out, _number(np.where(np.equal(ov, -np.inf), 0.0, np.where(np.isnan(ov), ov, 1.0)))
-    if type(b) in (int, float, complex):  # a Python number is weak, as for scipy: float32 a
-        b = np.asarray(b, dtype=np.result_type(np.asarray(concrete(a)).dtype, b, 1.0))  # stays
+    if type(b) in (int, float, complex):
+        # a Python number is weak, as for scipy: a float32 a stays float32
+        b = np.asarray(b, dtype=np.result_type(np.asarray(concrete(a)).dtype, b, 1.0))
     if is_traced(a) or is_traced(b):
         from .shape import broadcast_arrays
         a, b = broadcast_arrays(a, b)
