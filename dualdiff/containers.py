@@ -40,6 +40,8 @@ def as_value(x: Any, what: str) -> Any:
     if arr.dtype.kind in "biu":
         arr = arr.astype(float)
     elif arr.dtype.kind not in "fc":
+        if isinstance(x, list) and arr.dtype.kind == "O":  # a list of dicts
+            raise TypeError(_not_an_array(x, what))
         raise TypeError(f"{what} must be a number or an array of numbers, not "
                         f"{type(x).__name__} of dtype {arr.dtype}")
     return arr[()] if arr.ndim == 0 else arr
@@ -51,6 +53,13 @@ def _not_an_array(x: Any, what: str) -> str:
         if any(is_traced(item) for item in x):
             return (f"{what} is a list holding traced values, which numpy cannot read as an "
                     f"array without dropping their derivatives; build it with dd.stack")
+        containers = [type(item).__name__ for item in x
+                      if isinstance(item, (tuple, dict)) and not _numeric(item)]
+        if containers:
+            return (f"{what} is a list of {', '.join(sorted(set(containers)))}s, which dualdiff "
+                    f"reads as one array, as numpy does. To differentiate with respect to several "
+                    f"arrays pass them as a tuple (tuple(params)) or a dict, nested as you like; "
+                    f"the result comes back in the same structure")
         shapes = [np.shape(item) for item in x]
         if len(set(shapes)) > 1:
             return (f"{what} is a list whose items have different shapes ({', '.join(map(str, shapes))}), "
@@ -58,6 +67,14 @@ def _not_an_array(x: Any, what: str) -> str:
                     f"To differentiate with respect to several arrays pass them as a tuple "
                     f"(a, b) or a dict; the result comes back in the same structure")
     return f"{what} must be a number or an array of numbers, not {type(x).__name__}"
+
+
+def _numeric(item: Any) -> bool:
+    """Whether numpy reads item as an array of numbers (not a (W, b) tuple or a dict)."""
+    try:
+        return np.asarray(item).dtype.kind in "biufc"
+    except (TypeError, ValueError):
+        return False
 
 
 def subclass_error(x: np.ndarray, what: str) -> TypeError:

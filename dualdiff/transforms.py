@@ -64,8 +64,8 @@ def _curried(transform: Callable, f: Any, argnums: Any = None, **settings: Any) 
     """
     name = transform.__name__
     _check_callable(f, name)
-    if argnums is None:
-        return partial(transform, f, **settings)
+    if argnums is None:  # JAX's default argnums=0: grad(loss)(params, X, y) is ∂/∂params
+        return partial(_at_first, transform, f, settings)
     positions = argnums if isinstance(argnums, tuple) else (argnums,)
     if not positions or any(type(i) is not int for i in positions):
         raise TypeError(f"{name}: argnums must be an int or a non-empty tuple of ints, not "
@@ -97,6 +97,13 @@ def _at_argnums(transform: Callable, f: Any, argnums: Any, settings: dict, *args
         return f(*full, **kwargs)
     x = tuple(args[i] for i in positions) if many else args[positions[0]]
     return transform(of_chosen, x, **settings)
+
+
+def _at_first(transform: Callable, f: Any, settings: dict, *args: Any, **kwargs: Any) -> Any:
+    """``transform(f, **settings)`` at x = ``args[0]``; further arguments (f's data) held fixed."""
+    if len(args) == 1 and not kwargs:
+        return transform(f, args[0], **settings)
+    return _at_argnums(transform, f, 0, settings, *args, **kwargs)
 
 
 def _no_argnums_with_x(argnums: Any, name: str) -> None:

@@ -1,0 +1,118 @@
+"""Real programs, written the way their authors write them, run through dualdiff: training loops,
+scipy solvers, statistics and physics code, and the calling conventions they use.
+
+Each test is a regression found by such a program. Every expected value comes from an
+independent oracle: a closed form, complex step, or central differences.
+"""
+
+import numpy as np
+import pytest
+
+import dualdiff as dd
+
+
+def central_differences(f, x, h=1e-6):
+    """J[i..., j...] = ∂f_i/∂x_j by central differences, shape f(x).shape + x.shape."""
+    x = np.asarray(x, dtype=float)
+    columns = []
+    for j in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[j] = h
+        columns.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h))
+    cols = np.array(columns).reshape(x.shape + np.shape(columns[0]))
+    return np.moveaxis(cols, tuple(range(x.ndim)), tuple(range(-x.ndim, 0)))
+
+
+def complex_step(f, x, h=1e-30):
+    """The same by complex step, Im f(x + ih e_j) / h: exact to rounding for analytic f."""
+    x = np.asarray(x, dtype=float)
+    columns = []
+    for j in np.ndindex(x.shape):
+        e = np.zeros(x.shape, dtype=complex)
+        e[j] = 1j * h
+        columns.append(np.imag(f(x + e)) / h)
+    cols = np.array(columns).reshape(x.shape + np.shape(columns[0]))
+    return np.moveaxis(cols, tuple(range(x.ndim)), tuple(range(-x.ndim, 0)))
+
+
+# --- JAX's calling convention: grad(loss)(params, X, y) differentiates the first argument --------
+
+RNG = np.random.default_rng(0)
+X_DATA = RNG.normal(size=(16, 3))
+Y_DATA = (RNG.random(16) > 0.5).astype(float)
+
+
+def logistic_loss(params, X, y):
+    z = X @ params["w"] + params["b"]
+    return np.mean(np.logaddexp(0.0, z) - y * z)
+
+
+PARAMS = {"w": np.array([0.3, -0.2, 0.1]), "b": 0.05}
+
+
+def _logistic_expected():
+    # closed form: ∂/∂w mean(softplus(z) - y z) = Xᵀ(σ(z) - y)/n, ∂/∂b = mean(σ(z) - y)
+    z = X_DATA @ PARAMS["w"] + PARAMS["b"]
+    r = 1.0 / (1.0 + np.exp(-z)) - Y_DATA
+    return X_DATA.T @ r / len(r), np.mean(r)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_grad_of_f_alone_called_with_data_arguments(mode):
+    # was: TypeError "grad() got multiple values for argument 'mode'" (X went to mode)
+    gw, gb = _logistic_expected()
+    g = dd.grad(logistic_loss, mode=mode)(PARAMS, X_DATA, Y_DATA)
+    np.testing.assert_allclose(g["w"], gw, rtol=1e-12)
+    np.testing.assert_allclose(g["b"], gb, rtol=1e-12)
+
+
+def test_value_and_grad_of_f_alone_with_keyword_data():
+    # was: TypeError "value_and_grad() got an unexpected keyword argument 'X'"
+    gw, gb = _logistic_expected()
+    value, g = dd.value_and_grad(logistic_loss)(PARAMS, X=X_DATA, y=Y_DATA)
+    assert value == logistic_loss(PARAMS, X_DATA, Y_DATA)
+    np.testing.assert_allclose(g["w"], gw, rtol=1e-12)
+
+
+def test_jacobian_and_hessian_of_f_alone_with_data_arguments():
+    A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    J = dd.jacobian(lambda x, A: np.tanh(A @ x))(np.array([0.1, -0.2]), A)
+    z = A @ np.array([0.1, -0.2])
+    np.testing.assert_allclose(J, (1 - np.tanh(z) ** 2)[:, None] * A, rtol=1e-12)
+    H = dd.hessian(lambda x, c: np.sum(c * x ** 3))(np.array([1.0, 2.0]), np.array([2.0, 5.0]))
+    np.testing.assert_array_equal(H, np.diag([2.0 * 6 * 1.0, 5.0 * 6 * 2.0]))
+    assert dd.derivative(lambda t, k: np.sin(k * t))(0.0, 3.0) == 3.0
+
+
+def test_a_compiled_gradient_takes_the_data_arguments_too():
+    g = dd.compile(dd.grad(logistic_loss))
+    expected = dd.grad(logistic_loss)(PARAMS, X_DATA, Y_DATA)
+    for _ in range(2):
+        got = g(PARAMS, X_DATA, Y_DATA)
+        np.testing.assert_array_equal(got["w"], expected["w"])
+        assert got["b"] == expected["b"]
+
+
+# --- parameters as a list of (W, b) layers, as training code keeps them ------------------------
+
+def test_a_list_of_layer_tuples_says_to_pass_a_tuple():
+    layers = [(np.ones((2, 3)), np.ones(3)), (np.ones((3, 1)), np.ones(1))]
+    # was: numpy's ValueError "setting an array element with a sequence ... inhomogeneous shape"
+    with pytest.raises(TypeError, match=r"list of tuples.*pass them as a tuple"):
+        dd.grad(lambda p: 0.0)(layers)
+    with pytest.raises(TypeError, match=r"list of dicts.*pass them as a tuple"):
+        dd.grad(lambda p: 0.0, [{"w": 1.0}, {"w": 2.0}])
+    # ... and what it says to do works, the gradient nested as the parameters were
+    def mlp_loss(layers, x):
+        h = x
+        for W, b in layers:
+            h = np.tanh(h @ W + b)
+        return np.sum(h ** 2)
+    x = np.array([[0.5, -1.0]])
+    params = ((0.1 * np.arange(6.0).reshape(2, 3), np.zeros(3)),
+              (0.2 * np.ones((3, 1)), np.array([0.1])))
+    g = dd.grad(mlp_loss)(tuple(params), x)
+    W0 = params[0][0]
+    expected = central_differences(lambda W: mlp_loss(((W, params[0][1]), params[1]), x), W0)
+    assert g[0][0].shape == W0.shape and g[1][1].shape == (1,)
+    np.testing.assert_allclose(g[0][0], expected, rtol=1e-7, atol=1e-10)
