@@ -359,11 +359,27 @@ def svd(a: Value, full_matrices: bool = True, compute_uv: bool = True,
         raise ValueError("svd with full_matrices=True of a non-square matrix is not supported on "
                          "traced values (the extra columns are not determined by a); pass "
                          "full_matrices=False")
-    # hermitian=True only picks a faster LAPACK route in numpy; the general SVD is a valid one.
+    if hermitian and is_traced(a):
+        a = _hermitian_input("svd", a)
     u, s, v = _svd_parts(bind1(SVD, a), m)
     if not compute_uv:
         return s
     return SVDResult(u, s, _mT(v))
+
+
+def _hermitian_input(name: str, a: Value) -> Value:
+    """The symmetric matrix numpy's hermitian=True route reads (eigh of the lower triangle).
+
+    numpy computes svd and pinv with hermitian=True from eigh(a), which reads only the lower
+    triangle, so the function differentiated is that of the lower triangle: the general SVD
+    of a itself would give another value for a non-symmetric a, and another derivative along
+    non-symmetric directions even where a is symmetric.
+    """
+    shape = shape_of(a)
+    if shape[-1] != shape[-2]:
+        raise ValueError(f"{name} with hermitian=True needs square matrices, not {shape[-2:]} "
+                         f"(numpy reads them with eigh)")
+    return _from_triangle(a, False, a)
 
 
 def svdvals(x: Value, /) -> Value:
@@ -485,6 +501,9 @@ PINV = register(Primitive("pinv", lambda a: np.linalg.pinv(a), _pinv_jvp, _pinv_
                           needs="both", complex="real", doc="Golub–Pereyra at full rank (rank-deficient input refused)"))
 
 
+_NO_RTOL = object()  # pinv's rtol not given (numpy's own default marker is private)
+
+
 def _rank_deficient(a: Value, rcond: Optional[float] = None) -> bool:
     s = np.linalg.svd(stop_gradient(a), compute_uv=False)
     if s.size == 0:
@@ -501,18 +520,28 @@ def _require_full_rank(name: str, a: Value, rcond: Optional[float] = None) -> No
             f"matrices of full rank")
 
 
-def pinv(a: Value, rcond: Optional[float] = None, hermitian: bool = False) -> Value:
+def pinv(a: Value, rcond: Optional[float] = None, hermitian: bool = False, *,
+         rtol: Any = _NO_RTOL) -> Value:
     """The Moore-Penrose pseudo-inverse (..., m, n) -> (..., n, m), as np.linalg.pinv.
 
-    Differentiated at matrices of full rank (rank-deficient ones raise a ValueError).
+    Differentiated at matrices of full rank (rank-deficient ones raise a ValueError). numpy 2's
+    ``rtol`` is read as numpy reads it (the cut-off relative to the largest singular value;
+    None: max(m, n)·eps). With ``hermitian=True`` only the lower triangle is read, as numpy
+    reads it.
 
     >>> import dualdiff as dd, numpy as np
     >>> dd.linalg.pinv(np.array([[1.0], [1.0]]))
     array([[0.5, 0.5]])
     """
-    _check_matrix("pinv", a)
+    shape = _check_matrix("pinv", a)
+    if rtol is not _NO_RTOL:
+        if rcond is not None:
+            raise ValueError("pinv: rtol and rcond can't be both set (as numpy)")
+        rcond = max(shape[-2:]) * _eps(a) if rtol is None else rtol
     if not is_traced(a) and (rcond is not None or hermitian or _rank_deficient(a, rcond)):
         return np.linalg.pinv(a, rcond=1e-15 if rcond is None else rcond, hermitian=hermitian)
+    if hermitian:
+        a = _hermitian_input("pinv", a)
     _require_full_rank("pinv", a, rcond)
     return bind1(PINV, a)
 

@@ -481,7 +481,12 @@ def std(x: Value, axis: Axis = None, ddof: float = 0, keepdims: bool = False) ->
     >>> float(dd.std([1.0, 3.0]))
     1.0
     """
-    return sqrt(var(x, axis, ddof, keepdims))
+    v = var(x, axis, ddof, keepdims)
+    if ddof < 1 and _count(shape_of(x), norm_axes(axis, len(shape_of(x)))) == 1:
+        # One value per result: its centred value is exactly 0, so var is the constant 0 with
+        # derivative 0, which is also std's (sqrt's 1/(2·sqrt 0) would make it 0·inf = nan).
+        return v
+    return sqrt(v)
 
 
 def average(x: Value, axis: Axis = None, weights: Value = None, returned: bool = False,

@@ -1,0 +1,148 @@
+"""autograd's and JAX's own gradient tests, re-expressed against dualdiff with our oracles.
+
+tests/peer_cases.py lists what their suites differentiate (function, arguments, shapes, dtypes,
+keyword arguments); tests/peer_checks.py checks each case in both modes and to second order
+against central differences and the dot-product test. Every case must pass, or be one of the
+refusals listed below, raising a TypeError or ValueError that says why and what to use instead
+(never a wrong number, never Python's or numpy's generic message). Then the regressions this
+survey found, each against an oracle independent of dualdiff.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import dualdiff as dd
+from dualdiff.rules import elementwise
+
+from oracles import central_difference_jacobian
+from peer_cases import CASES
+from peer_checks import check
+
+# (case-name pattern, message pattern): what dualdiff refuses, on purpose, with its reason.
+REFUSED = [
+    (r"of a (list|tuple) of traced|np\.array|np\.asarray|np\.[rc]_|np\.int64",
+     r"would drop its derivative.*(dd\.stack|np\.concatenate)"),
+    (r"^spacing ", r"numpy\.spacing has no dualdiff rule"),
+    (r"^pinv of low rank xᵀx \(5, [67]\)", r"rank-deficient; the pseudo-inverse is not differentiable"),
+    (r"^(slogdet|eigh|eigvalsh|cholesky|svd|pinv|norm)\b.*complex",
+     r"of complex (matrices|values) is not supported"),
+    (r"^eigvals complex", r"the eigenvalues of a general matrix are complex"),
+    (r"^eig(vals)?\b", r"the eigenvalues of a general matrix are complex"),
+    (r"^svd \.S$", r"full_matrices=True of a non-square matrix.*pass full_matrices=False"),
+    (r"^tensor(solve|inv)", r"reshape to a matrix and use np\.linalg\.inv / np\.linalg\.solve"),
+    (r"^matrix_transpose$|^\.mT$", r"no dualdiff rule|not available on a dualdiff"),
+]
+
+
+def _refusal(name):
+    for pattern, message in REFUSED:
+        if re.search(pattern, name):
+            return message
+    return None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::DeprecationWarning")
+@pytest.mark.parametrize("name, f, args, options", CASES, ids=[c[0] for c in CASES])
+def test_peer_case(name, f, args, options):
+    out = check(f, args, **options)
+    if out.status == "numpy":
+        pytest.skip(out.message)  # numpy itself refuses these arguments: nothing to compare
+    refused = _refusal(name)
+    if refused is None:
+        assert out.status == "pass", out.message
+    else:
+        assert out.status == "error", f"{name} is listed as refused but gave {out.status}: update REFUSED"
+        assert isinstance(out.error, (TypeError, ValueError)), out.message
+        assert re.search(refused, str(out.error)), out.message
+
+
+# --- the checker must be able to fail ---------------------------------------------------------
+
+def test_the_checker_catches_a_wrong_partial():
+    bad_sin = elementwise("peers_bad_sin", np.sin, [lambda x, out: np.sin(x)], needs="args",
+                          register=False)
+    out = check(lambda x: bad_sin(x), [np.array([0.3, 1.2])])
+    assert out.status == "wrong" and "forward" in out.message
+
+
+def test_the_checker_catches_a_wrong_second_derivative():
+    # x³ whose derivative rule is right but not differentiable again in the right way: a rule
+    # written with plain numpy (3x² of the primal) drops the second derivative.
+    cube = elementwise("peers_flat_cube", lambda x: x ** 3,
+                       [lambda x, out: 3.0 * np.square(getattr(x, "primal", x))], needs="args",
+                       register=False)
+    out = check(lambda x: cube(x), [np.array([0.7, -1.1])])
+    assert out.status == "wrong" and "second order" in out.message
+
+
+def test_the_checker_passes_a_correct_function_and_reports_numpy_refusals():
+    assert check(lambda x, y: np.sin(x) * y, [np.array([0.3, 1.2]), 2.0]).status == "pass"
+    assert check(np.logaddexp, [1j, 2.0]).status == "numpy"
+
+
+# --- regressions found by the survey ------------------------------------------------------------
+
+A_NONSYM = np.array([[2.0, 1.0, 0.5], [5.0, 3.0, -1.0], [0.3, -2.0, 4.0]])
+
+
+def _lower_symmetric(a):
+    return np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_pinv_hermitian_reads_the_lower_triangle_as_numpy(mode):
+    # numpy's pinv(a, hermitian=True) is the pseudo-inverse of the matrix its eigh reads (the
+    # lower triangle mirrored): the value, and the derivative along every direction, are those.
+    f = lambda a: np.linalg.pinv(a, hermitian=True)
+    want_value = np.linalg.pinv(_lower_symmetric(A_NONSYM))
+    assert np.allclose(f(A_NONSYM), want_value)
+    J = dd.jacobian(f, A_NONSYM, mode=mode)
+    assert np.allclose(dd.jvp(f, A_NONSYM, np.ones((3, 3)))[0], want_value, rtol=1e-12, atol=1e-12)
+    assert np.allclose(J, central_difference_jacobian(f, A_NONSYM), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_svd_hermitian_reads_the_lower_triangle_as_numpy(mode):
+    f = lambda a: np.linalg.svd(a, hermitian=True, compute_uv=False)
+    value = dd.jvp(f, A_NONSYM, np.ones((3, 3)))[0]
+    assert np.allclose(value, np.linalg.svd(A_NONSYM, hermitian=True, compute_uv=False), rtol=1e-12)
+    J = dd.jacobian(f, A_NONSYM, mode=mode)
+    assert np.allclose(J, central_difference_jacobian(f, A_NONSYM), rtol=1e-6, atol=1e-8)
+
+
+def test_svd_hermitian_of_a_non_square_matrix_is_refused():
+    with pytest.raises(ValueError, match="hermitian=True needs square matrices"):
+        dd.jvp(lambda a: np.linalg.svd(a, hermitian=True, compute_uv=False), np.ones((2, 3)), np.ones((2, 3)))
+
+
+def test_pinv_takes_numpy_2s_rtol():
+    a = np.array([[2.0, 1.0], [5.0, 3.0]])
+    for rtol in (None, 1e-3):
+        y, t = dd.jvp(lambda x: np.linalg.pinv(x, rtol=rtol), a, np.eye(2))
+        assert np.allclose(y, np.linalg.pinv(a, rtol=rtol), rtol=1e-13)
+        want = central_difference_jacobian(lambda x: np.linalg.pinv(x, rtol=rtol), a)
+        assert np.allclose(t, np.einsum("ijkl,kl->ij", want, np.eye(2)), rtol=1e-6)
+    with pytest.raises(ValueError, match="rtol and rcond can't be both set"):
+        dd.jvp(lambda x: np.linalg.pinv(x, rcond=1e-3, rtol=1e-3), a, np.eye(2))
+
+
+@pytest.mark.parametrize("x, axis", [(2.5, None), (np.array(0.3), None), (np.ones((3, 1)), 1),
+                                     (np.arange(3.0).reshape(1, 3), 0), (0.4 + 0.1j, None),
+                                     (np.float32(1.5), None)])
+def test_std_over_one_value_has_derivative_zero(x, axis):
+    # One value per result: std is identically 0 there, so its derivative is 0 (it was
+    # 0·(1/0) = nan, from sqrt at 0), in both modes and to second order.
+    f = lambda x: np.sum(np.std(x, axis=axis))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero on the way either
+        g_rev = dd.grad(f, x)
+        g_fwd = dd.grad(f, x, mode="forward")
+        h = dd.hvp(f, x, np.ones_like(x)) if np.isrealobj(x) else 0.0
+    assert np.all(g_rev == 0) and np.all(g_fwd == 0) and np.all(np.asarray(h) == 0)
+    assert np.asarray(g_rev).dtype == np.result_type(np.asarray(x).dtype, np.float32)
+    assert np.std(x, axis=axis).shape == np.shape(dd.jvp(lambda x: np.std(x, axis=axis), x, x)[0])
