@@ -19,7 +19,7 @@ import numpy as np
 from . import rules as F
 from .rules.table import norm_axes
 from .rules.ufuncs import divmod_ as _divmod
-from .rules import assembly as _assembly, cumulative as _cumulative
+from .rules import assembly as _assembly, cumulative as _cumulative, indexing as _indexing
 from .rules import masked_reductions as _masked_reductions
 from .primitives import concrete, is_traced, shape_of, stop_gradient
 
@@ -638,6 +638,7 @@ FUNCTION_RULES.update({
     np.triu_indices_from: no_derivative(np.triu_indices_from, "Index arrays (from the shape alone)."),
     np.diag_indices_from: no_derivative(np.diag_indices_from, "Index arrays (from the shape alone)."),
 })
+FUNCTION_RULES[np.lib.stride_tricks.sliding_window_view] = _indexing.sliding_window_view
 if hasattr(np, "unstack"):  # numpy >= 2.1
     FUNCTION_RULES[np.unstack] = F.unstack
 if hasattr(np, "astype"):  # numpy >= 2.1: the function form of x.astype

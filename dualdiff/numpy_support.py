@@ -51,7 +51,7 @@ def _numpy_name(obj: Any) -> str:
     module = getattr(obj, "__module__", None) or "numpy"
     if isinstance(obj, np.ufunc) or module.startswith("numpy._core") or module in ("numpy", "numpy.core"):
         return f"np.{name}"
-    if module.startswith("numpy.lib"):
+    if module.startswith("numpy.lib") and getattr(np, name, None) is obj:
         return f"np.{name}"
     return module.replace("numpy", "np", 1) + "." + name
 

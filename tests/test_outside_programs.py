@@ -116,3 +116,68 @@ def test_a_list_of_layer_tuples_says_to_pass_a_tuple():
     expected = central_differences(lambda W: mlp_loss(((W, params[0][1]), params[1]), x), W0)
     assert g[0][0].shape == W0.shape and g[1][1].shape == (1,)
     np.testing.assert_allclose(g[0][0], expected, rtol=1e-7, atol=1e-10)
+
+
+# --- a small CNN: convolution by sliding windows and einsum, max-pooling, softmax ---------------
+
+def _cnn_loss(kernels, images, labels):
+    windows = np.lib.stride_tricks.sliding_window_view(images, (3, 3), axis=(1, 2))
+    maps = np.maximum(np.einsum("nijkl,ckl->ncij", windows, kernels), 0.0)  # (n, c, 4, 4)
+    pooled = maps.reshape(len(images), 2, 2, 2, 2, 2).max(axis=(3, 5))      # 2×2 max-pool
+    logits = pooled.reshape(len(images), -1) @ np.linspace(-1.0, 1.0, 8 * 3).reshape(8, 3)
+    logp = logits - dd.logsumexp(logits, axis=1, keepdims=True)
+    return -np.mean(logp[np.arange(len(labels)), labels])
+
+
+CNN_IMAGES = np.random.default_rng(1).normal(size=(3, 6, 6))
+CNN_KERNELS = np.random.default_rng(2).normal(size=(2, 3, 3))
+CNN_LABELS = np.array([0, 2, 1])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_convolution_by_sliding_windows(mode):
+    # was: "sliding_window_view has no dualdiff rule" for traced images
+    g_k = dd.grad(_cnn_loss, mode=mode)(CNN_KERNELS, CNN_IMAGES, CNN_LABELS)
+    g_x = dd.grad(_cnn_loss, argnums=1, mode=mode)(CNN_KERNELS, CNN_IMAGES, CNN_LABELS)
+    np.testing.assert_allclose(
+        g_k, central_differences(lambda k: _cnn_loss(k, CNN_IMAGES, CNN_LABELS), CNN_KERNELS),
+        rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        g_x, central_differences(lambda x: _cnn_loss(CNN_KERNELS, x, CNN_LABELS), CNN_IMAGES),
+        rtol=1e-6, atol=1e-9)
+
+
+def test_sliding_windows_are_numpys_values_and_overlaps_add_up():
+    from numpy.lib.stride_tricks import sliding_window_view
+    x = np.arange(12.0).reshape(3, 4)
+    for args in [((2, 2),), (2, 1), ((2, 3), (1, 0)), (3, 0)]:
+        value, tangent = dd.jvp(lambda z: sliding_window_view(z, *args), x, np.ones_like(x))
+        np.testing.assert_array_equal(value, sliding_window_view(x, *args))
+        assert tangent.shape == value.shape
+    # each element is counted once per window that holds it: 1, 2, 2, 1 for width 3 over 4
+    np.testing.assert_array_equal(
+        dd.grad(lambda z: np.sum(sliding_window_view(z, 3)))(np.ones(4)), [1.0, 2.0, 2.0, 1.0])
+    # second order: Σ x_i x_{i+1} has Hessian ones on the off-diagonals
+    H = dd.hessian(lambda z: np.sum(sliding_window_view(z, 2).prod(axis=-1)))(np.arange(3.0))
+    np.testing.assert_array_equal(H, [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    assert dd.grad(lambda z: np.sum(sliding_window_view(z, 2)))(np.ones(3, np.float32)).dtype \
+        == np.float32
+    with pytest.raises(ValueError, match="window shape cannot be larger"):  # numpy's own check
+        dd.grad(lambda z: np.sum(sliding_window_view(z, 5)))(np.ones(3))
+    with pytest.raises(TypeError, match="writeable=True"):
+        dd.grad(lambda z: np.sum(sliding_window_view(z, 2, writeable=True)))(np.ones(3))
+
+
+def test_a_compiled_convolution_gradient_is_eagers_bitwise():
+    # With the images differentiated too, eager and compiled code both gather the windows.
+    g = dd.grad(_cnn_loss, argnums=(0, 1))
+    compiled = dd.compile(g)
+    expected = g(CNN_KERNELS, CNN_IMAGES, CNN_LABELS)
+    for _ in range(2):
+        got = compiled(CNN_KERNELS, CNN_IMAGES, CNN_LABELS)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+    # Images held fixed: eager code hands np.einsum numpy's strided view of them, the compiled
+    # code (which records every argument) a gathered copy, and einsum's sums round by layout.
+    got = dd.compile(dd.grad(_cnn_loss))(CNN_KERNELS, CNN_IMAGES, CNN_LABELS)
+    np.testing.assert_allclose(got, expected[0], rtol=1e-14, atol=1e-16)

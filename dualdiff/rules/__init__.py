@@ -8,7 +8,7 @@ Every derivative dualdiff knows is written exactly once, in the family module wh
 | ``shape.py`` | reshape, transpose, broadcast_to, sum (broadcasting's transpose), sum_to; moveaxis, atleast_nd, tile |
 | ``complex_parts.py`` | real, imag, conj, angle: the parts of a complex number; real_if_close |
 | ``partials.py`` | ``elementwise()``: an elementwise entry's partials turned into both rules |
-| ``indexing.py`` | getitem and its transpose index_add; flip, rot90, take, take_along_axis, diagonal, repeat |
+| ``indexing.py`` | getitem and its transpose index_add; flip, rot90, take, take_along_axis, diagonal, repeat, sliding_window_view |
 | ``assembly.py`` | stack, concatenate, where; the stacks and splits, roll, pad, diag, tril/triu, select, choose, index_update |
 | ``sorting.py`` | sort and partition: the permutation from the values, the derivative following it |
 | ``ufuncs.py`` | arithmetic, exp/log, trigonometry, activations, maximum/minimum, the other ufuncs, clip |

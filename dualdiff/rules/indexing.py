@@ -7,6 +7,7 @@ the helpers below keep track of that.
 
 from __future__ import annotations
 
+import math
 from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
@@ -303,6 +304,34 @@ def take(x: Value, indices: Any, axis: Optional[int] = None) -> Value:
     if axis is None:
         return getitem(reshape(x, (-1,)), indices)
     return getitem(x, _along(_axis(axis, len(shape_of(x))), indices))
+
+
+def sliding_window_view(x: Value, window_shape: Any, axis: Any = None, *,
+                        subok: bool = False, writeable: bool = False) -> Value:
+    """Every window of x of ``window_shape`` (along ``axis``), as
+    ``np.lib.stride_tricks.sliding_window_view``: shape x's, each windowed axis shortened to
+    ``n - w + 1``, then the window's axes.
+
+    numpy returns a read-only view; for a traced x the windows are a gather of x's elements
+    (the same values), so a convolution written with them is differentiable, and an element
+    that several windows share has its derivative summed over them.
+
+    >>> import dualdiff as dd
+    >>> dd.grad(lambda x: dd.sum(sliding_window_view(x, 2)), [1.0, 2.0, 3.0])
+    array([1., 2., 1.])
+    """
+    if not is_traced(x):
+        return np.lib.stride_tricks.sliding_window_view(
+            np.asarray(x), window_shape, axis, subok=subok, writeable=writeable)
+    if writeable:
+        raise TypeError("sliding_window_view(..., writeable=True) lets numpy write through the "
+                        "windows into x, which a traced value's windows (a gather) cannot; "
+                        "build the result from the windows instead")
+    shape = shape_of(x)
+    # numpy checks the arguments and finds which element each window position reads
+    positions = np.lib.stride_tricks.sliding_window_view(
+        np.arange(math.prod(shape)).reshape(shape), window_shape, axis)
+    return getitem(reshape(x, (-1,)), positions)
 
 
 def _int_index(indices: Any, name: str) -> Any:
