@@ -13,6 +13,7 @@ dualdiff function each numpy name lands in is :mod:`dualdiff.numpy_dispatch`'s.
 
 from __future__ import annotations
 
+import dis
 import operator
 import sys
 from typing import Any, Callable, Iterator, Optional
@@ -281,7 +282,8 @@ _CONVERSION_ADVICE = (
      "special)"),
     ("scipy.", None,
      "scipy's functions make their inputs plain arrays. scipy.special's ufuncs work on traced "
-     "values (see dd.special); otherwise compute with numpy functions, which dualdiff "
+     "values (see dd.special), and so do np.linalg's functions (np.linalg.solve(L, b) in place "
+     "of scipy.linalg's solve_triangular or cho_solve, np.linalg.cholesky of cho_factor); otherwise compute with numpy functions, which dualdiff "
      "differentiates, or call scipy outside the differentiated function"),
     ("numpy._core.numeric", ("full",),
      "np.full(shape, v) with a traced v: write v * np.ones(shape)"),
@@ -300,6 +302,14 @@ _GENERIC_ADVICE = ("A traced value already acts as an array: drop np.asarray/np.
                    "take .primal for the plain value alone")
 
 
+_LIBRARIES = ("numpy.", "scipy.", "dualdiff.")
+_STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+_ASSIGNMENT_ADVICE = ("Assigning it into a plain numpy array (y = np.zeros(n); y[i:j] = x) "
+                      "cannot hold its derivative: build the array with dd.stack or "
+                      "np.concatenate, or assign into a traced array instead (y = x * 0.0; "
+                      "y[i:j] = ...), which dualdiff records")
+
+
 def _conversion_hint(frame: Any) -> str:
     """What to write instead of the call that asked for a plain array, from the callers' frames
     (the most specific advice any of them matches: scipy's logsumexp asks through a helper)."""
@@ -307,7 +317,12 @@ def _conversion_hint(frame: Any) -> str:
     for _ in range(12):
         if frame is None:
             break
-        callers.append((frame.f_globals.get("__name__", ""), frame.f_code.co_name))
+        module = frame.f_globals.get("__name__", "")
+        callers.append((module, frame.f_code.co_name))
+        if not module.startswith(_LIBRARIES):  # the user's own call: the ones above it did not ask
+            if frame.f_code.co_code[frame.f_lasti] == _STORE_SUBSCR:  # y[1:] = x, y a plain array
+                return _ASSIGNMENT_ADVICE
+            break
         frame = frame.f_back
     for prefix, names, advice in _CONVERSION_ADVICE:
         for module, name in callers:

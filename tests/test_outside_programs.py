@@ -181,3 +181,48 @@ def test_a_compiled_convolution_gradient_is_eagers_bitwise():
     # code (which records every argument) a gathered copy, and einsum's sums round by layout.
     got = dd.compile(dd.grad(_cnn_loss))(CNN_KERNELS, CNN_IMAGES, CNN_LABELS)
     np.testing.assert_allclose(got, expected[0], rtol=1e-14, atol=1e-16)
+
+
+# --- what a refused conversion says is what the user's own line should become ------------------
+
+def test_np_array_in_a_function_scipy_calls_gets_the_advice_for_np_array():
+    optimize = pytest.importorskip("scipy.optimize")
+
+    def F(x):  # the user's np.array, called by scipy's root finder: not scipy's conversion
+        return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0, 0.5 * (x[1] - x[0]) ** 3 + x[1]])
+    with pytest.raises(TypeError, match=r"drop np\.asarray/np\.array around it.*dd\.stack") as e:
+        optimize.root(F, [0.0, 0.0], jac=dd.jacobian(F))
+    assert "scipy's functions" not in str(e.value)
+
+
+def test_slice_assignment_into_a_plain_array_says_so():
+    def f(x):
+        y = np.zeros(3)
+        y[1:] = x[:-1] ** 2
+        return np.sum(y)
+    with pytest.raises(TypeError, match=r"Assigning it into a plain numpy array.*y = x \* 0\.0"):
+        dd.grad(f)(np.ones(3))
+
+    def g(x):  # ... and what it says to do works: d/dx Σ x_{:-1}² = 2x, 0 for the last
+        y = x * 0.0
+        y[1:] = x[:-1] ** 2
+        return np.sum(y)
+    np.testing.assert_array_equal(dd.grad(g)(np.array([1.0, 2.0, 3.0])), [2.0, 4.0, 0.0])
+
+
+def test_scipy_linalg_in_a_gaussian_process_is_pointed_to_np_linalg():
+    linalg = pytest.importorskip("scipy.linalg")
+    t = np.linspace(0.0, 1.0, 5)
+    y = np.sin(3 * t)
+
+    def nll(log_ell, solve_triangular):
+        K = np.exp(-0.5 * (t[:, None] - t[None, :]) ** 2 / np.exp(2 * log_ell)) + 0.1 * np.eye(5)
+        L = np.linalg.cholesky(K)
+        alpha = solve_triangular(L, y)
+        return 0.5 * alpha @ alpha + np.sum(np.log(np.diag(L)))
+    with pytest.raises(TypeError, match=r"scipy's functions make .*np\.linalg\.solve\(L, b\)"):
+        dd.grad(lambda a: nll(a, lambda L, b: linalg.solve_triangular(L, b, lower=True)))(0.1)
+    # what it says to write, against central differences
+    fixed = lambda a: nll(a, np.linalg.solve)
+    np.testing.assert_allclose(dd.grad(fixed)(0.1), central_differences(fixed, 0.1),
+                               rtol=1e-7)
