@@ -690,6 +690,7 @@ _TENSOR_SOLVE = ("reshape to a matrix and use np.linalg.inv / np.linalg.solve, w
 UNSUPPORTED[np.copyto] = ("it writes a value into a plain array in place (so do np.full(shape, c) "
                           "and np.full_like(plain_array, c) with a traced c). Build the value "
                           "instead: dd.broadcast_to(c, shape), or np.full_like(traced, c)")
+FUNCTION_RULES[np.matrix_transpose] = _linalg.matrix_transpose  # numpy 2's top-level name
 UNSUPPORTED.update({np.linalg.eig: _GENERAL_EIG, np.linalg.eigvals: _GENERAL_EIG,
                     np.linalg.tensorinv: _TENSOR_SOLVE, np.linalg.tensorsolve: _TENSOR_SOLVE})
 FUNCTION_RULES.update({
@@ -893,6 +894,10 @@ for _fn, _note in [
     (np.isclose, "Booleans: where the values are close, as np.isclose (plain)."),
     (np.array_equal, "Whether the values are equal (plain)."),
     (np.array_equiv, "Whether the values are equal after broadcasting (plain)."),
+    (np.all, "Whether all values are nonzero (plain)."),
+    (np.any, "Whether any value is nonzero (plain)."),
+    (np.isin, "Booleans: which values are in the test values (plain)."),
+    (np.lexsort, "The indices that sort by several keys (plain)."),
     (np.shape, "The primal's shape."), (np.ndim, "The primal's number of axes."),
     (np.size, "The primal's number of elements (along ``axis`` if given)."),
     (np.result_type, "The dtype numpy's promotion gives the primals."),

@@ -482,6 +482,11 @@ class Traced:
         """The axes reversed, as ndarray.T."""
         return F.transpose(self)
 
+    @property
+    def mT(self):
+        """Each matrix of a stack transposed (the last two axes swapped), as ndarray.mT."""
+        return F.linalg.matrix_transpose(self)
+
     def transpose(self, *axes):
         """The axes permuted (reversed by default), as ndarray.transpose."""
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):

@@ -742,7 +742,17 @@ case("x.min(initial=)", lambda x: x.min(initial=0.5), [R(5)])
 case("x.sum(where=)", lambda x: x.sum(where=np.array([True, False, True])), [R(3)])
 case("x.astype(float32)", lambda x: x.astype(np.float32), [R(3)], order=1, rtol=1e-3, atol=1e-3)
 case("x.squeeze(axis=0)", lambda x: x.squeeze(axis=0), [R(1, 3)])
-case("x.flat-free: x.item() refused?", None, [])
+case("np.all and np.any gate a value", lambda x: x * np.all(x) + x * np.any(x > 1.0), [R(4)])
+case("np.isin mask", lambda x: np.where(np.isin(x, x[:2]), x, 2.0 * x), [R(4)])
+case("np.lexsort order", lambda x, y: x[np.lexsort((y, x))], [R(4), R(4)])
+for o in (None, 1, 2, 3, -1, np.inf, -np.inf):  # (p < 1 has an infinite partial at 0)
+    case(f"norm vector ord={o} complex with an entry 0", partial(np.linalg.norm, ord=o),
+         [np.array([1 + 2j, 0j, -3 + 0.5j])], order=1)
+    case(f"norm vector ord={o} with an entry 0", partial(np.linalg.norm, ord=o), [np.array([1.5, 0.0, -3.0])], order=1)
+for o in ("fro", 1, -1, np.inf, -np.inf):
+    case(f"norm matrix ord={o} complex", partial(np.linalg.norm, ord=o), [C(4, 3)])
+case("vector_norm complex axis=0", partial(np.linalg.vector_norm, axis=0, ord=3), [C(3, 4)])
+case("matrix_norm complex", np.linalg.matrix_norm, [C(2, 3, 4)])
 
 CASES = [c for c in CASES if c[1] is not None]
 case("np.array([x, x*1, x+2.5]) (autograd's idiom)", lambda x: np.array([x, x * 1.0, x + 2.5]), [3.0])

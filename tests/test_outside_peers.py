@@ -29,13 +29,13 @@ REFUSED = [
      r"would drop its derivative.*(dd\.stack|np\.concatenate)"),
     (r"^spacing ", r"numpy\.spacing has no dualdiff rule"),
     (r"^pinv of low rank xᵀx \(5, [67]\)", r"rank-deficient; the pseudo-inverse is not differentiable"),
-    (r"^(slogdet|eigh|eigvalsh|cholesky|svd|pinv|norm)\b.*complex",
+    (r"^(slogdet|eigh|eigvalsh|cholesky|svd|pinv)\b.*complex",
      r"of complex (matrices|values) is not supported"),
+    (r"^norm nuc.*complex", r"ord='nuc' of complex matrices \(their singular values\) is not supported"),
     (r"^eigvals complex", r"the eigenvalues of a general matrix are complex"),
     (r"^eig(vals)?\b", r"the eigenvalues of a general matrix are complex"),
     (r"^svd \.S$", r"full_matrices=True of a non-square matrix.*pass full_matrices=False"),
     (r"^tensor(solve|inv)", r"reshape to a matrix and use np\.linalg\.inv / np\.linalg\.solve"),
-    (r"^matrix_transpose$|^\.mT$", r"no dualdiff rule|not available on a dualdiff"),
 ]
 
 
@@ -146,3 +146,88 @@ def test_std_over_one_value_has_derivative_zero(x, axis):
     assert np.all(g_rev == 0) and np.all(g_fwd == 0) and np.all(np.asarray(h) == 0)
     assert np.asarray(g_rev).dtype == np.result_type(np.asarray(x).dtype, np.float32)
     assert np.std(x, axis=axis).shape == np.shape(dd.jvp(lambda x: np.std(x, axis=axis), x, x)[0])
+
+
+@pytest.mark.parametrize("ord", [-1, -0.5, -2, -3])
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_norm_of_negative_order_with_an_entry_zero_is_numpys_zero(ord, mode):
+    # numpy: 0 ** p = inf for p < 0, so the sum is inf and the norm 0. The zero entry was left out
+    # of the sum, giving the norm of the others (0.75 for ord=-1 here): a wrong value.
+    x = np.array([1.0, 0.0, -3.0])
+    with np.errstate(divide="ignore"):
+        want = np.linalg.norm(x, ord=ord)
+    assert want == 0.0
+    f = lambda x: np.linalg.norm(x, ord=ord)
+    value, g = dd.value_and_grad(f, x, mode=mode)
+    assert float(value) == 0.0 and np.all(g == 0)
+    # away from a zero entry, the same code against central differences
+    y = np.array([1.0, 0.5, -3.0])
+    assert np.allclose(dd.grad(f, y, mode=mode), central_difference_jacobian(f, y), rtol=1e-7)
+
+
+COMPLEX_VEC = np.array([1 + 2j, -0.5 + 0.25j, -3 + 0.5j])
+
+
+def _grad_by_differences(f, z, h=1e-6):
+    """∂f/∂x − i·∂f/∂y of a real f of complex z (JAX's convention), by central differences."""
+    g = np.zeros(z.shape, dtype=complex)
+    for k in range(z.size):
+        e = np.zeros(z.size, dtype=complex)
+        e[k] = h
+        e = e.reshape(z.shape)
+        g.flat[k] = (f(z + e) - f(z - e)) / (2 * h) - 1j * (f(z + 1j * e) - f(z - 1j * e)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("ord", [None, 1, 2, 3, 0.5, -1, np.inf, -np.inf, 0])
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_vector_norms_of_complex_values(ord, mode):
+    # They were refused ("norm of complex values is not supported"): numpy's value, and the
+    # gradient of the real norm of z in JAX's convention, against central differences.
+    f = lambda z: np.linalg.norm(z, ord=ord)
+    value, g = dd.value_and_grad(f, COMPLEX_VEC, mode=mode)
+    assert np.isclose(float(value), f(COMPLEX_VEC), rtol=1e-14)
+    assert np.asarray(value).dtype == np.float64
+    assert np.allclose(g, _grad_by_differences(f, COMPLEX_VEC), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("ord", ["fro", 1, -1, np.inf, -np.inf])
+def test_matrix_norms_of_complex_values(ord):
+    z = np.outer(COMPLEX_VEC, COMPLEX_VEC[::-1] + 0.5)
+    f = lambda z: np.linalg.norm(z, ord=ord)
+    value, g = dd.value_and_grad(f, z)
+    assert np.isclose(float(value), f(z), rtol=1e-14)
+    assert np.allclose(g, _grad_by_differences(f, z), rtol=1e-7, atol=1e-9)
+    assert np.allclose(dd.grad(f, z, mode="forward"), g, rtol=1e-12)
+
+
+def test_singular_value_norms_of_complex_matrices_are_refused_in_words():
+    for ord in (2, -2, "nuc"):
+        with pytest.raises(TypeError, match="singular values.*'fro', 1, -1, inf and -inf are"):
+            dd.grad(lambda z: np.linalg.norm(z, ord=ord), np.eye(2) + 1j)
+
+
+def test_matrix_transpose_and_mT_of_numpy_2():
+    x = np.arange(12.0).reshape(2, 2, 3)
+    for f in (lambda a: np.matrix_transpose(a), lambda a: a.mT):
+        J = dd.jacobian(f, x)
+        assert np.array_equal(dd.jvp(f, x, x)[0], np.swapaxes(x, -1, -2))
+        assert np.allclose(J, central_difference_jacobian(f, x), rtol=1e-9, atol=1e-9)
+        assert np.array_equal(dd.jacobian(f, x, mode="reverse"), J)
+    with pytest.raises(ValueError, match="at least two dimensions"):
+        dd.jacobian(lambda a: a[0, 0].mT, x)
+
+
+def test_all_any_isin_lexsort_take_the_values_and_return_plain_results():
+    seen = []
+
+    def f(x):
+        seen.append((np.all(x), np.any(x > 2.0), np.isin(x, [0.5]), np.lexsort((x,))))
+        return x * np.all(x) + x[np.lexsort((x,))]
+
+    x = np.array([0.5, -1.5, 2.5])
+    J = dd.jacobian(f, x, mode="reverse")
+    assert np.allclose(J, central_difference_jacobian(f, x), rtol=1e-9, atol=1e-9)
+    got = seen[0]  # the traced call (the differences' calls come after)
+    assert [type(g) for g in got[:2]] == [np.bool_, np.bool_]
+    assert np.array_equal(got[2], [True, False, False]) and np.array_equal(got[3], [1, 0, 2])

@@ -296,6 +296,8 @@ def test_traced_types_answer_ndarray_names_without_getattr():
             getattr(x, name)
         except TypeError as e:
             assert ".primal" in str(e) and "dualdiff Dual" in str(e), name
+        except ValueError:
+            assert name == "mT", name  # as numpy's: a 0-d value has no matrix to transpose
     with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
         x.no_such_thing
 

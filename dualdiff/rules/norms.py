@@ -10,6 +10,11 @@ Conventions at the kinks (documented and tested):
 - |x| has derivative sign(x), 0 at 0 (as dd.abs), and an entry exactly 0 contributes 0 to the
   derivative of a p-norm at every order (for p < 1 the partial there is infinite);
 - a max or min over ties (ord=inf, -inf, 1, -1) takes the derivative of the first maximiser.
+
+Complex x: the 2-norm and 'fro' sum re² + im² (as numpy), so they are smooth wherever the norm
+is not 0; every other ord is that of the moduli |xᵢ| = sqrt(re² + im²), whose derivative at an
+entry exactly 0 is 0 (as |x| at 0 above). The singular-value ords (2, -2, 'nuc' of matrices)
+need the SVD of a complex matrix, which dualdiff does not differentiate.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from ..primitives import shape_of, stop_gradient
-from .ufuncs import abs, divide, multiply, power, sqrt
+from .ufuncs import abs, add, divide, multiply, power, sqrt, square
+from .complex_parts import imag, real
 from .shape import reshape, sum, transpose
 from .assembly import where
 from .indexing import getitem
@@ -45,10 +51,25 @@ def _safe_root(s: Value, p: float) -> Value:
     return where(positive, root, 0.0)
 
 
+def _squares(x: Value) -> Value:
+    """|x|² elementwise: x·x, or re² + im² for complex x (a real array either way)."""
+    if np.iscomplexobj(stop_gradient(x)):
+        return add(square(real(x)), square(imag(x)))
+    return multiply(x, x)
+
+
+def _moduli(x: Value) -> Value:
+    """|x| of complex x as a real array, with derivative 0 at an entry exactly 0; real x as it is."""
+    if np.iscomplexobj(stop_gradient(x)):
+        return _safe_root(_squares(x), 2)
+    return x
+
+
 def _vector(x: Value, ord: Any, axis: tuple) -> Value:
     """The vector norm over ``axis`` (a tuple of one axis, or all axes), keepdims=True."""
     if ord is None or ord == 2:
-        return _safe_root(sum(multiply(x, x), axis=axis, keepdims=True), 2)
+        return _safe_root(sum(_squares(x), axis=axis, keepdims=True), 2)
+    x = _moduli(x)
     if ord == 1:
         return sum(abs(x), axis=axis, keepdims=True)
     if ord in (np.inf, -np.inf):
@@ -66,21 +87,31 @@ def _vector(x: Value, ord: Any, axis: tuple) -> Value:
 
 
 def _abs_power(x: Value, p: float) -> Value:
-    """|x| ** p with derivative 0 where x = 0 (p < 1 would give inf · 0 there)."""
+    """|x| ** p with derivative 0 where x = 0 (p < 1 would give inf · 0 there).
+
+    For p < 0 an entry 0 gives inf, as numpy's 0 ** p: the sum is then inf and the norm 0 (an
+    entry 0 left out of the sum gave the norm of the others, a wrong value).
+    """
     nonzero = stop_gradient(x) != 0
-    return where(nonzero, power(abs(where(nonzero, x, 1.0)), p), 0.0)
+    return where(nonzero, power(abs(where(nonzero, x, 1.0)), p), np.inf if p < 0 else 0.0)
 
 
 def _matrix(x: Value, ord: Any, row: int, col: int) -> Value:
     """The matrix norm over axes (row, col), keepdims=True."""
     nd = len(shape_of(x))
     if ord in (None, "fro"):
-        return _safe_root(sum(multiply(x, x), axis=(row, col), keepdims=True), 2)
+        return _safe_root(sum(_squares(x), axis=(row, col), keepdims=True), 2)
+    if ord in (1, -1, np.inf, -np.inf):
+        x = _moduli(x)
     if ord in (1, -1):  # the largest (smallest) column sum of |x|
         return _pick(sum(abs(x), axis=row, keepdims=True), col, ord > 0)
     if ord in (np.inf, -np.inf):  # the largest (smallest) row sum of |x|
         return _pick(sum(abs(x), axis=col, keepdims=True), row, ord > 0)
     if ord in (2, -2, "nuc"):
+        if np.iscomplexobj(stop_gradient(x)):
+            raise TypeError(f"norm with ord={ord!r} of complex matrices (their singular values) "
+                            f"is not supported by dualdiff: the SVD of a complex matrix is not "
+                            f"differentiated; 'fro', 1, -1, inf and -inf are")
         rest = [i for i in range(nd) if i not in (row, col)]
         s = svdvals(transpose(x, tuple(rest) + (row, col)))
         ns = len(shape_of(s))
@@ -109,8 +140,6 @@ def norm(x: Value, ord: Any = None, axis: Union[None, int, Sequence[int]] = None
     >>> dd.grad(dd.linalg.norm, np.zeros(2))        # the subgradient convention at 0
     array([0., 0.])
     """
-    if np.iscomplexobj(stop_gradient(x)):
-        raise TypeError("norm of complex values is not supported by dualdiff")
     shape = shape_of(x)
     nd = len(shape)
     if axis is None:
@@ -149,8 +178,6 @@ def vector_norm(x: Value, /, *, axis: Union[None, int, Sequence[int]] = None,
     """
     shape = shape_of(x)
     axes = tuple(range(len(shape))) if axis is None else (norm_axes(axis, len(shape)) or ())
-    if np.iscomplexobj(stop_gradient(x)):
-        raise TypeError("vector_norm of complex values is not supported by dualdiff")
     rest = tuple(i for i in range(len(shape)) if i not in axes)
     flat = reshape(transpose(x, rest + axes), tuple(shape[i] for i in rest) + (-1,))
     out = _vector(flat, ord, (len(rest),))
