@@ -226,3 +226,31 @@ def test_scipy_linalg_in_a_gaussian_process_is_pointed_to_np_linalg():
     fixed = lambda a: nll(a, np.linalg.solve)
     np.testing.assert_allclose(dd.grad(fixed)(0.1), central_differences(fixed, 0.1),
                                rtol=1e-7)
+
+
+# --- residual vectors assembled from pieces, as least-squares code writes them ---------------
+
+def _rosenbrock_residuals(x):
+    return np.concatenate([10.0 * (x[1:] - x[:-1] ** 2), [1.0 - x[0]]])
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_concatenate_a_list_holding_a_traced_number(mode):
+    # was: "converting a Dual to a numpy array" for the [1.0 - x[0]] numpy reads as an array
+    x = np.array([0.3, 0.7, 1.1])
+    J = dd.jacobian(_rosenbrock_residuals, mode=mode)(x)
+    expected = np.array([[-20 * x[0], 10.0, 0.0], [0.0, -20 * x[1], 10.0], [-1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(J, expected)
+    # np.append and nested lists read the same way
+    J = dd.jacobian(lambda x: np.append(x[:1], [[x[1] * x[2], 2.0]]), mode=mode)(x)
+    np.testing.assert_array_equal(J, [[1.0, 0.0, 0.0], [0.0, x[2], x[1]], [0.0, 0.0, 0.0]])
+
+
+def test_least_squares_on_residuals_built_with_concatenate():
+    optimize = pytest.importorskip("scipy.optimize")
+    fit = optimize.least_squares(_rosenbrock_residuals, np.full(6, 0.5),
+                                 jac=dd.jacobian(_rosenbrock_residuals))
+    np.testing.assert_allclose(fit.x, np.ones(6), rtol=1e-8)
+    sparse = optimize.least_squares(_rosenbrock_residuals, np.full(6, 0.5), tr_solver="lsmr",
+                                    jac=dd.jacobian(_rosenbrock_residuals, sparse=True))
+    np.testing.assert_allclose(sparse.x, np.ones(6), rtol=1e-6)

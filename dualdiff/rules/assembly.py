@@ -146,7 +146,19 @@ def _as_sequence(arrays: Any, name: str) -> list:
         raise TypeError(f"{name} takes a list or tuple of arrays, not {type(arrays).__name__}")
     if not arrays:
         raise ValueError(f"{name} needs at least one array")
-    return list(arrays)
+    return [_read_nested(a) for a in arrays]
+
+
+def _read_nested(a: Any) -> Any:
+    """One piece as np.asarray reads it: a list or tuple holding traced numbers, at any depth
+    (np.concatenate([r, [x[0] - 1.0]])), stacked; anything else as it is."""
+    if isinstance(a, (list, tuple)) and _holds_traced(a):
+        return stack(a)
+    return a
+
+
+def _holds_traced(a: Any) -> bool:
+    return any(is_traced(e) or (isinstance(e, (list, tuple)) and _holds_traced(e)) for e in a)
 
 
 
@@ -214,6 +226,7 @@ def append(x: Value, values: Value, axis: Optional[int] = None) -> Value:
     >>> dd.append([1.0, 2.0], 3.0)
     array([1., 2., 3.])
     """
+    x, values = _read_nested(x), _read_nested(values)
     if axis is None:
         return concatenate([reshape(x, (-1,)), reshape(values, (-1,))], 0)
     return concatenate([x, values], axis)
