@@ -589,6 +589,106 @@ def _np_unique(ar, return_index=False, return_inverse=False, return_counts=False
     return (values, *extra) if extra else values
 
 
+# -- numpy's in-place writers (put, put_along_axis, putmask, place, fill_diagonal) ------------
+# Each is ``a[positions] = values`` with numpy's own choice of positions and of how values are
+# repeated; on a traced a that assignment records dd.index_update (surface's __setitem__), so
+# every name for a sees the new value, as with numpy.
+
+def _write_into(name: str, a: Any, flat_positions: Any, values: Any) -> None:
+    """a.flat[flat_positions] = values (already one per position), as numpy writes it."""
+    if not is_traced(a):
+        raise TypeError(
+            f"np.{name} writes traced values into a plain array, which cannot hold their "
+            f"derivative: start from a traced array (y = x * 0.0, or y = x.copy()) and write "
+            f"into it, or build the result with dd.index_update(y, idx, v)")
+    flat_positions = np.asarray(flat_positions, dtype=np.intp)
+    a[np.unravel_index(flat_positions, shape_of(a))] = values
+
+
+def _cycled(values: Any, count: int) -> Any:
+    """values flattened and repeated (or cut) to ``count`` elements, as numpy's flat writes do."""
+    size = int(np.prod(shape_of(values)))
+    if size == 0:
+        raise ValueError("cannot write from an empty array of values")
+    flat = F.reshape(values, (-1,)) if is_traced(values) else np.ravel(values)
+    return F.take(flat, np.arange(count) % size) if is_traced(values) else flat[np.arange(count) % size]
+
+
+def _np_put(a, ind, v, mode="raise"):
+    """a.flat[ind] = v in place, v repeated as needed, as np.put (mode 'raise', 'wrap' or 'clip'); on a traced a."""
+    if mode not in ("raise", "wrap", "clip"):
+        raise ValueError(f"put: mode must be 'raise', 'wrap' or 'clip', not {mode!r}")
+    n = int(np.prod(shape_of(a)))
+    ind = np.ravel(np.asarray(stop_gradient(ind)))
+    if mode == "wrap":
+        ind = ind % n if n else ind
+    elif mode == "clip":
+        ind = np.clip(ind, 0, n - 1)
+    elif ind.size and (ind.min() < -n or ind.max() >= n):
+        raise IndexError(f"put: index {int(ind.max() if ind.max() >= n else ind.min())} is out "
+                         f"of bounds for size {n}")
+    if ind.size:
+        _write_into("put", a, ind % n, _cycled(v, ind.size))
+
+
+def _np_put_along_axis(arr, indices, values, axis):
+    """arr[the positions take_along_axis reads] = values in place, as np.put_along_axis; on a traced arr."""
+    shape = shape_of(arr)
+    indices = np.asarray(stop_gradient(indices))
+    if axis is None:
+        if indices.ndim != 1:
+            raise ValueError(f"when axis=None, `indices` must have a single dimension.")
+        flat = np.arange(int(np.prod(shape))).reshape(-1)
+    else:
+        axis = norm_axes(axis, len(shape))[0]
+        if indices.ndim != len(shape):
+            raise ValueError("`indices` and `arr` must have the same number of dimensions")
+        flat = np.arange(int(np.prod(shape))).reshape(shape)
+    positions = np.take_along_axis(flat, indices, axis=axis)
+    target = positions.shape
+    if is_traced(values):
+        values = F.broadcast_to(values, target)
+    else:
+        values = np.broadcast_to(values, target)
+    _write_into("put_along_axis", arr, np.ravel(positions), F.reshape(values, (-1,)) if is_traced(values) else np.ravel(values))
+
+
+def _np_putmask(a, mask, values):
+    """a.flat[n] = values.flat[n % values.size] where mask is true, in place, as np.putmask; on a traced a."""
+    mask = np.broadcast_to(np.asarray(stop_gradient(mask), dtype=bool), shape_of(a))
+    positions = np.flatnonzero(mask)
+    if positions.size:
+        size = int(np.prod(shape_of(values)))
+        picks = positions % size if size else positions
+        flat = F.reshape(values, (-1,)) if is_traced(values) else np.ravel(values)
+        _write_into("putmask", a, positions, F.take(flat, picks) if is_traced(values) else flat[picks])
+
+
+def _np_place(arr, mask, vals):
+    """The i-th true position of mask gets vals.flat[i % vals.size], in place, as np.place; on a traced arr."""
+    positions = np.flatnonzero(np.asarray(stop_gradient(mask), dtype=bool))
+    if positions.size:
+        _write_into("place", arr, positions, _cycled(vals, positions.size))
+
+
+def _np_fill_diagonal(a, val, wrap=False):
+    """The main diagonal of a set to val (repeated as needed) in place, as np.fill_diagonal; on a traced a."""
+    shape = shape_of(a)
+    if len(shape) < 2:
+        raise ValueError("array must be at least 2-d")
+    if len(shape) == 2:
+        step = shape[1] + 1
+        end = None if wrap else shape[1] * shape[1]
+    else:
+        if len(set(shape)) != 1:
+            raise ValueError("All dimensions of input must be of equal length")
+        step = 1 + int(np.cumprod(shape[:-1]).sum())
+        end = None
+    positions = np.arange(int(np.prod(shape)))[:end:step]
+    if positions.size:
+        _write_into("fill_diagonal", a, positions, _cycled(val, positions.size))
+
+
 def _np_extract(condition, arr):
     """The elements of arr where condition is true, in C order, as np.extract."""
     return F.take(arr, _true_positions(condition))
@@ -725,7 +825,8 @@ FUNCTION_RULES.update({
     np.interp: F.interp, np.polyval: F.polyval, np.polyder: F.polyder, np.polyint: F.polyint,
     np.polyadd: F.polyadd, np.polysub: F.polysub, np.polymul: F.polymul, np.vander: F.vander,
     np.polyfit: F.polyfit, np.compress: _np_compress, np.extract: _np_extract,
-    np.unique: _np_unique,
+    np.unique: _np_unique, np.put: _np_put, np.put_along_axis: _np_put_along_axis,
+    np.putmask: _np_putmask, np.place: _np_place, np.fill_diagonal: _np_fill_diagonal,
     np.convolve: F.convolve, np.correlate: F.correlate, np.cov: F.cov, np.corrcoef: F.corrcoef,
     np.broadcast_arrays: F.broadcast_arrays, np.meshgrid: F.meshgrid, np.delete: F.delete, np.insert: F.insert,
     np.resize: F.resize,

@@ -231,3 +231,48 @@ def test_all_any_isin_lexsort_take_the_values_and_return_plain_results():
     got = seen[0]  # the traced call (the differences' calls come after)
     assert [type(g) for g in got[:2]] == [np.bool_, np.bool_]
     assert np.array_equal(got[2], [True, False, False]) and np.array_equal(got[3], [1, 0, 2])
+
+
+# --- numpy's in-place writers on a traced array: np.put and its relatives ---------------------
+
+X33 = np.arange(1.0, 10.0).reshape(3, 3) + np.array([0.1, 0.3, 0.7])
+WRITERS = {
+    "fill_diagonal 0": lambda y, x: np.fill_diagonal(y, 0.0),
+    "fill_diagonal traced, repeated": lambda y, x: np.fill_diagonal(y, x[0, :2] ** 2),
+    "fill_diagonal wrap": lambda y, x: np.fill_diagonal(y, 7.0, wrap=True),
+    "put, a repeated index (last wins)": lambda y, x: np.put(y, [0, 4, 4], x[2] * x[1]),
+    "put mode=wrap": lambda y, x: np.put(y, [10, -1], x[1, :2] ** 2, mode="wrap"),
+    "put mode=clip": lambda y, x: np.put(y, [10, -12], 3.0, mode="clip"),
+    "put_along_axis axis=1": lambda y, x: np.put_along_axis(
+        y, np.argmax(x, axis=1, keepdims=True), np.sin(x[:, :1]), axis=1),
+    "put_along_axis axis=None": lambda y, x: np.put_along_axis(y, np.array([0, 8]), x[0, :2] * 2, axis=None),
+    "putmask (values by flat position)": lambda y, x: np.putmask(y, X33 > 4.5, x[0, :2] * 3),
+    "place (values in order)": lambda y, x: np.place(y, X33 > 4.5, x[0, :2] * 3),
+}
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_numpys_in_place_writers_on_a_traced_array(name):
+    # They had no rule (a TypeError): each writes into the traced y as y[idx] = v does, with
+    # numpy's positions and numpy's repetition of the values. Values are numpy's bit for bit;
+    # the Jacobian in both modes against central differences (the mask is fixed).
+    write = WRITERS[name]
+
+    def f(x):
+        y = x * 1.0
+        assert write(y, x) is None  # in place, returning None as numpy does
+        return y
+
+    y, _ = dd.jvp(f, X33, np.ones_like(X33))
+    assert np.array_equal(y, f(X33))
+    want = central_difference_jacobian(f, X33)
+    assert np.allclose(dd.jacobian(f, X33), want, rtol=1e-8, atol=1e-8)
+    assert np.allclose(dd.jacobian(f, X33, mode="reverse"), want, rtol=1e-8, atol=1e-8)
+
+
+def test_numpys_writers_refuse_traced_values_into_a_plain_array_in_words():
+    for write in (lambda x: np.put(np.zeros(3), [0], x),
+                  lambda x: np.put_along_axis(np.zeros(3), np.array([1]), x, axis=0),
+                  lambda x: np.place(np.zeros(3), [True, False, True], x)):
+        with pytest.raises(TypeError, match="into a plain array, which cannot hold their derivative"):
+            dd.grad(lambda x: write(x) or x, 1.0)
