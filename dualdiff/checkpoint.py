@@ -39,7 +39,7 @@ import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from .primitives import TRACED, Primitive, Tag, bind, leaked_error, shape_of
-from .tape import Entry, Tape, TapeTag, Var, backward
+from .tape import Entry, Tape, TapeTag, Var, backward, force_all
 from .memory import MemoryInfo
 
 __all__ = ["checkpoint", "checkpoint_sequential", "Sequential", "kept_marks", "segment_count",
@@ -350,6 +350,7 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         if type(top) is not TapeTag:
             return fn(*args, **kwargs)  # nothing is stored here: nothing to recompute
         assert isinstance(top, TapeTag)
+        force_all(leaves)  # (dd.grad's values not computed yet: the re-run reads them)
         if not top.active:
             raise leaked_error(top, f"in the checkpointed function {label}")
         if top.tape.keep_all:

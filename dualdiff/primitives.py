@@ -33,6 +33,7 @@ TRACED = _TRACED  # read-only by convention: the interpreters check membership o
 # The traced classes that carry a derivative (Dual, Var): what stop_gradient strips. The staging
 # values of dd.compile are traced but carry none, so stop_gradient keeps them (see below).
 _DERIVATIVE: set = set()
+_DEFERRED_TYPES: set = set()
 
 _levels = itertools.count(1)
 
@@ -180,15 +181,19 @@ def _real_only(impl: Callable[..., Any], name: str, declared: Optional[str]) -> 
     return real_impl
 
 
-def register_traced(cls: type, derivative: bool = True) -> type:
+def register_traced(cls: type, derivative: bool = True, deferred: bool = False) -> type:
     """Mark ``cls`` as a traced type: its instances have a ``tag`` and take part in ``bind``.
 
     ``derivative=False`` for values that record a computation without differentiating it
     (dd.compile's staged values): :func:`stop_gradient` does not strip those.
+    ``deferred=True`` for values whose primal is computed when read (dd.grad's LazyVar): their
+    own ``shape`` says the shape without computing it.
     """
     _TRACED.add(cls)
     if derivative:
         _DERIVATIVE.add(cls)
+    if deferred:
+        _DEFERRED_TYPES.add(cls)
     return cls
 
 
@@ -331,7 +336,7 @@ def shape_of(x: Any) -> tuple:
     if t is _ndarray:
         return x.shape
     if t in _TRACED:
-        if t in _DERIVATIVE and type(x.primal) is _ndarray:
+        if t in _DERIVATIVE and t not in _DEFERRED_TYPES and type(x.primal) is _ndarray:
             return x.primal.shape  # (what the shape property gives, without its two calls)
         return x.shape
     if t in _SCALARS:

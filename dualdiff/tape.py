@@ -22,14 +22,15 @@ import numpy as np
 from .buffers import owns_memory, tracked
 from .containers import subclass_error
 from .rules import add, real
-from .rules.ufuncs import FLOAT_OPS
+from .rules.shape import SUM
+from .rules.ufuncs import ADD, DIV, FLOAT_OPS, MUL, NEG, SUB
 from .primitives import (
     TRACED, Primitive, Tag, bind, is_complex, register_traced, shape_of, stop_gradient,
 )
 from .surface import Traced, refuse_ndarray_names
 from .dual import Dual, ForwardTag
 
-__all__ = ["Var", "Tape", "TapeTag", "Entry", "backward"]
+__all__ = ["Var", "LazyVar", "Tape", "TapeTag", "Entry", "backward"]
 
 _new = object.__new__
 _PLAIN_FLOATS = frozenset((float, np.float64))
@@ -113,11 +114,14 @@ class Tape:
 class TapeTag(Tag):
     """The tag of one reverse-mode recording; it appends operations on its Vars to the tape."""
 
-    __slots__ = ("tape",)
+    __slots__ = ("tape", "lazy")
 
     def __init__(self, tape: Tape, owner: str = "vjp"):
         Tag.__init__(self, None, None, owner)  # (positional: one is made per recording)
         self.tape = tape
+        # True: the values of linear and product operations are computed only when read (see
+        # LazyVar); None once the recording is closed and a value never read can no longer be.
+        self.lazy: Optional[bool] = False
 
     def new_var(self, value: Any) -> "Var":
         return self.new_vars([value])[0]
@@ -146,16 +150,24 @@ class TapeTag(Tag):
         # Scalar code (one or two float arguments, np.float64 too, a float result and no
         # parameters) gets a tuple entry (see Tape): the shapes, what to keep and the complex
         # check below all have one answer there.
+        if self.lazy and prim in _DEFERRED:
+            deferred = _defer(self, prim, args, params)
+            if deferred is not None:
+                return deferred
         n = len(args)
         scalar = False
         if n == 2:
             a, b = args
             if type(a) is Var and a.tag is self:
                 va, sa = a.primal, a.slot
+            elif type(a) is LazyVar and a.tag is self:
+                va, sa = _force(a), a.slot
             else:  # a constant, or a value of an older perturbation: constant to this one
                 va, sa = a, None
             if type(b) is Var and b.tag is self:
                 vb, sb = b.primal, b.slot
+            elif type(b) is LazyVar and b.tag is self:
+                vb, sb = _force(b), b.slot
             else:
                 vb, sb = b, None
             values: Tuple[Any, ...] = (va, vb)
@@ -175,6 +187,8 @@ class TapeTag(Tag):
             a = args[0]
             if type(a) is Var and a.tag is self:
                 va, sa = a.primal, a.slot
+            elif type(a) is LazyVar and a.tag is self:
+                va, sa = _force(a), a.slot
             else:
                 va, sa = a, None
             values, parents, wants = (va,), (sa,), (sa is not None,)
@@ -191,7 +205,7 @@ class TapeTag(Tag):
             pars: List[Optional[int]] = []
             nested = False
             for a in args:
-                if type(a) is Var and a.tag is self:
+                if (type(a) is Var or type(a) is LazyVar) and a.tag is self:
                     vals.append(a.primal)
                     pars.append(a.slot)
                 else:
@@ -292,6 +306,244 @@ class Var(Traced):
     def __repr__(self) -> str:
         from .dual import _fmt
         return f"Var({_fmt(self.primal)}, slot={self.slot})"
+
+    def _become(self, new: Any, what: str) -> None:
+        # (see Traced._become) A Var and a LazyVar of one tape have one layout: either may
+        # become the other, deferred value and all.
+        if (type(new) is Var or type(new) is LazyVar) and new.tag is self.tag:
+            _set_primal(self, _get_primal(new))
+            self.slot = new.slot
+            self.__class__ = type(new)
+            return
+        Traced._become(self, new, what)
+
+
+# -- values dd.grad may never need --------------------------------------------------------------
+#
+# grad throws f's value away. An L2 penalty's sum(W * W) is only ever read by the value: its
+# adjoint needs W alone, and the sums and products after it need nothing. So on grad's tape the
+# linear operations (add, subtract, negative, sum, division by a constant) and products record
+# their entry at once but compute their value only when something reads it: a later operation
+# that needs it, the user (float(), a comparison, printing), or has_aux. What is never read is
+# never computed. A deferred value is computed by the same impl on the same arguments, so its
+# bits are those eager mode gives; numpy's error state at recording is restored around it.
+
+_PRIMAL = Var.__dict__["primal"]  # the slot itself: a LazyVar's holds its deferred operation
+_get_primal = _PRIMAL.__get__
+_set_primal = _PRIMAL.__set__
+_ERRSTATE: Any
+try:  # numpy >= 2: the error state (np.errstate, np.seterr) is this context variable
+    from numpy._core.umath import _extobj_contextvar as _ERRSTATE  # type: ignore
+except ImportError:  # pragma: no cover  (without it nothing is deferred)
+    _ERRSTATE = None
+LAZY_SUPPORTED = _ERRSTATE is not None
+
+# The deferred primitives: their adjoints read no output, and of their arguments at most the
+# one that multiplies (multiply) or divides (divide by a constant).
+_DEFERRED = frozenset((ADD, SUB, MUL, NEG, SUM, DIV))
+# Elements from which an operation is deferred (64 KiB of float64). Deferring costs about what
+# recording costs again, plus as much when the value is read; numpy computes smaller arrays in
+# less than that, so small operations run at once (unless an argument is deferred already: a
+# chain stays deferred), and grad defers nothing unless an input is this large.
+DEFER_MIN_SIZE = 8192
+
+
+class LazyVar(Var):
+    """A Var of grad's tape whose value has not been computed yet (see above).
+
+    Its slot holds ``(prim, args, params, shape, dtype, errstate)``. Reading ``primal`` computes
+    the value (and those it depends on), after which the object is an ordinary :class:`Var`.
+    """
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def primal(self) -> Any:
+        return _force(self)
+
+    @primal.setter
+    def primal(self, value: Any) -> None:
+        _set_primal(self, value)
+        self.__class__ = Var  # type: ignore[assignment]
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        _force(self)  # (copy, deepcopy, pickle: an ordinary Var from here on)
+        return self.__reduce_ex__(protocol)
+
+    @property
+    def shape(self) -> tuple:
+        return _get_primal(self)[3]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return _get_primal(self)[4]
+
+    def __repr__(self) -> str:
+        return f"Var(<not computed yet>, slot={self.slot})"
+
+
+register_traced(LazyVar, deferred=True)
+
+
+def _force(v: "LazyVar") -> Any:
+    """The value of ``v``, computed now with every deferred value it depends on (a loop, not
+    recursion: a chain of a million deferred sums computes like one)."""
+    if v.tag.lazy is None:
+        raise ValueError(
+            "this value of f was never computed: dd.grad computes only what the gradient needs, "
+            "and the function has returned. Return it with has_aux=True, or use "
+            "dd.value_and_grad, to have it.")
+    stack = [v]
+    while stack:
+        x = stack[-1]
+        if type(x) is not LazyVar:
+            stack.pop()
+            continue
+        prim, args, params, shape, dtype, errstate = _get_primal(x)
+        waiting = False
+        for a in args:
+            if type(a) is LazyVar:
+                stack.append(a)
+                waiting = True
+        if waiting:
+            continue
+        values = [a.primal if type(a) is Var else a for a in args]
+        if _ERRSTATE.get() is errstate:
+            out = prim.impl(*values, **params)
+        else:
+            token = _ERRSTATE.set(errstate)
+            try:
+                out = prim.impl(*values, **params)
+            finally:
+                _ERRSTATE.reset(token)
+        if shape_of(out) != shape or getattr(out, "dtype", None) != dtype:  # pragma: no cover
+            raise AssertionError(f"dualdiff: deferred {prim.name} gave {shape_of(out)} "
+                                 f"{getattr(out, 'dtype', type(out))}, recorded as {shape} {dtype}")
+        _set_primal(x, out)
+        # (one layout, so the class can change: from now on an ordinary Var)
+        x.__class__ = Var  # type: ignore[assignment]
+        stack.pop()
+    return _get_primal(v)
+
+
+def force_all(values: Sequence[Any]) -> None:
+    """Compute every deferred value among ``values`` (each becomes an ordinary Var in place)."""
+    for v in values:
+        if type(v) is LazyVar:
+            _force(v)
+
+
+def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Optional["LazyVar"]:
+    """Record ``prim(*args)`` on grad's tape without computing it: its LazyVar, or None (nothing
+    recorded) where the value is computed now. Deferred: real floating arrays and deferred values,
+    Python numbers beside them, shapes equal or one of them () (no broadcasting to work out), the
+    divisor of a division a constant, and an argument deferred already or of DEFER_MIN_SIZE
+    elements at least."""
+    n = len(args)
+    shapes: List[tuple] = []
+    kinds: List[Any] = []  # the dtype of each argument, or the Python number itself (weak)
+    parents: List[Optional[int]] = []
+    worth = False  # a large array, or a value deferred already, among the arguments
+    for a in args:
+        t = type(a)
+        if t is Var or t is LazyVar:
+            if a.tag is not tag:
+                return None
+            if t is Var:
+                value = _get_primal(a)
+                tv = type(value)
+                if tv is np.ndarray:
+                    if value.size >= DEFER_MIN_SIZE:
+                        worth = True
+                elif tv is not np.float64 and tv is not np.float32:
+                    return None
+                dtype = value.dtype
+                if dtype.kind != "f":
+                    return None
+                shapes.append(value.shape)
+                kinds.append(dtype)
+            else:
+                worth = True
+                lazy = _get_primal(a)
+                shapes.append(lazy[3])
+                kinds.append(lazy[4])
+            parents.append(a.slot)
+        elif t is float or t is int:
+            shapes.append(())
+            kinds.append(a)
+            parents.append(None)
+        else:
+            return None
+    if not worth:
+        return None
+    if prim is SUM:
+        shape = shapes[0]
+        axis = params["axis"]
+        keep = params["keepdims"]
+        if axis is None:
+            shape = (1,) * len(shape) if keep else ()
+        else:
+            shape = tuple([1 if i in axis else d for i, d in enumerate(shape)] if keep else
+                          [d for i, d in enumerate(shape) if i not in axis])
+        dtype = kinds[0]
+    elif n == 1:
+        shape, dtype = shapes[0], kinds[0]
+    else:
+        sa, sb = shapes
+        if sa == sb or sb == ():
+            shape = sa
+        elif sa == ():
+            shape = sb
+        else:
+            return None
+        ka, kb = kinds
+        # (a Python number beside an array or numpy scalar takes its dtype, as numpy does)
+        if type(kb) is float or type(kb) is int or ka is kb:
+            dtype = ka
+        elif type(ka) is float or type(ka) is int:
+            dtype = kb
+        else:
+            dtype = ka if ka == kb else np.result_type(ka, kb)
+        if prim is DIV and parents[1] is not None:
+            return None  # (its adjoint reads the quotient)
+    # The arguments the adjoint reads: a product's factor whose partner is on the tape (forced
+    # now if deferred), a quotient's divisor (a constant); nothing for the linear ones.
+    values: Tuple[Any, ...]
+    if prim is MUL:
+        a, b = args
+        values = (_value(a) if parents[1] is not None else None,
+                  _value(b) if parents[0] is not None else None)
+    elif prim is DIV:
+        values = (None, args[1])
+    else:
+        values = (None,) * n
+    tag.count += 1
+    tape = tag.tape
+    slot = tape.nslots
+    tape.nslots = slot + 1
+    e = _new(Entry)
+    e.prim = prim
+    e.parents = tuple(parents)
+    e.args = values
+    e.out = None
+    e.params = params
+    e.shapes = tuple(shapes)
+    e.slot = slot
+    e.wants = tuple([p is not None for p in parents])
+    e.real = None
+    tape.entries.append(e)
+    v = _new(LazyVar)
+    _set_primal(v, (prim, args, params, shape, dtype, _ERRSTATE.get()))
+    v.slot = slot
+    v.tag = tag
+    return v
+
+
+def _value(a: Any) -> Any:
+    t = type(a)
+    if t is LazyVar:
+        return _force(a)
+    return _get_primal(a) if t is Var else a
 
 
 def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,

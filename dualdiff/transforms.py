@@ -25,12 +25,12 @@ from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
 from .dual import Deferred, Dual, ForwardTag, keep_pass_seed, tangent_of
 from .memory import MemoryInfo
-from .primitives import is_complex, is_traced, shape_of
+from .primitives import TRACED, is_complex, is_traced, shape_of
 from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed  # noqa: F401 (tests read them)
 from .sparsity import detect
 from .surface import plain_assignment_error
 from .staging import Staged, call
-from .tape import Tape, TapeTag, Var, backward, take
+from .tape import DEFER_MIN_SIZE, LAZY_SUPPORTED, LazyVar, Tape, TapeTag, Var, backward, take
 from .transform_checks import (
     _Aux, _check_cauchy_riemann, _check_holomorphic_input, _complex_jacobian_error,
     _complex_output_error, _concrete, _output, _real_output_holomorphic_error, _returns,
@@ -220,6 +220,11 @@ class _Recording:
                  keep_all: bool = False, meter: Optional[MemoryInfo] = None):
         tape = Tape(keep_all=keep_all)
         tag = TapeTag(tape, owner=owner)
+        if owner == "grad" and not keep_all and LAZY_SUPPORTED:
+            # grad discards f's value: what only that value reads need not be computed (see
+            # tape.LazyVar). Only for plain inputs with a large array among them: under another
+            # transform the values are traced, and small arrays gain nothing.
+            tag.lazy = _plain_arrays(leaves)
         try:
             out = _call(f, unflatten(treedef, tag.new_vars(leaves)))
             if type(out) is not Var or out.tag is not tag:  # (one of ours needs no checks)
@@ -240,6 +245,8 @@ class _Recording:
         self.value = out
         if type(out) is Var and out.tag is tag:
             self.value, self.out_slot = out.primal, out.slot
+        elif type(out) is LazyVar and out.tag is tag:
+            self.out_slot = out.slot  # (its value stays uncomputed: grad reads the dtype alone)
         self.out_shape = () if type(self.value) is float else shape_of(self.value)
         self.recorded = len(tape.entries)  # a last sweep consumes the tape; the count stays
         self.sweeps = 0
@@ -303,6 +310,19 @@ def _reverse_grad_of_floats(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recor
     table = backward(tape, {out.slot: 1.0}, consume=True)
     return tuple([np.float64(table[s]) if type(table[s]) is float
                   else _finish(_leaf_cotangent(table, s, x[s])) for s in range(len(x))]), None
+
+
+def _plain_arrays(leaves: List[Any]) -> bool:
+    """Whether the leaves are plain values with a large real floating array among them (see
+    tape.DEFER_MIN_SIZE)."""
+    found = False
+    for leaf in leaves:
+        t = type(leaf)
+        if t in TRACED:
+            return False
+        if t is np.ndarray and leaf.dtype.kind == "f" and leaf.size >= DEFER_MIN_SIZE:
+            found = True
+    return found
 
 
 def _zero_cotangent(x: Any) -> Any:
@@ -665,10 +685,13 @@ def grad(f: Callable, x: Any = _NO_X, mode: str = "reverse", chunk: Union[int, s
         if rec.out_shape != ():
             raise _scalar_output_error(rec.out_shape, fn=f)
         value = rec.value
-        if type(value) is float or type(value) is np.float64:  # real float64: ȳ = 1.0
+        one: Any
+        if type(value) is LazyVar:  # never computed: ȳ = 1 from its dtype (real floating)
+            one = 1.0 if value.dtype == np.float64 else value.dtype.type(1)
+        elif type(value) is float or type(value) is np.float64:  # real float64: ȳ = 1.0
             # (a Python float rather than np.float64: the same number, and the sweep's scalar
             # arithmetic then runs as Python floats, several times cheaper than numpy scalars')
-            one: Any = 1.0
+            one = 1.0
         else:
             if is_complex(value):
                 raise _complex_output_error()
@@ -678,14 +701,20 @@ def grad(f: Callable, x: Any = _NO_X, mode: str = "reverse", chunk: Union[int, s
         # f's value is not returned: let it go before the sweep. Under an outer forward pass its
         # tangent was never computed (see dual.Deferred), and what that would have read is freed.
         rec.value = value = None
-        g = unflatten(treedef, [np.float64(c) if type(c) is float else _finish(c)
-                                for c in rec.sweep(one, last=True)])
-        if not full_output:
-            return g if aux is None else _returns(aux, x, g)
-        n = _size(leaves)
-        assert meter is not None
-        return _returns(aux, x, g, JacobianInfo(1, "reverse", None, rec.operations, n, 1,
-                                                meter.peak_bytes))
+        try:
+            g = unflatten(treedef, [np.float64(c) if type(c) is float else _finish(c)
+                                    for c in rec.sweep(one, last=True)])
+            if not full_output:
+                return g if aux is None else _returns(aux, x, g)
+            n = _size(leaves)
+            assert meter is not None
+            return _returns(aux, x, g, JacobianInfo(1, "reverse", None, rec.operations, n, 1,
+                                                    meter.peak_bytes))
+        finally:
+            # aux has been read: a value of f never computed by now never will be (a Var that
+            # escaped f says so when read, rather than computing from arrays changed since)
+            if rec.tag.lazy:
+                rec.tag.lazy = None
     if type(x) is tuple and not full_output and aux is None and type(chunk) is str and chunk == "auto":
         g = _forward_grad_of_floats(f, x)
         if g is not None:

@@ -1,0 +1,312 @@
+"""dd.grad computes only the values its gradient reads (dualdiff.tape.LazyVar).
+
+grad throws f's value away, so on its tape sums, differences, negations, divisions by a constant
+and products record their entry at once and compute their value only when something reads it.
+These tests hold that to eager mode's contract: the same bits wherever a value is read, numpy's
+error state of the moment the operation ran, every gradient against an independent oracle, and
+nothing silently wrong when a value that was never computed is asked for too late.
+"""
+
+import copy
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+from hypothesis import given, settings
+
+import dualdiff as dd
+from dualdiff import tape as tape_module
+from dualdiff import transforms
+from dualdiff.rules import ufuncs
+from oracles import check_close
+from test_properties import (
+    N, NVARS, SETTINGS, _expressions, _vector_dd, array_points, array_reference, evaluate_dd,
+)
+
+@pytest.fixture(autouse=True)
+def defer_small_arrays(monkeypatch, request):
+    """Defer from one element on, so that small arrays exercise what large ones do."""
+    if request.function.__name__ not in ("test_only_large_arrays_are_deferred",
+                                         "test_random_programs_deferred_as_computed"):
+        monkeypatch.setattr(tape_module, "DEFER_MIN_SIZE", 1)
+        monkeypatch.setattr(transforms, "DEFER_MIN_SIZE", 1)
+
+
+RNG = np.random.default_rng(7)
+W = RNG.standard_normal((4, 5))
+V = RNG.standard_normal((4, 5))
+
+
+def vjp_gradient(f, x):
+    """The gradient by dd.vjp, whose tape computes every value as it goes (no deferral)."""
+    _, pullback = dd.vjp(f, x)
+    return pullback(1.0)
+
+
+PROGRAMS = {
+    "l2 penalty": lambda w: np.sum(np.tanh(w)) + 0.5 * 1e-3 * np.sum(w * w),
+    "sum then divide": lambda w: np.sum(np.sin(w) - np.sum(w * 2.0, axis=0)) / 64,
+    "negation and int constants": lambda w: -np.sum(3 * w - 2) + np.sum(-w * w),
+    "keepdims and axes": lambda w: np.sum(np.sum(w * w, axis=1, keepdims=True) * np.exp(w)),
+    "axis tuple": lambda w: np.sum(np.sum(w[None] * w[None], axis=(0, 2)) ** 2),
+    "0-d chain": lambda w: (np.sum(w) * np.sum(w * w) - np.sum(w) / 3.0) * 2,
+    "broadcast (computed now)": lambda w: np.sum(w * w[:1] + w[:, :1]),
+    "product of two deferred": lambda w: np.sum((w + 1.0) * (w - 1.0)),
+    "value read inside": lambda w: np.sum(w * w) * (1.0 if dd.stop_gradient(np.sum(w * w)) > 0 else 2.0),
+    "reused deferred": lambda w: (lambda s: s * s + s)(np.sum(w * w)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_gradient_bitwise_as_computed_eagerly_and_against_complex_step(name):
+    f = PROGRAMS[name]
+    g = dd.grad(f, W)
+    assert np.array_equal(g, vjp_gradient(f, W))  # (vjp's tape defers nothing)
+    # complex step along V: Im f(W + ih V) / h = ∇f·V, independent of every rule
+    h = 1e-30
+    cs = np.imag(f(W + 1j * h * V)) / h if name != "value read inside" else None
+    if cs is not None:
+        assert np.vdot(g, V) == pytest.approx(cs, rel=1e-12, abs=1e-12)
+    # dot-product test against forward mode: ∇f·V == J V
+    _, jv = dd.jvp(f, W, V)
+    assert np.vdot(g, V) == pytest.approx(float(jv), rel=1e-12, abs=1e-12)
+
+
+def test_the_discarded_penalty_is_never_computed(monkeypatch):
+    calls = []
+    impl = ufuncs.MUL.impl
+
+    def counting(a, b):
+        calls.append((np.shape(a), np.shape(b)))
+        return impl(a, b)
+
+    monkeypatch.setattr(ufuncs.MUL, "impl", counting)
+    f = lambda w: np.sum(np.tanh(w)) + 0.5 * 1e-3 * np.sum(w * w)
+    g = dd.grad(f, W)
+    assert (W.shape, W.shape) not in calls  # W * W was recorded but never computed
+    np.testing.assert_allclose(g, (1 - np.tanh(W) ** 2) + 1e-3 * W, rtol=1e-15)
+    calls.clear()
+    value, g2 = dd.value_and_grad(f, W)  # the value is wanted: everything is computed
+    assert (W.shape, W.shape) in calls
+    assert value == f(W) and np.array_equal(g, g2)
+
+
+def test_values_read_inside_f_are_numpys_bits():
+    seen = []
+
+    def f(w):
+        s = np.sum(w * w) / 7.0 - 1.5
+        seen.append((dd.stop_gradient(s), s.shape, s.dtype, s.ndim, s.size, repr(s)))
+        t = w * 3.0 + w
+        seen.append((np.asarray(dd.stop_gradient(t)).copy(), t.shape, t.dtype))
+        return np.sum(t) + s
+
+    dd.grad(f, W)
+    (s, shape, dtype, ndim, size, text), (t, tshape, tdtype) = seen
+    assert s == np.sum(W * W) / 7.0 - 1.5 and shape == () and dtype == np.float64
+    assert ndim == 0 and size == 1 and "Var(" in text
+    assert np.array_equal(t, W * 3.0 + W) and tshape == W.shape and tdtype == np.float64
+
+
+def test_value_and_aux_are_numpys_bits():
+    f = lambda w: np.sum(w * w) / 3.0 + np.sum(np.sin(w))
+    value, g = dd.value_and_grad(f, W)
+    assert value == f(W) and type(value) is np.float64
+    g2, aux = dd.grad(lambda w: (f(w), (w * 2.0, np.sum(w - 1.0))), W, has_aux=True)
+    assert np.array_equal(aux[0], W * 2.0) and aux[1] == np.sum(W - 1.0)
+    assert np.array_equal(g, g2)
+
+
+def test_float32_stays_float32():
+    w = W.astype(np.float32)
+    f = lambda w: np.sum(w * w) * np.float32(0.5) + np.sum(w / 4)
+    g = dd.grad(f, w)
+    assert g.dtype == np.float32
+    _, pullback = dd.vjp(f, w)
+    assert np.array_equal(g, pullback(np.float32(1.0)))  # (ȳ = 1 in the loss's precision)
+    np.testing.assert_allclose(g, w + np.float32(0.25), rtol=1e-6)
+
+
+def test_non_scalar_output_is_refused_as_before():
+    with pytest.raises(ValueError, match="scalar"):
+        dd.grad(lambda w: w * 2.0, W)
+    with pytest.raises(TypeError):
+        dd.grad(lambda w: np.sum(w * w) * 1j, W)  # a complex loss: refused, never deferred
+
+
+def test_error_state_is_the_one_the_operation_ran_under():
+    big = np.full(3, 1e300)
+
+    def loud(w):  # the overflow raises where the value is read, as it would where it ran
+        with np.errstate(over="raise"):
+            y = w * 1e300
+        return np.sum(np.sin(w)) + 0.0 * dd.stop_gradient(np.sum(y))
+
+    with pytest.raises(FloatingPointError):
+        dd.grad(loud, big)
+
+    def quiet(w):  # ignored where it ran: no warning where it is read
+        with np.errstate(over="ignore"):
+            y = w * 1e300
+        assert np.all(np.isinf(dd.stop_gradient(y)))
+        return np.sum(np.sin(w))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(dd.grad(quiet, big), np.cos(big))
+
+    def unread(w):  # never read: never computed, so nothing overflows
+        with np.errstate(over="raise"):
+            y = w * 1e300
+        return np.sum(np.sin(w)) + np.sum(y) * 0.0
+
+    assert np.array_equal(dd.grad(unread, big), np.cos(big))
+
+
+def test_a_value_read_after_grad_returned_is_refused_not_recomputed():
+    leaked = []
+
+    def f(w):
+        s = np.sum(w * w)
+        t = np.tanh(w)
+        leaked.extend([s, t])
+        return s * 0.5 + np.sum(t)
+
+    w = W.copy()
+    dd.grad(f, w)
+    s, t = leaked
+    w[:] = 0.0  # (a deferred value computed now would read this)
+    with pytest.raises(ValueError, match="never computed"):
+        dd.stop_gradient(s)
+    assert np.array_equal(dd.stop_gradient(t), np.tanh(W))  # computed values stay readable
+
+
+def test_in_place_operators_and_copies():
+    def f(w):
+        s = np.sum(w * w)
+        c = copy.copy(s)
+        s += 1.0
+        s *= 2.0
+        u = w * 1.0
+        u -= w / 2.0
+        return c + s + np.sum(u)
+
+    g = dd.grad(f, W)
+    np.testing.assert_allclose(g, 2 * W + 4 * W + 0.5, rtol=1e-14)
+    assert np.array_equal(g, vjp_gradient(f, W))
+
+
+def test_long_chain_of_deferred_values_reads_without_recursion():
+    def f(w):
+        s = w * 1.0
+        for _ in range(5000):
+            s = s + 1.0
+        return np.sum(s) + 0.0 * dd.stop_gradient(s[0, 0])
+
+    assert np.array_equal(dd.grad(f, W), np.ones_like(W))
+
+
+def test_reverse_over_reverse_and_checkpoint():
+    f = lambda w: np.sum(np.tanh(w)) + 0.25 * np.sum(w * w)
+    hv = dd.grad(lambda w: np.sum(dd.grad(f, w) * V), W)  # (∇²f) V by reverse over reverse
+    t = np.tanh(W)
+    np.testing.assert_allclose(hv, (-2 * t * (1 - t ** 2) + 0.5) * V, rtol=1e-12)
+
+    block = dd.checkpoint(lambda a: np.sin(a) * a)
+    g = dd.grad(lambda w: np.sum(block(w * 2.0 + 1.0)), W)
+    a = W * 2.0 + 1.0
+    np.testing.assert_allclose(g, 2 * (np.cos(a) * a + np.sin(a)), rtol=1e-13)
+
+
+def test_threads_keep_their_own_error_state():
+    out = {}
+
+    def run(name, state):
+        def f(w):
+            with np.errstate(over=state):
+                y = w * 1e300
+            dd.stop_gradient(y)
+            return np.sum(w)
+        try:
+            out[name] = dd.grad(f, np.full(2, 1e300))
+        except FloatingPointError as e:
+            out[name] = e
+
+    threads = [threading.Thread(target=run, args=("raise", "raise")),
+               threading.Thread(target=run, args=("ignore", "ignore"))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert isinstance(out["raise"], FloatingPointError)
+    assert np.array_equal(out["ignore"], np.ones(2))
+
+
+def test_nothing_is_deferred_outside_grad():
+    seen = []
+
+    def f(w):
+        s = np.sum(w * w)
+        seen.append(type(s))
+        return s
+
+    dd.vjp(f, W)
+    dd.value_and_grad(f, W)
+    dd.grad(f, W)
+    # (value_and_grad defers too, and computes the value once the gradient is done)
+    assert seen == [tape_module.Var, tape_module.LazyVar, tape_module.LazyVar]
+    dd.grad(lambda x: f(x[0] * x[1]), (1.0, 2.0))  # scalar inputs: nothing to gain
+    dd.compile(lambda w: dd.grad(f, w))(W)  # staged values: the compiler removes dead code
+    dd.hessian(f, W[0])  # forward over reverse: Duals on the tape
+    assert tape_module.LazyVar not in seen[3:]
+
+
+def test_only_large_arrays_are_deferred():
+    seen = []
+
+    def f(w):
+        s = np.sum(w * w)
+        seen.append(type(s))
+        return s
+
+    small = np.ones(tape_module.DEFER_MIN_SIZE - 1)
+    large = np.ones(tape_module.DEFER_MIN_SIZE)
+    assert np.array_equal(dd.grad(f, small), 2 * small)
+    assert np.array_equal(dd.grad(f, large), 2 * large)
+    # small inputs: nothing deferred (numpy computes it in less time than deferring takes)
+    assert seen == [tape_module.Var, tape_module.LazyVar]
+    seen.clear()
+    # a large input, small operations: computed at once, unless they read a deferred value
+    dd.grad(lambda w: f(w[:3]) + f(np.sum(w * w)), large)
+    assert seen == [tape_module.Var, tape_module.LazyVar]
+
+
+@settings(**SETTINGS)
+@given(expr=_expressions(with_mixing=True), x=array_points)
+def test_random_programs_deferred_as_computed(expr, x):
+    """The random programs of test_properties: grad (everything deferrable deferred) has the
+    bits of vjp's sweep (nothing deferred), value_and_grad's value those of the plain program,
+    and both agree with the complex-step Jacobian."""
+    X = np.array(x).reshape(NVARS, N)
+    expected = array_reference(expr, X)
+    weights = np.linspace(0.5, 1.5, N)
+
+    def loss(Z):
+        return dd.sum(_vector_dd(evaluate_dd(expr, [Z[0], Z[1], Z[2]])) * weights)
+
+    saved = tape_module.DEFER_MIN_SIZE, transforms.DEFER_MIN_SIZE
+    tape_module.DEFER_MIN_SIZE = transforms.DEFER_MIN_SIZE = 1
+    try:
+        with np.errstate(all="ignore"):
+            g = dd.grad(loss, X)
+            value, g2 = dd.value_and_grad(loss, X)
+            plain, pullback = dd.vjp(loss, X)
+            g3 = pullback(1.0)
+    finally:
+        tape_module.DEFER_MIN_SIZE, transforms.DEFER_MIN_SIZE = saved
+    assert np.array_equal(g, g3, equal_nan=True) and np.array_equal(g2, g3, equal_nan=True)
+    assert np.array_equal(value, plain, equal_nan=True)
+    check_close(g, (weights @ expected.reshape(N, -1)).reshape(NVARS, N), rtol=1e-8,
+                atol_scale=1e-10, what=f"grad of {expr}")
