@@ -165,6 +165,11 @@ def test_error_state_is_the_one_the_operation_ran_under():
     assert np.array_equal(dd.grad(unread, big), np.cos(big))
 
 
+def test_numpys_errors_for_a_constant_are_raised_at_once():
+    with pytest.raises(OverflowError):  # (10**400 converts to no float)
+        dd.grad(lambda w: np.sum(np.sin(w)) + np.sum(w + 10 ** 400) * 0.0, W)
+
+
 def test_a_value_read_after_grad_returned_is_refused_not_recomputed():
     leaked = []
 
