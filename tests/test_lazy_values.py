@@ -315,3 +315,11 @@ def test_random_programs_deferred_as_computed(expr, x):
     assert np.array_equal(value, plain, equal_nan=True)
     check_close(g, (weights @ expected.reshape(N, -1)).reshape(NVARS, N), rtol=1e-8,
                 atol_scale=1e-10, what=f"grad of {expr}")
+
+
+def test_grad_keeps_only_what_the_adjoints_read():
+    x = np.ones(1000)  # 8000 bytes
+    _, info = dd.grad(lambda x: np.sum(np.sin(x) * 2.0), x, full_output=True)
+    assert info.peak_bytes == 8000  # sin keeps x; the product by a constant keeps the constant
+    _, _, mem = dd.vjp(lambda x: np.sum(np.sin(x) * 2.0), x, full_output=True)
+    assert mem.peak_bytes == 2 * 8000  # vjp's product keeps sin(x) too
