@@ -310,10 +310,11 @@ CHECKPOINT_OUTPUT = Primitive("checkpoint_output", lambda packed, index: packed[
 # The wrapper
 # --------------------------------------------------------------------------------------------
 
-def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
+def checkpoint(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """fn, recomputed in the reverse sweep instead of stored: same results, less memory kept.
 
-    Returns a function with fn's signature. Under reverse mode it records one tape entry that
+    Returns a function with fn's signature; ``checkpoint(fn, *args, **kwargs)`` calls it at
+    once, as PyTorch's ``checkpoint(function, *args)``. Under reverse mode it records one tape entry that
     keeps only fn's inputs (whatever fn computes inside is dropped after a first pass) and, when
     the sweep reaches it, runs fn again on a recording of its own and sweeps that. Arguments and
     results may be numbers, arrays, or tuples/lists/dicts of them; other arguments (flags,
@@ -358,7 +359,7 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
             return _inline(fn, args, kwargs, top.tape, label, inputs)
         return _record(fn, label, leaves, structure, top)
 
-    return wrapped
+    return wrapped(*args, **kwargs) if args or kwargs else wrapped
 
 
 def _inline(fn: Callable, args: tuple, kwargs: dict, tape: Tape, label: str,
@@ -555,10 +556,11 @@ class Sequential:
 
 
 def checkpoint_sequential(layers: Sequence[Callable[..., Any]],
-                          segments: Union[int, str] = "sqrt") -> Sequential:
+                          segments: Union[int, str] = "sqrt", *x: Any) -> Any:
     """The chain ``layers[-1](… layers[0](x))`` cut into ``segments`` checkpointed segments.
 
-    Returns ``run(x, params=None)`` (a :class:`Sequential`). In the reverse sweep only each segment's input is kept; a
+    Returns ``run(x, params=None)`` (a :class:`Sequential`); given x as well,
+    ``checkpoint_sequential(layers, segments, x)`` returns ``run(x)``, as PyTorch's. In the reverse sweep only each segment's input is kept; a
     segment's layers are re-run, recorded and swept when the sweep reaches it. With n layers in
     k segments the tape holds about k + n/k values at its peak instead of n, fewest at
     k = √n (``segments="sqrt"``, the default), for one extra forward pass. ``segments=n``
@@ -579,4 +581,8 @@ def checkpoint_sequential(layers: Sequence[Callable[..., Any]],
     for i, layer in enumerate(layers):
         if not callable(layer):
             raise TypeError(f"layers[{i}] is a {type(layer).__name__}, not a function")
-    return Sequential(layers, segment_count(segments, len(layers)))
+    run = Sequential(layers, segment_count(segments, len(layers)))
+    if len(x) > 1:
+        raise TypeError(f"checkpoint_sequential(layers, segments, x) takes one input x, not "
+                        f"{len(x)}; pass the layers' parameters as run(x, params)")
+    return run(x[0]) if x else run

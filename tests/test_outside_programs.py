@@ -254,3 +254,36 @@ def test_least_squares_on_residuals_built_with_concatenate():
     sparse = optimize.least_squares(_rosenbrock_residuals, np.full(6, 0.5), tr_solver="lsmr",
                                     jac=dd.jacobian(_rosenbrock_residuals, sparse=True))
     np.testing.assert_allclose(sparse.x, np.ones(6), rtol=1e-6)
+
+
+# --- an RNN unrolled in a Python loop, checkpointed as PyTorch code calls it ------------------
+
+RNN_W = 0.4 * np.random.default_rng(3).normal(size=(4, 4))
+RNN_SEQ = np.random.default_rng(4).normal(size=(12, 4))
+
+
+def _cell(h, x):
+    return np.tanh(h @ RNN_W + x)
+
+
+def _rnn_loss(h0, step):
+    h = h0
+    for x in RNN_SEQ:
+        h = step(h, x)
+    return np.sum(h ** 2)
+
+
+def test_checkpoint_called_with_the_arguments_as_pytorch_calls_it():
+    # was: "checkpoint() takes 1 positional argument but 3 were given"
+    h0 = np.array([0.1, -0.3, 0.2, 0.5])
+    plain = dd.grad(lambda h: _rnn_loss(h, _cell))(h0)
+    np.testing.assert_allclose(plain, central_differences(lambda h: _rnn_loss(h, _cell), h0),
+                               rtol=1e-7, atol=1e-10)
+    g = dd.grad(lambda h: _rnn_loss(h, lambda h, x: dd.checkpoint(_cell, h, x)))(h0)
+    np.testing.assert_array_equal(g, plain)
+    # checkpoint_sequential(functions, segments, input), PyTorch's order
+    layers = [lambda h, x=x: _cell(h, x) for x in RNN_SEQ]
+    g = dd.grad(lambda h: np.sum(dd.checkpoint_sequential(layers, 3, h) ** 2))(h0)
+    np.testing.assert_array_equal(g, plain)
+    with pytest.raises(TypeError, match="takes one input x"):
+        dd.checkpoint_sequential(layers, 3, h0, h0)
