@@ -342,6 +342,11 @@ class Traced:
     primal: Any  # supplied by the subclass's slots
     tag: Any
 
+    @property
+    def _kind(self) -> str:
+        """What the messages call this value: its class's name (a LazyVar is a Var to the user)."""
+        return getattr(type(self), "kind_name", type(self).__name__)
+
     # -- what the value looks like ----------------------------------------------------------
     @property
     def shape(self) -> tuple:
@@ -429,7 +434,7 @@ class Traced:
         # == is elementwise, as for ndarrays, so a traced value is no dict key or set member;
         # said here rather than by Python's "unhashable type" (which is what numpy says too).
         raise TypeError(
-            f"a {type(self).__name__} cannot be a dict key or a set member (its == compares "
+            f"a {self._kind} cannot be a dict key or a set member (its == compares "
             f"values elementwise, as an ndarray's does, and it carries a derivative); key by "
             f"something plain, such as an index or a name")
 
@@ -445,7 +450,7 @@ class Traced:
         """y[idx] = v: y's content becomes dd.index_update(y, idx, v), numpy's rules (into a view of a live value: refused)."""
         if _writes_through(concrete(self)):
             raise TypeError(
-                f"y[...] = v on a {type(self).__name__} that is a view of another value (made "
+                f"y[...] = v on a {self._kind} that is a view of another value (made "
                 f"by slicing, reshape, .T, ...): numpy would write through to that value too, "
                 f"which a traced value cannot. Assign into a copy (y = x[...].copy()), or build "
                 f"the result with dd.index_update(y, idx, v)")
@@ -471,7 +476,7 @@ class Traced:
         if type(new) is not type(self) or new.tag is not self.tag:
             raise TypeError(
                 f"{what}: the result carries a derivative of another (inner) transformation, "
-                f"which this {type(self).__name__} cannot hold; use the functional form "
+                f"which this {self._kind} cannot hold; use the functional form "
                 f"(dd.index_update(y, idx, v), dd.sort(x)) and its returned value")
         slot: str
         for slot in type(self).__slots__:
@@ -679,7 +684,7 @@ class Traced:
     # -- conversions that would drop the derivative -------------------------------------------
     def _no_conversion(self, what: str) -> TypeError:
         return TypeError(
-            f"{what}() of a {type(self).__name__} would drop its derivative. Use dualdiff's "
+            f"{what}() of a {self._kind} would drop its derivative. Use dualdiff's "
             f"functions (dd.sin, dd.exp, ...) or numpy's (np.sin, np.exp, ...) instead of the "
             f"math module, and .primal if you only want the value. To print it, f\"{{x:.4f}}\" "
             f"works ('%.4f' % x calls float())")
@@ -700,7 +705,7 @@ class Traced:
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError(
-            f"converting a {type(self).__name__} to a numpy array (np.asarray, np.array, a "
+            f"converting a {self._kind} to a numpy array (np.asarray, np.array, a "
             f"numpy function without a dualdiff rule) would drop its derivative. "
             f"{_conversion_hint(sys._getframe(1))}")
 

@@ -359,6 +359,7 @@ class LazyVar(Var):
     """
 
     __slots__ = ()
+    kind_name = "Var"  # (what error messages call it: the user never made a LazyVar)
 
     @property  # type: ignore[override]
     def primal(self) -> Any:

@@ -323,3 +323,15 @@ def test_grad_keeps_only_what_the_adjoints_read():
     assert info.peak_bytes == 8000  # sin keeps x; the product by a constant keeps the constant
     _, _, mem = dd.vjp(lambda x: np.sum(np.sin(x) * 2.0), x, full_output=True)
     assert mem.peak_bytes == 2 * 8000  # vjp's product keeps sin(x) too
+
+
+def test_messages_call_a_deferred_value_a_var():
+    def f(w):
+        s = np.sum(w * w)
+        with pytest.raises(TypeError, match="float\\(\\) of a Var would drop"):
+            float(s)
+        with pytest.raises(TypeError, match="converting a Var to a numpy array"):
+            np.asarray(s)
+        return s
+
+    dd.grad(f, W)
