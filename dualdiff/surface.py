@@ -703,6 +703,21 @@ class Traced:
     def __complex__(self): raise self._no_conversion("complex")
     def __index__(self): raise self._no_conversion("operator.index")
 
+    def __copy__(self):
+        return F.copy(self)  # copy.copy(a) of an ndarray is a.copy()
+
+    def __deepcopy__(self, memo):
+        # The default would copy the tag too, and with it the tape: the copy's operations would
+        # go to a recording nobody sweeps (a zero derivative). A copy keeps the derivative.
+        memo[id(self)] = new = F.copy(self)
+        return new
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError(
+            f"pickling a {type(self).__name__} would drop its derivative (its recording cannot "
+            f"be pickled): pickle x.primal for the plain value, or pass plain values to the "
+            f"other process and differentiate there")
+
     def __array__(self, dtype=None, copy=None):
         raise TypeError(
             f"converting a {self._kind} to a numpy array (np.asarray, np.array, a "

@@ -287,3 +287,48 @@ def test_checkpoint_called_with_the_arguments_as_pytorch_calls_it():
     np.testing.assert_array_equal(g, plain)
     with pytest.raises(TypeError, match="takes one input x"):
         dd.checkpoint_sequential(layers, 3, h0, h0)
+
+
+# --- copies of traced values, as simulation code takes them ------------------------------------
+
+def _simulate(state0, steps=20, dt=0.05):
+    import copy
+    state = copy.deepcopy(state0)  # the caller's state must stay as it was
+    for _ in range(steps):
+        state["v"] = state["v"] - dt * np.sin(state["q"])
+        state["q"] = state["q"] + dt * state["v"]
+    return state["q"]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_deepcopy_inside_f_keeps_the_derivative(mode):
+    # was: a zero gradient, silently (deepcopy copied the tape, and the copy was never swept)
+    f = lambda q0: np.sum(_simulate({"q": q0, "v": np.zeros_like(q0)}) ** 2)
+    q0 = np.array([0.3, -1.2])
+    np.testing.assert_allclose(dd.grad(f, mode=mode)(q0), complex_step(f, q0), rtol=1e-12)
+    np.testing.assert_allclose(dd.hessian(f)(q0), central_differences(dd.grad(f), q0),
+                               rtol=1e-6)
+    compiled = dd.compile(dd.grad(f, mode=mode))
+    np.testing.assert_array_equal(compiled(q0), dd.grad(f, mode=mode)(q0))
+
+
+def test_copy_of_a_traced_value_is_a_copy_as_numpys():
+    import copy
+
+    def f(x):
+        y = x * 1.0
+        z = copy.copy(y)  # numpy: a new array, so writing into z leaves y alone
+        z[0] = 5.0 * z[0]
+        return np.sum(z * y)
+    x = np.array([1.0, 2.0])
+    # Σ z y = 5 x0² + x1²: closed form (10 x0, 2 x1)
+    np.testing.assert_array_equal(dd.grad(f)(x), [10.0, 4.0])
+    np.testing.assert_array_equal(dd.grad(f, mode="forward")(x), [10.0, 4.0])
+
+
+def test_pickling_a_traced_value_is_refused():
+    import pickle
+    with pytest.raises(TypeError, match=r"pickling a Var would drop its derivative.*x\.primal"):
+        dd.grad(lambda x: np.sum(pickle.loads(pickle.dumps(x)) ** 2))(np.ones(2))
+    with pytest.raises(TypeError, match=r"pickling a Dual"):
+        dd.grad(lambda x: np.sum(pickle.loads(pickle.dumps(x)) ** 2), mode="forward")(np.ones(2))
