@@ -229,6 +229,10 @@ class _Recording:
             out = _call(f, unflatten(treedef, tag.new_vars(leaves)))
             if type(out) is not Var or out.tag is not tag:  # (one of ours needs no checks)
                 out = _output(out)
+        except BaseException:
+            if tag.lazy:
+                tag.lazy = None  # (f failed: what it deferred is never computed)
+            raise
         finally:
             tag.active = False
         self._made(tape, tag, out, leaves, treedef)

@@ -188,6 +188,19 @@ def test_a_value_read_after_grad_returned_is_refused_not_recomputed():
     assert np.array_equal(dd.stop_gradient(t), np.tanh(W))  # computed values stay readable
 
 
+def test_a_value_deferred_by_a_failed_call_is_refused():
+    leaked = []
+
+    def f(w):
+        leaked.append(np.sum(w * w))
+        raise KeyError("f failed")
+
+    with pytest.raises(KeyError):
+        dd.grad(f, W)
+    with pytest.raises(ValueError, match="never computed"):
+        dd.stop_gradient(leaked[0])
+
+
 def test_in_place_operators_and_copies():
     def f(w):
         s = np.sum(w * w)
