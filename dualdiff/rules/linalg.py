@@ -107,6 +107,12 @@ def _seeded(t, m):
 def _matmul_vjp(ct, primals, out, params, shapes, wants):
     a, b = primals
     sa, sb = shapes
+    if (type(ct) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray
+            and len(sa) == 2 and len(sb) == 2):
+        # Two plain matrices (a layer's sweep): the two products below, without the promotions
+        # and summations a stack or a vector needs (what matmul(), _mT and sum_to would do).
+        return (_matmul_impl(ct, b.T) if wants[0] else None,
+                _matmul_impl(a.T, ct) if wants[1] else None)
     # Promote vectors to matrices so that the textbook rules ∂l/∂A = ∂l/∂Y·Bᵀ and
     # ∂l/∂B = Aᵀ·∂l/∂Y apply unchanged; the promoted axes are dropped again by the reshape.
     a2 = reshape(a, (1,) + sa) if len(sa) == 1 else a
