@@ -23,7 +23,7 @@ from .buffers import owns_memory, tracked
 from .containers import subclass_error
 from .rules import add, real
 from .rules.shape import SUM
-from .rules.ufuncs import ADD, DIV, FLOAT_OPS, MUL, NEG, SUB
+from .rules.ufuncs import ADD, DIV, FLOAT_OPS, MUL, NEG, POW, SQUARE, SUB
 from .primitives import (
     TRACED, Primitive, Tag, bind, is_complex, register_traced, shape_of, stop_gradient,
 )
@@ -339,8 +339,9 @@ except ImportError:  # pragma: no cover  (without it nothing is deferred)
 LAZY_SUPPORTED = _ERRSTATE is not None
 
 # The deferred primitives: their adjoints read no output, and of their arguments at most the
-# one that multiplies (multiply) or divides (divide by a constant).
-_DEFERRED = frozenset((ADD, SUB, MUL, NEG, SUM, DIV))
+# one that multiplies (multiply), divides (divide by a constant) or is raised to a constant
+# power (power, square).
+_DEFERRED = frozenset((ADD, SUB, MUL, NEG, SUM, DIV, POW, SQUARE))
 # Elements from which an operation is deferred (512 KiB of float64). Deferring costs a few µs:
 # about what recording costs again, and as much again when the value is read. Measured on
 # chains of exp(x * 0.5) whose products are all read at once: 10% slower at 10,000 elements,
@@ -440,8 +441,8 @@ def force_all(values: Sequence[Any]) -> None:
 def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Optional["LazyVar"]:
     """Record ``prim(*args)`` on grad's tape without computing it: its LazyVar, or None (nothing
     recorded) where the value is computed now. Deferred: real floating arrays and deferred values,
-    Python numbers beside them, shapes equal or one of them () (no broadcasting to work out), the
-    divisor of a division a constant, and an argument deferred already or of DEFER_MIN_SIZE
+    Python numbers beside them, shapes equal or one of them () (no broadcasting to work out), a
+    divisor or exponent a constant, and an argument deferred already or of DEFER_MIN_SIZE
     elements at least."""
     n = len(args)
     shapes: List[tuple] = []
@@ -509,8 +510,8 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
             dtype = kb
         else:
             dtype = ka if ka == kb else np.result_type(ka, kb)
-        if prim is DIV and parents[1] is not None:
-            return None  # (its adjoint reads the quotient)
+        if (prim is DIV or prim is POW) and parents[1] is not None:
+            return None  # (the divisor's or exponent's adjoint reads the output)
     # The arguments the adjoint reads: a product's factor whose partner is on the tape (forced
     # now if deferred), a quotient's divisor (a constant); nothing for the linear ones.
     values: Tuple[Any, ...]
@@ -520,6 +521,10 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
                   _value(b) if parents[0] is not None else None)
     elif prim is DIV:
         values = (None, args[1])
+    elif prim is POW:
+        values = (_value(args[0]), args[1])
+    elif prim is SQUARE:
+        values = (_value(args[0]),)
     else:
         values = (None,) * n
     tag.count += 1

@@ -56,6 +56,10 @@ PROGRAMS = {
     "product of two deferred": lambda w: np.sum((w + 1.0) * (w - 1.0)),
     "value read inside": lambda w: np.sum(w * w) * (1.0 if dd.stop_gradient(np.sum(w * w)) > 0 else 2.0),
     "reused deferred": lambda w: (lambda s: s * s + s)(np.sum(w * w)),
+    "powers and squares": lambda w: np.sum(w ** 2) + np.sum(np.square(w - 1.0)) ** 0.5
+                                    + np.sum((w * 0.5) ** 3) + np.sum(w ** 2.0) ** 2,
+    "traced exponent (computed now)": lambda w: np.sum((w * w + 1.0) ** (w * 0.1)),
+    "rosenbrock": lambda w: np.sum(100.0 * (w[1:] - w[:-1] ** 2) ** 2 + (1 - w[:-1]) ** 2),
 }
 
 
@@ -91,6 +95,17 @@ def test_the_discarded_penalty_is_never_computed(monkeypatch):
     value, g2 = dd.value_and_grad(f, W)  # the value is wanted: everything is computed
     assert (W.shape, W.shape) in calls
     assert value == f(W) and np.array_equal(g, g2)
+
+
+@pytest.mark.parametrize("penalty", [lambda w: np.sum(w ** 2), lambda w: np.sum(np.square(w)),
+                                     lambda w: np.sum(w ** 2.0)])
+def test_penalties_as_people_write_them_are_never_computed(monkeypatch, penalty):
+    calls = []
+    for prim in (ufuncs.POW, ufuncs.SQUARE):
+        monkeypatch.setattr(prim, "impl", lambda *a, _impl=prim.impl: calls.append(1) or _impl(*a))
+    g = dd.grad(lambda w: np.sum(np.tanh(w)) + 1e-3 * penalty(w), W)
+    assert calls == []
+    np.testing.assert_allclose(g, 1 - np.tanh(W) ** 2 + 2e-3 * W, rtol=1e-14)
 
 
 def test_values_read_inside_f_are_numpys_bits():
