@@ -714,7 +714,7 @@ class Traced:
 
     def __reduce_ex__(self, protocol):
         raise TypeError(
-            f"pickling a {type(self).__name__} would drop its derivative (its recording cannot "
+            f"pickling a {self._kind} would drop its derivative (its recording cannot "
             f"be pickled): pickle x.primal for the plain value, or pass plain values to the "
             f"other process and differentiate there")
 

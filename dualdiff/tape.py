@@ -371,10 +371,6 @@ class LazyVar(Var):
         _set_primal(self, value)
         self.__class__ = Var  # type: ignore[assignment]
 
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        _force(self)  # (copy, deepcopy, pickle: an ordinary Var from here on)
-        return self.__reduce_ex__(protocol)
-
     @property
     def shape(self) -> tuple:
         return _get_primal(self)[3]

@@ -8,6 +8,7 @@ nothing silently wrong when a value that was never computed is asked for too lat
 """
 
 import copy
+import pickle
 import threading
 import warnings
 
@@ -219,7 +220,9 @@ def test_a_value_deferred_by_a_failed_call_is_refused():
 def test_in_place_operators_and_copies():
     def f(w):
         s = np.sum(w * w)
-        c = copy.copy(s)
+        c = copy.copy(s) + copy.deepcopy(s) * 0.0
+        with pytest.raises(TypeError, match="pickling a Var"):
+            pickle.dumps(np.sum(w * 3.0))
         s += 1.0
         s *= 2.0
         u = w * 1.0
