@@ -332,3 +332,29 @@ def test_pickling_a_traced_value_is_refused():
         dd.grad(lambda x: np.sum(pickle.loads(pickle.dumps(x)) ** 2))(np.ones(2))
     with pytest.raises(TypeError, match=r"pickling a Dual"):
         dd.grad(lambda x: np.sum(pickle.loads(pickle.dumps(x)) ** 2), mode="forward")(np.ones(2))
+
+
+# --- dd.compile on code that indexes with what the values decide --------------------------------
+
+def test_compiling_a_mask_or_argmax_index_says_what_to_write():
+    # was: "an index cannot be a Dual or tape variable ... use an int or an integer array",
+    # which is what the user's code already does (it runs eagerly)
+    x = np.array([1.0, 2.0, 3.0])
+
+    def masked(x):
+        return np.sum(x[x > 1.5] ** 2)
+
+    def assigned(x):
+        y = x * 1.0
+        y[x > 1.5] = 0.0
+        return np.sum(y ** 2)
+    np.testing.assert_array_equal(dd.grad(masked)(x), [0.0, 4.0, 6.0])
+    np.testing.assert_array_equal(dd.grad(assigned)(x), [2.0, 0.0, 0.0])
+    for f in (masked, assigned, lambda x: x[np.argmax(x)] ** 2):
+        with pytest.raises(TypeError, match=r"computed from the values .* cannot be compiled "
+                                            r"by dd\.compile.*np\.where\(mask, x, 0\.0\)"):
+            dd.compile(dd.grad(f))(x)
+    # ... and what it says to write compiles, checked on a second mask
+    fixed = dd.compile(dd.grad(lambda x: np.sum(np.where(x > 1.5, x, 0.0) ** 2)))
+    np.testing.assert_array_equal(fixed(x), [0.0, 4.0, 6.0])
+    np.testing.assert_array_equal(fixed(x - 1.0), [0.0, 0.0, 4.0])

@@ -11,7 +11,9 @@ from typing import Any, List, Optional, Sequence, Union
 import numpy as np
 
 from ..primitives import Primitive, bind, is_traced, shape_of, stop_gradient
-from .indexing import INDEX_ADD, _along, _int_index, _is_basic_index, diagonal, getitem, take
+from .indexing import (
+    INDEX_ADD, _along, _int_index, _is_basic_index, check_plain_index, diagonal, getitem, take,
+)
 from .shape import (
     _axis, align_chunk, astype, atleast_1d, atleast_2d, atleast_3d, broadcast_to, reshape,
     shape_dtype, sum_to,
@@ -689,10 +691,7 @@ def index_update(x: Value, idx: Any, v: Value) -> Value:
     """
     if type(idx) is not tuple:
         idx = (idx,)
-    for i in idx:
-        if type(i) is not int and is_traced(i):
-            raise TypeError("an index cannot be a Dual or tape variable: indices are not "
-                            "differentiable; use an int or an integer array")
+    check_plain_index(idx)
     if not is_traced(x):
         x = np.asarray(x)
     shape = shape_of(x)

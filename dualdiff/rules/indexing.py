@@ -213,11 +213,22 @@ def getitem(x: Value, idx: Any) -> Value:
         idx = (idx,)
     if not is_traced(x):
         return (x if type(x) is np.ndarray else np.asarray(x))[idx]
+    check_plain_index(idx)
+    return bind1(GETITEM, x, {"idx": idx})
+
+
+def check_plain_index(idx: tuple) -> None:
+    """Refuse a traced index (x[y] or y[idx] = v), saying why."""
     for i in idx:
         if type(i) is not int and is_traced(i):
+            if stop_gradient(i) is i:  # a value being recorded by dd.compile: x[x > 0]
+                raise TypeError(
+                    "an index computed from the values (a mask such as x > 0, an argmax) "
+                    "cannot be compiled by dd.compile: the recording would bake this call's "
+                    "index in. Write np.where(mask, x, 0.0) for a mask, or call the function "
+                    "without dd.compile")
             raise TypeError("an index cannot be a Dual or tape variable: indices are not "
                             "differentiable; use an int or an integer array")
-    return bind1(GETITEM, x, {"idx": idx})
 
 
 
