@@ -350,12 +350,17 @@ _DEFERRED = frozenset((ADD, SUB, MUL, NEG, SUM, DIV, POW, SQUARE))
 # input is this large.
 DEFER_MIN_SIZE = 65536
 _EXACT_INT = 2 ** 53
+# The longest chain of deferred values: a deferred value holds its arguments, which eager
+# evaluation would free once it is computed, so a sum of a thousand large terms built in a loop
+# and read only at the end would hold all of them. Past this depth the chain is computed, so at
+# most this many terms are held (the MLP's penalty is a chain of five).
+MAX_DEFERRED_DEPTH = 16
 
 
 class LazyVar(Var):
     """A Var of grad's tape whose value has not been computed yet (see above).
 
-    Its slot holds ``(prim, args, params, shape, dtype, errstate)``. Reading ``primal`` computes
+    Its slot holds ``(prim, args, params, shape, dtype, errstate, depth)``. Reading ``primal`` computes
     the value (and those it depends on), after which the object is an ordinary :class:`Var`.
     """
 
@@ -400,7 +405,7 @@ def _force(v: "LazyVar") -> Any:
         if type(x) is not LazyVar:
             stack.pop()
             continue
-        prim, args, params, shape, dtype, errstate = _get_primal(x)
+        prim, args, params, shape, dtype, errstate, _ = _get_primal(x)
         waiting = False
         for a in args:
             if type(a) is LazyVar:
@@ -445,6 +450,7 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
     kinds: List[Any] = []  # the dtype of each argument, or the Python number itself (weak)
     parents: List[Optional[int]] = []
     worth = False  # a large array, or a value deferred already, among the arguments
+    depth = 1  # the longest chain of deferred values this one would end
     for a in args:
         t = type(a)
         if t is Var or t is LazyVar:
@@ -466,6 +472,10 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
             else:
                 worth = True
                 lazy = _get_primal(a)
+                if lazy[6] >= MAX_DEFERRED_DEPTH:
+                    return None  # (computed now, and the chain with it)
+                if lazy[6] >= depth:
+                    depth = lazy[6] + 1
                 shapes.append(lazy[3])
                 kinds.append(lazy[4])
             parents.append(a.slot)
@@ -539,7 +549,7 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
     e.real = None
     tape.entries.append(e)
     v = _new(LazyVar)
-    _set_primal(v, (prim, args, params, shape, dtype, _ERRSTATE.get()))
+    _set_primal(v, (prim, args, params, shape, dtype, _ERRSTATE.get(), depth))
     v.slot = slot
     v.tag = tag
     return v

@@ -366,3 +366,27 @@ def test_messages_call_a_deferred_value_a_var():
         return s
 
     dd.grad(f, W)
+
+
+def test_a_long_sum_in_a_loop_holds_a_bounded_number_of_terms():
+    import tracemalloc
+
+    x = np.linspace(0.0, 1.0, 1000)  # 8000 bytes a term
+
+    def f(x):
+        total = x * 0.0
+        for i in range(200):
+            total = total + np.sin(x + i)  # each term: a fresh 8 KB array eager code frees
+        return np.sum(total)
+
+    peaks = []
+    for run in (lambda: dd.vjp(f, x)[1](1.0), lambda: dd.grad(f, x)):
+        tracemalloc.start()
+        run()
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    eager, deferred = peaks
+    # at most MAX_DEFERRED_DEPTH = 16 terms held, with their arguments (unbounded, the 200
+    # terms would add 1.6 MB)
+    assert deferred <= eager + 2 * 16 * 8000
+    np.testing.assert_allclose(dd.grad(f, x), sum(np.cos(x + i) for i in range(200)), rtol=1e-12)
