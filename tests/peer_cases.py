@@ -754,6 +754,102 @@ for o in ("fro", 1, -1, np.inf, -np.inf):
 case("vector_norm complex axis=0", partial(np.linalg.vector_norm, axis=0, ord=3), [C(3, 4)])
 case("matrix_norm complex", np.linalg.matrix_norm, [C(2, 3, 4)])
 
-CASES = [c for c in CASES if c[1] is not None]
 case("np.array([x, x*1, x+2.5]) (autograd's idiom)", lambda x: np.array([x, x * 1.0, x + 2.5]), [3.0])
+
+# --- autograd tests/test_fft.py -----------------------------------------------------------------
+case("fft (5, 5)", np.fft.fft, [R(5, 5)])
+case("fft norm='ortho'", lambda x: np.fft.fft(x, norm="ortho"), [R(5, 5)])
+case("fft norm='forward'", lambda x: np.fft.fft(x, norm="forward"), [R(5, 5)])
+case("fft axis=0", lambda x: np.fft.fft(x, axis=0), [R(5, 5)])
+for fn, D in ((np.fft.fft, 5), (np.fft.ifft, 5), (np.fft.rfft, 4), (np.fft.irfft, 4)):
+    for dn in (-2, 2):
+        x = R(D, D)
+        if fn.__name__.startswith("ir"):
+            x = np.fft.rfft(x)  # a Hermitian input, as autograd's test makes it
+        case(f"{fn.__name__} n={D + dn}", lambda x, fn=fn, n=D + dn: fn(x, n), [x])
+for fn, D in ((np.fft.fft2, 5), (np.fft.ifft2, 5), (np.fft.fftn, 5), (np.fft.ifftn, 5),
+              (np.fft.rfft2, 4), (np.fft.irfft2, 4), (np.fft.rfftn, 4), (np.fft.irfftn, 4)):
+    x = R(D, D, D) / 10.0
+    if fn.__name__.startswith("ir"):
+        x = getattr(np.fft, fn.__name__[1:])(x)
+    case(f"{fn.__name__} s=[D+2, D-2] axes=[0, 2]", lambda x, fn=fn, D=D: fn(x, s=[D + 2, D - 2], axes=[0, 2]), [x])
+    case(f"{fn.__name__} default", fn, [x])
+case("ifft (5, 5)", np.fft.ifft, [R(5, 5)])
+case("fft of complex", np.fft.fft, [C(6)])
+case("hfft", np.fft.hfft, [C(5)])
+case("ihfft", np.fft.ihfft, [R(6)])
+case("fftfreq-scaled spectrum", lambda x: np.abs(np.fft.rfft(x)) ** 2 * np.fft.rfftfreq(8), [R(8)])
+case("fft.ifftshift axes=0", lambda x: np.fft.ifftshift(x, axes=0), [R(4, 3)])
+
+
+# --- autograd tests/test_binary_ops.py, test_truediv.py, test_logic.py, test_direct.py -----------
+PAIRS = [2.0, R(4), R(3, 4), R(1, 4)]
+for i, a in enumerate(PAIRS):
+    for j, b in enumerate(PAIRS):
+        shapes = f"{np.shape(a)}×{np.shape(b)}"
+        case(f"x * y {shapes}", operator.mul, [a, b])
+        case(f"x + y {shapes}", operator.add, [a, b])
+        case(f"x - y {shapes}", operator.sub, [a, b])
+        ga, gb = np.sqrt(np.square(a) + 0.5), np.sqrt(np.square(b) + 0.5)
+        case(f"x / y {shapes}", operator.truediv, [ga, gb])
+        q = np.divide(ga, gb)
+        if i != j and np.min(np.abs(q - np.round(q)) * np.abs(gb), initial=1.0) > 0.05:
+            case(f"x % y {shapes}", operator.mod, [ga, gb])  # (away from its jumps)
+        case(f"x ** y {shapes}", operator.pow, [np.abs(a) + 1.1, b])
+        case(f"arctan2 {shapes}", np.arctan2, [a, b])
+        case(f"hypot {shapes}", np.hypot, [a, b])
+        for op in ("<", "<=", ">", ">=", "==", "!=") if i != j else ():  # (x == y: a tie)
+            case(f"sum(x {op} y) + 0.0 {shapes}",
+                 lambda x, y, op=op: np.sum(eval(f"x {op} y")) + 0.0 * np.sum(x + y), [a, b], order=1)
+
+
+def _asserting(x):
+    assert np.allclose(x, (x * 3.0) / 3.0)
+    return np.sum(x)
+
+
+case("assert np.allclose inside f", _asserting, [np.array([1.0, 2.0, 3.0])])
+case("branch on np.iscomplex (real)", lambda x: np.real(x ** 2 if np.iscomplex(x) else np.sum(x)), [2.0])
+case("branch on np.iscomplex (complex)", lambda x: np.real(x ** 2 if np.iscomplex(x) else np.sum(x)), [2.0 + 1j])
+case("(x + sin(x²))·x", lambda x: (x + np.sin(x ** 2)) * x, [1.3])
+case("builtin sum of a generator", lambda x: sum(x[i] ** 2 for i in range(3)), [R(3)])
+case("builtin max of two", lambda x: max(x[0], x[1]) * x[2], [np.array([0.3, 1.2, 2.0])])
+case("builtin abs", lambda x: abs(x), [np.array([-0.3, 1.2])])
+case("builtin pow", lambda x: pow(x, 3), [np.array([-0.3, 1.2])])
+case("math-free float power 2 ** x", lambda x: 2.0 ** x, [np.array([-0.3, 1.2])])
+case("divmod's remainder", lambda x: divmod(x, 0.7)[1], [np.array([0.3, 1.2])])
+case("x // y has derivative 0", lambda x: (x // 0.7) * 1.0 + 0.0 * x, [np.array([0.3, 1.2])], order=1)
+# --- JAX tests/lax_numpy_indexing_test.py: getitem and x.at[idx].set/add/mul, as numpy writes them
+INDEXERS = [
+    ((10,), slice(3, 1, -1)), ((10, 8), slice(12, 4, -4)), ((10,), slice(None, 1, -2)),
+    ((10, 8), (slice(1, None), slice(None, 2))), ((10,), slice(-11, -2)), ((3, 4), (0, None, Ellipsis)),
+    ((3, 4, 5), (1, None, slice(None), None)), ((3,), ()), ((3, 2, 3), (0, slice(None), np.arange(3))),
+    ((3, 3), np.array([1, 2, 1])), ((3, 4, 5), np.array([[0, 2, 0, 1], [-1, -2, 1, 0]])),
+    ((3, 4, 5), (np.array([[0, 2, 0, 1]]), np.array([-1, 0, -1, 2]))), ((3, 4), ([],)), ((3, 4), ([], [])),
+    ((3, 4, 5), ([[0], [-1]], [[2, 3, 0, 3]])), ((3, 4, 5), (0, 1, np.array([[2, 3, 0, 3]]))),
+    ((3, 4, 5), (Ellipsis, np.array([[0, 2], [1, 3]]), slice(None))),
+    ((3, 4, 5), (np.array([0, 2, -2]), slice(None, None, 2), np.array([-1, 2, 1]))),
+    ((3, 4, 5), (Ellipsis, np.array([0, 2]), None, None, np.array([-1, 2]))),
+    ((3, 4, 5), (slice(None), np.array([0, 1]), Ellipsis, np.array([0, 1]))),
+    ((3, 4), (Ellipsis, np.array(1, dtype=np.int32))), ((0,), np.array([], dtype=np.int32)),
+]
+for shape, idx in INDEXERS:
+    case(f"x[{idx!r}] of {shape}", lambda x, idx=idx: x[idx], [R(*shape)])
+    target = np.empty(shape)[idx].shape
+    for op in ("=", "+=", "-=", "*="):
+        for vshape in {target, target[1:], ()}:
+            def write(x, v, idx=idx, op=op):
+                y = x * np.ones_like(x)
+                if op == "=":
+                    y[idx] = v
+                elif op == "+=":
+                    y[idx] += v
+                elif op == "-=":
+                    y[idx] -= v
+                else:
+                    y[idx] *= v
+                return y
+            if shape:
+                case(f"y[{idx!r}] {op} v{vshape} of {shape}", write, [R(*shape), R(*vshape)])
+
 CASES = [c for c in CASES if c[1] is not None]

@@ -276,3 +276,26 @@ def test_numpys_writers_refuse_traced_values_into_a_plain_array_in_words():
                   lambda x: np.place(np.zeros(3), [True, False, True], x)):
         with pytest.raises(TypeError, match="into a plain array, which cannot hold their derivative"):
             dd.grad(lambda x: write(x) or x, 1.0)
+
+
+@pytest.mark.parametrize("fn", ["std_where", "nanstd", "nanstd_where"])
+def test_std_of_one_selected_value_has_derivative_zero(fn):
+    # np.std(x, where=...) and np.nanstd over a slice holding one value: identically 0 there,
+    # so derivative 0 (it was nan, and in reverse mode the nan reached the other slices too).
+    x = np.array([[0.5, 1.5, 2.0], [3.0, -1.0, 0.25]])
+    mask = np.array([[True, False, False], [True, True, False]])
+    nanned = np.where(mask, x, np.nan)
+    f = {"std_where": lambda x: np.std(x, axis=1, where=mask),
+         "nanstd": lambda x: np.nanstd(x + np.where(mask, 0.0, np.nan), axis=1),
+         "nanstd_where": lambda x: np.nanstd(x, axis=1, where=mask)}[fn]
+    assert np.allclose(f(x), [0.0, 2.0]) and np.allclose(np.nanstd(nanned, axis=1), [0.0, 2.0])
+    want = np.zeros((2, 2, 3))
+    want[1, 1, :2] = [0.5, -0.5]  # the std of a pair (a, b) is |a - b| / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for mode in ("forward", "reverse"):
+            J = dd.jacobian(f, x, mode=mode)
+            assert np.allclose(J, want), (mode, J)
+    u = np.array([1.0, 1.0])
+    g = dd.grad(lambda x: np.sum(u * f(x)), x)
+    assert np.all(np.isfinite(g)) and np.allclose(g, want.sum(axis=0))

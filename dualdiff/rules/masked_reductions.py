@@ -22,10 +22,10 @@ import numpy as np
 from ..primitives import Primitive, bind1, concrete, is_traced, shape_of, stop_gradient
 from .assembly import where as _select
 from .reductions import Axis, _expand, _tangent_axes, max as _max, min as _min, nanmax as _nanmax
-from .reductions import nanmin as _nanmin, prod as _prod
+from .reductions import nanmin as _nanmin, prod as _prod, std_from_variance
 from .shape import broadcast_to, sum as _sum
 from .table import Value, float_dtype, norm_axes, register
-from .ufuncs import divide, multiply, sqrt, subtract
+from .ufuncs import divide, multiply, subtract
 
 __all__ = ["mask_for", "sum_where", "mean_where", "var_where", "std_where", "prod_where",
            "extremum_where"]
@@ -206,7 +206,11 @@ def std_where(x: Value, where: Any, axis: Axis = None, ddof: float = 0, keepdims
     >>> float(std_where(np.array([1.0, 9.0, 3.0]), [True, False, True]))
     1.0
     """
-    return sqrt(var_where(x, where, axis, ddof, keepdims, ignore_nan))
+    mask = mask_for(x, where, "nanstd" if ignore_nan else "std")
+    kept = mask & ~np.isnan(stop_gradient(x)) if ignore_nan else mask
+    counts = _count(kept, norm_axes(axis, len(mask.shape)), keepdims, float_dtype(x))
+    return std_from_variance(var_where(x, where, axis, ddof, keepdims, ignore_nan),
+                             (counts == 1) & (ddof < 1))
 
 
 def prod_where(x: Value, where: Any, axis: Axis = None, keepdims: bool = False,

@@ -13,10 +13,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..primitives import is_traced, stop_gradient
+from ..primitives import is_traced, shape_of, stop_gradient
 from .assembly import where
 from .cumulative import cumprod, cumsum
-from .reductions import Axis, order_statistic, prod
+from .reductions import Axis, order_statistic, prod, std_from_variance
 from .shape import sum
 from .table import Value, norm_axes
 from .ufuncs import divide, multiply, sqrt, subtract
@@ -59,7 +59,14 @@ def nanstd(x: Value, axis: Axis = None, ddof: float = 0, keepdims: bool = False)
     >>> float(dd.nanstd(np.array([1.0, np.nan, 3.0])))
     1.0
     """
-    return sqrt(nanvar(x, axis, ddof, keepdims))
+    counts = np.sum(~_nan_mask(x), axis=norm_axes(axis, len(shape_of(x))), keepdims=keepdims)
+    v = nanvar(x, axis, ddof, keepdims)
+    if is_traced(counts):
+        # Under dd.compile the nans are read from each call's values; selecting the one-value
+        # slices would make a scalar result a 0-d array (not eager's float), so there a slice
+        # holding one value keeps sqrt's nan derivative.
+        return sqrt(v)
+    return std_from_variance(v, (counts == 1) & (ddof < 1))
 
 
 def nanprod(x: Value, axis: Axis = None, keepdims: bool = False) -> Value:

@@ -481,12 +481,26 @@ def std(x: Value, axis: Axis = None, ddof: float = 0, keepdims: bool = False) ->
     >>> float(dd.std([1.0, 3.0]))
     1.0
     """
-    v = var(x, axis, ddof, keepdims)
-    if ddof < 1 and _count(shape_of(x), norm_axes(axis, len(shape_of(x)))) == 1:
-        # One value per result: its centred value is exactly 0, so var is the constant 0 with
-        # derivative 0, which is also std's (sqrt's 1/(2·sqrt 0) would make it 0·inf = nan).
+    single = ddof < 1 and _count(shape_of(x), norm_axes(axis, len(shape_of(x)))) == 1
+    return std_from_variance(var(x, axis, ddof, keepdims), single)
+
+
+def std_from_variance(v: Value, single: Any) -> Value:
+    """sqrt(v), a standard deviation from its variance; ``single`` (plain booleans broadcast to
+    v's shape) marks the results made of one value (with ddof < 1).
+
+    There the centred value is exactly 0, so v is the constant 0 with derivative 0, which is
+    also the standard deviation's: sqrt's 1/(2·sqrt 0) would make it 0·inf = nan (and in
+    reverse mode send the nan into the other results' derivatives too).
+    """
+    if is_traced(single):  # under dd.compile a mask read from the values is recorded
+        return where(single, v, sqrt(where(single, 1.0, v)))
+    single = np.broadcast_to(np.asarray(single, dtype=bool), shape_of(v))
+    if not single.any():
+        return sqrt(v)
+    if single.all():
         return v
-    return sqrt(v)
+    return where(single, v, sqrt(where(single, 1.0, v)))
 
 
 def average(x: Value, axis: Axis = None, weights: Value = None, returned: bool = False,
