@@ -537,17 +537,23 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
     tape = tag.tape
     slot = tape.nslots
     tape.nslots = slot + 1
-    e = _new(Entry)
-    e.prim = prim
-    e.parents = tuple(parents)
-    e.args = values
-    e.out = None
-    e.params = params
-    e.shapes = tuple(shapes)
-    e.slot = slot
-    e.wants = tuple([p is not None for p in parents])
-    e.real = None
-    tape.entries.append(e)
+    wants = (parents[0] is not None,) if n == 1 else (parents[0] is not None, parents[1] is not None)
+    if shape == () and not params and shapes[0] == () and shapes[-1] == ():
+        # numbers (a loss's last sums and products): the float entry the sweep takes without
+        # the general bookkeeping, as TapeTag.process records their computed counterparts
+        tape.entries.append((prim, slot, tuple(parents), values, None, wants))
+    else:
+        e = _new(Entry)
+        e.prim = prim
+        e.parents = tuple(parents)
+        e.args = values
+        e.out = None
+        e.params = params
+        e.shapes = tuple(shapes)
+        e.slot = slot
+        e.wants = wants
+        e.real = None
+        tape.entries.append(e)
     v = _new(LazyVar)
     _set_primal(v, (prim, args, params, shape, dtype, _ERRSTATE.get(), depth))
     v.slot = slot
