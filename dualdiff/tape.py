@@ -33,6 +33,7 @@ from .dual import Dual, ForwardTag
 __all__ = ["Var", "LazyVar", "Tape", "TapeTag", "Entry", "backward"]
 
 _new = object.__new__
+_ND = np.ndarray
 _PLAIN_FLOATS = frozenset((float, np.float64))
 _SCALAR_SHAPES = ((), ())  # the shapes of two scalar arguments
 _SCALAR_SHAPE = ((),)  # and of one
@@ -181,8 +182,10 @@ class TapeTag(Tag):
                 shapes: Tuple[tuple, ...] = _SCALAR_SHAPES
             else:
                 nested = ta in TRACED or tb in TRACED
-                shapes = (() if ta is float or ta is np.float64 else shape_of(va),
-                          () if tb is float or tb is np.float64 else shape_of(vb))
+                shapes = (va.shape if ta is _ND else () if ta is float or ta is np.float64
+                          else shape_of(va),
+                          vb.shape if tb is _ND else () if tb is float or tb is np.float64
+                          else shape_of(vb))
         elif n == 1:
             a = args[0]
             if type(a) is Var and a.tag is self:
@@ -199,7 +202,8 @@ class TapeTag(Tag):
                 shapes = _SCALAR_SHAPE
             else:
                 nested = ta in TRACED
-                shapes = (() if ta is float or ta is np.float64 else shape_of(va),)
+                shapes = (va.shape if ta is _ND else () if ta is float or ta is np.float64
+                          else shape_of(va),)
         else:
             vals: List[Any] = []
             pars: List[Optional[int]] = []
@@ -626,7 +630,8 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             if not keep:
                 table[slot] = None
             swept += 1
-            at = e.prim.accumulate_at
+            prim = e.prim
+            at = prim.accumulate_at
             if at is not None and e.real is None and e.parents[0] is not None:
                 # getitem: ct added into the part of the parent's running sum it came from, when
                 # the table alone holds that sum (the count: the table, `old`, the argument)
@@ -635,15 +640,15 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                         and getrefcount(old) <= 3 + tracked(old) and _sum_into_part(old, ct, at, e.params)):
                     tape.inplace += 1
                     continue
-            rule = e.prim.vjp
+            rule = prim.vjp
             if (type(ct) is np.ndarray and ct.nbytes >= _OWNED_MIN_BYTES
-                    and e.prim.vjp_owning is not None):
+                    and prim.vjp_owning is not None):
                 cts = c = old = None  # (the last step's results may hold this very array)
                 # ct held by the local `ct` alone (and getrefcount's argument): no entry, no other
                 # slot, no caller's seed, no view of it (the buffer pool's reference aside: see
                 # dualdiff.buffers). The rule may write into it.
                 if _REFCOUNTS and getrefcount(ct) <= 2 + tracked(ct) and _owns_memory(ct):
-                    rule = e.prim.vjp_owning
+                    rule = prim.vjp_owning
             cts = rule(ct, e.args, e.out, e.params, e.shapes, e.wants)
             if e.real is not None:
                 cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]
