@@ -853,3 +853,6 @@ for shape, idx in INDEXERS:
                 case(f"y[{idx!r}] {op} v{vshape} of {shape}", write, [R(*shape), R(*vshape)])
 
 CASES = [c for c in CASES if c[1] is not None]
+case("vdot complex (JAX)", np.vdot, [C(3, 2), C(2, 3)])
+case("vdot complex × real", np.vdot, [C(4), R(4)])
+CASES = [c for c in CASES if c[1] is not None]

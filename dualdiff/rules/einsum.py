@@ -25,6 +25,7 @@ import numpy as np
 
 from ..primitives import Primitive, bind, shape_of, stop_gradient
 from .shape import broadcast_to, reshape
+from .complex_parts import conj
 from .ufuncs import multiply
 from .table import Value, float_dtype, register
 
@@ -323,15 +324,17 @@ def outer(a: Value, b: Value) -> Value:
 
 
 def vdot(a: Value, b: Value) -> Value:
-    """Σ a.ravel() · b.ravel() for real arrays of equal size, as np.vdot.
+    """Σ conj(a.ravel()) · b.ravel() for arrays of equal size, as np.vdot (a complex first
+    argument is conjugated, as numpy does; conj is differentiated with JAX's convention).
 
     >>> import dualdiff as dd
     >>> float(dd.vdot([[1.0, 2.0]], [[3.0, 4.0]]))
     11.0
+    >>> complex(dd.vdot([1j], [1j]))
+    (1+0j)
     """
     if np.iscomplexobj(stop_gradient(a)):
-        raise TypeError("vdot of a complex first argument conjugates it; dualdiff's vdot takes "
-                        "real values (use dd.einsum on the conjugate you mean)")
+        a = conj(a)
     return einsum("i,i->", reshape(a, (-1,)), reshape(b, (-1,)))
 
 
