@@ -200,7 +200,23 @@ def _np_stack(arrays, axis=0, out=None, **kw):
 
 
 def _like(np_fn):
-    return no_derivative(np_fn, "A new constant array of the value's shape and dtype (no derivative).")
+    def like(a, *args, **kwargs):
+        return _traced_like(a, np_fn(_plain_value(a), *args, **kwargs))
+    like.__name__ = np_fn.__name__
+    like.__doc__ = (f"A new array of the value's shape and dtype, as np.{np_fn.__name__}; of a "
+                    f"traced float value, a traced one with derivative zero, so that code filling "
+                    f"it (y[i] = v, y[i] += v) is recorded.")
+    return like
+
+
+def _traced_like(a: Any, plain: np.ndarray) -> Any:
+    """``plain`` (np.zeros_like(a) and its kin) as a value of a's tag with derivative zero:
+    ``dydt = np.zeros_like(y); dydt[0] = y[1]`` then records its assignments, as numpy code
+    writes an ODE's right-hand side or a force accumulation. Integer and boolean results (masks,
+    indices), and a ``shape=`` other than a's, stay plain."""
+    if not is_traced(a) or plain.dtype.kind not in "fc" or plain.shape != shape_of(a):
+        return plain
+    return F.astype(F.where(False, a, plain), plain.dtype)  # a's values never reach it
 
 
 def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw):
@@ -208,7 +224,7 @@ def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **k
     fill_value's derivative reaches every element (broadcast); a's value is not read."""
     plain = np.full_like(_plain_value(a), _plain_value(fill_value), dtype, order, subok, shape, **kw)
     if not is_traced(fill_value) or plain.dtype.kind not in "fc":
-        return plain  # (into an integer or boolean array the fill is truncated: no derivative)
+        return _traced_like(a, plain)  # (into integers or booleans the fill is truncated)
     return F.broadcast_to(F.astype(fill_value, plain.dtype), plain.shape)
 
 
@@ -759,7 +775,7 @@ UNSUPPORTED_IDIOMS: "dict[str, str]" = {
                                    "numbers mixed in); np.array raises dualdiff's TypeError",
     "np.r_[x, y], np.c_[x, y]": "dd.concatenate([x, y]), dd.column_stack([x, y]) or dd.hstack",
     "a = np.zeros(n); a[i] = x (x traced)": "a plain array cannot hold a derivative: start from a "
-        "traced value (y = x * 0.0; y[i] = ...) or build with dd.stack. Inside a transform "
+        "traced value (y = np.zeros_like(x); y[i] = ...) or build with dd.stack. Inside a transform "
         "both a slice and a single element raise dualdiff's TypeError; with hand-built Duals a "
         "single element gets numpy's 'setting an array element with a sequence', with "
         "dualdiff's explanation as its cause",

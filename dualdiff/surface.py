@@ -157,7 +157,7 @@ def plain_assignment_error(exc: BaseException) -> Optional[TypeError]:
         return TypeError(
             "assigning a Dual or tape variable into a plain numpy array (y = np.zeros(n); "
             "y[i] = x) would drop its derivative: build the array with dd.stack, or assign into "
-            "a traced array instead (y = x * 0.0; y[i] = ...), which dualdiff records; see "
+            "a traced array instead (y = np.zeros_like(x); y[i] = ...), which dualdiff records; see "
             f"{SUPPORT_PAGE}")
     return None
 
@@ -306,8 +306,8 @@ _LIBRARIES = ("numpy.", "scipy.", "dualdiff.")
 _STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
 _ASSIGNMENT_ADVICE = ("Assigning it into a plain numpy array (y = np.zeros(n); y[i:j] = x) "
                       "cannot hold its derivative: build the array with dd.stack or "
-                      "np.concatenate, or assign into a traced array instead (y = x * 0.0; "
-                      "y[i:j] = ...), which dualdiff records")
+                      "np.concatenate, or assign into a traced array instead "
+                      "(y = np.zeros_like(x); y[i:j] = ...), which dualdiff records")
 
 
 def _conversion_hint(frame: Any) -> str:

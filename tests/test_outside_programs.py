@@ -200,11 +200,11 @@ def test_slice_assignment_into_a_plain_array_says_so():
         y = np.zeros(3)
         y[1:] = x[:-1] ** 2
         return np.sum(y)
-    with pytest.raises(TypeError, match=r"Assigning it into a plain numpy array.*y = x \* 0\.0"):
+    with pytest.raises(TypeError, match=r"Assigning it into a plain numpy array.*y = np\.zeros_like\(x\)"):
         dd.grad(f)(np.ones(3))
 
     def g(x):  # ... and what it says to do works: d/dx Σ x_{:-1}² = 2x, 0 for the last
-        y = x * 0.0
+        y = np.zeros_like(x)
         y[1:] = x[:-1] ** 2
         return np.sum(y)
     np.testing.assert_array_equal(dd.grad(g)(np.array([1.0, 2.0, 3.0])), [2.0, 4.0, 0.0])
@@ -358,3 +358,66 @@ def test_compiling_a_mask_or_argmax_index_says_what_to_write():
     fixed = dd.compile(dd.grad(lambda x: np.sum(np.where(x > 1.5, x, 0.0) ** 2)))
     np.testing.assert_array_equal(fixed(x), [0.0, 4.0, 6.0])
     np.testing.assert_array_equal(fixed(x - 1.0), [0.0, 0.0, 4.0])
+
+
+# --- arrays filled element by element: an ODE's right-hand side, a force accumulation ----------
+
+def _pendulum_rhs(t, y, damping=0.1):
+    dydt = np.zeros_like(y)  # the way scipy's examples write a right-hand side
+    dydt[0] = y[1]
+    dydt[1] = -np.sin(y[0]) - damping * y[1]
+    return dydt
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_an_ode_right_hand_side_filled_into_zeros_like(mode):
+    # was: "assigning a Dual or tape variable into a plain numpy array"
+    y = np.array([0.3, -0.4])
+    J = dd.jacobian(lambda y: _pendulum_rhs(0.0, y), mode=mode)(y)
+    np.testing.assert_array_equal(J, [[0.0, 1.0], [-np.cos(0.3), -0.1]])
+
+
+def test_solve_ivp_with_the_jacobian_of_a_filled_right_hand_side():
+    integrate = pytest.importorskip("scipy.integrate")
+    jac = lambda t, y: dd.jacobian(lambda z: _pendulum_rhs(t, z))(y)
+    stiff = integrate.solve_ivp(_pendulum_rhs, (0.0, 5.0), [1.0, 0.0], method="Radau", jac=jac,
+                                rtol=1e-10, atol=1e-12)
+    reference = integrate.solve_ivp(_pendulum_rhs, (0.0, 5.0), [1.0, 0.0], method="DOP853",
+                                    rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(stiff.y[:, -1], reference.y[:, -1], rtol=1e-7, atol=1e-9)
+    J = dd.jacobian(lambda z: _pendulum_rhs(0.0, z), sparse=True)(np.array([0.3, -0.4]))
+    np.testing.assert_array_equal(J.toarray(), [[0.0, 1.0], [-np.cos(0.3), -0.1]])
+
+
+def _pairwise_forces(pos):
+    forces = np.zeros_like(pos)
+    for i in range(len(pos)):
+        for j in range(i + 1, len(pos)):
+            d = pos[i] - pos[j]
+            f = d / np.sum(d ** 2) ** 1.5
+            forces[i] -= f
+            forces[j] += f
+    return forces
+
+
+def test_forces_accumulated_into_zeros_like():
+    # was: "numpy.subtract with out= would write a traced value into plain memory"
+    pos = np.random.default_rng(5).normal(size=(3, 2))
+    J = dd.jacobian(_pairwise_forces)(pos)
+    np.testing.assert_allclose(J, complex_step(_pairwise_forces, pos), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dd.jacobian(_pairwise_forces, mode="reverse")(pos), J,
+                               rtol=1e-13, atol=1e-15)
+    compiled = dd.compile(dd.jacobian(_pairwise_forces))
+    np.testing.assert_array_equal(compiled(pos), J)
+
+
+def test_zeros_like_of_a_traced_value_keeps_numpys_dtype_and_masks_stay_plain():
+    x = dd.Dual(np.ones(3, dtype=np.float32), np.ones(3, dtype=np.float32))
+    z = np.zeros_like(x)
+    assert dd.primitives.is_traced(z) and z.dtype == np.float32
+    np.testing.assert_array_equal(z.tangent, np.zeros(3))
+    assert np.ones_like(x, dtype=np.float64).dtype == np.float64
+    mask = np.zeros_like(x, dtype=bool)  # a mask or an index array is plain, as before
+    assert type(mask) is np.ndarray and mask.dtype == bool
+    assert type(np.zeros_like(x, shape=(2, 2))) is np.ndarray
+    np.testing.assert_array_equal(np.full_like(x, 7.0).primal, np.full(3, 7.0, np.float32))
