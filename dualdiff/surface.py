@@ -287,7 +287,10 @@ _CONVERSION_ADVICE = (
      "differentiates, or call scipy outside the differentiated function"),
     ("numpy._core.numeric", ("full",),
      "np.full(shape, v) with a traced v: write v * np.ones(shape)"),
-    ("numpy.lib._index_tricks_impl", None,
+    ("numpy.lib._index_tricks_impl", ("fill_diagonal",),
+     "np.fill_diagonal writes into a plain array, which cannot hold a derivative: fill a traced "
+     "array instead (y = x * 0.0, or y = x.copy(); np.fill_diagonal(y, v))"),
+    ("numpy.lib._index_tricks_impl", ("__getitem__",),
      "np.r_ and np.c_ build plain arrays: use np.concatenate, np.stack or np.column_stack"),
     ("numpy.lib._function_base_impl", ("_vectorize_call",),
      "np.vectorize calls its function on plain numbers: write the function with numpy's array "

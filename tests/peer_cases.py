@@ -852,7 +852,32 @@ for shape, idx in INDEXERS:
             if shape:
                 case(f"y[{idx!r}] {op} v{vshape} of {shape}", write, [R(*shape), R(*vshape)])
 
-CASES = [c for c in CASES if c[1] is not None]
 case("vdot complex (JAX)", np.vdot, [C(3, 2), C(2, 3)])
 case("vdot complex × real", np.vdot, [C(4), R(4)])
+# --- JAX tests/lax_numpy_reducers_test.py: reductions with numpy's keyword arguments ----------
+X234 = _rng.permutation(np.linspace(0.5, 2.5, 24)).reshape(2, 3, 4)  # distinct: no ties
+MASK234 = np.ones((2, 3, 4), bool)
+MASK234[0, 1, 2] = MASK234[1, 0, :2] = MASK234[1, 2, 3] = False
+for red in ("sum", "prod", "max", "min", "mean", "var", "std", "nansum", "nanprod", "nanmax", "nanmin",
+            "nanmean", "nanvar", "nanstd", "ptp", "median", "nanmedian", "average", "cumsum", "cumprod",
+            "nancumsum", "nancumprod"):
+    fn = getattr(np, red)
+    cumulative = "cum" in red
+    for axis in ((None, 0, -1) if cumulative else (None, 0, -1, (0, 2), (-1, -2), (0, 1, 2))):
+        options = [{}]
+        if not cumulative and red != "average":
+            options.append({"keepdims": True})
+        if red in ("sum", "prod", "max", "min", "mean", "var", "std", "nansum", "nanprod", "nanmax",
+                   "nanmin", "nanmean", "nanvar", "nanstd"):
+            options.append({"where": MASK234, **({"initial": 0.25} if "max" in red or "min" in red else {})})
+        if red in ("sum", "prod", "mean", "var", "std", "cumsum", "cumprod", "nansum", "nanmean"):
+            options.append({"dtype": np.float64})
+        if red in ("max", "min", "sum", "prod"):
+            options.append({"initial": 3.0})
+        if red in ("var", "std", "nanvar", "nanstd"):
+            options += [{"ddof": 1}, {"correction": 1}]
+        for kw in options:
+            label = ", ".join(f"{k}=mask" if k == "where" else f"{k}={v!r}" for k, v in kw.items())
+            case(f"{red} axis={axis} {label}", lambda x, fn=fn, axis=axis, kw=kw: fn(x, axis=axis, **kw), [X234])
+
 CASES = [c for c in CASES if c[1] is not None]

@@ -136,6 +136,16 @@ def _check(f, args, argnums, order, rtol, atol, seed, h, kwargs) -> Outcome:
         lhs, rhs = _pair(ubar, v), _pair(u, jv)
         if not _close(lhs, rhs, rtol, atol):
             return Outcome("wrong", f"reverse: vjp(u)·v = {lhs} but u·(J v) = {rhs}")
+        if not any(np.iscomplexobj(p) for p in x0) and np.isrealobj(y0) and y0.size * sum(p.size for p in x0) <= 4096:
+            # whole Jacobians: forward mode carries several directions per pass (chunks), a
+            # path of its own in every rule; reverse mode sweeps once per output
+            for mode in ("forward", "reverse"):
+                J = dd.jacobian(g, x0, mode=mode)
+                J = J if isinstance(J, tuple) else (J,)
+                jv_mode = sum(np.tensordot(Ji, vi, axes=vi.ndim) for Ji, vi in zip(J, v))
+                if not _close(jv_mode, jv, rtol, atol):
+                    return Outcome("wrong", f"{mode} jacobian·v differs from central differences: "
+                                            f"{np.ravel(jv_mode)[:4]} vs {np.ravel(jv)[:4]}")
         if order < 2:
             return Outcome("pass")
 

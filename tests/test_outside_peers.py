@@ -276,6 +276,11 @@ def test_numpys_writers_refuse_traced_values_into_a_plain_array_in_words():
                   lambda x: np.place(np.zeros(3), [True, False, True], x)):
         with pytest.raises(TypeError, match="into a plain array, which cannot hold their derivative"):
             dd.grad(lambda x: write(x) or x, 1.0)
+    # np.fill_diagonal's dispatch sees only the plain array, so numpy's own code meets the traced
+    # value; the advice named np.r_ and np.c_ (whose module fill_diagonal shares)
+    with pytest.raises(TypeError, match="np.fill_diagonal writes into a plain array") as err:
+        dd.grad(lambda x: np.fill_diagonal(np.zeros((2, 2)), x) or x, 1.0)
+    assert "np.r_" not in str(err.value)
 
 
 @pytest.mark.parametrize("fn", ["std_where", "nanstd", "nanstd_where"])
