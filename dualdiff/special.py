@@ -19,6 +19,9 @@ from .rules.special import (
     i1, i1e, j0, j1, log_expit, log_ndtr, logit, ndtr, ndtri, psi, rel_entr, rgamma, trigamma,
     xlog1py, xlogy, y0, y1,
 )
+from .rules.special import (
+    dawsn, erfi, exp1, expi, huber, kl_div, loggamma, pseudo_huber,
+)
 from .rules.reductions import log_softmax_scipy as log_softmax
 from .rules.reductions import logsumexp_scipy as logsumexp
 from .rules.reductions import softmax_scipy as softmax
@@ -26,4 +29,5 @@ from .rules.reductions import softmax_scipy as softmax
 __all__ = ["beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv",
            "expit", "gamma", "gammaln", "i0", "i0e", "i1", "i1e", "j0", "j1", "log_expit",
            "log_ndtr", "logit", "ndtr", "ndtri", "psi", "rel_entr", "rgamma", "trigamma",
-           "xlog1py", "xlogy", "y0", "y1", "logsumexp", "softmax", "log_softmax"]
+           "xlog1py", "xlogy", "y0", "y1", "logsumexp", "softmax", "log_softmax",
+           "dawsn", "erfi", "exp1", "expi", "huber", "kl_div", "loggamma", "pseudo_huber"]

@@ -126,6 +126,9 @@ if _sp is not None:
         ("i0e", _sp.i0e, away_from_zero(2, 3)), ("i1e", _sp.i1e, away_from_zero(2, 3)),
         ("j0", _sp.j0, normal(2, 3)), ("j1", _sp.j1, normal(2, 3)),
         ("y0", _sp.y0, uniform(0.3, 4.0, 2, 3)), ("y1", _sp.y1, uniform(0.3, 4.0, 2, 3)),
+        ("loggamma", _sp.loggamma, uniform(0.5, 3.0, 2, 3)), ("erfi", _sp.erfi, normal(2, 3)),
+        ("dawsn", _sp.dawsn, normal(2, 3)), ("exp1", _sp.exp1, uniform(0.3, 3.0, 2, 3)),
+        ("expi", _sp.expi, uniform(0.3, 3.0, 2, 3)),
     ]:
         case(name, "matrix", getattr(dd.special, name), ref, x, oracle="cd")
     for name, ref, x in [
@@ -134,6 +137,10 @@ if _sp is not None:
         ("rel_entr", lambda p: _sp.rel_entr(p[0], p[1]), (uniform(0.2, 3.0, 2, 3), uniform(0.2, 3.0, 3))),
         ("betaln", lambda p: _sp.betaln(p[0], p[1]), (uniform(0.5, 3.0, 2, 3), uniform(0.5, 3.0, 3))),
         ("beta", lambda p: _sp.beta(p[0], p[1]), (uniform(0.5, 3.0, 2, 3), uniform(0.5, 3.0, 3))),
+        ("kl_div", lambda p: _sp.kl_div(p[0], p[1]), (uniform(0.2, 3.0, 2, 3), uniform(0.2, 3.0, 3))),
+        ("huber", lambda p: _sp.huber(p[0], p[1]), (uniform(0.5, 2.0, 3), away_from_zero(2, 3))),
+        ("pseudo_huber", lambda p: _sp.pseudo_huber(p[0], p[1]),
+         (uniform(0.5, 2.0, 3), away_from_zero(2, 3))),
     ]:
         case(name, "broadcast", lambda p, n=name: getattr(dd.special, n)(p[0], p[1]), ref, x, oracle="cd")
 

@@ -421,3 +421,43 @@ def test_zeros_like_of_a_traced_value_keeps_numpys_dtype_and_masks_stay_plain():
     assert type(mask) is np.ndarray and mask.dtype == bool
     assert type(np.zeros_like(x, shape=(2, 2))) is np.ndarray
     np.testing.assert_array_equal(np.full_like(x, 7.0).primal, np.full(3, 7.0, np.float32))
+
+
+# --- statistics code calling scipy.special's robust losses and divergences --------------------
+
+def test_robust_regression_with_scipy_huber_and_a_kl_penalty():
+    special = pytest.importorskip("scipy.special")
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(30, 2))
+    y = X @ np.array([1.5, -0.5]) + rng.standard_t(2, size=30)
+    prior = np.array([0.3, 0.7])
+
+    def loss(w):  # was: "scipy.special.huber has no dualdiff rule"
+        r = y - X @ w
+        q = np.exp(w) / np.sum(np.exp(w))
+        return (np.mean(special.huber(1.0, r)) + np.sum(special.pseudo_huber(0.5, r)) / 30
+                + np.sum(special.kl_div(q, prior)))
+    w0 = np.array([0.8, 0.1])
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(dd.grad(loss, mode=mode)(w0), central_differences(loss, w0),
+                                   rtol=1e-7)
+    np.testing.assert_allclose(dd.hessian(loss)(w0), central_differences(dd.grad(loss), w0),
+                               rtol=1e-6)
+    optimize = pytest.importorskip("scipy.optimize")
+    fit = optimize.minimize(loss, w0, jac=dd.grad(loss), hess=dd.hessian(loss),
+                            method="trust-exact")
+    assert fit.success and np.abs(dd.grad(loss)(fit.x)).max() < 1e-8
+
+
+def test_exponential_integrals_and_loggamma_by_closed_form():
+    special = pytest.importorskip("scipy.special")
+    x = np.array([0.4, 1.0, 2.5])
+    # E1'(x) = -e^(-x)/x, Ei'(x) = e^x/x, (log Γ)'' = ψ', erfi'(x) = 2/√π e^(x²)
+    np.testing.assert_allclose(dd.grad(lambda x: np.sum(special.exp1(x)))(x), -np.exp(-x) / x,
+                               rtol=1e-14)
+    np.testing.assert_allclose(dd.grad(lambda x: np.sum(special.expi(x)))(x), np.exp(x) / x,
+                               rtol=1e-14)
+    np.testing.assert_allclose(np.diag(dd.hessian(lambda x: np.sum(special.loggamma(x)))(x)),
+                               special.polygamma(1, x), rtol=1e-14)
+    np.testing.assert_allclose(dd.grad(lambda x: np.sum(special.erfi(x)), mode="forward")(x),
+                               2 / np.sqrt(np.pi) * np.exp(x ** 2), rtol=1e-14)

@@ -21,7 +21,7 @@ from ..primitives import Primitive, bind1, bind2
 from .assembly import where
 from .partials import elementwise
 from .table import Value
-from .ufuncs import exp, log, log1p, sign
+from .ufuncs import abs, exp, log, log1p, sign, sqrt
 
 # Partials that name a function defined further down (i0's is i1) resolve it when they run.
 i1: Callable[[Value], Value]
@@ -225,6 +225,51 @@ REL_ENTR = elementwise("rel_entr", _scipy("rel_entr"),
                        needs="args", complex="real")
 rel_entr = _binary(REL_ENTR, "x log(x / y), 0 where x = 0", "1.0, 1.0", "0.0")
 
+KL_DIV = elementwise("kl_div", _scipy("kl_div"),
+                     (lambda x, y, o: log(x / y),
+                      lambda x, y, o: 1.0 - x / where(x == 0, 1.0, y)),
+                     needs="args", complex="real")
+kl_div = _binary(KL_DIV, "x log(x / y) - x + y, y where x = 0", "1.0, 1.0", "0.0")
+
+# -- more of the gamma and error families; the exponential integrals ----------------------------
+LOGGAMMA = elementwise("loggamma", _scipy("loggamma"), (lambda x, o: digamma(x),),
+                       needs="args", complex="real")
+loggamma = _unary(LOGGAMMA, "log Γ(x) for real x > 0 (nan below 0, as scipy's real loggamma)",
+                  "1.0", "0.0")
+ERFI = elementwise("erfi", _scipy("erfi"), (lambda x, o: exp(x * x) / _SQRT_PI_2,),
+                   needs="args", complex="real")
+erfi = _unary(ERFI, "The imaginary error function -i erf(ix)", "0.0", "0.0")
+DAWSN = elementwise("dawsn", _scipy("dawsn"), (lambda x, o: 1.0 - 2.0 * x * o,), needs="both",
+                    complex="real")
+dawsn = _unary(DAWSN, "Dawson's integral e^(-x²) ∫₀ˣ e^(t²) dt", "0.0", "0.0")
+EXP1 = elementwise("exp1", _scipy("exp1"), (lambda x, o: -exp(-x) / x,), needs="args",
+                   complex="real")
+exp1 = _unary(EXP1, "The exponential integral E₁(x) = ∫₁^∞ e^(-xt) / t dt (x > 0)", "1.0",
+              "0.219383934396")
+EXPI = elementwise("expi", _scipy("expi"), (lambda x, o: exp(x) / x,), needs="args",
+                   complex="real")
+expi = _unary(EXPI, "The exponential integral Ei(x) = -∫₋ₓ^∞ e^(-t) / t dt", "1.0",
+              "1.895117816356")
+
+# -- robust losses: scipy's huber and pseudo_huber, delta first ---------------------------------
+HUBER = elementwise("huber", _scipy("huber"),
+                    (lambda d, r, o: where(abs(r) <= d, 0.0, abs(r) - d),
+                     lambda d, r, o: where(abs(r) <= d, r, d * sign(r))),
+                    needs="args", complex="real")
+huber = _binary(HUBER, "r² / 2 where |r| ≤ δ, else δ (|r| - δ / 2), for δ ≥ 0", "1.0, 3.0",
+                "2.5")
+
+
+def _pseudo_huber_root(d: Value, r: Value) -> Value:
+    return sqrt(1.0 + (r / d) ** 2)
+
+
+PSEUDO_HUBER = elementwise("pseudo_huber", _scipy("pseudo_huber"),
+                           (lambda d, r, o: (2.0 * o - r * r / _pseudo_huber_root(d, r)) / d,
+                            lambda d, r, o: r / _pseudo_huber_root(d, r)),
+                           needs="both", complex="real")
+pseudo_huber = _binary(PSEUDO_HUBER, "δ² (√(1 + (r / δ)²) - 1), for δ > 0", "1.0, 0.0", "0.0")
+
 #: scipy.special's ufunc names and the functions they land in.
 SPECIAL_UFUNCS: Dict[str, Callable[..., Value]] = {
     "expit": expit, "logit": logit, "log_expit": log_expit, "erf": erf, "erfc": erfc,
@@ -232,5 +277,6 @@ SPECIAL_UFUNCS: Dict[str, Callable[..., Value]] = {
     "psi": digamma, "gammaln": gammaln, "gamma": gamma, "xlogy": xlogy, "xlog1py": xlog1py,
     "entr": entr, "rel_entr": rel_entr, "rgamma": rgamma, "betaln": betaln, "beta": beta,
     "erfcx": erfcx, "i0": i0, "i1": i1, "i0e": i0e, "i1e": i1e, "j0": j0, "j1": j1, "y0": y0,
-    "y1": y1,
+    "y1": y1, "kl_div": kl_div, "loggamma": loggamma, "erfi": erfi, "dawsn": dawsn,
+    "exp1": exp1, "expi": expi, "huber": huber, "pseudo_huber": pseudo_huber,
 }

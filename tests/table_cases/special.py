@@ -18,7 +18,8 @@ except ImportError:  # the table test skips the entries below
 NEEDS_SCIPY = {"expit", "logit", "log_expit", "erf", "erfc", "erfinv", "erfcinv", "ndtr",
                "log_ndtr", "ndtri", "digamma", "trigamma", "gammaln", "gamma", "entr", "xlogy",
                "xlog1py", "rel_entr", "rgamma", "betaln", "beta", "erfcx", "i0", "i1", "i0e",
-               "i1e", "j0", "j1", "y0", "y1"}
+               "i1e", "j0", "j1", "y0", "y1", "kl_div", "loggamma", "erfi", "dawsn", "exp1",
+               "expi", "huber", "pseudo_huber"}
 
 if sp is not None:
     for _name, _ref, _dom in [
@@ -33,6 +34,8 @@ if sp is not None:
         ("erfcx", sp.erfcx, U(-2, 3)), ("i0", sp.i0, U(-3, 3)), ("i1", sp.i1, U(-3, 3)),
         ("i0e", sp.i0e, AWAY(0.1, 3)), ("i1e", sp.i1e, AWAY(0.1, 3)), ("j0", sp.j0, U(-5, 5)),
         ("j1", sp.j1, U(-5, 5)), ("y0", sp.y0, U(0.3, 5)), ("y1", sp.y1, U(0.3, 5)),
+        ("loggamma", sp.loggamma, U(0.5, 4)), ("erfi", sp.erfi, U(-1.5, 1.5)),
+        ("dawsn", sp.dawsn, U(-3, 3)), ("exp1", sp.exp1, U(0.3, 3)), ("expi", sp.expi, U(0.3, 3)),
     ]:
         for _shape in UNARY_SHAPES:
             add_case(_name, Case(f"{_name}-{_sh(_shape)}", getattr(dd.special, _name), _ref,
@@ -42,6 +45,9 @@ if sp is not None:
         ("xlog1py", sp.xlog1py, (U(-2, 2), U(-0.8, 3))),
         ("rel_entr", sp.rel_entr, (U(0.1, 3), U(0.1, 3))),
         ("betaln", sp.betaln, (U(0.5, 3), U(0.5, 3))), ("beta", sp.beta, (U(0.5, 3), U(0.5, 3))),
+        ("kl_div", sp.kl_div, (U(0.1, 3), U(0.1, 3))),
+        ("huber", sp.huber, (U(0.5, 2), U(-3, 3))),
+        ("pseudo_huber", sp.pseudo_huber, (U(0.5, 2), AWAY(0.5, 3))),
     ]:
         for _shapes in [((), ()), ((3,), ()), ((2, 3), (3,))]:
             add_case(_name, Case(f"{_name}-{_sh(_shapes[0])}-{_sh(_shapes[1])}",
