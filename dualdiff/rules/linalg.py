@@ -26,6 +26,7 @@ from .ufuncs import add, multiply, negative
 from .shape import align_chunk, broadcast_to, reshape, shape_dtype, sum, sum_to, transpose
 from .indexing import getitem
 from .assembly import stack
+from .complex_parts import imag, real
 from .einsum import LETTERS, einsum
 from .table import Value, float_dtype, is_identity_seed, register
 
@@ -399,15 +400,32 @@ def _slogdet_jvp(primals, tangents, out, params, chunked):
     if chunked:
         ta = align_chunk(ta, len(shape_of(a)))
     t = trace_of(_solve(a, ta))
-    return stack([multiply(t, 0.0), t], axis=-1)  # the sign's derivative is 0
+    if not np.iscomplexobj(stop_gradient(a)):
+        return stack([multiply(t, 0.0), t], axis=-1)  # the sign's derivative is 0
+    # complex A: t = tr(A⁻¹ dA) = d log det A; log|det A| moves by Re t, the sign s = det/|det|
+    # turns by i·Im t (it stays on the unit circle)
+    sign = getitem(out, (Ellipsis, 0))
+    if chunked:
+        sign = reshape(sign, (1,) + shape_of(sign))
+    return stack([multiply(multiply(imag(t), 1j), sign), real(t)], axis=-1)
+
+
+def _slogdet_vjp(ct, primals, out, params, shapes, wants):
+    a = primals[0]
+    c_log = getitem(ct, (Ellipsis, 1))
+    if not np.iscomplexobj(stop_gradient(a)):
+        return (_inv_T_times(a, c_log),)
+    # the transpose of dA ↦ (i·Im t·s, Re t) under Re Σ a·b: (Re c_log + i·Im(c_sign·s))·A⁻ᵀ
+    c_sign = getitem(ct, (Ellipsis, 0))
+    sign = getitem(out, (Ellipsis, 0))
+    scale = add(real(c_log), multiply(imag(multiply(c_sign, sign)), 1j))
+    return (_inv_T_times(a, scale),)
 
 
 SLOGDET = register(Primitive(
-    "slogdet", _slogdet_impl, _slogdet_jvp,
-    lambda ct, primals, out, params, shapes, wants: (
-        _inv_T_times(primals[0], getitem(ct, (Ellipsis, 1))),),
-    needs="args", complex="real",
-    doc="[sign, log|det A|] packed: d log|det A| = tr(A⁻¹ dA); the sign's derivative is 0"))
+    "slogdet", _slogdet_impl, _slogdet_jvp, _slogdet_vjp, needs="both", complex="rules",
+    doc="[sign, log|det A|] packed: d log|det A| = Re tr(A⁻¹ dA); the sign's derivative is 0 "
+        "(complex A: i·Im tr(A⁻¹ dA)·sign)"))
 
 
 class SlogdetResult(NamedTuple):
@@ -421,16 +439,21 @@ def slogdet(a: Value) -> SlogdetResult:
     """(sign, log|det a|) of every matrix in a stack, as np.linalg.slogdet.
 
     The sign's derivative is zero (it is piecewise constant); log|det A| has the derivative
-    tr(A⁻¹ dA). A singular matrix has logabsdet = -inf, and no derivative.
+    tr(A⁻¹ dA). A singular matrix has logabsdet = -inf, and no derivative. For complex A the
+    sign is det/|det| on the unit circle: with t = tr(A⁻¹ dA), log|det A| moves by Re t and the
+    sign by i·Im t·sign (JAX's convention, docs/complex.md).
 
     >>> import dualdiff as dd, numpy as np
     >>> sign, logabsdet = dd.linalg.slogdet(np.array([[-2.0, 0.0], [0.0, 3.0]]))
     >>> float(sign), round(float(logabsdet), 6)
     (-1.0, 1.791759)
     """
-    _check_square("slogdet", a)
+    _check_square("slogdet", a, complex_ok=True)
     packed = bind(SLOGDET, a)
-    return SlogdetResult(getitem(packed, (Ellipsis, 0)), getitem(packed, (Ellipsis, 1)))
+    logabsdet = getitem(packed, (Ellipsis, 1))
+    if np.iscomplexobj(stop_gradient(a)):
+        logabsdet = real(logabsdet)  # real, as numpy's (the packed array is complex)
+    return SlogdetResult(getitem(packed, (Ellipsis, 0)), logabsdet)
 
 
 def matrix_power(a: Value, n: int) -> Value:
