@@ -25,7 +25,7 @@ from .rules.decompositions import (
 from .rules.einsum import outer as _outer, tensordot
 from .rules.linalg import (
     SlogdetResult, cross, det, diagonal, inv, matmul, matrix_power, matrix_transpose, multi_dot,
-    slogdet, solve, trace,
+    slogdet, solve, tensorinv, tensorsolve, trace,
 )
 from .rules.norms import cond, matrix_norm, norm, vector_norm
 from .rules.vector_products import vecdot
@@ -36,7 +36,7 @@ __all__ = [
     "LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals",
     "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank",
     "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet", "solve", "svd",
-    "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
+    "svdvals", "tensordot", "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm",
     "EighResult", "QRResult", "SVDResult", "SlogdetResult",
 ]
 

@@ -799,16 +799,13 @@ FUNCTION_RULES[np.linalg.matrix_rank] = no_derivative(
     np.linalg.matrix_rank, "The rank of each matrix (a plain integer, no derivative).")
 _GENERAL_EIG = ("the eigenvalues of a general matrix are complex and dualdiff does not "
                 "differentiate them; for a symmetric matrix use np.linalg.eigh / eigvalsh")
-_TENSOR_SOLVE = ("reshape to a matrix and use np.linalg.inv / np.linalg.solve, which dualdiff "
-                 "differentiates")
 # np.full(shape, c) and np.full_like(plain, c) with a traced c reach np.copyto, which writes
 # into a new plain array in place.
 UNSUPPORTED[np.copyto] = ("it writes a value into a plain array in place (so do np.full(shape, c) "
                           "and np.full_like(plain_array, c) with a traced c). Build the value "
                           "instead: dd.broadcast_to(c, shape), or np.full_like(traced, c)")
 FUNCTION_RULES[np.matrix_transpose] = _linalg.matrix_transpose  # numpy 2's top-level name
-UNSUPPORTED.update({np.linalg.eig: _GENERAL_EIG, np.linalg.eigvals: _GENERAL_EIG,
-                    np.linalg.tensorinv: _TENSOR_SOLVE, np.linalg.tensorsolve: _TENSOR_SOLVE})
+UNSUPPORTED.update({np.linalg.eig: _GENERAL_EIG, np.linalg.eigvals: _GENERAL_EIG})
 FUNCTION_RULES.update({
     np.einsum: F.einsum, np.tensordot: F.tensordot, np.inner: F.inner, np.vdot: F.vdot,
     np.kron: F.kron, np.cross: F.cross,

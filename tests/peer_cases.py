@@ -880,4 +880,6 @@ for red in ("sum", "prod", "max", "min", "mean", "var", "std", "nansum", "nanpro
             label = ", ".join(f"{k}=mask" if k == "where" else f"{k}={v!r}" for k, v in kw.items())
             case(f"{red} axis={axis} {label}", lambda x, fn=fn, axis=axis, kw=kw: fn(x, axis=axis, **kw), [X234])
 
+case("tensorsolve axes=(0, 2) (JAX)", lambda a, b: np.linalg.tensorsolve(a, b, axes=(0, 2)), [R(2, 1, 3, 6), R(1, 6)], order=1)
+case("tensorinv ind=1", lambda a: np.linalg.tensorinv(a, ind=1), [R(6, 2, 3) + 4 * np.eye(6).reshape(6, 2, 3)])
 CASES = [c for c in CASES if c[1] is not None]

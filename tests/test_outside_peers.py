@@ -35,7 +35,6 @@ REFUSED = [
     (r"^eigvals complex", r"the eigenvalues of a general matrix are complex"),
     (r"^eig(vals)?\b", r"the eigenvalues of a general matrix are complex"),
     (r"^svd \.S$", r"full_matrices=True of a non-square matrix.*pass full_matrices=False"),
-    (r"^tensor(solve|inv)", r"reshape to a matrix and use np\.linalg\.inv / np\.linalg\.solve"),
 ]
 
 
@@ -329,3 +328,18 @@ def test_slogdet_of_complex_matrices(mode):
     u = np.array([0.3 - 0.2j, -1.1 + 0.5j])
     f = lambda a: np.sum(np.real(u * np.linalg.slogdet(a)[0])) + np.sum(np.linalg.slogdet(a)[1] ** 2)
     assert np.allclose(dd.grad(f, a, mode=mode), _grad_by_differences(f, a), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_tensorsolve_and_tensorinv_are_solve_and_inv_reshaped(mode):
+    # They were refused ("reshape to a matrix and use np.linalg.inv / np.linalg.solve").
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=(2, 1, 3, 6))  # read as the 6×6 matrix a[i, :, j, :] after the axes move
+    b = rng.normal(size=(1, 6))
+    f = lambda a: np.linalg.tensorsolve(a, b, axes=(0, 2))
+    assert np.allclose(dd.jvp(f, a, a)[0], f(a), rtol=1e-12)
+    assert np.allclose(dd.jacobian(f, a, mode=mode), central_difference_jacobian(f, a), rtol=1e-6, atol=1e-8)
+    t = rng.normal(size=(4, 2, 2, 4)) + 4.0 * np.eye(8).reshape(4, 2, 2, 4)
+    g = lambda t: np.linalg.tensorinv(t, ind=2)
+    assert np.allclose(dd.jvp(g, t, t)[0], g(t), rtol=1e-12)
+    assert np.allclose(dd.jacobian(g, t, mode=mode), central_difference_jacobian(g, t), rtol=1e-6, atol=1e-8)

@@ -321,6 +321,44 @@ def inv(a: Value) -> Value:
     return _solve(a, broadcast_to(eye_like(a), shape))
 
 
+def tensorsolve(a: Value, b: Value, axes: Any = None) -> Value:
+    """x with tensordot(a, x, x.ndim) = b, as np.linalg.tensorsolve: a reshaped to a square
+    matrix (after moving ``axes`` to the end) and solved, so its derivative is solve's.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.linalg.tensorsolve(2.0 * np.eye(6).reshape(6, 2, 3), np.ones(6)).shape
+    (2, 3)
+    """
+    shape = shape_of(a)
+    nd = len(shape)
+    if axes is not None:
+        order = [i for i in range(nd) if i not in [k % nd for k in axes]] + [k % nd for k in axes]
+        a = transpose(a, tuple(order))
+        shape = shape_of(a)
+    nb = len(shape_of(b))
+    tail = shape[nb:]
+    n = int(np.prod(tail))
+    if int(np.prod(shape)) != n * n:
+        raise np.linalg.LinAlgError("Input arrays must satisfy the requirement "
+                                    "prod(a.shape[b.ndim:]) == prod(a.shape[:b.ndim])")
+    return reshape(solve(reshape(a, (n, n)), reshape(b, (-1,))), tail)
+
+
+def tensorinv(a: Value, ind: int = 2) -> Value:
+    """The inverse of a read as a matrix (the first ``ind`` axes its rows), as np.linalg.tensorinv:
+    shape a.shape[ind:] + a.shape[:ind]; its derivative is inv's.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> dd.linalg.tensorinv(np.eye(4).reshape(4, 2, 2), ind=1).shape
+    (2, 2, 4)
+    """
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    shape = shape_of(a)
+    n = int(np.prod(shape[ind:]))
+    return reshape(inv(reshape(a, (n, -1))), shape[ind:] + shape[:ind])
+
+
 #: Up to this size, det's derivative at an exactly singular matrix (where the solve fails) is
 #: the adjugate by the Faddeev–LeVerrier recurrence: exact polynomial arithmetic in A (so it
 #: nests), but its rounding grows with n, so larger singular matrices raise instead.
