@@ -76,12 +76,17 @@ def _output(out: Any) -> Any:
     if isinstance(out, (list, tuple)):
         if not out:
             raise TypeError("f returned an empty list/tuple; it must return a number or an array")
+        # (loss, aux) without has_aux=True: the aux is what cannot join the loss in an array
+        hint = _AUX_HINT if len(out) == 2 and shape_of(out[0]) == () else ""
         for item in out:
             if not is_traced(item):
-                as_value(item, "each element of f's output")
+                try:
+                    as_value(item, "each element of f's output")
+                except TypeError as e:
+                    raise TypeError(f"{e}.{hint}") from None
         shapes = [shape_of(item) for item in out]
         if len(set(shapes)) > 1:
-            raise ValueError(_ragged_message(shapes))
+            raise ValueError(_ragged_message(shapes) + ("." + hint if hint else ""))
         out = F.stack(list(out))
     if is_traced(out):
         if not out.tag.active:
@@ -166,9 +171,14 @@ _SECOND_ORDER_ADVICE = {
 }
 
 
+_AUX_HINT = (" If f returns a pair (value, aux), pass has_aux=True (grad, value_and_grad, "
+             "jacobian and vjp take it)")
+
+
 def _scalar_output_error(shape: tuple, who: str = "grad", fn: Any = None) -> ValueError:
+    hint = "." + _AUX_HINT if who == "grad" and shape == (2,) else ""
     error = ValueError(f"{who} needs f to return a scalar, but f(x) has shape {shape}; "
-                       f"{_SECOND_ORDER_ADVICE[who]}")
+                       f"{_SECOND_ORDER_ADVICE[who]}{hint}")
     # (a plain ValueError, as the user expects; _gradient_for reads which f it is about)
     error._dualdiff_not_scalar = (shape, fn)  # type: ignore[attr-defined]
     return error
