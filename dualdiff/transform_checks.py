@@ -77,7 +77,8 @@ def _output(out: Any) -> Any:
         if not out:
             raise TypeError("f returned an empty list/tuple; it must return a number or an array")
         # (loss, aux) without has_aux=True: the aux is what cannot join the loss in an array
-        hint = _AUX_HINT if len(out) == 2 and shape_of(out[0]) == () else ""
+        hint = (_AUX_HINT if type(out) is tuple and len(out) == 2 and shape_of(out[0]) == ()
+                else "")
         for item in out:
             if not is_traced(item):
                 try:
