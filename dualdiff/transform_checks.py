@@ -177,9 +177,8 @@ _AUX_HINT = (" If f returns a pair (value, aux), pass has_aux=True (grad, value_
 
 
 def _scalar_output_error(shape: tuple, who: str = "grad", fn: Any = None) -> ValueError:
-    hint = "." + _AUX_HINT if who == "grad" and shape == (2,) else ""
     error = ValueError(f"{who} needs f to return a scalar, but f(x) has shape {shape}; "
-                       f"{_SECOND_ORDER_ADVICE[who]}{hint}")
+                       f"{_SECOND_ORDER_ADVICE[who]}")
     # (a plain ValueError, as the user expects; _gradient_for reads which f it is about)
     error._dualdiff_not_scalar = (shape, fn)  # type: ignore[attr-defined]
     return error
