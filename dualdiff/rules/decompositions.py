@@ -25,7 +25,8 @@ from typing import Any, NamedTuple, Optional, Union
 import numpy as np
 
 from ..primitives import Primitive, bind, bind1, is_traced, shape_of, stop_gradient
-from .ufuncs import divide, multiply, subtract
+from .ufuncs import add, divide, multiply, subtract
+from .complex_parts import conj, real
 from .shape import reshape, sum
 from .indexing import getitem
 from .assembly import concatenate, where
@@ -126,6 +127,8 @@ def _phi_mask(n: int, dtype) -> np.ndarray:
 def _cholesky_jvp(primals, tangents, out, params, chunked):
     # dL = L Φ(L⁻¹ dS L⁻ᵀ), dS the symmetric perturbation numpy sees (lower triangle).
     L = out
+    if np.iscomplexobj(stop_gradient(L)):
+        return _cholesky_jvp_complex(L, tangents[0])
     s = _from_triangle(tangents[0], False, L)
     z = _solve(L, _mT(_solve(L, s)))  # L⁻¹ (L⁻¹ S)ᵀ = L⁻¹ S L⁻ᵀ (S symmetric)
     return matmul(L, multiply(z, _phi_mask(shape_of(L)[-1], float_dtype(L))))
@@ -134,14 +137,50 @@ def _cholesky_jvp(primals, tangents, out, params, chunked):
 def _cholesky_vjp(ct, primals, out, params, shapes, wants):
     # The transpose of the tangent rule, step by step: S̄ = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹.
     L = out
+    if np.iscomplexobj(stop_gradient(L)):
+        return (_cholesky_vjp_complex(L, ct),)
     m = multiply(matmul(_mT(L), ct), _phi_mask(shape_of(L)[-1], float_dtype(L)))
     w = _solve(_mT(L), m)
     s_bar = _mT(_solve(_mT(L), _mT(w)))
     return (_from_triangle_adjoint(s_bar, False, L),)
 
 
+# Complex A = L Lᴴ: LAPACK reads the strict lower triangle and the real part of the diagonal, so
+# the Hermitian perturbation it sees is dS = tril(dA, -1) + tril(dA, -1)ᴴ + Re diag(dA), and
+# dL = L Φ(L⁻¹ dS L⁻ᴴ), Φ(Z) = tril(Z, -1) + ½ Re diag(Z). The adjoint is the transpose of that
+# map under JAX's pairing Re Σ a·b (docs/complex.md), written with dualdiff's functions.
+
+def _cholesky_masks(L: Value) -> tuple:
+    n = shape_of(L)[-1]
+    dtype = float_dtype(L)
+    return np.tril(np.ones((n, n), dtype=dtype), -1), np.eye(n, dtype=dtype)
+
+
+def _cholesky_phi(z: Value, strict: np.ndarray, eye: np.ndarray) -> Value:
+    """Φ(Z) = tril(Z, -1) + ½ Re diag(Z); its own transpose under Re Σ a·b."""
+    return add(multiply(z, strict), multiply(real(z), 0.5 * eye))
+
+
+def _cholesky_jvp_complex(L: Value, t: Value) -> Value:
+    strict, eye = _cholesky_masks(L)
+    lower = multiply(t, strict)
+    s = add(add(lower, conj(_mT(lower))), multiply(real(t), eye))
+    z = _solve(L, conj(_mT(_solve(L, s))))  # L⁻¹ (L⁻¹ S)ᴴ = L⁻¹ S L⁻ᴴ (S Hermitian)
+    return matmul(L, _cholesky_phi(z, strict, eye))
+
+
+def _cholesky_vjp_complex(L: Value, ct: Value) -> Value:
+    strict, eye = _cholesky_masks(L)
+    q = _cholesky_phi(matmul(_mT(L), ct), strict, eye)
+    w = _solve(_mT(L), q)  # L⁻ᵀ Q
+    r = _mT(_solve(_mT(conj(L)), _mT(w)))  # L⁻ᵀ Q conj(L)⁻¹
+    return add(multiply(add(r, conj(_mT(r))), strict), multiply(real(r), eye))
+
+
 CHOLESKY = register(Primitive("cholesky", _cholesky_impl, _cholesky_jvp, _cholesky_vjp,
-                              needs="out", complex="real", doc="reads the lower triangle, as numpy: the other has derivative 0"))
+                              needs="out", complex="rules",
+                              doc="reads the lower triangle, as numpy: the other has derivative 0 "
+                                  "(complex: the strict lower triangle and the diagonal's real part)"))
 
 
 def cholesky(a: Value, /, *, upper: bool = False) -> Value:
@@ -154,7 +193,7 @@ def cholesky(a: Value, /, *, upper: bool = False) -> Value:
     array([[2., 0.],
            [1., 2.]])
     """
-    _check_square("cholesky", a)
+    _check_square("cholesky", a, complex_ok=True)
     if upper:
         return _mT(bind1(CHOLESKY, _mT(a)))
     return bind1(CHOLESKY, a)
