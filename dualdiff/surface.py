@@ -242,7 +242,7 @@ def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
     # Without exact counts (CPython 3.14+) a temporary cannot be told from a name: y takes the
     # value, and a write numpy would pass through a view into its base goes undetected.
     through = REFCOUNTS_EXACT and _writes_through(concrete(y))
-    if REFCOUNTS_EXACT and refs <= 4 and not through:
+    if REFCOUNTS_EXACT and refs <= 4 and not through and _stored_back(sys._getframe(2)):
         return new  # nothing else holds y: rebinding the name is all that numpy's write shows
     if refs > 3 and through:
         raise TypeError(
@@ -252,6 +252,12 @@ def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
             f"value itself, or y = y.copy() first")
     y._become(new, f"y {sym}= v")
     return y
+
+
+def _stored_back(frame: Any) -> bool:
+    """Whether the caller runs ``y op= v`` (whose result Python stores in y), not a call such as
+    operator.iadd(y, v) or functools.reduce(operator.iadd, ...), after which only y holds it."""
+    return dis.opname[frame.f_code.co_code[frame.f_lasti]].startswith(("BINARY_OP", "INPLACE_"))
 
 
 def _inplace_operator(binary: Callable[[Any, Any], Any], sym: str, name: str

@@ -5,6 +5,9 @@ Each test is a regression found by such a program. Every expected value comes fr
 independent oracle: a closed form, complex step, or central differences.
 """
 
+import functools
+import operator
+
 import numpy as np
 import pytest
 
@@ -475,3 +478,34 @@ def test_a_loss_returned_with_its_aux_but_no_has_aux_says_has_aux():
     with pytest.raises(ValueError) as e:  # an ordinary vector-valued f gets no such hint
         dd.grad(lambda x: x ** 2)(np.ones(2))
     assert "has_aux" not in str(e.value)
+
+
+# --- in-place operators called as functions: numpy writes into y, so must dualdiff -------------
+
+def _iadd_reduce(x):
+    parts = [x * 1.0, x * 2.0, x * 3.0]
+    total = functools.reduce(operator.iadd, parts)  # numpy: total is parts[0], now the sum
+    return np.sum(total ** 2) + np.sum(parts[0])
+
+
+def _explicit_imul(x):
+    y = x * 1.0
+    y.__imul__(2.0)
+    return np.sum(y ** 2)
+
+
+def _operator_ipow(x):
+    y = x * 1.0
+    operator.ipow(y, 2)
+    return np.sum(y ** 2)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("f", [_iadd_reduce, _explicit_imul, _operator_ipow])
+def test_in_place_operators_called_as_functions_write_into_y(f, mode):
+    # was: y kept its old value (the result was dropped), so value and gradient were another
+    # function's, silently: 510 for numpy's 540 in the reduce
+    x = np.array([1.0, 2.0, 3.0])
+    value, g = dd.value_and_grad(f, mode=mode)(x)
+    assert value == f(x.copy())
+    np.testing.assert_allclose(g, complex_step(f, x), rtol=1e-13)
