@@ -621,13 +621,18 @@ def _write_into(name: str, a: Any, flat_positions: Any, values: Any) -> None:
     a[np.unravel_index(flat_positions, shape_of(a))] = values
 
 
+def _flat_picks(values: Any, picks: np.ndarray) -> Any:
+    """values.flat[picks], for traced or plain values."""
+    if is_traced(values):
+        return F.take(F.reshape(values, (-1,)), picks)
+    return np.ravel(values)[picks]
+
+
 def _cycled(values: Any, count: int) -> Any:
-    """values flattened and repeated (or cut) to ``count`` elements, as numpy's flat writes do."""
+    """values flattened and repeated (or cut) to ``count`` elements, as numpy's flat writes do;
+    None for no values (numpy then writes nothing)."""
     size = int(np.prod(shape_of(values)))
-    if size == 0:
-        raise ValueError("cannot write from an empty array of values")
-    flat = F.reshape(values, (-1,)) if is_traced(values) else np.ravel(values)
-    return F.take(flat, np.arange(count) % size) if is_traced(values) else flat[np.arange(count) % size]
+    return _flat_picks(values, np.arange(count) % size) if size else None
 
 
 def _np_put(a, ind, v, mode="raise"):
@@ -643,8 +648,9 @@ def _np_put(a, ind, v, mode="raise"):
     elif ind.size and (ind.min() < -n or ind.max() >= n):
         raise IndexError(f"put: index {int(ind.max() if ind.max() >= n else ind.min())} is out "
                          f"of bounds for size {n}")
-    if ind.size:
-        _write_into("put", a, ind % n, _cycled(v, ind.size))
+    v = _cycled(v, ind.size)
+    if ind.size and v is not None:
+        _write_into("put", a, ind % n, v)
 
 
 def _np_put_along_axis(arr, indices, values, axis):
@@ -653,38 +659,35 @@ def _np_put_along_axis(arr, indices, values, axis):
     indices = np.asarray(stop_gradient(indices))
     if axis is None:
         if indices.ndim != 1:
-            raise ValueError(f"when axis=None, `indices` must have a single dimension.")
-        flat = np.arange(int(np.prod(shape))).reshape(-1)
+            raise ValueError("when axis=None, `indices` must have a single dimension.")
+        flat = np.arange(int(np.prod(shape)))
     else:
         axis = norm_axes(axis, len(shape))[0]
         if indices.ndim != len(shape):
             raise ValueError("`indices` and `arr` must have the same number of dimensions")
         flat = np.arange(int(np.prod(shape))).reshape(shape)
     positions = np.take_along_axis(flat, indices, axis=axis)
-    target = positions.shape
-    if is_traced(values):
-        values = F.broadcast_to(values, target)
-    else:
-        values = np.broadcast_to(values, target)
-    _write_into("put_along_axis", arr, np.ravel(positions), F.reshape(values, (-1,)) if is_traced(values) else np.ravel(values))
+    values = (F.broadcast_to if is_traced(values) else np.broadcast_to)(values, positions.shape)
+    _write_into("put_along_axis", arr, np.ravel(positions), _flat_picks(values, np.arange(positions.size)))
 
 
 def _np_putmask(a, mask, values):
     """a.flat[n] = values.flat[n % values.size] where mask is true, in place, as np.putmask; on a traced a."""
     mask = np.broadcast_to(np.asarray(stop_gradient(mask), dtype=bool), shape_of(a))
     positions = np.flatnonzero(mask)
-    if positions.size:
-        size = int(np.prod(shape_of(values)))
-        picks = positions % size if size else positions
-        flat = F.reshape(values, (-1,)) if is_traced(values) else np.ravel(values)
-        _write_into("putmask", a, positions, F.take(flat, picks) if is_traced(values) else flat[picks])
+    size = int(np.prod(shape_of(values)))
+    if positions.size and size:
+        _write_into("putmask", a, positions, _flat_picks(values, positions % size))
 
 
 def _np_place(arr, mask, vals):
     """The i-th true position of mask gets vals.flat[i % vals.size], in place, as np.place; on a traced arr."""
     positions = np.flatnonzero(np.asarray(stop_gradient(mask), dtype=bool))
+    vals = _cycled(vals, positions.size)
+    if vals is None:
+        raise ValueError("Cannot insert from an empty array!")
     if positions.size:
-        _write_into("place", arr, positions, _cycled(vals, positions.size))
+        _write_into("place", arr, positions, vals)
 
 
 def _np_fill_diagonal(a, val, wrap=False):
@@ -701,8 +704,9 @@ def _np_fill_diagonal(a, val, wrap=False):
         step = 1 + int(np.cumprod(shape[:-1]).sum())
         end = None
     positions = np.arange(int(np.prod(shape)))[:end:step]
-    if positions.size:
-        _write_into("fill_diagonal", a, positions, _cycled(val, positions.size))
+    val = _cycled(val, positions.size)
+    if positions.size and val is not None:
+        _write_into("fill_diagonal", a, positions, val)
 
 
 def _np_extract(condition, arr):

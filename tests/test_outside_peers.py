@@ -269,6 +269,19 @@ def test_numpys_in_place_writers_on_a_traced_array(name):
     assert np.allclose(dd.jacobian(f, X33, mode="reverse"), want, rtol=1e-8, atol=1e-8)
 
 
+def test_numpys_writers_with_no_values_write_nothing_as_numpy():
+    def f(x):
+        y = x * 1.0
+        np.putmask(y, [True, False], [])
+        np.put(y, [0], [])
+        np.fill_diagonal(y.reshape(1, 2).copy(), [])
+        return y
+
+    assert np.array_equal(dd.jacobian(f, np.ones(2)), np.eye(2))
+    with pytest.raises(ValueError, match="Cannot insert from an empty array"):  # numpy's words
+        dd.jacobian(lambda x: np.place(x * 1.0, [True, False], []) or x, np.ones(2))
+
+
 def test_numpys_writers_refuse_traced_values_into_a_plain_array_in_words():
     for write in (lambda x: np.put(np.zeros(3), [0], x),
                   lambda x: np.put_along_axis(np.zeros(3), np.array([1]), x, axis=0),
@@ -334,7 +347,7 @@ def test_slogdet_of_complex_matrices(mode):
 def test_tensorsolve_and_tensorinv_are_solve_and_inv_reshaped(mode):
     # They were refused ("reshape to a matrix and use np.linalg.inv / np.linalg.solve").
     rng = np.random.default_rng(9)
-    a = rng.normal(size=(2, 1, 3, 6))  # read as the 6×6 matrix a[i, :, j, :] after the axes move
+    a = rng.normal(size=(2, 1, 3, 6))  # axes 0 and 2 moved last: a 6×6 matrix
     b = rng.normal(size=(1, 6))
     f = lambda a: np.linalg.tensorsolve(a, b, axes=(0, 2))
     assert np.allclose(dd.jvp(f, a, a)[0], f(a), rtol=1e-12)
