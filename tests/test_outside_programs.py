@@ -509,3 +509,19 @@ def test_in_place_operators_called_as_functions_write_into_y(f, mode):
     value, g = dd.value_and_grad(f, mode=mode)(x)
     assert value == f(x.copy())
     np.testing.assert_allclose(g, complex_step(f, x), rtol=1e-13)
+
+
+@pytest.mark.parametrize("reduce", [np.nanmax, np.nanmin])
+def test_nanmax_of_masked_data_in_forward_mode(reduce):
+    # missing observations as nan, masked by multiplication: the nans' tangents are nan too,
+    # and forward mode gave nan in every direction (0 * nan for the elements it ignores)
+    x = np.array([0.1, 0.7, 1.3, 2.2])
+    missing = np.array([1.0, np.nan, 1.0, 1.0])
+    f = lambda x: reduce(x * missing) ** 2
+    chosen = np.zeros(4)
+    chosen[3 if reduce is np.nanmax else 0] = 2 * x[3 if reduce is np.nanmax else 0]
+    np.testing.assert_array_equal(dd.grad(f, mode="forward")(x), chosen)
+    np.testing.assert_array_equal(dd.jacobian(f)(x), chosen)
+    g = dd.grad(lambda x: np.sum(reduce((x * missing).reshape(2, 2), axis=0)), mode="forward")(x)
+    expected = [0.0, 0.0, 1.0, 1.0] if reduce is np.nanmax else [1.0, 0.0, 0.0, 1.0]
+    np.testing.assert_array_equal(g, expected)

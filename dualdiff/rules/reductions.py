@@ -299,7 +299,7 @@ def tie_weights(x: Value, out: Value, axes: Optional[tuple], keepdims: bool,
     return (hit / np.maximum(count, 1)).astype(np.result_type(xv, 1.0), copy=False)
 
 
-def _extremum(name: str, np_fn: Any, doc: str) -> Primitive:
+def _extremum(name: str, np_fn: Any, doc: str, select: bool = False) -> Primitive:
     def impl(x, axis, keepdims, initial):
         extra = {} if initial is None else {"initial": initial}
         return np_fn(x, axis=axis, keepdims=keepdims, **extra)
@@ -308,7 +308,10 @@ def _extremum(name: str, np_fn: Any, doc: str) -> Primitive:
         axes, keepdims = params["axis"], params["keepdims"]
         w = tie_weights(primals[0], out, axes, keepdims, params["initial"])
         nd = len(shape_of(primals[0]))
-        return sum(tangents[0] * w, axis=_tangent_axes(axes, nd, chunked), keepdims=keepdims)
+        t = tangents[0] * w
+        if select:  # the ignored nans' tangents (x * nan's are nan) must not reach 0 * nan
+            t = where(w != 0, t, 0.0)
+        return sum(t, axis=_tangent_axes(axes, nd, chunked), keepdims=keepdims)
 
     def vjp(ct, primals, out, params, shapes, wants):
         axes, keepdims = params["axis"], params["keepdims"]
@@ -321,8 +324,8 @@ def _extremum(name: str, np_fn: Any, doc: str) -> Primitive:
 _TIES = "ties share the derivative equally (c ties get 1/c each)"
 MAX = _extremum("max", np.max, _TIES + "; a nan result sends it to the nans. Also amax")
 MIN = _extremum("min", np.min, _TIES + "; a nan result sends it to the nans. Also amin")
-NANMAX = _extremum("nanmax", np.nanmax, _TIES + "; nans are ignored")
-NANMIN = _extremum("nanmin", np.nanmin, _TIES + "; nans are ignored")
+NANMAX = _extremum("nanmax", np.nanmax, _TIES + "; nans are ignored", select=True)
+NANMIN = _extremum("nanmin", np.nanmin, _TIES + "; nans are ignored", select=True)
 
 
 def _bind_extremum(prim: Primitive, x: Value, axis: Axis, keepdims: bool, initial: Any) -> Value:
