@@ -1022,7 +1022,8 @@ for _fn, _note in [
 ]:
     FUNCTION_RULES[_fn] = no_derivative(_fn, _note)
 _ufunc: Any
-for _ufunc in (np.floor, np.ceil, np.rint, np.trunc, np.floor_divide, np.sign):
+for _ufunc in (np.floor, np.ceil, np.rint, np.trunc, np.floor_divide, np.sign,
+               np.spacing, np.nextafter):  # (the last two: the float grid around the value)
     UFUNC_RULES[_ufunc] = no_derivative(_ufunc, _STEPS)
 for _ufunc in (np.logical_and, np.logical_or, np.logical_not, np.logical_xor):
     UFUNC_RULES[_ufunc] = no_derivative(_ufunc, "Booleans from the values (no derivative).")

@@ -466,7 +466,7 @@ def test_numpy_shape_queries():
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda d: np.spacing(d), "spacing"),
+    (lambda d: np.gcd(d, 2), "gcd"),  # (np.spacing, once here, gives plain values now)
     (lambda d: np.i0(d), "i0"),
     (lambda d: np.sort_complex(d), "sort_complex"),
     (lambda d: np.histogram(d), "histogram"),

@@ -27,7 +27,6 @@ from peer_checks import check
 REFUSED = [
     (r"of a (list|tuple) of traced|np\.array|np\.asarray|np\.[rc]_|np\.int64",
      r"would drop its derivative.*(dd\.stack|np\.concatenate)"),
-    (r"^spacing ", r"numpy\.spacing has no dualdiff rule"),
     (r"^pinv of low rank xᵀx \(5, [67]\)", r"rank-deficient; the pseudo-inverse is not differentiable"),
     (r"^(eigh|eigvalsh|svd|pinv)\b.*complex",
      r"of complex (matrices|values) is not supported"),
@@ -376,3 +375,18 @@ def test_cholesky_of_complex_hermitian_matrices(upper, mode):
     d, h = rng.normal(size=(3, 3)) + 1j * rng.normal(size=(3, 3)), 1e-5
     want = (dd.grad(g, a + h * d) - dd.grad(g, a - h * d)) / (2 * h)
     assert np.allclose(dd.hvp(g, a, d), want, rtol=1e-5, atol=1e-7)
+
+
+def test_spacing_and_nextafter_give_numpys_plain_values():
+    # They had no rule (code computing a tolerance from x failed); like np.floor they are
+    # piecewise constant: plain values, no derivative.
+    seen = []
+
+    def f(x):
+        seen.append((np.spacing(x), np.nextafter(x, np.inf)))
+        return x * 2.0
+
+    x = np.array([1.0, 1e-3, 300.0])
+    dd.grad(lambda x: np.sum(f(x)), x)
+    assert type(seen[0][0]) is np.ndarray and np.array_equal(seen[0][0], np.spacing(x))
+    assert np.array_equal(seen[0][1], np.nextafter(x, np.inf))
