@@ -100,6 +100,7 @@ LOWERINGS: Dict[str, Lowering] = {
     "real": Lowering(template="{0}.real"),
 }
 
+_POWER = LOWERINGS["power"]
 _OPS = {"+": "{0} + {1}", "-": "{0} - {1}", "*": "{0} * {1}", "/": "{0} / {1}", "neg": "-{0}"}
 _FLOAT_SCALARS = (float, np.float64)
 _F8 = np.dtype(np.float64)
@@ -534,6 +535,10 @@ def _lowered(names: _Names, node: Node) -> List[Tuple[str, str, bool]]:
                  False)]
     if low.op is not None and all(type(v) in _OP_SCALARS for v in vals):
         return [(_OPS[low.op].format(*refs), "op", False)]
+    if low is _POWER and type(vals[0]) is not np.ndarray:
+        # a scalar base: the impl's a ** b (numpy's scalar power), whose bits the ufunc loop
+        # does not always give, although it agreed at the recorded values
+        return []
     if low.ufunc is not None and all(type(v) in _UFUNC_ARGS for v in vals):
         if low.exact and len(vals) == 2:
             for i in (0, 1):

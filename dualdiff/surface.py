@@ -157,8 +157,8 @@ def plain_assignment_error(exc: BaseException) -> Optional[TypeError]:
         return TypeError(
             "assigning a Dual or tape variable into a plain numpy array (y = np.zeros(n); "
             "y[i] = x) would drop its derivative: build the array with dd.stack, or assign into "
-            "a traced array instead (y = np.zeros_like(x); y[i] = ...), which dualdiff records; see "
-            f"{SUPPORT_PAGE}")
+            "a traced array instead (y = np.zeros_like(x); y[i] = ...), which dualdiff records; "
+            f"see {SUPPORT_PAGE}")
     return None
 
 

@@ -119,6 +119,8 @@ def _pow_impl(a, b):
                 return r
         except (ZeroDivisionError, OverflowError):
             pass
+    elif type(a) is np.float32 and type(b) in (float, int, np.float32):
+        return a ** b  # numpy's float32 scalar power (not its ufunc loop: 1 ulp apart at times)
     elif type(a) is _ND and a.nbytes >= _POOL_MIN:
         return buffers.call(np.power, a, b)
     return np.power(a, b)
