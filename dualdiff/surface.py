@@ -755,6 +755,11 @@ class Traced:
                 f"{_UFUNC_METHODS.get(method, 'call the ufunc itself')}. What is supported: "
                 f"{SUPPORT_PAGE}")
         if kwargs.get("out") is not None:
+            if any(isinstance(o, Traced) for o in kwargs["out"]):
+                raise TypeError(
+                    f"{_ufunc_name(ufunc)}(..., out=y) into a traced y: assign the result "
+                    f"instead (y = np.{ufunc.__name__}(...), or y += v, y[idx] = v, which "
+                    f"dualdiff records)")
             raise TypeError(
                 f"{_ufunc_name(ufunc)} with out= would write a traced value into plain memory "
                 f"and lose its derivative; assign the result instead. (This is also what "

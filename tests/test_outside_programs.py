@@ -546,3 +546,20 @@ def test_a_scalar_power_is_numpys_in_eager_and_compiled_code(dtype):
     pos = np.random.default_rng(5).normal(size=(3, 2)).astype(dtype)
     np.testing.assert_array_equal(dd.jvp(_pairwise_forces, pos, np.ones_like(pos))[0],
                                   _pairwise_forces(pos))
+
+
+def test_out_into_a_traced_array_says_to_assign():
+    # an optimiser step written with out= (np.subtract(w, lr * g, out=w)) inside f
+    def f(x):
+        w = x * 1.0
+        np.subtract(w, 0.1 * x ** 2, out=w)
+        return np.sum(w)
+    with pytest.raises(TypeError, match=r"out=y\) into a traced y: assign the result instead "
+                                        r"\(y = np\.subtract\(\.\.\.\)"):
+        dd.grad(f)(np.ones(2))
+
+    def fixed(x):  # what it says: d/dx Σ (x - 0.1 x²) = 1 - 0.2 x
+        w = x * 1.0
+        w = np.subtract(w, 0.1 * x ** 2)
+        return np.sum(w)
+    np.testing.assert_allclose(dd.grad(fixed)(np.array([1.0, 2.0])), [0.8, 0.6], rtol=1e-15)
