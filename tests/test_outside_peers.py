@@ -390,3 +390,17 @@ def test_spacing_and_nextafter_give_numpys_plain_values():
     dd.grad(lambda x: np.sum(f(x)), x)
     assert type(seen[0][0]) is np.ndarray and np.array_equal(seen[0][0], np.spacing(x))
     assert np.array_equal(seen[0][1], np.nextafter(x, np.inf))
+
+
+@pytest.mark.parametrize("spacing", [(), (0.5,), "coordinates"])
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_of_float32_samples_is_float32_as_numpy(spacing, edge_order):
+    # float64 coordinates made the value float64 (numpy writes into an array of f's dtype); the
+    # values are now numpy's bit for bit, and the derivative agrees with central differences.
+    x = (np.linspace(0.0, 1.0, 7) ** 2).astype(np.float32)
+    args = (np.cumsum(np.linspace(0.5, 1.0, 7)),) if spacing == "coordinates" else spacing
+    f = lambda x: np.gradient(x, *args, edge_order=edge_order)
+    value, tangent = dd.jvp(f, x, np.ones_like(x))
+    assert value.dtype == np.float32 and np.array_equal(value, f(x))
+    J = dd.jacobian(f, x.astype(np.float64), mode="reverse")
+    assert np.allclose(J, central_difference_jacobian(lambda y: np.gradient(y, *args, edge_order=edge_order), x.astype(np.float64)), rtol=1e-6, atol=1e-8)

@@ -100,7 +100,11 @@ def _gradient_along(f: Value, axis: int, ndim: int, h: Value, edge_order: int) -
         first = edge(slice(0, 1), slice(1, 2), slice(2, 3), True)
         last = edge(slice(-3, -2), slice(-2, -1), slice(-1, None), False)
     parts = [first] + ([interior] if interior is not None else []) + [last]
-    return concatenate(parts, axis)
+    out = concatenate(parts, axis)
+    # numpy writes the differences into an array of f's dtype: float64 spacings or coordinates
+    # do not make a float32 f's gradient float64 (complex ones are left as they were)
+    wanted, got = shape_dtype(f), shape_dtype(out)
+    return astype(out, wanted) if got.kind == wanted.kind == "f" and got != wanted else out
 
 
 def gradient(f: Value, *varargs: Value, axis: Union[None, int, Sequence[int]] = None,
