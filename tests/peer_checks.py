@@ -21,7 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import dualdiff as dd
+if __name__ == "__main__":  # run as a script: this checkout's dualdiff, unless PYTHONPATH names one
+    import sys
+    from pathlib import Path
+    sys.path.append(str(Path(__file__).resolve().parent.parent))
+
+import dualdiff as dd  # noqa: E402
 
 
 @dataclass
@@ -173,3 +178,22 @@ def _check(f, args, argnums, order, rtol, atol, seed, h, kwargs) -> Outcome:
         return Outcome("pass")
     except Exception as exc:  # noqa: BLE001 - the survey records every refusal
         return Outcome("error", f"{type(exc).__name__}: {exc}", exc)
+
+
+if __name__ == "__main__":  # pragma: no cover - the survey's counts, for reports
+    # python tests/peer_checks.py: every case of peer_cases.py, counted by outcome, and the
+    # ones that do not pass. PYTHONPATH=<another checkout> measures that checkout's dualdiff.
+    import collections
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from peer_cases import CASES
+
+    counts: collections.Counter = collections.Counter()
+    for name, f, args, options in CASES:
+        out = check(f, args, **options)
+        counts[out.status] += 1
+        if out.status not in ("pass", "numpy"):
+            print(f"{out.status:5} | {name} | {out.message[:160]}")
+    print(f"dualdiff from {dd.__file__}: {dict(counts)} of {len(CASES)} cases "
+          f"('numpy': numpy itself refuses the arguments)")
