@@ -25,7 +25,7 @@ from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
 from .dual import Deferred, Dual, ForwardTag, keep_pass_seed, tangent_of
 from .memory import MemoryInfo
-from .primitives import TRACED, is_complex, is_traced, shape_of
+from .primitives import TRACED, is_complex, is_traced, shape_of, stop_gradient
 from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed  # noqa: F401 (tests read them)
 from .sparsity import detect
 from .surface import plain_assignment_error
@@ -544,6 +544,11 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
     if any(tangent is vl for vl in vleaves) and not is_traced(tangent):
         # f returned its input: J v is v, but not the caller's v
         tangent = np.array(tangent)
+    out_dtype = getattr(stop_gradient(value), "dtype", None)
+    t_dtype = getattr(stop_gradient(tangent), "dtype", None)
+    if (out_dtype is not None and t_dtype is not None and t_dtype != out_dtype
+            and np.can_cast(t_dtype, out_dtype, "safe")):
+        tangent = F.astype(tangent, out_dtype)  # f(x)'s dtype, where constants widened the value
     return _finish(value), _finish(tangent)
 
 

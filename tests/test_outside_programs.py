@@ -563,3 +563,24 @@ def test_out_into_a_traced_array_says_to_assign():
         w = np.subtract(w, 0.1 * x ** 2)
         return np.sum(w)
     np.testing.assert_allclose(dd.grad(fixed)(np.array([1.0, 2.0])), [0.8, 0.6], rtol=1e-15)
+
+
+# --- a float32 model meeting float64 constants: the tangent has the output's dtype -------------
+
+@pytest.mark.parametrize("f", [
+    lambda x: x ** np.float64(2.0),                           # a numpy float64 scalar widens x
+    lambda x: np.where(x > 1.0, x, np.zeros(3)),              # a float64 branch
+    lambda x: np.concatenate([x, np.ones(1)]),                # a float64 piece
+    lambda x: dd.stack([x[0], 1.0]),                          # a Python float, read as float64
+])
+def test_a_jvp_tangent_has_the_outputs_dtype(f):
+    # was: float32 tangents for float64 values (docs/api.md: a jvp tangent has f's output dtype)
+    x = np.array([0.5, 1.5, 2.5], dtype=np.float32)
+    value, tangent = dd.jvp(f, x, np.ones(3, dtype=np.float32))
+    assert np.asarray(f(x)).dtype == value.dtype == tangent.dtype == np.float64
+    np.testing.assert_array_equal(value, f(x))
+    compiled = dd.compile(lambda x: dd.jvp(f, x, np.ones(3, dtype=np.float32)))(x)
+    np.testing.assert_array_equal(compiled[1], tangent)
+    assert compiled[1].dtype == np.float64
+    exact = central_differences(lambda z: f(z.astype(np.float32)).astype(np.float64), x, h=1e-3)
+    np.testing.assert_allclose(tangent, exact.sum(axis=-1), rtol=1e-3)
