@@ -356,6 +356,7 @@ case("eigh", "batched", lambda a: eigh_fixed(dd, a), lambda a: eigh_fixed(np, a)
 case("svd", "tall", lambda a: svd_fixed(dd, a), lambda a: svd_fixed(np, a), normal(4, 3), oracle="cd")
 case("svd", "batched-wide", lambda a: svd_fixed(dd, a), lambda a: svd_fixed(np, a), normal(2, 2, 3),
      oracle="cd")
+case("svdvals", "batched-wide", dd.linalg.svdvals, np.linalg.svdvals, normal(2, 2, 3), oracle="cd")
 case("qr", "tall", lambda a: qr_fixed(dd, a), lambda a: qr_fixed(np, a), normal(4, 3), oracle="cd")
 case("pinv", "tall", dd.linalg.pinv, np.linalg.pinv, normal(4, 3), oracle="cd")
 case("pinv", "batched-wide", dd.linalg.pinv, np.linalg.pinv, normal(2, 2, 3), oracle="cd")

@@ -584,3 +584,20 @@ def test_a_jvp_tangent_has_the_outputs_dtype(f):
     assert compiled[1].dtype == np.float64
     exact = central_differences(lambda z: f(z.astype(np.float32)).astype(np.float64), x, h=1e-3)
     np.testing.assert_allclose(tangent, exact.sum(axis=-1), rtol=1e-3)
+
+
+def test_singular_values_are_numpys_values_only_svd():
+    # was: the full SVD's singular values, a few ulps from numpy's values-only routine, in
+    # svdvals, norm(ord=2, -2, 'nuc') and cond: np.linalg.norm(A, -2) 0.26151356759952915
+    # against numpy's 0.2615135675995291
+    A = np.array([[0.1, 0.7], [1.3, 2.2]])
+    for f in (lambda A: np.linalg.norm(A, -2), np.linalg.cond, lambda A: np.linalg.norm(A, "nuc"),
+              lambda A: np.linalg.svd(A, compute_uv=False)):
+        value, pullback = dd.vjp(f, A)
+        np.testing.assert_array_equal(value, f(A))
+    # d σ_min / dA = u vᵀ of the smallest pair
+    u, s, vh = np.linalg.svd(A)
+    g = dd.grad(lambda A: np.linalg.norm(A, -2))(A)
+    np.testing.assert_allclose(g, np.outer(u[:, 1], vh[1]), rtol=1e-12)
+    np.testing.assert_allclose(dd.grad(lambda A: np.linalg.norm(A, -2), mode="forward")(A), g,
+                               rtol=1e-12)

@@ -358,6 +358,28 @@ SVD = register(Primitive("svd", _svd_impl, _svd_jvp, _svd_vjp, needs="out",
                          complex="real", doc="[U; s; V] packed (thin SVD); at repeated singular values the vectors' 1/(sⱼ² − sᵢ²) term is 0"))
 
 
+# The singular values alone: numpy computes them without the vectors (another LAPACK path, whose
+# last bits differ), so they are their own entry; its rules recompute the vectors they need.
+
+def _svdvals_jvp(primals, tangents, out, params, chunked):
+    a = primals[0]
+    u, _, v = _svd_parts(bind1(SVD, a), shape_of(a)[-2])
+    return _diag(matmul(_mT(u), matmul(tangents[0], v)))  # dsᵢ = uᵢᵀ dA vᵢ
+
+
+def _svdvals_vjp(ct, primals, out, params, shapes, wants):
+    a = primals[0]
+    u, _, v = _svd_parts(bind1(SVD, a), shapes[0][-2])
+    k = shape_of(ct)[-1]
+    return (matmul(multiply(u, reshape(ct, shape_of(ct)[:-1] + (1, k))), _mT(v)),)  # U diag(s̄) Vᵀ
+
+
+SVDVALS = register(Primitive(
+    "svdvals", lambda a: np.linalg.svd(a, compute_uv=False), _svdvals_jvp, _svdvals_vjp,
+    needs="args", complex="real",
+    doc="the singular values, as np.linalg.svd(a, compute_uv=False) computes them"))
+
+
 class SVDResult(NamedTuple):
     """U, S and Vh of a singular value decomposition, as np.linalg.svd returns them."""
 
@@ -400,6 +422,8 @@ def svd(a: Value, full_matrices: bool = True, compute_uv: bool = True,
                          "full_matrices=False")
     if hermitian and is_traced(a):
         a = _hermitian_input("svd", a)
+    elif not compute_uv and not hermitian:
+        return bind1(SVDVALS, a)
     u, s, v = _svd_parts(bind1(SVD, a), m)
     if not compute_uv:
         return s
