@@ -11,6 +11,7 @@ What they may not change: values, NaN payloads and signs, signed zeros, dtypes, 
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -315,3 +316,26 @@ def test_a_traced_float_is_never_made_a_constant(op):
     for s in (2.0, 0.5, -0.0, 3.25):
         with np.errstate(all="ignore"):
             identical(op(s, x) + op(x, s * 2.0) + op(C, s), fc(s, x))
+
+
+def test_large_ufunc_lowerings_are_checked_on_a_sample(monkeypatch):
+    """Above 4 · 2¹⁶ elements a ufunc's lowering is checked on the first and last 2¹⁶ of them
+    (re-running it whole was half of compiling the n = 10⁶ gradient); a wrong one is still
+    refused, and the code then calls the impl."""
+    from dualdiff import codegen
+
+    n = 4 * codegen._SAMPLE + 3
+    x = np.linspace(-2.0, 2.0, n)
+    sampled = []
+    check = codegen._check_sampled
+    monkeypatch.setattr(codegen, "_check_sampled", lambda *a: sampled.append(1) or check(*a))
+    f = lambda x: dd.grad(lambda z: np.sum(np.sin(z) * z), x)
+    good = dd.compile(f)
+    assert np.array_equal(good(x), f(x)) and "np_sin(" in good.source(x)
+    assert sampled
+    monkeypatch.setitem(codegen.LOWERINGS, "sin", codegen.Lowering(math=math.cos, ufunc=np.cos))
+    wrong = dd.compile(f)
+    assert np.array_equal(wrong(x), f(x))
+    # (sin's value computed by its impl; the one np.cos is the derivative's)
+    assert wrong.source(x).count("np_cos(") == good.source(x).count("np_cos(") == 1
+    assert "np_sin(" not in wrong.source(x)
