@@ -326,11 +326,13 @@ class Var(Traced):
 #
 # grad throws f's value away. An L2 penalty's sum(W * W) is only ever read by the value: its
 # adjoint needs W alone, and the sums and products after it need nothing. So on grad's tape the
-# linear operations (add, subtract, negative, sum, division by a constant) and products record
-# their entry at once but compute their value only when something reads it: a later operation
-# that needs it, the user (float(), a comparison, printing), or has_aux. What is never read is
-# never computed. A deferred value is computed by the same impl on the same arguments, so its
-# bits are those eager mode gives; numpy's error state at recording is restored around it.
+# linear operations (add, subtract, negative, sum, division by a constant), products and powers
+# with a constant exponent record their entry at once but compute their value only when
+# something reads it: a later operation that needs it, the user (x.primal, a comparison,
+# printing), has_aux or value_and_grad. What is never read is never computed. A deferred value
+# is computed by the same impl on the same arguments, so its bits are those eager mode gives;
+# numpy's error state at recording is restored around it. (docs/architecture.md, "What grad
+# never computes".)
 
 _PRIMAL = Var.__dict__["primal"]  # the slot itself: a LazyVar's holds its deferred operation
 _get_primal = _PRIMAL.__get__
