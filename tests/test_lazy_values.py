@@ -280,7 +280,8 @@ def test_threads_keep_their_own_error_state():
     assert np.array_equal(out["ignore"], np.ones(2))
 
 
-def test_nothing_is_deferred_outside_grad():
+def sum_of_squares_noting_its_type():
+    """np.sum(w * w), and the list of the types it had (Var: computed; LazyVar: deferred)."""
     seen = []
 
     def f(w):
@@ -288,6 +289,11 @@ def test_nothing_is_deferred_outside_grad():
         seen.append(type(s))
         return s
 
+    return f, seen
+
+
+def test_nothing_is_deferred_outside_grad():
+    f, seen = sum_of_squares_noting_its_type()
     dd.vjp(f, W)
     dd.value_and_grad(f, W)
     dd.grad(f, W)
@@ -300,13 +306,7 @@ def test_nothing_is_deferred_outside_grad():
 
 
 def test_only_large_arrays_are_deferred():
-    seen = []
-
-    def f(w):
-        s = np.sum(w * w)
-        seen.append(type(s))
-        return s
-
+    f, seen = sum_of_squares_noting_its_type()
     small = np.ones(tape_module.DEFER_MIN_SIZE - 1)
     large = np.ones(tape_module.DEFER_MIN_SIZE)
     assert np.array_equal(dd.grad(f, small), 2 * small)
