@@ -103,32 +103,8 @@ def check(f, args, argnums=None, order=2, rtol=1e-5, atol=1e-6, seed=0, h=1e-3, 
     return out
 
 
-def refusals(f, args, argnums=None, order=2, rtol=1e-5, atol=1e-6, seed=0, h=1e-3, **kwargs):
-    """What dualdiff raises for f where numpy itself refuses the arguments: the exceptions of a
-    jvp and of a vjp (None for one that returned a number instead of refusing too)."""
-    args = list(args)
-    argnums = tuple(range(len(args))) if argnums is None else (
-        (argnums,) if isinstance(argnums, int) else argnums)
-    x0 = tuple(np.asarray(args[i], dtype=np.result_type(np.asarray(args[i]), float)) for i in argnums)
-
-    def g(x):
-        full = list(args)
-        for i, xi in zip(argnums, x):
-            full[i] = xi
-        return _flat_output(f(*full, **kwargs))
-
-    raised = []
-    for attempt in (lambda: dd.jvp(g, x0, x0), lambda: dd.vjp(g, x0)):
-        try:
-            attempt()
-            raised.append(None)
-        except Exception as exc:  # noqa: BLE001 - what it raises is the point
-            raised.append(exc)
-    return raised
-
-
-def _check(f, args, argnums, order, rtol, atol, seed, h, kwargs) -> Outcome:
-    rng = np.random.default_rng(seed)
+def _point(f, args, argnums, kwargs):
+    """The differentiated arguments (as float arrays) and f as a function of them alone."""
     args = list(args)
     if argnums is None:
         argnums = tuple(range(len(args)))
@@ -142,6 +118,26 @@ def _check(f, args, argnums, order, rtol, atol, seed, h, kwargs) -> Outcome:
             full[i] = xi
         return _flat_output(f(*full, **kwargs))
 
+    return x0, g
+
+
+def refusals(f, args, argnums=None, order=2, rtol=1e-5, atol=1e-6, seed=0, h=1e-3, **kwargs):
+    """What dualdiff raises for f where numpy itself refuses the arguments: the exceptions of a
+    jvp and of a vjp (None for one that returned a number instead of refusing too)."""
+    x0, g = _point(f, args, argnums, kwargs)
+    raised = []
+    for attempt in (lambda: dd.jvp(g, x0, x0), lambda: dd.vjp(g, x0)):
+        try:
+            attempt()
+            raised.append(None)
+        except Exception as exc:  # noqa: BLE001 - what it raises is the point
+            raised.append(exc)
+    return raised
+
+
+def _check(f, args, argnums, order, rtol, atol, seed, h, kwargs) -> Outcome:
+    rng = np.random.default_rng(seed)
+    x0, g = _point(f, args, argnums, kwargs)
     try:
         y0 = np.asarray(g(x0))
     except Exception as exc:  # noqa: BLE001 - numpy itself refuses: nothing to compare with
