@@ -1119,8 +1119,34 @@ def hessian(f: Callable, x: Any = _NO_X, *, sparse: Any = None, executor: Any = 
     if sparse is not None:
         out = _compressed_hessian(partial(_gradient_for, "hessian", f), xv, sparse, executor, format)
         return out if full_output else out[0]
+    if (type(xv) is np.ndarray and xv.dtype is _F64 and xv.ndim and executor is None
+            and not full_output and 0 < xv.size * xv.size <= AUTO_CHUNK_ELEMENTS):
+        return _hessian_one_pass(f, xv)
     return jacobian(partial(_gradient_for, "hessian", f), xv, mode="forward", chunk="auto", executor=executor,
                     full_output=full_output)
+
+
+def _hessian_one_pass(f: Callable, x: np.ndarray) -> Any:
+    """The dense Hessian of f at a float64 array x whose n directions fit one forward pass
+    (n·n ≤ AUTO_CHUNK_ELEMENTS): what ``jacobian(grad f, x, mode="forward", chunk="auto")``
+    computes, from the same pass over the identity's columns, without the general path's
+    layers (a tenth of an n = 100 Hessian of Rosenbrock's function). Any gradient but a float64
+    array of x's shape whose tangent is a plain float64 array goes on through
+    :func:`_jacobian_forward`, with the pass already run: f runs once either way.
+    """
+    n = x.size
+    grad_f = partial(_gradient_for, "hessian", f)
+    eye = identity_seed(n, float)
+    seed = eye if x.ndim == 1 else eye.reshape((n,) + x.shape)  # (as _jacobian_forward's)
+    first = _forward_pass(grad_f, [x], None, [seed], n, "jacobian")
+    g, t = first[0], first[1]
+    if (type(g) is np.ndarray and type(t) is np.ndarray and t.dtype is _F64
+            and g.shape == x.shape and t.shape == (n,) + x.shape):
+        # t[j] = ∂g/∂x_j, so H is t's transpose; a seed (g = x) or any other view is copied
+        # first, as the general assembly copies it.
+        Jt = (t if _fresh_array(t) else np.array(t)).reshape(n, n)
+        return Jt.T.reshape(x.shape + x.shape)
+    return _jacobian_forward(grad_f, x, "auto", flat=([x], None), first=first)[0]
 
 
 def _hessian_blocks(f: Callable, x: Any, full_output: bool) -> Any:
