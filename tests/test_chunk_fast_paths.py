@@ -154,3 +154,97 @@ def test_sum_in_k_directions_matches_the_closed_form():
     for i in range(3):
         want[i, i] = 2 * x[i]
     np.testing.assert_array_equal(J, want)
+
+
+# -- a partial broadcast over k directions: one flat loop (flat_loops.tiled_first) -------------
+
+@pytest.mark.parametrize("dshape,tshape", [
+    ((99,), (100, 99)),          # a chunked tangent: k = 100 directions of a (99,) value
+    ((1, 64), (80, 7, 64)),      # broadcast along two axes
+    ((2, 1, 1), (1, 64, 64)),    # the result is larger than t: numpy's own broadcasting
+    ((64, 64), (64, 64)),        # same shape: no tiling
+    ((40,), (20, 40)),           # too small to tile
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_partial_times_tangent_equals_numpys_product(monkeypatch, dshape, tshape, dtype):
+    from dualdiff import flat_loops
+    from dualdiff.rules import partials
+    rng = np.random.default_rng(3)
+    d = rng.standard_normal(dshape).astype(dtype)
+    t = rng.standard_normal(tshape).astype(dtype)
+    d.reshape(-1)[0] = np.nan  # two NaNs: numpy keeps the first operand's payload
+    t.reshape(-1)[-1] = -np.nan
+    calls = []
+    monkeypatch.setattr(partials, "tiled_first",
+                        lambda *a: calls.append(a) or flat_loops.tiled_first(*a))
+    want = d * t
+    got = partials._times(d.copy(), t)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert np.array_equal(got.view(np.uint8), want.view(np.uint8))  # bit for bit
+    tiled = (dshape != tshape and want.shape == tshape
+             and flat_loops.TILE_MIN_BYTES <= t.nbytes <= flat_loops.TILE_MAX_BYTES
+             and d.size * flat_loops.TILE_ROWS <= t.size)
+    assert bool(calls) == tiled
+
+
+def test_tiled_product_rule_in_k_directions_matches_the_closed_form():
+    x = np.linspace(0.1, 2.0, 120)  # k = 120 directions of 120 values: 115 KB tangents
+    J = dd.jacobian(lambda x: np.sin(x) * x ** 3, x, chunk=120)
+    np.testing.assert_allclose(J, np.diag(np.cos(x) * x ** 3 + 3 * x ** 2 * np.sin(x)),
+                               rtol=1e-13, atol=0)
+
+
+# -- a dense Hessian in one pass (transforms._hessian_one_pass) -------------------------------
+
+def _rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def _general_hessian(f, x):
+    """The Hessian as jacobian(grad f) computes it: what hessian's one-pass path replaces."""
+    return dd.jacobian(lambda z: dd.grad(f, z), x, mode="forward", chunk="auto")
+
+
+@pytest.mark.parametrize("f,x", [
+    (_rosenbrock, np.linspace(-1.2, 1.0, 100)),
+    (lambda x: np.sum(np.sin(x) * x[::-1]), np.linspace(0.3, 2.0, 7)),
+    (lambda x: np.sum(x @ x.T) + np.prod(x), np.arange(1.0, 7.0).reshape(2, 3)),  # 2-d x
+    (lambda x: 3.0, np.ones(4)),                                  # no dependence on x
+    (lambda x: np.sum(x) * 2.0, np.ones(4)),                      # a constant gradient
+    (lambda x: np.sum(x.astype(np.float32) ** 3), np.arange(1.0, 5.0)),  # float32 inside
+])
+def test_one_pass_hessian_is_the_general_paths_bit_for_bit(f, x):
+    H = dd.hessian(f, x)
+    want = _general_hessian(f, x)
+    assert H.shape == x.shape + x.shape and H.dtype == want.dtype
+    assert np.array_equal(H, want) and np.array_equal(np.signbit(H), np.signbit(want))
+    assert H.flags.writeable and not np.shares_memory(H, x)
+    H[...] = 7.0  # the caller's to write: nothing kept (a cached identity seed) changes
+    assert np.array_equal(dd.hessian(f, x), want)
+
+
+def test_one_pass_hessian_matches_the_closed_form():
+    x = np.linspace(-1.2, 1.0, 100)
+    n = x.size
+    H = np.zeros((n, n))
+    i = np.arange(n - 1)
+    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    H[i + 1, i + 1] += 200
+    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
+    np.testing.assert_allclose(dd.hessian(_rosenbrock, x), H, rtol=1e-12, atol=1e-9)
+
+
+def test_hessians_beyond_one_pass_take_the_general_path(monkeypatch):
+    from dualdiff import transforms
+    x = np.linspace(0.5, 1.5, 6)
+    want = dd.hessian(_rosenbrock, x)
+    monkeypatch.setattr(transforms, "AUTO_CHUNK_ELEMENTS", 12)  # 6·6 > 12: several passes
+    monkeypatch.setattr(transforms, "_hessian_one_pass", None)  # (would fail if called)
+    H, info = dd.hessian(_rosenbrock, x, full_output=True)
+    assert info.passes > 1 and np.array_equal(H, want)
+    assert np.array_equal(dd.hessian(_rosenbrock, x), want)
+
+
+def test_one_pass_hessian_of_a_non_scalar_f_names_hessian():
+    with pytest.raises(ValueError, match="hessian"):
+        dd.hessian(lambda x: x ** 2, np.ones(3))
