@@ -82,6 +82,14 @@ def _reject(name: str, kwargs: dict, allowed: tuple = ()) -> None:
         raise TypeError(f"numpy.{name} with {', '.join(extra)}= is not supported on Duals/tape variables")
 
 
+def astype_as_numpy(x: Any, dtype: Any, copy: bool) -> Any:
+    """x.astype(dtype, copy=copy) of a traced x: to its own dtype numpy returns a copy, or x
+    itself with copy=False, and a later write into the result (y[0] = v) must see the same."""
+    if np.dtype(dtype) != np.result_type(stop_gradient(x)):
+        return F.astype(x, dtype)
+    return F.copy(x) if copy else x
+
+
 def _in_dtype(name: str, a: Any, dtype: Any) -> Any:
     """``a`` cast to a reduction's ``dtype=``, as numpy accumulates: floating dtypes carry the derivative."""
     if dtype is None or dtype is _NO_VALUE:
@@ -766,7 +774,7 @@ if hasattr(np, "astype"):  # numpy >= 2.1: the function form of x.astype
         if device not in (None, "cpu"):  # (numpy's own check)
             raise ValueError(f'astype: device not understood; only "cpu" is allowed, but '
                              f'received: {device}')
-        return F.astype(x, dtype)
+        return astype_as_numpy(x, dtype, copy)
     FUNCTION_RULES[np.astype] = _np_astype
 if hasattr(np, "row_stack"):  # deprecated in numpy 2.0, gone in later versions
     FUNCTION_RULES[np.row_stack] = _np_concat_like("row_stack", F.row_stack)

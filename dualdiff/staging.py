@@ -216,7 +216,9 @@ def _simplify(name: str, args: tuple, out: Any) -> Optional["Staged"]:
     v = keep.primal
     if type(v) is not type(out) or np.shape(v) != np.shape(out) or np.result_type(v) != np.result_type(out):
         return None
-    return keep
+    # A new object on the kept node: y = x * 1.0 is a new array in eager mode, so a later
+    # y += v or y[i] = v (which rebinds the traced object y) must leave x alone.
+    return _staged(v, keep.node, keep.tag)
 
 
 # -- common subexpressions ------------------------------------------------------------------
@@ -476,7 +478,10 @@ register_traced(Staged, derivative=False)
 
 def _recorded_method(name: str) -> Callable[..., Any]:
     def method(self, *args, **kwargs):
-        return call(_method(name), self, *args, **kwargs)
+        out = call(_method(name), self, *args, **kwargs)
+        # Where numpy returns x itself (x.astype(x.dtype, copy=False), x.conj() of a real x) so
+        # does the recording: a later write into the result (y += v) then rebinds x, as in numpy.
+        return self if type(out) is Staged and out.primal is self.primal else out
     method.__name__ = name
     return method
 

@@ -25,12 +25,13 @@ from .rules import ufuncs as E
 from .rules.indexing import GETITEM
 from .buffers import owns_memory, tracked
 from .primitives import (
-    REFCOUNTS_EXACT, _NO_PARAMS, bind1, bind2, concrete, shape_of, stop_gradient,
+    REFCOUNTS_EXACT, _NO_PARAMS, bind1, bind2, concrete, is_complex, shape_of, stop_gradient,
 )
 from .numpy_dispatch import (  # noqa: F401 (the maps are read through this module too)
     FUNCTION_RULES, GUFUNC_KEYWORD_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES,
     UNSUPPORTED, UNSUPPORTED_IDIOMS, _check_reduction, _in_dtype, _np_clip, _np_max, _np_mean,
     _np_min, _np_prod, _np_ptp, _np_std, _np_sum, _np_take, _np_trace, _np_var, _reject, _squeeze,
+    astype_as_numpy,
     _ufunc_outer, no_derivative, ravel_ordered, reshape_ordered, special_ufunc_rule,
 )
 
@@ -429,7 +430,7 @@ class Traced:
         return other // self, np.remainder(other, self)
 
     def __neg__(self): return bind1(E.NEG, self)
-    def __pos__(self): return self
+    def __pos__(self): return F.positive(self)
     def __abs__(self): return F.abs(self)
 
     # -- comparisons: on values, returning plain booleans ------------------------------------
@@ -596,7 +597,7 @@ class Traced:
         """x in another floating dtype (the derivative cast too); to integers or booleans, plain values (piecewise constant, no derivative)."""
         if np.dtype(dtype).kind in "biu":
             return stop_gradient(self).astype(dtype)
-        return F.astype(self, dtype)
+        return astype_as_numpy(self, dtype, copy)
 
     def copy(self, order="C"):
         """A new traced value with the same value and derivative (index assignment into it leaves x alone)."""
@@ -686,7 +687,10 @@ class Traced:
     @property
     def imag(self): return F.imag(self)
 
-    def conj(self): return F.conj(self)
+    def conj(self):
+        # numpy's x.conj() of a real array is x itself (np.conj, a ufunc, copies): a write into
+        # the result writes into x
+        return F.conj(self) if is_complex(concrete(self)) else self
     conjugate = conj
 
 

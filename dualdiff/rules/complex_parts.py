@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..primitives import Primitive, bind1, is_complex, is_traced, shape_of, stop_gradient
+from ..primitives import Primitive, bind1, concrete, is_complex, is_traced, shape_of, stop_gradient
 from .table import FLOATS, Value, register
 
 
@@ -95,6 +95,8 @@ def real(x: Value) -> Value:
     >>> float(dd.real(3 + 4j))
     3.0
     """
+    if is_traced(x) and not is_complex(concrete(x)):
+        return x  # as numpy's: a write into the result (y = x.real; y[0] = v) writes into x
     return bind1(REAL, x)
 
 

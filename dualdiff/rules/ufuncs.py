@@ -24,6 +24,7 @@ from ..primitives import Primitive, bind1, bind2, is_traced, shape_of, stop_grad
 from .assembly import where
 from .complex_parts import conj, imag, real
 from .partials import elementwise
+from .shape import copy
 from .table import FLOATS, NATIVE, SCALAR_TYPES, Value, float_dtype
 
 # The public functions are assembled further down from the table's entries; the partials above
@@ -579,13 +580,13 @@ true_divide = divide
 
 
 def positive(x: Value) -> Value:
-    """+x, as np.positive: a traced value is returned as it is (it is immutable).
+    """+x, as np.positive: a copy, so that writing into it (y += v, y[i] = v) leaves x alone.
 
     >>> import dualdiff as dd
     >>> dd.positive(-2.0)
     np.float64(-2.0)
     """
-    return x if is_traced(x) else np.positive(x)
+    return copy(x) if is_traced(x) else np.positive(x)
 
 
 def fabs(x: Value) -> Value:
