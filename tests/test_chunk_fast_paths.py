@@ -156,44 +156,6 @@ def test_sum_in_k_directions_matches_the_closed_form():
     np.testing.assert_array_equal(J, want)
 
 
-# -- a partial broadcast over k directions: one flat loop (flat_loops.tiled_first) -------------
-
-@pytest.mark.parametrize("dshape,tshape", [
-    ((99,), (100, 99)),          # a chunked tangent: k = 100 directions of a (99,) value
-    ((1, 64), (80, 7, 64)),      # broadcast along two axes
-    ((2, 1, 1), (1, 64, 64)),    # the result is larger than t: numpy's own broadcasting
-    ((64, 64), (64, 64)),        # same shape: no tiling
-    ((40,), (20, 40)),           # too small to tile
-])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_partial_times_tangent_equals_numpys_product(monkeypatch, dshape, tshape, dtype):
-    from dualdiff import flat_loops
-    from dualdiff.rules import partials
-    rng = np.random.default_rng(3)
-    d = rng.standard_normal(dshape).astype(dtype)
-    t = rng.standard_normal(tshape).astype(dtype)
-    d.reshape(-1)[0] = np.nan  # two NaNs: numpy keeps the first operand's payload
-    t.reshape(-1)[-1] = -np.nan
-    calls = []
-    monkeypatch.setattr(partials, "tiled_first",
-                        lambda *a: calls.append(a) or flat_loops.tiled_first(*a))
-    want = d * t
-    got = partials._times(d.copy(), t)
-    assert got.shape == want.shape and got.dtype == want.dtype
-    assert np.array_equal(got.view(np.uint8), want.view(np.uint8))  # bit for bit
-    tiled = (dshape != tshape and want.shape == tshape
-             and flat_loops.TILE_MIN_BYTES <= t.nbytes <= flat_loops.TILE_MAX_BYTES
-             and d.size * flat_loops.TILE_ROWS <= t.size)
-    assert bool(calls) == tiled
-
-
-def test_tiled_product_rule_in_k_directions_matches_the_closed_form():
-    x = np.linspace(0.1, 2.0, 120)  # k = 120 directions of 120 values: 115 KB tangents
-    J = dd.jacobian(lambda x: np.sin(x) * x ** 3, x, chunk=120)
-    np.testing.assert_allclose(J, np.diag(np.cos(x) * x ** 3 + 3 * x ** 2 * np.sin(x)),
-                               rtol=1e-13, atol=0)
-
-
 # -- a dense Hessian in one pass (transforms._hessian_one_pass) -------------------------------
 
 def _rosenbrock(x):

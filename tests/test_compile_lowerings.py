@@ -1,7 +1,7 @@
 """dd.compile's ways of running a node that numpy's own call does not take, each checked bit for
 bit against eager mode (which calls numpy directly) and against an independent value:
 
-- a broadcast operand of + - * / copied out first (flat_loops.tiled_first/tiled_second), so the
+- a broadcast operand of + - * / copied out first (codegen.tiled_first/tiled_second), so the
   ufunc runs one flat loop instead of one per row;
 - a strided constant of + - * / laid out contiguously (codegen._Names.contiguous);
 - index_add at unit-step slices (getitem's transpose) as codegen.scatter.
@@ -19,8 +19,7 @@ import pytest
 
 import dualdiff as dd
 from dualdiff import codegen
-from dualdiff.codegen import same_value
-from dualdiff.flat_loops import TILE_MAX_BYTES, TILE_MIN_BYTES, TILE_ROWS, tiled_first, tiled_second
+from dualdiff.codegen import TILE_MAX_BYTES, TILE_MIN_BYTES, TILE_ROWS, same_value
 
 
 def identical(want, got):
@@ -252,8 +251,8 @@ def test_helpers_match_numpy_directly():
     a, b = rng.standard_normal(50), rng.standard_normal((40, 50))
     out = np.empty((40, 50))
     for uf in (np.add, np.subtract, np.multiply, np.divide):
-        assert same_value(uf(a, b), tiled_first(uf, a, b))
-        assert same_value(uf(b, a), tiled_second(uf, b, a, out=out))
+        assert same_value(uf(a, b), codegen.tiled_first(uf, a, b))
+        assert same_value(uf(b, a), codegen.tiled_second(uf, b, a, out=out))
     got = codegen.scatter(a[:49], (slice(1, None),), [(slice(0, 1),)], (50,), np.float64)
     assert same_value(np.concatenate([[0.0], a[:49]]), got)
 

@@ -13,8 +13,6 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .. import buffers
-from ..flat_loops import TILE_MAX_BYTES as _TILE_MAX, TILE_MIN_BYTES as _TILE_MIN, TILE_ROWS as _TILE_ROWS
-from ..flat_loops import tiled_first
 from ..primitives import TRACED, Primitive, is_complex, shape_of, stop_gradient
 from .complex_parts import conj, real
 from .shape import align_chunk, broadcast_to, sum_to
@@ -94,7 +92,7 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             t = tangents[0]
             if k0 != 0:
                 return t if k0 == 1 else -t
-            if type(t) is _ND and t.nbytes >= _TILE_MIN:  # (small ones skip the call)
+            if type(t) is _ND and t.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
                 return _times(p0(primals[0], out), t)
             return p0(primals[0], out) * t
 
@@ -358,7 +356,7 @@ def _sum_of_products(d0: Value, t0: np.ndarray, d1: Value, t1: np.ndarray) -> Op
 
 def _scaled(p: Callable[..., Value], primals: Any, out: Value, t: Value) -> Value:
     """``p(a, b, out) * t``: a two-argument partial times a tangent (see :func:`_times`)."""
-    if type(t) is _ND and t.nbytes >= _TILE_MIN:
+    if type(t) is _ND and t.nbytes >= _ELIDE_MIN:
         return _times(p(primals[0], primals[1], out), t)
     return p(primals[0], primals[1], out) * t
 
@@ -372,13 +370,6 @@ def _times(d: Value, t: Value) -> Value:
     Called as ``_times(p(...), t)``: the argument is then d's only reference besides the pool's
     (a caller holding d in a variable of its own counts once more, and d is left alone).
     """
-    if (type(d) is np.ndarray and d.shape != t.shape and type(t) is np.ndarray
-            and _TILE_MIN <= t.nbytes <= _TILE_MAX and d.size * _TILE_ROWS <= t.size
-            and d.dtype == t.dtype and d.dtype.kind == "f" and t.flags.c_contiguous
-            and _broadcasts_to(d.shape, t.shape)):
-        # d broadcast over t's rows (a chunked tangent: k directions of the partial's shape):
-        # one flat loop instead of one per row, the same products (see flat_loops)
-        return tiled_first(np.multiply, d, t)
     if (type(d) is np.ndarray and type(t) is np.ndarray and d.nbytes >= _ELIDE_MIN
             and d.shape == t.shape and d.dtype == t.dtype):
         if (buffers.REFCOUNTS and getrefcount(d) <= 2 + buffers.tracked(d)
@@ -387,16 +378,6 @@ def _times(d: Value, t: Value) -> Value:
         if d.nbytes >= buffers.MIN_BYTES:
             return buffers.call(np.multiply, d, t)
     return d * t
-
-
-def _broadcasts_to(small: tuple, big: tuple) -> bool:
-    """Whether an array of shape ``small`` broadcasts to ``big`` (and the result is ``big``)."""
-    if len(small) > len(big):
-        return False
-    for a, b in zip(small[::-1], big[::-1]):
-        if a != b and a != 1:
-            return False
-    return True
 
 
 def _owns_same(a: Value, b: Value) -> bool:
