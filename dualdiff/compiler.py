@@ -184,6 +184,7 @@ class Compiled:
             # arrays, not the eager buffer pool's, which holds memory for reuse across calls)
             with buffers.paused():
                 out = self.fn(*sargs, **skw)
+            prologue.check_unwritten()
         finally:
             tag.active = False
         outputs: List[Any] = []
@@ -267,6 +268,7 @@ class _Prologue:
         self.lines: List[str] = []
         self.ns: Dict[str, Any] = {}
         self.temps = itertools.count()
+        self.arrays: List[Tuple[Staged, Any]] = []  # the caller's arrays, staged, and their nodes
 
     def const(self, value: Any) -> str:
         name = f"s{len(self.ns)}"
@@ -289,6 +291,19 @@ class _Prologue:
         self.lines.append(f"v{s.node.id} = {expr}")
         return s
 
+    def check_unwritten(self) -> None:
+        """Refuse a function that wrote into an array it was given (x[i] = v, x += v, x.sort()):
+        numpy changes the caller's array there, and the compiled code, which computes new
+        values, would leave it as it was (a simulation step that updates u in place would
+        silently never move)."""
+        for s, node in self.arrays:
+            if s.node is not node:
+                raise TypeError(
+                    "dd.compile: the function writes into an array it was given (x[i] = v, "
+                    "x += v, x.sort(), ...): numpy would change the caller's array, the compiled "
+                    "code would not. Return the new value instead (x = x.copy() first, then "
+                    "write into the copy), or call the function without dd.compile")
+
     def walk(self, x: Any, expr: str) -> Any:
         """Check ``x``'s place in the structure (read from ``expr``) and return what fn receives."""
         t = type(x)
@@ -306,7 +321,9 @@ class _Prologue:
                 L.append(f"if type({expr}) is not _nd or {expr}.shape != {x.shape!r} or "
                          f"{expr}.strides != {x.strides!r} or "
                          f"{expr}.dtype != {self.const(x.dtype)}: raise _Miss")
-                return self._stage(x, expr)
+                s = self._stage(x, expr)
+                self.arrays.append((s, s.node))
+                return s
             # Integer and boolean arrays (indices, masks) are constants, checked by value.
             c = self.const(np.array(x))
             L.append(f"if type({expr}) is not _nd or {expr}.dtype != {c}.dtype or "

@@ -62,8 +62,50 @@ def _program(make, write):
 def test_writing_into_a_value_made_from_x_is_numpys_program(make, write):
     f = _program(MADE_FROM_X[make], write)
     x = np.array([1.0, 2.0, 3.0])
-    want, want_grad = f(x.copy()), _central(f, x.copy())
+    written = x.copy()
+    want, want_grad = f(written), _central(f, x.copy())
     assert np.allclose(want_grad, dd.grad(f, x.copy()), atol=1e-6)
     assert np.allclose(want_grad, dd.grad(f, x.copy(), mode="forward"), atol=1e-6)
-    assert dd.compile(f)(x.copy()) == want
+    if np.array_equal(written, x):
+        assert dd.compile(f)(x.copy()) == want
+    else:  # numpy wrote into the caller's x, which compiled code would not (see below)
+        with pytest.raises(TypeError, match="writes into an array it was given"):
+            dd.compile(f)(x.copy())
     assert np.allclose(want_grad, dd.compile(lambda x: dd.grad(f, x))(x.copy()), atol=1e-6)
+
+
+# --- dd.compile of a function that writes into the array it was given ----------------------
+#
+# A simulation step written for numpy updates u in place: step(u) with u[1:-1] += ... . The
+# compiled code computes new arrays and never writes into the caller's u, so a loop calling
+# step(u) for its effect silently never moved. It is refused; a copy written into is fine.
+
+def _step_in_place(u):
+    u[1:-1] += 0.1 * (u[2:] - 2 * u[1:-1] + u[:-2])
+    return u
+
+
+@pytest.mark.parametrize("write", ["u[1:-1] += c", "u[0] = c", "u += c", "u *= c", "u.sort()"])
+def test_compile_refuses_a_function_that_writes_into_its_argument(write):
+    scope = {"np": np}
+    exec(f"def f(u, c=2.0):\n    {write}\n    return np.sum(u * u)\n", scope)
+    u = np.array([3.0, 1.0, 2.0])
+    with pytest.raises(TypeError, match="writes into an array it was given"):
+        dd.compile(scope["f"])(u)
+    with pytest.raises(TypeError, match="writes into an array it was given"):
+        dd.compile(_step_in_place)(u)
+    assert np.array_equal(u, [3.0, 1.0, 2.0])
+
+
+def test_compile_takes_a_function_that_writes_into_a_copy_or_under_a_derivative():
+    def f(u):
+        u = u.copy()
+        u[0] = 0.0
+        u += 1.0
+        return np.sum(u * u)
+    u = np.array([3.0, 1.0, 2.0])
+    assert dd.compile(f)(u) == f(u)
+    # under dd.grad the function's argument is grad's own traced value, not the caller's array
+    g = dd.compile(lambda u: dd.grad(lambda v: np.sum(_step_in_place(v) ** 2), u))
+    assert np.allclose(g(u), dd.grad(lambda v: np.sum(_step_in_place(v) ** 2), u.copy()))
+    assert np.array_equal(u, [3.0, 1.0, 2.0])
