@@ -1135,3 +1135,27 @@ for _ufunc, _step, _scale in ((np.logaddexp, F.logaddexp, 1.0),
 
 # -- phase unwrapping (rules/sampling.py) ------------------------------------------------------
 FUNCTION_RULES[np.unwrap] = F.unwrap
+
+
+# -- numpy's functions that always return a new array -------------------------------------------
+# Their rules hand back x itself, or a reshaped view of it, where nothing changes (np.roll(x, 0),
+# np.pad(x, 0), finite values in np.nan_to_num, np.fft.fftshift(x, axes=())). numpy returns a new array there, and a
+# write into the result (y = np.roll(x, s); y[0] = v, or y += v) must leave x alone as numpy's
+# does: a traced value is written by rebinding the object, so x itself would take the write.
+def _new_array(rule: Callable[..., Any], copy_arg: int = -1) -> Callable[..., Any]:
+    def new(a, *args, **kwargs):
+        out = rule(a, *args, **kwargs)
+        if not is_traced(a) or (out is not a and not (
+                is_traced(out) and np.may_share_memory(concrete(out), concrete(a)))):
+            return out
+        if copy_arg > 0 and not kwargs.get("copy", args[copy_arg - 1] if len(args) >= copy_arg else True):
+            return out  # nan_to_num(x, copy=False) is numpy's x itself
+        return F.copy(out)
+    new.__name__ = new.__qualname__ = getattr(rule, "__name__", "new")
+    new.__doc__ = rule.__doc__
+    return new
+
+
+for _func in (np.roll, np.pad, np.fft.fftshift, np.fft.ifftshift):
+    FUNCTION_RULES[_func] = _new_array(FUNCTION_RULES[_func])
+FUNCTION_RULES[np.nan_to_num] = _new_array(FUNCTION_RULES[np.nan_to_num], copy_arg=1)

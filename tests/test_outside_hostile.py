@@ -109,3 +109,38 @@ def test_compile_takes_a_function_that_writes_into_a_copy_or_under_a_derivative(
     g = dd.compile(lambda u: dd.grad(lambda v: np.sum(_step_in_place(v) ** 2), u))
     assert np.allclose(g(u), dd.grad(lambda v: np.sum(_step_in_place(v) ** 2), u.copy()))
     assert np.array_equal(u, [3.0, 1.0, 2.0])
+
+
+# numpy's functions that always return a new array, called where nothing changes: dualdiff's
+# rules handed back x itself, so y = np.roll(x, 0); y += c wrote into x (found by comparing,
+# function by function, whether numpy and dualdiff return the argument itself).
+NEW_ARRAYS = {
+    "np.roll(x, 0)": lambda x: np.roll(x, 0),
+    "np.roll(x, n)": lambda x: np.roll(x, 3),
+    "np.pad(x, 0)": lambda x: np.pad(x, 0),
+    "np.pad(x, 0, 'edge')": lambda x: np.pad(x, 0, mode="edge"),
+    "np.pad(x, 0, 'mean')": lambda x: np.pad(x, 0, mode="mean"),
+    "np.nan_to_num": np.nan_to_num,
+    "np.nan_to_num(copy=False)": lambda x: np.nan_to_num(x, copy=False),
+    "np.nan_to_num(x, False)": lambda x: np.nan_to_num(x, False),
+    "np.fft.fftshift(x, axes=())": lambda x: np.fft.fftshift(x, axes=()),
+    "np.fft.ifftshift(x, axes=())": lambda x: np.fft.ifftshift(x, axes=()),
+}
+
+
+@pytest.mark.parametrize("write", WRITES)
+@pytest.mark.parametrize("make", list(NEW_ARRAYS))
+def test_writing_into_numpys_new_array_leaves_x_alone(make, write):
+    scope = {"np": np, "make": NEW_ARRAYS[make]}
+    exec(f"def f(x):\n"
+         f"    x = x * 1.5\n"  # (x is f's own value: numpy may write into it)
+         f"    y = make(x)\n"
+         f"    {write}\n"
+         f"    return np.sum(x * np.array([1.0, 2.0, 3.0]) * y)\n", scope)
+    f = scope["f"]
+    x = np.array([1.0, 2.0, 3.0])
+    want, want_grad = f(x), _central(f, x)
+    assert np.allclose(want_grad, dd.grad(f, x), atol=1e-6)
+    assert np.allclose(want_grad, dd.grad(f, x, mode="forward"), atol=1e-6)
+    assert np.isclose(dd.compile(f)(x), want)
+    assert np.allclose(want_grad, dd.compile(lambda x: dd.grad(f, x))(x), atol=1e-6)
