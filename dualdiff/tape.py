@@ -28,7 +28,8 @@ from .primitives import (
     TRACED, Primitive, Tag, bind, is_complex, register_traced, shape_of, stop_gradient,
 )
 from .surface import Traced, refuse_ndarray_names
-from .dual import Dual, ForwardTag
+from .dual import Dual, ForwardTag, _static as _index_key
+from .rules.indexing import GETITEM
 
 __all__ = ["Var", "LazyVar", "Tape", "TapeTag", "Entry", "backward"]
 
@@ -115,7 +116,7 @@ class Tape:
 class TapeTag(Tag):
     """The tag of one reverse-mode recording; it appends operations on its Vars to the tape."""
 
-    __slots__ = ("tape", "lazy")
+    __slots__ = ("tape", "lazy", "indexed")
 
     def __init__(self, tape: Tape, owner: str = "vjp"):
         Tag.__init__(self, None, None, owner)  # (positional: one is made per recording)
@@ -123,6 +124,15 @@ class TapeTag(Tag):
         # True: the values of linear and product operations are computed only when read (see
         # LazyVar); None once the recording is closed and a value never read can no longer be.
         self.lazy: Optional[bool] = False
+        # The last few basic indices taken of this tape's values: (slot, index) -> (the
+        # result's slot, its value). See _index_again.
+        self.indexed: Dict[tuple, tuple] = {}
+
+    def close(self) -> None:
+        """End the recording: its Vars are leaked from now on, and the values remembered for
+        repeated indexing (see _index_again) are let go before the sweep."""
+        self.active = False
+        self.indexed.clear()
 
     def new_var(self, value: Any) -> "Var":
         return self.new_vars([value])[0]
@@ -155,6 +165,11 @@ class TapeTag(Tag):
             deferred = _defer(self, prim, args, params)
             if deferred is not None:
                 return deferred
+        index = None
+        if prim is GETITEM:
+            index = _index_again(self, args[0], params)
+            if type(index) is Var:
+                return index
         n = len(args)
         scalar = False
         if n == 2:
@@ -273,7 +288,46 @@ class TapeTag(Tag):
         v.primal = out
         v.slot = slot
         v.tag = self
+        if index is not None:
+            indexed = self.indexed
+            if len(indexed) >= _INDEXED_KEPT:
+                indexed.clear()
+            indexed[index] = (slot, out)
         return v
+
+
+# How many basic indices a recording remembers (see _index_again): a repeated slice is usually
+# taken again within a few operations, and each remembered value is held until it is dropped.
+_INDEXED_KEPT = 16
+
+
+def _index_again(tag: TapeTag, x: Any, params: dict) -> Any:
+    """x[idx] recorded earlier on ``tag``'s tape, as a new Var of the same slot; else the key
+    to remember this one under (None: an index not to remember).
+
+    A value is the same wherever it is taken from, so x[:-1] written twice (Rosenbrock's
+    function), or x[0] read in several places of scalar code, is one entry and one slot whose
+    cotangent is the sum of every use's; the sweep then takes index_add's transpose once
+    instead of once per use (a tenth of an n = 100 Hessian of Rosenbrock's function). Only for
+    basic indices (ints, unit or other slices, None, ...), whose result depends on nothing but
+    x's value, and for a Var x: its slot names that value for the whole recording, an in-place
+    write into x giving it a new slot (Var._become), and writing into the view itself is
+    refused while x lives (surface._writes_through). Not on dd.trace's tape (``keep_all``),
+    which shows every operation as the program wrote it.
+    """
+    if type(x) is not Var or x.tag is not tag or tag.tape.keep_all:
+        return None
+    key = _index_key(params["idx"])
+    if key is None:
+        return None
+    key = (x.slot, key)
+    hit = tag.indexed.get(key)
+    if hit is None:
+        return key
+    v = _new(Var)
+    v.slot, v.primal = hit
+    v.tag = tag
+    return v
 
 
 def _outer(prim: Primitive, values: tuple, params: dict) -> Any:
