@@ -22,6 +22,7 @@ import numpy as np
 from .buffers import owns_memory, tracked
 from .containers import subclass_error
 from .rules import add, real
+from .rules.partials import SCALED_VJPS, Scaled
 from .rules.shape import SUM
 from .rules.ufuncs import ADD, DIV, FLOAT_OPS, MUL, NEG, POW, SQUARE, SUB
 from .primitives import (
@@ -505,6 +506,18 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
     Python numbers beside them, shapes equal or one of them () (no broadcasting to work out), a
     divisor or exponent a constant, and an argument deferred already or of DEFER_MIN_SIZE
     elements at least."""
+    # Most operations of a loss are small ones (a layer's output, its sums): found out first,
+    # by the one test the loop below would end with, before its bookkeeping.
+    for a in args:
+        t = type(a)
+        if t is LazyVar:
+            break
+        if t is Var:
+            value = _get_primal(a)
+            if type(value) is np.ndarray and value.size >= DEFER_MIN_SIZE:
+                break
+    else:
+        return None
     n = len(args)
     shapes: List[tuple] = []
     kinds: List[Any] = []  # the dtype of each argument, or the Python number itself (weak)
@@ -640,8 +653,13 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
     single sweep (grad), memory then shrinks as the sweep goes instead of peaking at the end.
     """
     table: List[Optional[Any]] = [None] * tape.nslots
+    # the slots that may hold a Scaled cotangent (a product not computed yet), computed before
+    # the table is returned
+    scaled: List[int] = []
     for slot, ct in seeds.items():
         table[slot] = ct
+        if type(ct) is Scaled:  # (a checkpoint's re-run starts from the outer sweep's sums)
+            scaled.append(slot)
     tape.table = table  # read by checkpoint entries (dualdiff.checkpoint) during this sweep
     entries = tape.entries
     # (consume: entries.pop() in the loop itself; a generator's resumption costs as much as a
@@ -685,6 +703,10 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 continue
             if not keep:
                 table[slot] = None
+            if type(ct) is Scaled:
+                ct = ct.value()
+                if keep:
+                    table[slot] = ct
             swept += 1
             prim = e.prim
             at = prim.accumulate_at
@@ -705,6 +727,13 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 # dualdiff.buffers). The rule may write into it.
                 if _REFCOUNTS and getrefcount(ct) <= 2 + tracked(ct) and _owns_memory(ct):
                     rule = prim.vjp_owning
+                elif (ct.nbytes >= _SCALED_MIN_BYTES and not any(ct.strides) and e.real is None
+                      and _open(table, e.parents, e.wants)):
+                    # a sum's cotangent, one number broadcast (an L2 penalty's): the products
+                    # are left to the sums below (see rules.partials.Scaled)
+                    rule = SCALED_VJPS.get(prim, rule)
+                    if rule is not prim.vjp:
+                        scaled += [p for p in e.parents if p is not None]
             cts = rule(ct, e.args, e.out, e.params, e.shapes, e.wants)
             if e.real is not None:
                 cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]
@@ -737,12 +766,37 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 np.add(old.tangent, c.tangent, out=old.tangent)
                 old.tag.count += 1  # the add it stands for
                 tape.inplace += 1
+            elif type(old) is Scaled:
+                if c is old:  # x * x: both arguments' product, summed
+                    table[p] = old.doubled()
+                # c held by the rule's result alone (the count: cts, the local `c`, getrefcount's
+                # argument): old + c written into it
+                elif (type(c) is np.ndarray and _REFCOUNTS and getrefcount(c) <= 3 + tracked(c)
+                      and _owns_memory(c) and old.fits(c)):
+                    table[p] = old.add_into(c)
+                    tape.inplace += 1
+                else:
+                    old = old.value()
+                    table[p] = old + c if type(c) is np.ndarray else add(old, c)
             else:
                 # two plain arrays: add() would compute old + c itself
                 table[p] = old + c if type(old) is np.ndarray and type(c) is np.ndarray else add(old, c)
+    for slot in scaled:
+        left = table[slot]
+        if type(left) is Scaled:
+            table[slot] = left.value()
     tape.swept += swept
     tape.table = None
     return table
+
+
+def _open(table: List[Any], parents: tuple, wants: tuple) -> bool:
+    """Whether no wanted parent has a cotangent in the table yet (so a Scaled one arriving
+    starts its sum)."""
+    for p, w in zip(parents, wants):
+        if w and table[p] is not None:
+            return False
+    return True
 
 
 def as_entry(t: Any) -> Entry:
@@ -898,3 +952,6 @@ getrefcount = sys.getrefcount
 # Owned cotangents (Primitive.vjp_owning) from this size on: below it an allocation costs less
 # than the checks that would save it.
 _OWNED_MIN_BYTES = 1 << 16
+# Sums' cotangents from this size on leave their products to the sweep's sums (Scaled): where
+# the rule itself takes pooled memory for them (dualdiff.buffers).
+_SCALED_MIN_BYTES = 1 << 18

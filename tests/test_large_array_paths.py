@@ -198,3 +198,134 @@ def test_compiled_code_gives_the_blocked_rules_bits():
     for _ in range(2):  # the recording call and a replay
         np.testing.assert_array_equal(jvp(x, v)[1], dd.jvp(g, x, v)[1])
         np.testing.assert_array_equal(grad(x), dd.grad(f, x))
+
+
+# -- a sum's cotangent left as a product for the sweep's sums (partials.Scaled) ---------------
+
+# W of an L2 penalty: above the threshold (float32 too), the last block of add_into not full.
+# (The sweep meets the penalty first when it is the loss's last term: each case below is so.)
+W_SHAPE = (2 * tape._SCALED_MIN_BYTES // 4 // 520 + 1, 520)
+
+
+@pytest.fixture
+def general_scaled(monkeypatch):
+    """Every sum's cotangent multiplied out by the rule, as the general path does."""
+    def off():
+        monkeypatch.setattr(tape, "_SCALED_MIN_BYTES", float("inf"))
+    return off
+
+
+def layer(dtype=np.float64, seed=1):
+    rng = np.random.default_rng(seed)
+    W = (rng.standard_normal(W_SHAPE) / 20).astype(dtype)
+    X = rng.standard_normal((W_SHAPE[1], 3)).astype(dtype)
+    return W, X
+
+
+def spy_add_into(monkeypatch):
+    calls = []
+    add_into = partials.Scaled.add_into
+    monkeypatch.setattr(partials.Scaled, "add_into", lambda s, c: calls.append(1) or add_into(s, c))
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_l2_penalty_summed_into_the_layer_term_gives_the_general_bits(dtype, general_scaled,
+                                                                      monkeypatch):
+    W, X = layer(dtype)
+    lam = 0.3
+    f = lambda W: np.sum(np.tanh(W @ X)) + 0.5 * lam * np.sum(W * W)  # noqa: E731
+    calls = spy_add_into(monkeypatch)
+    g = dd.grad(f, W)
+    assert calls, "the penalty's W·ȳ was not summed into the matrix product's cotangent"
+    assert g.dtype == dtype
+    want = (1 - np.tanh(W @ X) ** 2) @ X.T + lam * W  # the closed form
+    np.testing.assert_allclose(g, want, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-6)
+    general_scaled()
+    np.testing.assert_array_equal(g, dd.grad(f, W))
+
+
+def test_l2_penalty_gradient_matches_the_complex_step():
+    W, X = layer()
+    V = np.random.default_rng(2).standard_normal(W.shape)
+    f = lambda W: np.sum(np.sin(W @ X)) + 0.25 * np.sum(W * W) + np.sum(np.exp(W) * 0.5)  # noqa: E731
+    g = dd.grad(f, W)
+    h = 1e-30
+    np.testing.assert_allclose(np.sum(g * V), np.imag(f(W + 1j * h * V)) / h, rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", [
+    "penalty alone", "ybar one", "constant factor", "shared cotangent", "read by its entry",
+    "two penalties", "nan and inf", "both arguments", "checkpoint"])
+def test_scaled_cotangents_give_the_general_bits(case, general_scaled, monkeypatch):
+    made = []
+    init = partials.Scaled.__init__
+    monkeypatch.setattr(partials.Scaled, "__init__", lambda s, *a: made.append(1) or init(s, *a))
+    W, X = layer()
+    C = np.cos(W)
+    if case == "nan and inf":
+        W = W.copy()
+        W[0, :3] = np.nan, np.inf, -np.inf
+    x = W
+    if case == "penalty alone":  # nothing else reaches W: the product is computed at the end
+        f = lambda W: 0.1 * np.sum(W * W)  # noqa: E731
+    elif case == "ybar one":  # ȳ = 1 exactly: the rule's partial is W itself, W + W
+        f = lambda W: np.sum(np.tanh(W @ X)) + np.sum(W * W)  # noqa: E731
+    elif case == "constant factor":
+        f = lambda W: np.sum(np.tanh(W @ X)) + 0.5 * np.sum(C * W)  # noqa: E731
+    elif case == "shared cotangent":  # sum(W)'s cotangent is a broadcast nobody may write into
+        f = lambda W: np.sum(W) + 0.5 * np.sum(W * W)  # noqa: E731
+    elif case == "read by its entry":  # z's slot holds the product when exp's entry reads it
+        f = lambda W: (lambda z: 0.5 * np.sum(z * z))(np.exp(W))  # noqa: E731
+    elif case == "two penalties":
+        f = lambda W: np.sum(W @ X) + 0.25 * np.sum(W * W) + 0.5 * np.sum(W * W)  # noqa: E731
+    elif case == "nan and inf":
+        f = lambda W: np.sum(np.sin(W @ X)) + 0.5 * np.sum(W * W)  # noqa: E731
+    elif case == "both arguments":  # one array as two inputs: each gets its own sum
+        x = (W, W)
+        f = lambda p: np.sum(p[0] @ X) + 0.5 * np.sum(p[0] * p[1])  # noqa: E731
+    else:
+        cp = dd.checkpoint(lambda W: np.sum(np.tanh(W @ X)))
+        f = lambda W: cp(W) + 0.5 * np.sum(W * W)  # noqa: E731
+    g = dd.grad(f, x)
+    assert made, "no cotangent was left as a product"
+    general_scaled()
+    g2 = dd.grad(f, x)
+    for a, b in zip(g if type(x) is tuple else (g,), g2 if type(x) is tuple else (g2,)):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+
+
+def test_scaled_cotangents_in_a_tape_swept_twice(general_scaled):
+    W, X = layer()
+    f = lambda W: np.stack([np.sum(W * W), np.sum(np.tanh(W @ X))])  # noqa: E731
+    y, pullback = dd.vjp(f, W)
+    first, second = pullback(np.array([0.5, 1.0])), pullback(np.array([-2.0, 0.25]))
+    np.testing.assert_allclose(second, -4.0 * W + 0.25 * (1 - np.tanh(W @ X) ** 2) @ X.T,
+                               rtol=1e-12, atol=1e-15)
+    general_scaled()
+    y2, pullback2 = dd.vjp(f, W)
+    np.testing.assert_array_equal(first, pullback2(np.array([0.5, 1.0])))
+    np.testing.assert_array_equal(second, pullback2(np.array([-2.0, 0.25])))
+
+
+def test_scaled_cotangents_never_write_into_what_the_caller_holds():
+    W, X = layer()
+    kept = W.copy()
+    out = []
+    f = lambda W: (0.5 * np.sum(W * W) + np.sum(np.tanh(W @ X)), W @ X)  # noqa: E731
+    for _ in range(3):
+        g, aux = dd.grad(f, W, has_aux=True)
+        out.append((g, aux, aux.copy(), g.copy()))
+    np.testing.assert_array_equal(W, kept)
+    for g, aux, aux_kept, g_kept in out:
+        np.testing.assert_array_equal(aux, aux_kept)
+        np.testing.assert_array_equal(g, g_kept)
+
+
+def test_compiled_code_gives_the_scaled_cotangents_bits():
+    W, X = layer()
+    f = lambda W: np.sum(np.tanh(W @ X)) + 0.05 * np.sum(W * W)  # noqa: E731
+    grad = dd.compile(lambda W: dd.grad(f, W))
+    for _ in range(2):
+        np.testing.assert_array_equal(grad(W), dd.grad(f, W))
