@@ -187,6 +187,22 @@ def _operator(prim: Any, name: str, reflected: bool = False) -> Callable[[Any, A
     return op
 
 
+def _bitwise(ufunc: Any, sym: str, reflected: bool = False) -> Callable[..., Any]:
+    """The operator ``x sym y`` (``~x`` for np.invert): numpy's ufunc on integer or boolean
+    values, and for floating ones, which every differentiated value is (integer inputs become
+    floats), a TypeError that says so."""
+    def op(self, *other):
+        if np.result_type(concrete(self)).kind in "biu":
+            return ufunc(*other, self) if reflected else ufunc(self, *other)
+        raise TypeError(
+            f"the bitwise operator {sym} acts on the bits of integers and booleans, and a "
+            f"{self._kind} holds floating values (integer inputs become floats to be "
+            f"differentiated); for a mask combine comparisons, (x > 0) & (x < 1), and for the "
+            f"plain value's bits use x.primal")
+    op.__name__ = op.__qualname__ = f"__{'r' if reflected else ''}{ufunc.__name__}__"
+    return op
+
+
 def _writes_through(plain: Any) -> bool:
     """Whether writing into ``plain`` would, for numpy, change another live value too.
 
@@ -363,6 +379,12 @@ class Traced:
         """The primal's shape."""
         return shape_of(self.primal)
 
+    @shape.setter
+    def shape(self, shape: Any) -> None:
+        # numpy's x.shape = s reshapes x in place (every name bound to x sees it): x becomes
+        # its reshape, as x.sort() becomes its sort
+        self._become(F.reshape(self, shape), "x.shape = s")
+
     @property
     def ndim(self) -> int:
         """The primal's number of dimensions."""
@@ -432,6 +454,15 @@ class Traced:
     def __neg__(self): return bind1(E.NEG, self)
     def __pos__(self): return F.positive(self)
     def __abs__(self): return F.abs(self)
+
+    # -- bitwise operators: numpy's on integer and boolean values (dd.compile records masks),
+    # -- refused in words on floating ones (Python's "unsupported operand type(s)" said no more)
+    __and__, __rand__ = _bitwise(np.bitwise_and, "&"), _bitwise(np.bitwise_and, "&", True)
+    __or__, __ror__ = _bitwise(np.bitwise_or, "|"), _bitwise(np.bitwise_or, "|", True)
+    __xor__, __rxor__ = _bitwise(np.bitwise_xor, "^"), _bitwise(np.bitwise_xor, "^", True)
+    __lshift__, __rlshift__ = _bitwise(np.left_shift, "<<"), _bitwise(np.left_shift, "<<", True)
+    __rshift__, __rrshift__ = _bitwise(np.right_shift, ">>"), _bitwise(np.right_shift, ">>", True)
+    __invert__ = _bitwise(np.invert, "~")
 
     # -- comparisons: on values, returning plain booleans ------------------------------------
     def __lt__(self, other): return np.less(stop_gradient(self), stop_gradient(other))

@@ -144,3 +144,46 @@ def test_writing_into_numpys_new_array_leaves_x_alone(make, write):
     assert np.allclose(want_grad, dd.grad(f, x, mode="forward"), atol=1e-6)
     assert np.isclose(dd.compile(f)(x), want)
     assert np.allclose(want_grad, dd.compile(lambda x: dd.grad(f, x))(x), atol=1e-6)
+
+
+# --- bitwise operators on a traced value -------------------------------------------------------
+#
+# An integer input is differentiated as floats, so x & 1 cannot mean what numpy's int arrays
+# mean; Python's "unsupported operand type(s) for &: 'Var' and 'int'" did not say why. Masks
+# combined with ^ (and compared masks under dd.compile) are numpy's booleans.
+
+@pytest.mark.parametrize("op", [lambda x: x & 1, lambda x: 1 | x, lambda x: x ^ x, lambda x: ~x,
+                                lambda x: x << 2, lambda x: 2 >> x],
+                         ids=["&", "r|", "^", "~", "<<", "r>>"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_bitwise_operators_on_a_traced_value_say_why_not(op, mode):
+    with pytest.raises(TypeError, match="acts on the bits of integers and booleans"):
+        dd.grad(lambda x: np.sum(op(x)), np.array([1, 2, 3]), mode=mode)
+
+
+def test_masks_combined_with_xor_and_invert_in_eager_and_compiled_code():
+    def f(x):
+        return np.sum(np.where((x > 0) ^ (x < 1), x ** 2, 0.0) + np.where(~(x > 0), 3.0 * x, 0.0))
+    x = np.array([0.5, 2.0, -1.0])
+    assert dd.compile(f)(x) == f(x)
+    want = [0.0, 4.0, 1.0]  # x = 0.5: neither; 2: 2x; -1: 2x + 3
+    assert np.array_equal(dd.grad(f, x), want)
+    assert np.array_equal(dd.compile(lambda x: dd.grad(f, x))(x), want)
+
+
+# --- x.shape = s, numpy's in-place reshape, as older code writes it ---------------------------
+
+def test_assigning_shape_reshapes_in_place_as_numpy():
+    W = np.arange(6.0).reshape(3, 2)
+
+    def f(x):
+        y = x * x
+        z = y                # the same array: it sees the new shape too
+        y.shape = (3, 2)
+        return np.sum(z * W) + np.sum(y[:, 0])
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    want = _central(f, x)
+    for g in (dd.grad(f, x), dd.grad(f, x, mode="forward"),
+              dd.compile(lambda x: dd.grad(f, x))(x)):
+        assert np.allclose(g, want, atol=1e-6)
+    assert dd.compile(f)(x) == f(x)
