@@ -10,6 +10,7 @@ here, so every transform words them alike. Nothing here runs a pass: dualdiff.tr
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, List, Optional
 
 import numpy as np
@@ -174,6 +175,40 @@ _SECOND_ORDER_ADVICE = {
 
 _AUX_HINT = (" If f returns a pair (value, aux), pass has_aux=True (grad, value_and_grad, "
              "jacobian and vjp take it)")
+
+
+#: Said where a transform was called as for a function of several arguments.
+_ONE_POINT = (" (the transforms differentiate f at one point x, and the argument after x is "
+              "the mode; for f(x1, x2) at both arguments write dd.grad(f, argnums=(0, 1))(x1, "
+              "x2), or pass them as one tuple to lambda x: f(*x))")
+
+
+def several_arguments_error(f: Callable, error: TypeError) -> Optional[TypeError]:
+    """Where calling f(x) raised ``error`` because f takes several arguments (f(x1, x2) given
+    one x, as the transforms call it), the TypeError that says what to write; else None (the
+    error came from inside f, or f takes one argument)."""
+    if isinstance(f, _Aux):
+        f = f.f
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):  # (builtins without a signature)
+        return None
+    try:
+        signature.bind(None)
+        return None  # f takes one argument: the error is f's own
+    except TypeError:
+        pass
+    names = [p.name for p in signature.parameters.values()
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    if len(names) < 2:
+        return None
+    args = ", ".join(names)
+    return TypeError(
+        f"f takes {len(names)} arguments ({args}), but dualdiff's transforms call f with one x, "
+        f"f(x) ({error}). To differentiate with respect to each of them write "
+        f"dd.grad(f, argnums={tuple(range(len(names)))})({args}) (jacobian, hessian and "
+        f"value_and_grad take argnums too), or pass them as one tuple to a function of one "
+        f"argument: dd.grad(lambda x: f(*x), ({args}))")
 
 
 def _scalar_output_error(shape: tuple, who: str = "grad", fn: Any = None) -> ValueError:

@@ -34,7 +34,7 @@ from .tape import DEFER_MIN_SIZE, LAZY_SUPPORTED, LazyVar, Tape, TapeTag, Var, b
 from .transform_checks import (
     _Aux, _check_cauchy_riemann, _check_holomorphic_input, _complex_jacobian_error,
     _complex_output_error, _concrete, _output, _real_output_holomorphic_error, _returns,
-    _scalar_output_error,
+    _scalar_output_error, _ONE_POINT, several_arguments_error,
 )
 
 __all__ = ["derivative", "jvp", "vjp", "grad", "value_and_grad", "jacobian", "hessian", "hvp",
@@ -160,7 +160,8 @@ def _check_args(name: str, f: Any, *, mode: Optional[str] = None, chunk: Any = "
         _check_callable(f, name)
     if mode is not None and mode not in modes:
         also = f" ({name} also takes 'auto')" if "auto" in modes else ""
-        raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}{also}")
+        raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}{also}"
+                         + ("" if isinstance(mode, str) else _ONE_POINT))
     if type(chunk) is not str or chunk != "auto":  # (the default needs no check)
         _resolve_chunk(chunk, 1)
     if not isinstance(has_aux, bool):
@@ -182,6 +183,11 @@ def _call(f: Callable, x: Any) -> Any:
         if ours is None:
             raise
         raise ours from e
+    except TypeError as e:  # (f(x1, x2) called with one x: Python's message names no remedy)
+        several = several_arguments_error(f, e)
+        if several is None:
+            raise
+        raise several from e
 
 
 def _forward_pass(f: Callable, leaves: List[Any], treedef: Any, tangents: List[Any],
@@ -1168,13 +1174,19 @@ def _hessian_blocks(f: Callable, x: Any, full_output: bool) -> Any:
     return (H, info) if full_output else H
 
 
-def hvp(f: Callable, x: Any, v: Any) -> Any:
+def hvp(f: Callable, x: Any = _NO_X, v: Any = _NO_X) -> Any:
     """The Hessian-vector product ``H(x) @ v`` in one forward-over-reverse pass; x's shape.
+    ``hvp(f)`` is the function ``(x, v) -> H(x) @ v`` (scipy's ``hessp=``).
 
     >>> import dualdiff as dd, numpy as np
     >>> dd.hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 1.0]))
     array([ 6., 12.])
     """
+    if x is _NO_X or v is _NO_X:
+        if x is not _NO_X:
+            raise TypeError("hvp(f, x, v) needs v, the direction H(x) is applied to (x's shape)")
+        _check_callable(f, "hvp")
+        return partial(hvp, f)
     _check_args("hvp", f)
     leaves, treedef = _leaves(x)
     if treedef is None:

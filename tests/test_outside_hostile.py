@@ -187,3 +187,60 @@ def test_assigning_shape_reshapes_in_place_as_numpy():
               dd.compile(lambda x: dd.grad(f, x))(x)):
         assert np.allclose(g, want, atol=1e-6)
     assert dd.compile(f)(x) == f(x)
+
+
+# --- the worked example typed as f(x1, x2), as the tutorial writes it -----------------------
+
+def _worked(x1, x2):
+    return np.log(x1) + x1 * x2 - np.sin(x2)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: dd.grad(_worked, (2.0, 5.0)), lambda: dd.grad(_worked, [2, 5], mode="forward"),
+    lambda: dd.grad(_worked, (2.0, 5.0), has_aux=True), lambda: dd.jacobian(_worked, [2.0, 5.0]),
+    lambda: dd.hessian(_worked, (2.0, 5.0)), lambda: dd.jvp(_worked, (2.0, 5.0), (1.0, 0.0)),
+    lambda: dd.vjp(_worked, (2.0, 5.0)), lambda: dd.derivative(_worked, 2.0),
+    lambda: dd.compile(lambda x: dd.grad(_worked, x))((2.0, 5.0)),
+], ids=["grad", "grad-forward", "has_aux", "jacobian", "hessian", "jvp", "vjp", "derivative",
+        "compiled"])
+def test_a_function_of_several_arguments_is_told_about_argnums(call):
+    # (Python's own message, "f() missing 1 required positional argument: 'x2'", named no remedy)
+    with pytest.raises(TypeError, match=r"f takes 2 arguments \(x1, x2\).*argnums=\(0, 1\)"):
+        call()
+
+
+def test_several_points_given_as_arguments_are_told_about_argnums():
+    # dd.grad(f, 2.0, 5.0): the 5.0 lands in mode=
+    with pytest.raises(ValueError, match=r"not 5\.0 .*argnums=\(0, 1\)"):
+        dd.grad(_worked, 2.0, 5.0)
+
+
+def test_the_remedies_named_work_and_a_type_error_inside_f_is_left_alone():
+    want = (1 / 2.0 + 5.0, 2.0 - np.cos(5.0))
+    assert np.allclose(dd.grad(_worked, argnums=(0, 1))(2.0, 5.0), want)
+    assert np.allclose(dd.grad(lambda x: _worked(*x), (2.0, 5.0)), want)
+    with pytest.raises(TypeError, match=r"^_worked\(\) missing 1 required positional"):
+        dd.grad(lambda x: _worked(x), 2.0)  # f takes one argument: the error is f's own
+
+
+# --- Newton-CG as a user writes it, with hessp=dd.hvp(f) as hess=dd.hessian(f) works ---------
+
+def test_newton_cg_with_hvp_of_f_alone():
+    from scipy.optimize import minimize
+
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    x0 = np.full(4, 0.5)
+    res = minimize(rosen, x0, method="Newton-CG", jac=dd.grad(rosen), hessp=dd.hvp(rosen),
+                   options={"xtol": 1e-12})
+    assert res.success and np.allclose(res.x, 1.0, atol=1e-6)
+    # H(x) p against the closed-form Hessian of Rosenbrock's function
+    x, p = np.array([0.3, -0.7, 1.1]), np.array([1.0, 2.0, -1.0])
+    H = np.zeros((3, 3))
+    for i in range(2):
+        H[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
+        H[i, i + 1] = H[i + 1, i] = -400 * x[i]
+        H[i + 1, i + 1] += 200
+    assert np.allclose(dd.hvp(rosen)(x, p), H @ p)
+    with pytest.raises(TypeError, match="needs v"):
+        dd.hvp(rosen, x)
