@@ -421,6 +421,7 @@ def _record(fn: Callable, label: str, leaves: List[Any], structure: Any, top: Ta
             values.append(leaf)
             first.append(leaf)
     nslots = tape.nslots
+    given = [(v, v.primal) for v in by_slot.values()]
     try:
         args, kwargs = _unflatten_call(structure, first)
         out = fn(*args, **kwargs)
@@ -428,6 +429,14 @@ def _record(fn: Callable, label: str, leaves: List[Any], structure: Any, top: Ta
         ptag.active = False
     if tape.nslots != nslots:  # fn recorded on this tape itself: it used a closed-over Var
         raise _closure_error(label)
+    if any(v.primal is not value for v, value in given):
+        # (y += v, y[i] = v rebind the traced object fn was handed: the sweep's re-run would
+        # read the written value where the input's was, and the caller's x never sees the write)
+        raise TypeError(
+            f"the function {label} wrapped by dd.checkpoint writes into an argument it was "
+            f"given (x[i] = v, x += v, x.sort(), ...): a checkpointed function is run again in "
+            f"the reverse sweep from its inputs, and the caller's value would not see the "
+            f"write. Write into a copy (x = x.copy() first) and return what the caller needs")
     tape.inner_operations += ptag.count
 
     index: List[int] = []          # per output leaf: its computed value's index, or -1

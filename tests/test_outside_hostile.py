@@ -244,3 +244,46 @@ def test_newton_cg_with_hvp_of_f_alone():
     assert np.allclose(dd.hvp(rosen)(x, p), H @ p)
     with pytest.raises(TypeError, match="needs v"):
         dd.hvp(rosen, x)
+
+
+# --- dd.checkpoint of a function that writes into its argument ----------------------------
+#
+# The reverse sweep's re-run handed the written value's cotangent back as the input's: the
+# gradient came out zero, silently. Refused now (forward mode, a plain call, is numpy's).
+
+def _adds_in_place(y):
+    y += 1.5
+    return y * y
+
+
+def _assigns_in_place(y):
+    y[0] = 5.0
+    return y * y
+
+
+def _sorts_in_place(y):
+    y.sort()
+    return y * np.arange(1.0, 4.0)
+
+
+@pytest.mark.parametrize("fn", [_adds_in_place, _assigns_in_place, _sorts_in_place])
+def test_checkpoint_refuses_a_function_that_writes_into_its_argument(fn):
+    x = np.array([3.0, 1.0, 2.0])
+    with pytest.raises(TypeError, match="writes into an argument it was given"):
+        dd.grad(lambda x: np.sum(dd.checkpoint(fn, x)), x)
+    # forward mode calls fn as it is: numpy's program, central differences agree
+    f = lambda x: np.sum(dd.checkpoint(fn, x))
+    assert np.allclose(dd.grad(f, x, mode="forward"), _central(lambda x: np.sum(fn(x.copy())), x),
+                       atol=1e-6)
+
+
+def test_checkpoint_of_a_function_that_writes_into_a_copy():
+    def fn(y):
+        y = y.copy()
+        y[0] = 5.0
+        y += 1.5
+        return y * y
+    x = np.array([3.0, 1.0, 2.0])
+    want = [0.0, 5.0, 7.0]
+    assert np.allclose(dd.grad(lambda x: np.sum(dd.checkpoint(fn, x)), x), want)
+    assert np.allclose(dd.hessian(lambda x: np.sum(dd.checkpoint(fn, x)), x), np.diag([0.0, 2, 2]))
