@@ -441,6 +441,10 @@ class LazyVar(Var):
     def shape(self) -> tuple:
         return _get_primal(self)[3]
 
+    @shape.setter
+    def shape(self, shape: Any) -> None:  # x.shape = s: x becomes its reshape, as a Var does
+        Traced.shape.fset(self, shape)  # type: ignore[attr-defined]
+
     @property
     def dtype(self) -> np.dtype:
         return _get_primal(self)[4]

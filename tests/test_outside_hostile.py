@@ -287,3 +287,17 @@ def test_checkpoint_of_a_function_that_writes_into_a_copy():
     want = [0.0, 5.0, 7.0]
     assert np.allclose(dd.grad(lambda x: np.sum(dd.checkpoint(fn, x)), x), want)
     assert np.allclose(dd.hessian(lambda x: np.sum(dd.checkpoint(fn, x)), x), np.diag([0.0, 2, 2]))
+
+
+def test_assigning_shape_to_a_large_deferred_value():
+    # (grad defers large products: the value is computed when read; the setter forces it)
+    n = 1 << 17
+    x = np.linspace(0.0, 1.0, n)
+
+    def f(x):
+        y = x * x
+        y.shape = (n // 2, 2)
+        return np.sum(y[:, 0])
+    want = np.zeros(n)
+    want[0::2] = 2 * x[0::2]
+    assert np.array_equal(dd.grad(f, x), want)
