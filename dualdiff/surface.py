@@ -704,11 +704,21 @@ class Traced:
 
     def sort(self, axis=-1, kind=None, order=None):
         """Sorts in place, as ndarray.sort: x becomes dd.sort(x) (the derivative follows the permutation; equal keys stable)."""
-        self._become(F.sort(self, axis=axis, kind=kind, order=order), "x.sort()")
+        self._in_place(F.sort(self, axis=axis, kind=kind, order=order), "x.sort()", "np.sort")
 
     def partition(self, kth, axis=-1, kind="introselect", order=None):
         """Partitions in place, as ndarray.partition: x becomes dd.partition(x, kth)."""
-        self._become(F.partition(self, kth, axis=axis, kind=kind, order=order), "x.partition()")
+        self._in_place(F.partition(self, kth, axis=axis, kind=kind, order=order),
+                       "x.partition()", "np.partition")
+
+    def _in_place(self, new: Any, what: str, function: str) -> None:
+        # x[:2].sort() sorts x's own elements in numpy; the view's object alone would change
+        if _writes_through(concrete(self)):
+            raise TypeError(
+                f"{what} on a {self._kind} that is a view of another value (made by slicing, "
+                f"reshape, .T, ...): numpy would reorder that value's elements too, which a "
+                f"traced value cannot. Assign the result instead: x[idx] = {function}(x[idx], ...)")
+        self._become(new, what)
 
 
     # -- ndarray methods for complex values ----------------------------------------------------

@@ -301,3 +301,30 @@ def test_assigning_shape_to_a_large_deferred_value():
     want = np.zeros(n)
     want[0::2] = 2 * x[0::2]
     assert np.array_equal(dd.grad(f, x), want)
+
+
+# --- x[:2].sort(): numpy sorts x's own elements through the view ------------------------------
+
+@pytest.mark.parametrize("body", ["x[:2].sort()", "x[::-1].sort()", "x[1:].partition(0)",
+                                  "x.reshape(3, 1)[:2].sort(axis=0)"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_sorting_a_view_in_place_is_refused(body, mode):
+    # (the view's object alone was sorted, so x kept its order: value and gradient silently
+    # those of another program)
+    scope = {"np": np}
+    exec(f"def f(x):\n    x = x * 1.0\n    {body}\n    return np.sum(x * np.array([1.0, 2.0, 3.0]))\n",
+         scope)
+    with pytest.raises(TypeError, match="view of another value"):
+        dd.grad(scope["f"], np.array([3.0, 1.0, 2.0]), mode=mode)
+
+
+def test_sorting_a_part_by_assignment():
+    def f(x):
+        x = x * 1.0
+        x[:2] = np.sort(x[:2])
+        x.sort()             # x itself: sorted in place, as numpy
+        return np.sum(x * np.array([1.0, 2.0, 3.0]) ** 2)
+    x = np.array([3.0, 1.0, 2.0])
+    assert np.allclose(dd.grad(f, x), [9.0, 1.0, 4.0])
+    assert np.allclose(dd.grad(f, x, mode="forward"), [9.0, 1.0, 4.0])
+    assert dd.compile(f)(x) == f(x)
