@@ -125,8 +125,8 @@ class TapeTag(Tag):
         # True: the values of linear and product operations are computed only when read (see
         # LazyVar); None once the recording is closed and a value never read can no longer be.
         self.lazy: Optional[bool] = False
-        # The last few basic indices taken of this tape's values: (slot, index) -> (the
-        # result's slot, its value). See _index_again.
+        # The last few basic indices taken of this tape's values: (slot, index) -> the
+        # result's slot and value. See _index_again.
         self.indexed: Dict[tuple, tuple] = {}
 
     def close(self) -> None:
@@ -266,6 +266,12 @@ class TapeTag(Tag):
             raise subclass_error(out, f"a value in f ('{prim.name}' with a constant)")
         else:
             cplx = is_complex(stop_gradient(out))
+        if type(index) is int:  # taken before: its slot again, with this value (see _index_again)
+            v = _new(Var)
+            v.primal = out
+            v.slot = index
+            v.tag = self
+            return v
         self.count += 1
         slot = tape.nslots
         tape.nslots = slot + 1
@@ -298,23 +304,28 @@ class TapeTag(Tag):
 
 
 # How many basic indices a recording remembers (see _index_again): a repeated slice is usually
-# taken again within a few operations, and each remembered value is held until it is dropped.
+# taken again within a few operations, and each remembered value is held until the recording
+# closes.
 _INDEXED_KEPT = 16
 
 
 def _index_again(tag: TapeTag, x: Any, params: dict) -> Any:
-    """x[idx] recorded earlier on ``tag``'s tape, as a new Var of the same slot; else the key
-    to remember this one under (None: an index not to remember).
+    """x[idx] when ``tag``'s tape recorded it before: a new Var of that slot, or the slot alone
+    when the value must be taken again; else the key to remember this one under; None for an
+    index not to remember.
 
     A value is the same wherever it is taken from, so x[:-1] written twice (Rosenbrock's
     function), or x[0] read in several places of scalar code, is one entry and one slot whose
     cotangent is the sum of every use's; the sweep then takes index_add's transpose once
-    instead of once per use (a tenth of an n = 100 Hessian of Rosenbrock's function). Only for
-    basic indices (ints, unit or other slices, None, ...), whose result depends on nothing but
-    x's value, and for a Var x: its slot names that value for the whole recording, an in-place
-    write into x giving it a new slot (Var._become), and writing into the view itself is
-    refused while x lives (surface._writes_through). Not on dd.trace's tape (``keep_all``),
-    which shows every operation as the program wrote it.
+    instead of once per use (a tenth of an n = 100 Hessian of Rosenbrock's function). Each use
+    gets a value object of its own, as numpy's indexing gives: a new view of the same memory
+    (of a Dual's value, its tangent shared: tangents are never written into), a number as it
+    is. Two uses sharing one array object would hide each other from the check that refuses
+    writing through a view while another sees the memory (surface._writes_through). Only for
+    basic indices (ints, slices, None, ...), whose result depends on nothing but x's value, and
+    for a Var x: its slot names that value for the whole recording (an in-place write into x
+    gives x a new slot, Var._become). The values are let go when the recording closes. Not on
+    dd.trace's tape (``keep_all``), which shows every operation as the program wrote it.
     """
     if type(x) is not Var or x.tag is not tag or tag.tape.keep_all:
         return None
@@ -325,8 +336,21 @@ def _index_again(tag: TapeTag, x: Any, params: dict) -> Any:
     hit = tag.indexed.get(key)
     if hit is None:
         return key
+    slot, value = hit
+    t = type(value)
+    if t is _ND:
+        value = value.view()
+    elif t is Dual and type(value.primal) is _ND:  # forward over reverse
+        d = _new(Dual)
+        d.primal = value.primal.view()
+        d.tangent = value.tangent
+        d.tag = value.tag
+        value = d
+    elif t is not float and t is not np.float64:
+        return slot  # (anything else is computed again by its impl)
     v = _new(Var)
-    v.slot, v.primal = hit
+    v.primal = value
+    v.slot = slot
     v.tag = tag
     return v
 

@@ -142,3 +142,32 @@ def test_compiled_equals_eager_with_repeated_slices():
     for _ in range(2):
         assert np.array_equal(h(x), dd.hessian(_rosenbrock, x))
         assert np.array_equal(g(x), dd.grad(_rosenbrock, x))
+
+
+def test_a_write_into_one_of_two_equal_views_is_refused_as_before():
+    # numpy: a and b are two views of t, so a += 1 shows in b too (the sum is 74 at x below).
+    # The second t[1:] shares the first one's slot, but gets a view of its own, so the write
+    # is still seen to reach another live view and refused, never a silently different value.
+    def f(x):
+        t = x * 2.0
+        a = t[1:]
+        b = t[1:]
+        del t
+        a += 1.0
+        return np.sum(a * b)
+
+    x = np.array([1.0, 2.0, 3.0])
+    assert f(x) == 74.0
+    for transform in (dd.grad, dd.hessian):
+        with pytest.raises(TypeError, match="view"):
+            transform(f, x)
+
+
+def test_each_use_gets_its_own_view():
+    tape = Tape()
+    tag = TapeTag(tape)
+    x = tag.new_var(np.arange(5.0))
+    a, b = x[1:], x[1:]
+    assert a.slot == b.slot and a.primal is not b.primal
+    assert np.shares_memory(a.primal, b.primal) and np.array_equal(a.primal, b.primal)
+    tag.close()
