@@ -134,3 +134,19 @@ def check_close(actual, expected, rtol=1e-9, atol_scale=1e-11, what=""):
     scale = float(np.max(np.abs(finite))) if finite.size else 0.0
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol_scale * (1.0 + scale),
                                err_msg=what)
+
+
+def rosenbrock(x):
+    """The chained Rosenbrock function, the Hessian benchmark's f."""
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosenbrock_hessian(x):
+    """Its Hessian in closed form: tridiagonal, (x.size, x.size)."""
+    n = x.size
+    H = np.zeros((n, n))
+    i = np.arange(n - 1)
+    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    H[i + 1, i + 1] += 200
+    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
+    return H

@@ -12,6 +12,7 @@ import pytest
 import dualdiff as dd
 from dualdiff.rules.indexing import _ZERO_OUTSIDE_ELEMENTS, _index_add_impl
 from dualdiff.rules.shape import _broadcast_impl
+from oracles import rosenbrock, rosenbrock_hessian
 
 BIG = _ZERO_OUTSIDE_ELEMENTS  # at and above this size only the margins are zeroed
 
@@ -158,17 +159,13 @@ def test_sum_in_k_directions_matches_the_closed_form():
 
 # -- a dense Hessian in one pass (transforms._hessian_one_pass) -------------------------------
 
-def _rosenbrock(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
 def _general_hessian(f, x):
     """The Hessian as jacobian(grad f) computes it: what hessian's one-pass path replaces."""
     return dd.jacobian(lambda z: dd.grad(f, z), x, mode="forward", chunk="auto")
 
 
 @pytest.mark.parametrize("f,x", [
-    (_rosenbrock, np.linspace(-1.2, 1.0, 100)),
+    (rosenbrock, np.linspace(-1.2, 1.0, 100)),
     (lambda x: np.sum(np.sin(x) * x[::-1]), np.linspace(0.3, 2.0, 7)),
     (lambda x: np.sum(x @ x.T) + np.prod(x), np.arange(1.0, 7.0).reshape(2, 3)),  # 2-d x
     (lambda x: 3.0, np.ones(4)),                                  # no dependence on x
@@ -187,24 +184,18 @@ def test_one_pass_hessian_is_the_general_paths_bit_for_bit(f, x):
 
 def test_one_pass_hessian_matches_the_closed_form():
     x = np.linspace(-1.2, 1.0, 100)
-    n = x.size
-    H = np.zeros((n, n))
-    i = np.arange(n - 1)
-    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
-    H[i + 1, i + 1] += 200
-    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
-    np.testing.assert_allclose(dd.hessian(_rosenbrock, x), H, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(dd.hessian(rosenbrock, x), rosenbrock_hessian(x), rtol=1e-12, atol=1e-9)
 
 
 def test_hessians_beyond_one_pass_take_the_general_path(monkeypatch):
     from dualdiff import transforms
     x = np.linspace(0.5, 1.5, 6)
-    want = dd.hessian(_rosenbrock, x)
+    want = dd.hessian(rosenbrock, x)
     monkeypatch.setattr(transforms, "AUTO_CHUNK_ELEMENTS", 12)  # 6·6 > 12: several passes
     monkeypatch.setattr(transforms, "_hessian_one_pass", None)  # (would fail if called)
-    H, info = dd.hessian(_rosenbrock, x, full_output=True)
+    H, info = dd.hessian(rosenbrock, x, full_output=True)
     assert info.passes > 1 and np.array_equal(H, want)
-    assert np.array_equal(dd.hessian(_rosenbrock, x), want)
+    assert np.array_equal(dd.hessian(rosenbrock, x), want)
 
 
 def test_one_pass_hessian_of_a_non_scalar_f_names_hessian():
