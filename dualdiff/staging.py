@@ -210,7 +210,7 @@ def _simplify(name: str, args: tuple, out: Any) -> Optional["Staged"]:
         if node is not None and node.prim is not None and node.prim.name == "negative":
             inner = node.args[0]
             if isinstance(inner, Node):
-                keep = _staged(inner.value, inner, a.tag)
+                keep = _staged(inner.value, inner, a.tag, True)
     if type(keep) is not Staged:
         return None
     v = keep.primal
@@ -218,7 +218,7 @@ def _simplify(name: str, args: tuple, out: Any) -> Optional["Staged"]:
         return None
     # A new object on the kept node: y = x * 1.0 is a new array in eager mode, so a later
     # y += v or y[i] = v (which rebinds the traced object y) must leave x alone.
-    return _staged(v, keep.node, keep.tag)
+    return _staged(v, keep.node, keep.tag, True)
 
 
 # -- common subexpressions ------------------------------------------------------------------
@@ -377,10 +377,11 @@ class Staged(Traced):
     without one record a plain call; ``bool``/``float``/``int``/``index`` record guards.
     """
 
-    __slots__ = ("primal", "node", "tag")
+    __slots__ = ("primal", "node", "tag", "_fresh")
     primal: Any
     node: Node
     tag: StagingTag
+    _fresh: bool  # see Traced._fresh: a simplified x * 1.0, -(-x), recorded as x's node
 
     def __repr__(self) -> str:
         return f"Staged({self.node.label} #{self.node.id}, shape={np.shape(self.primal)})"
@@ -494,11 +495,12 @@ for _method_name in _METHODS:
 _new = object.__new__
 
 
-def _staged(value: Any, node: Node, tag: StagingTag) -> Staged:
+def _staged(value: Any, node: Node, tag: StagingTag, fresh: bool = False) -> Staged:
     s = _new(Staged)
     s.primal = value
     s.node = node
     s.tag = tag
+    s._fresh = fresh
     return s
 
 

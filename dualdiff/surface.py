@@ -25,7 +25,8 @@ from .rules import ufuncs as E
 from .rules.indexing import GETITEM
 from .buffers import owns_memory, tracked
 from .primitives import (
-    REFCOUNTS_EXACT, _NO_PARAMS, bind1, bind2, concrete, is_complex, shape_of, stop_gradient,
+    REFCOUNTS_EXACT, TRACED, _NO_PARAMS, bind1, bind2, concrete, is_complex, shape_of,
+    stop_gradient,
 )
 from .numpy_dispatch import (  # noqa: F401 (the maps are read through this module too)
     FUNCTION_RULES, GUFUNC_KEYWORD_RULES, SUPPORT_PAGE, UFUNC_METHOD_RULES, UFUNC_RULES,
@@ -203,6 +204,17 @@ def _bitwise(ufunc: Any, sym: str, reflected: bool = False) -> Callable[..., Any
     return op
 
 
+def _writes_through_value(y: Any) -> bool:
+    """Whether writing into the traced value y would, for numpy, change another live value too
+    (:func:`_writes_through` of its array), unless some level of it is :attr:`Traced._fresh`."""
+    x = y
+    while type(x) in TRACED:
+        if x._fresh:
+            return False
+        x = x.primal
+    return _writes_through(x)
+
+
 def _writes_through(plain: Any) -> bool:
     """Whether writing into ``plain`` would, for numpy, change another live value too.
 
@@ -258,7 +270,7 @@ def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
         return new
     # Without exact counts (CPython 3.14+) a temporary cannot be told from a name: y takes the
     # value, and a write numpy would pass through a view into its base goes undetected.
-    through = REFCOUNTS_EXACT and _writes_through(concrete(y))
+    through = REFCOUNTS_EXACT and _writes_through_value(y)
     if REFCOUNTS_EXACT and refs <= 4 and not through and _stored_back(sys._getframe(2)):
         return new  # nothing else holds y: rebinding the name is all that numpy's write shows
     if refs > 3 and through:
@@ -367,6 +379,9 @@ class Traced:
     __slots__ = ()
     primal: Any  # supplied by the subclass's slots
     tag: Any
+    #: A value in new memory in eager mode that shares its argument's (dd.compile keeps x * 1.0
+    #: as x's node): a write into it (y += v, y[i] = v) writes through to nothing.
+    _fresh = False
 
     @property
     def _kind(self) -> str:
@@ -489,7 +504,7 @@ class Traced:
 
     def __setitem__(self, idx, value):
         """y[idx] = v: y's content becomes dd.index_update(y, idx, v), numpy's rules (into a view of a live value: refused)."""
-        if _writes_through(concrete(self)):
+        if _writes_through_value(self):
             raise TypeError(
                 f"y[...] = v on a {self._kind} that is a view of another value (made "
                 f"by slicing, reshape, .T, ...): numpy would write through to that value too, "
@@ -713,7 +728,7 @@ class Traced:
 
     def _in_place(self, new: Any, what: str, function: str) -> None:
         # x[:2].sort() sorts x's own elements in numpy; the view's object alone would change
-        if _writes_through(concrete(self)):
+        if _writes_through_value(self):
             raise TypeError(
                 f"{what} on a {self._kind} that is a view of another value (made by slicing, "
                 f"reshape, .T, ...): numpy would reorder that value's elements too, which a "

@@ -328,3 +328,23 @@ def test_sorting_a_part_by_assignment():
     assert np.allclose(dd.grad(f, x), [9.0, 1.0, 4.0])
     assert np.allclose(dd.grad(f, x, mode="forward"), [9.0, 1.0, 4.0])
     assert dd.compile(f)(x) == f(x)
+
+
+# --- dd.compile of y = x * 1.0 (a copy in eager mode) written into, x a view --------------
+#
+# The recording keeps x * 1.0 as x's own node, whose value is a view when x is (a transposed
+# or sliced input, x[1:]): a write into y was refused as a write through a view, where eager
+# mode (and numpy) write into new memory.
+
+@pytest.mark.parametrize("body", ["y = x * 1.0\n    y += 1.0", "y = x[1:] / 1.0\n    y[0] = 0.0",
+                                  "y = -(-x[::-1])\n    y *= 2.0", "y = x.T - 0.0\n    y.sort()"])
+@pytest.mark.parametrize("layout", ["C", "transposed", "strided"])
+def test_compile_writes_into_a_simplified_copy_of_a_view(body, layout):
+    scope = {"np": np}
+    exec(f"def f(x):\n    {body}\n    return np.sum(y * y) + np.sum(x)\n", scope)
+    f = scope["f"]
+    base = np.arange(1.0, 13.0).reshape(3, 4)
+    x = {"C": base, "transposed": base.T, "strided": base[:, ::2]}[layout]
+    assert dd.compile(f)(x) == f(x.copy())
+    assert np.array_equal(dd.compile(lambda x: dd.grad(f, x))(x), dd.grad(f, x))
+    assert np.array_equal(x, {"C": base, "transposed": base.T, "strided": base[:, ::2]}[layout])
