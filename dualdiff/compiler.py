@@ -18,7 +18,7 @@ import itertools
 import linecache
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -184,13 +184,19 @@ class Compiled:
             # arrays, not the eager buffer pool's, which holds memory for reuse across calls)
             with buffers.paused():
                 out = self.fn(*sargs, **skw)
-            prologue.check_unwritten()
         finally:
             tag.active = False
         outputs: List[Any] = []
         template = _output_template(out, tag, outputs)
+        # The caller's arrays fn wrote into (x[i] = v, x += v, x.sort()): numpy changes them in
+        # the caller's hands, so the code copies their final values into them before it returns.
+        written = prologue.written()
+        writes = []
+        for name, final in written:
+            outputs.append(final)
+            writes.append((name, len(outputs) - 1))
         program = generate(tag.graph, outputs)
-        source, run = _build(self.fn, prologue, program, template, tag)
+        source, run = _build(self.fn, prologue, program, template, tag, writes)
         graph = tag.graph
         stats = CompileStats(graph.recorded, program.emitted, program.lowered, program.inplace,
                              program.guards, program.constants, program.constant_bytes)
@@ -200,7 +206,10 @@ class Compiled:
         del self._specs[self.max_specialisations:]
         self._publish()
         # This call's result is the recording's: running the code again would compute it twice.
-        return _assemble(template, program.recorded_outputs())
+        values = program.recorded_outputs()
+        for (name, index), (_, final) in zip(writes, written):
+            np.copyto(prologue.given[name], values[index])
+        return _assemble(template, values)
 
 
 def compile(fn: Optional[Callable[..., Any]] = None, *,
@@ -269,6 +278,7 @@ class _Prologue:
         self.ns: Dict[str, Any] = {}
         self.temps = itertools.count()
         self.arrays: List[Tuple[Staged, Any]] = []  # the caller's arrays, staged, and their nodes
+        self.given: Dict[str, np.ndarray] = {}  # the caller's arrays by their names in the code
 
     def const(self, value: Any) -> str:
         name = f"s{len(self.ns)}"
@@ -291,18 +301,10 @@ class _Prologue:
         self.lines.append(f"v{s.node.id} = {expr}")
         return s
 
-    def check_unwritten(self) -> None:
-        """Refuse a function that wrote into an array it was given (x[i] = v, x += v, x.sort()):
-        numpy changes the caller's array there, and the compiled code, which computes new
-        values, would leave it as it was (a simulation step that updates u in place would
-        silently never move)."""
-        for s, node in self.arrays:
-            if s.node is not node:
-                raise TypeError(
-                    "dd.compile: the function writes into an array it was given (x[i] = v, "
-                    "x += v, x.sort(), ...): numpy would change the caller's array, the compiled "
-                    "code would not. Return the new value instead (x = x.copy() first, then "
-                    "write into the copy), or call the function without dd.compile")
+    def written(self) -> List[Tuple[str, Any]]:
+        """The caller's arrays that fn wrote into, by their names in the generated code, each
+        with the graph node of its final value."""
+        return [(f"v{node.id}", s.node) for s, node in self.arrays if s.node is not node]
 
     def walk(self, x: Any, expr: str) -> Any:
         """Check ``x``'s place in the structure (read from ``expr``) and return what fn receives."""
@@ -322,7 +324,11 @@ class _Prologue:
                          f"{expr}.strides != {x.strides!r} or "
                          f"{expr}.dtype != {self.const(x.dtype)}: raise _Miss")
                 s = self._stage(x, expr)
+                # A write into it reaches the caller's array as numpy's does, through it into its
+                # base when it is a view (x.T, x[::2]): the code copies the final value back.
+                s._fresh = True
                 self.arrays.append((s, s.node))
+                self.given[f"v{s.node.id}"] = x
                 return s
             # Integer and boolean arrays (indices, masks) are constants, checked by value.
             c = self.const(np.array(x))
@@ -451,10 +457,11 @@ def _assemble(template: Any, values: List[Any]) -> Any:
 
 
 def _build(fn: Any, prologue: _Prologue, program: Program, template: Any,
-           tag: StagingTag) -> Tuple[str, Callable[..., Any]]:
+           tag: StagingTag, writes: Sequence[Tuple[str, int]] = ()) -> Tuple[str, Callable[..., Any]]:
     ns: Dict[str, Any] = dict(program.namespace)
     ns.update(prologue.ns)
-    ns.update(_nd=np.ndarray, _asarray=np.asarray, _array_equal=np.array_equal)
+    ns.update(_nd=np.ndarray, _asarray=np.asarray, _array_equal=np.array_equal,
+              _copyto=np.copyto)
     ret = "return " + _render(template, program.outputs, ns)
     name = getattr(fn, "__name__", "fn")
     name = _ident(name) if name != "<lambda>" else "lambda_"
@@ -466,13 +473,22 @@ def _build(fn: Any, prologue: _Prologue, program: Program, template: Any,
         ns.update(safe.namespace)
         body.append("    try:")
         body += ["        " + line for line in program.lines + program.epilogue]
-        body.append("        " + ret)
+        if writes:  # (written into the caller's arrays once, outside the try)
+            body.append("        _result = " + ret[len("return "):])
+        else:
+            body.append("        " + ret)
         body.append("    except (ArithmeticError, ValueError):")
         body.append("        pass")
+        if writes:
+            body.append("    else:")
+            body += [f"        _copyto({dest}, {program.outputs[i]})" for dest, i in writes]
+            body.append("        return _result")
         body += ["    " + line for line in safe.lines]
+        body += [f"    _copyto({dest}, {safe.outputs[i]})" for dest, i in writes]
         body.append("    " + "return " + _render(template, safe.outputs, ns))
     else:
         body += ["    " + line for line in program.lines + program.epilogue]
+        body += [f"    _copyto({dest}, {program.outputs[i]})" for dest, i in writes]
         body.append("    " + ret)
     source = f"def {name}(*args, **kwargs):\n" + "\n".join(body) + "\n"
     filename = f"<dd.compile {name} #{next(_serial)}>"
