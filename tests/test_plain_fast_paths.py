@@ -103,3 +103,25 @@ def test_logsumexp_gradient_is_softmax_with_the_shortcuts():
     g = dd.grad(lambda x: np.sum(dd.logsumexp(x, axis=0)), x)
     e = np.exp(x - x.max(axis=0))
     np.testing.assert_allclose(g, e / e.sum(axis=0), rtol=1e-13, atol=1e-300)
+
+
+# -- x ** 2 under a constant cotangent: 2x · s taken as x · 2s (ufuncs._twice_times) ----------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("square", [lambda x: x ** 2, np.square, lambda x: np.power(x, 2.0)])
+@pytest.mark.parametrize("c", [3.7, 0.1, -2.5, 1e-300])
+def test_a_square_under_a_constant_cotangent_has_the_two_step_bits(square, c, dtype):
+    x = R.standard_normal(1000).astype(dtype)
+    x[:3] = [0.0, -0.0, 3e-310 if dtype == np.float64 else 1e-40]  # zeros, a subnormal
+    g = dd.grad(lambda z: np.sum(c * square(z)), x)
+    want = (2.0 * x) * dtype(c)  # the rule as written: the partial 2x, then times the cotangent
+    assert g.dtype == dtype and np.array_equal(g.view(np.uint8), want.view(np.uint8))
+    H = dd.hessian(lambda z: np.sum(c * square(z)), x[:50])
+    assert np.array_equal(np.diag(H), np.full(50, 2.0 * dtype(c)))
+
+
+def test_where_2x_would_overflow_the_derivative_is_finite():
+    x = np.array([1e308, -1.5e308, 2.0])
+    with np.errstate(over="ignore"):  # f itself overflows; 0.5·x does not
+        g = dd.grad(lambda z: np.sum(0.25 * z ** 2), x)
+    np.testing.assert_array_equal(g, 0.5 * x)

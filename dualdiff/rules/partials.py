@@ -46,6 +46,10 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     ``((1,), (0,))``), or None where it may read anything else (the output); the constant
     partials 1 and -1 read nothing. See ``Primitive.tangent_reads``.
 
+    A partial may carry ``times_scalar(*args, out, s)``: the partial times a number s (the
+    cotangent of a sum, broadcast), computed in one operation where ``partial * s`` takes two,
+    with the same bits (x ** 2's 2x · s as x · 2s: doubling is exact).
+
     >>> import dualdiff as dd
     >>> cube = dd.elementwise("cube_demo", lambda x: x ** 3, [lambda x, out: 3 * x * x],
     ...                       needs="args", register=False)
@@ -58,6 +62,7 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     if any(k not in (0, 1, -1) for k in kinds):
         raise ValueError(f"{name}: a constant partial must be 1 or -1")
     terms = tuple(zip(partials, kinds))
+    times_scalar = tuple(getattr(p, "times_scalar", None) for p in partials)
     declared = tuple(() if k else None if reads is None else reads[i] for i, k in enumerate(kinds))
     if (wirtinger is not None) != (complex == "rules"):
         raise ValueError(f"{name}: wirtinger partials go with complex='rules', and only with it")
@@ -162,7 +167,7 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
         # Multiplying by it would be a full pass over memory for nothing; scale by the scalar.
         scalar = _broadcast_scalar(ct)
         last_d = last_c = None
-        for (p, kind), shape, want in zip(terms, shapes, wants):
+        for (p, kind), shape, want, scaled in zip(terms, shapes, wants, times_scalar):
             if not want:
                 cts.append(None)
                 continue
@@ -177,6 +182,10 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                     c = _times(p(*primals, out), ct)
                 else:
                     c = p(*primals, out) * ct
+            elif scaled is not None and scalar != 1.0:
+                c = scaled(*primals, out, scalar)
+                if shape_of(c) != ct.shape:
+                    c = broadcast_to(c, ct.shape)
             else:
                 d = p(*primals, out)
                 if d is last_d:

@@ -190,6 +190,21 @@ def _pow_base_partial(x, y, out):
     return y * power(x, y - 1)
 
 
+def _twice_times(x, s):
+    """``(2x) · s`` computed as ``x · (2s)``: one operation instead of two, the same bits (2x and
+    2s are exact; where 2x would overflow, this is the finite product)."""
+    return _mul_impl(x, 2.0 * s) if type(x) is _ND else x * (2.0 * s)
+
+
+def _pow_base_times(x, y, out, s):
+    if type(y) in SCALAR_TYPES and y == 2:
+        return _twice_times(x, s)
+    return _pow_base_partial(x, y, out) * s
+
+
+_pow_base_partial.times_scalar = _pow_base_times  # type: ignore[attr-defined]
+
+
 def _pow_exponent_partial(x, y, out):
     # d/dy x**y = x**y log x. At x == 0 the limit (for y > 0) is 0; log(0) = -inf would give nan.
     if out is None:
@@ -475,7 +490,12 @@ def _reciprocal_impl(x):
 # complex="holomorphic" where numpy takes complex input and each partial is the complex
 # derivative; "real" where numpy refuses complex input or the function is built on an ordering.
 _HOLO, _REAL = "holomorphic", "real"
-SQUARE = elementwise("square", _square_impl, (lambda x, o: 2.0 * x,), needs="args", complex=_HOLO)
+def _square_partial(x, o):
+    return 2.0 * x
+
+
+_square_partial.times_scalar = lambda x, o, s: _twice_times(x, s)  # type: ignore[attr-defined]
+SQUARE = elementwise("square", _square_impl, (_square_partial,), needs="args", complex=_HOLO)
 RECIPROCAL = elementwise(
     "reciprocal", _reciprocal_impl, (lambda x, o: -(o * o),), needs="out", complex=_HOLO,
     doc="integers give their float reciprocal (1/2 = 0.5), unlike np.reciprocal")
