@@ -740,8 +740,22 @@ class Traced:
     @property
     def real(self): return F.real(self)
 
+    @real.setter
+    def real(self, value: Any) -> None:
+        raise self._no_part_assignment("real", "v + 1j * z.imag")
+
     @property
     def imag(self): return F.imag(self)
+
+    @imag.setter
+    def imag(self, value: Any) -> None:
+        raise self._no_part_assignment("imag", "z.real + 1j * v")
+
+    def _no_part_assignment(self, part: str, rewrite: str) -> TypeError:
+        # (Python's "property 'real' of 'Var' object has no setter" said nothing of a remedy)
+        return TypeError(
+            f"z.{part} = v (and z.{part} += v) writes part of z in place, which a {self._kind} "
+            f"does not do: write z = {rewrite}, which dualdiff differentiates")
 
     def conj(self):
         # numpy's x.conj() of a real array is x itself (np.conj, a ufunc, copies): a write into

@@ -383,3 +383,26 @@ def test_a_compiled_sgd_step_updates_the_parameters_in_place():
         sgd((W0, b0))
     assert np.array_equal(W, W0) and np.array_equal(b, b0)
     assert step.recordings == 1
+
+
+# --- z.real = v, numpy's in-place write of a part ---------------------------------------------
+
+@pytest.mark.parametrize("body", ["z.real = 2.0 * z.real", "z.imag = 0.0", "z.real += 1.0"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_assigning_a_part_of_a_traced_value_says_what_to_write(body, mode):
+    # (Python said "property 'real' of 'Var' object has no setter")
+    scope = {"np": np}
+    exec(f"def f(z):\n    z = z * 1.0\n    {body}\n    return np.sum(np.abs(z) ** 2)\n", scope)
+    with pytest.raises(TypeError, match=r"writes part of z in place.*write z = "):
+        dd.grad(scope["f"], np.array([1.0 + 2.0j, -0.5 + 0.3j]), mode=mode)
+
+
+def test_the_rewrite_named_for_a_part_assignment_works():
+    def f(z):
+        z = 2.0 * z.real + 1j * z.imag       # z.real = 2.0 * z.real
+        return np.sum(np.abs(z) ** 2)
+    z = np.array([1.0 + 2.0j, -0.5 + 0.3j])
+    # |2x + iy|² = 4x² + y²: ∂/∂x = 8x, ∂/∂y = 2y; the gradient of a real f of z is
+    # ∂f/∂x − i ∂f/∂y (JAX's convention, docs/complex.md)
+    want = 8 * z.real - 2j * z.imag
+    assert np.allclose(dd.grad(f, z), want)
