@@ -36,7 +36,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from .primitives import TRACED, Primitive, Tag, leaked_error, register_traced
-from .surface import FUNCTION_RULES, UFUNC_RULES, Traced
+from .surface import FUNCTION_RULES, UFUNC_RULES, Traced, _qualname, keyword_error
 
 __all__ = ["Staged", "StagingTag", "Node", "Graph", "Pack", "call", "StagingError"]
 
@@ -469,6 +469,11 @@ class Staged(Traced):
             stack.append(func)
             try:
                 return rule(*args, **kwargs)
+            except TypeError as e:
+                ours = keyword_error(func, _qualname(func), e)
+                if ours is None:
+                    raise
+                raise ours from e
             finally:
                 stack.pop()
         return call(func, *args, **kwargs)

@@ -14,7 +14,9 @@ dualdiff function each numpy name lands in is :mod:`dualdiff.numpy_dispatch`'s.
 from __future__ import annotations
 
 import dis
+import inspect
 import operator
+import re
 import sys
 from typing import Any, Callable, Iterator, Optional
 
@@ -70,6 +72,32 @@ _UFUNC_METHODS = {
           "minlength=a.size) for a 1-d a, and where no index repeats, y[idx] = v on a traced y",
     "reduceat": "sum slices with np.sum over each slice",
 }
+
+
+def keyword_error(func: Any, name: str, error: TypeError) -> Optional[TypeError]:
+    """Where calling numpy's ``func``'s rule raised ``error`` because it takes no keyword that
+    numpy's takes (np.dot(a, b, out=c), np.repeat(a=x, repeats=2)), the TypeError that says
+    so in numpy's terms; else None (the error is the rule's own)."""
+    if error.__traceback__ is None or error.__traceback__.tb_next is not None:
+        return None  # raised inside the rule, not in binding its arguments
+    found = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+    if found is None:
+        return None
+    keyword = found.group(1)
+    try:
+        parameter = inspect.signature(func).parameters.get(keyword)
+        if parameter is None:
+            return None  # numpy takes no such keyword either: Python's message is numpy's
+    except (TypeError, ValueError):  # (a C function without a signature: np.dot)
+        parameter = None
+    if keyword == "out":
+        advice = "assign the result instead"
+    elif parameter is not None and parameter.default is parameter.empty:
+        advice = "pass that argument by position"
+    else:
+        advice = "leave it out, or call numpy on the plain values (x.primal)"
+    return TypeError(f"{name}(..., {keyword}=...) on a traced value: dualdiff's rule for {name} "
+                     f"takes no {keyword}=; {advice}. What is supported: {SUPPORT_PAGE}")
 
 
 def _no_rule(func: Any, name: str) -> TypeError:
@@ -851,7 +879,13 @@ class Traced:
         rule = FUNCTION_RULES.get(func)
         if rule is None:
             raise _no_rule(func, _qualname(func))
-        return rule(*args, **kwargs)
+        try:
+            return rule(*args, **kwargs)
+        except TypeError as e:
+            ours = keyword_error(func, _qualname(func), e)
+            if ours is None:
+                raise
+            raise ours from e
 
 
 #: The ufuncs whose rule binds one primitive to its one argument (``np.sin(x)``: SIN), which

@@ -406,3 +406,25 @@ def test_the_rewrite_named_for_a_part_assignment_works():
     # ∂f/∂x − i ∂f/∂y (JAX's convention, docs/complex.md)
     want = 8 * z.real - 2j * z.imag
     assert np.allclose(dd.grad(f, z), want)
+
+
+# --- numpy's keywords that dualdiff's rules do not take ----------------------------------------
+
+@pytest.mark.parametrize("call, said", [
+    (lambda x: np.dot(x, x, out=np.zeros(())), r"numpy\.dot\(\.\.\., out=\.\.\.\).*assign the result"),
+    (lambda x: np.sum(np.repeat(a=x, repeats=2)), r"numpy\.repeat\(\.\.\., a=\.\.\.\).*by position"),
+    (lambda x: np.sum(np.tile(A=x, reps=2)), r"numpy\.tile\(\.\.\., A=\.\.\.\).*by position"),
+    (lambda x: np.linalg.trace(np.outer(x, x), dtype=np.float64), r"numpy\.linalg\.trace\(\.\.\., dtype="),
+])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_numpy_keyword_a_rule_does_not_take_is_named(call, said, mode):
+    # (Python said "dot() got an unexpected keyword argument 'out'", naming dualdiff's function)
+    with pytest.raises(TypeError, match=said):
+        dd.grad(call, np.array([0.5, 1.5]), mode=mode)
+    with pytest.raises(TypeError, match=said):
+        dd.compile(call)(np.array([0.5, 1.5]))
+
+
+def test_a_keyword_numpy_does_not_take_either_keeps_pythons_message():
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'bogus'"):
+        dd.grad(lambda x: np.sum(np.repeat(x, 2, bogus=1)), np.array([0.5, 1.5]))
