@@ -740,7 +740,9 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             at = prim.accumulate_at
             if at is not None and e.real is None and e.parents[0] is not None:
                 # getitem: ct added into the part of the parent's running sum it came from, when
-                # the table alone holds that sum (the count: the table, `old`, the argument)
+                # the table alone holds that sum (the count: the table, `old`, the argument;
+                # the last step's results may hold it still: two slices swept one after the other)
+                cts = c = None
                 old = table[e.parents[0]]
                 if (old is not None and old is not ct and _REFCOUNTS
                         and getrefcount(old) <= 3 + tracked(old) and _sum_into_part(old, ct, at, e.params)):

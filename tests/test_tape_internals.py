@@ -3,7 +3,8 @@
 import numpy as np
 
 import dualdiff as dd
-from dualdiff.tape import Tape, TapeTag, backward
+from dualdiff import tape as tape_module
+from dualdiff.tape import Tape, TapeTag, _sum_into_part, backward
 
 X = np.linspace(0.1, 1.0, 50)
 
@@ -120,3 +121,22 @@ def test_a_cotangent_handed_to_one_parent_twice_is_not_summed_into(n, nest):
         np.testing.assert_allclose(dd.hessian(f, z), H, rtol=1e-12, atol=1e-14)
         J = dd.jacobian(lambda z: np.sin(g(z)), z, mode="reverse")
         np.testing.assert_allclose(J, np.diag(want), rtol=1e-13)
+
+
+def test_two_slices_swept_one_after_the_other_are_summed_in_place(monkeypatch):
+    # x[1:] and x[:-1] are recorded one after the other, so the sweep takes their adjoints one
+    # after the other: the second is added into the part of x's running sum it came from,
+    # though the first step's results were still held by the sweep's locals.
+    def f(x):
+        a, b = x[1:], x[:-1]
+        return np.sum(np.sin(a) * np.exp(b))
+
+    calls = []
+    monkeypatch.setattr(tape_module, "_sum_into_part",
+                        lambda *args: calls.append(1) or _sum_into_part(*args))
+    tape, g = sweep(f)
+    assert calls == [1] and tape.inplace >= 1
+    want = np.zeros_like(X)
+    want[1:] += np.cos(X[1:]) * np.exp(X[:-1])
+    want[:-1] += np.sin(X[1:]) * np.exp(X[:-1])
+    np.testing.assert_allclose(g, want, rtol=1e-14)
