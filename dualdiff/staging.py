@@ -36,7 +36,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from .primitives import TRACED, Primitive, Tag, leaked_error, register_traced
-from .surface import FUNCTION_RULES, UFUNC_RULES, Traced, _qualname, keyword_error
+from .surface import (
+    _UFUNC_METHODS, FUNCTION_RULES, UFUNC_RULES, Traced, _qualname, _ufunc_name, keyword_error,
+)
 
 __all__ = ["Staged", "StagingTag", "Node", "Graph", "Pack", "call", "StagingError"]
 
@@ -446,6 +448,8 @@ class Staged(Traced):
 
     # -- numpy's protocols ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "at":  # (it returns None: recorded as a call, it said only that)
+            raise TypeError(f"{_ufunc_name(ufunc)}.at has no dualdiff rule; {_UFUNC_METHODS['at']}")
         if kwargs.get("out") is not None:
             raise StagingError(f"numpy.{ufunc.__name__} with out= writes into an array; "
                                f"dd.compile cannot record that, assign the result instead")

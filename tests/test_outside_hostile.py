@@ -428,3 +428,16 @@ def test_a_numpy_keyword_a_rule_does_not_take_is_named(call, said, mode):
 def test_a_keyword_numpy_does_not_take_either_keeps_pythons_message():
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'bogus'"):
         dd.grad(lambda x: np.sum(np.repeat(x, 2, bogus=1)), np.array([0.5, 1.5]))
+
+
+@pytest.mark.parametrize("at", [lambda y, x: np.add.at(y, [0, 0], x[:2]),
+                                lambda y, x: np.multiply.at(y, [1], x[0])])
+def test_ufunc_at_under_compile_says_what_to_write(at):
+    # (dd.compile said "at of a value being compiled returned a NoneType")
+    def f(x):
+        y = x * 2.0
+        at(y, x)
+        return np.sum(y)
+    for run in (lambda: dd.grad(f, np.ones(3)), lambda: dd.compile(f)(np.ones(3))):
+        with pytest.raises(TypeError, match=r"\.at has no dualdiff rule.*bincount"):
+            run()
