@@ -8,6 +8,7 @@ as numpy reads it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any, List, Tuple
 
 import numpy as np
@@ -33,6 +34,9 @@ def as_value(x: Any, what: str) -> Any:
         return x
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray and not isinstance(x, np.memmap):
         raise subclass_error(x, what)
+    if isinstance(x, Iterator):  # (numpy reads a generator as one object: "of dtype object")
+        raise TypeError(f"{what} is a {type(x).__name__}, which numpy reads as one object, not "
+                        f"as its numbers: make it a list first (list(...), or np.fromiter(...))")
     try:
         arr = np.asarray(x)
     except (TypeError, ValueError) as e:

@@ -441,3 +441,16 @@ def test_ufunc_at_under_compile_says_what_to_write(at):
     for run in (lambda: dd.grad(f, np.ones(3)), lambda: dd.compile(f)(np.ones(3))):
         with pytest.raises(TypeError, match=r"\.at has no dualdiff rule.*bincount"):
             run()
+
+
+# --- a generator as x, or as f's output ----------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda: dd.grad(lambda x: np.sum(x), (v for v in [1.0, 2.0])),
+    lambda: dd.grad(lambda x: np.sum(x), map(float, [1, 2])),
+    lambda: dd.jacobian(lambda x: (v * 2 for v in x), np.ones(2)),
+])
+def test_a_generator_is_told_to_be_a_list(call):
+    # (it said "x must be a number or an array of numbers, not generator of dtype object")
+    with pytest.raises(TypeError, match=r"which numpy reads as one object.*list\("):
+        call()
