@@ -36,9 +36,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from .primitives import TRACED, Primitive, Tag, leaked_error, register_traced
-from .surface import (
-    _UFUNC_METHODS, FUNCTION_RULES, UFUNC_RULES, Traced, _qualname, _ufunc_name, keyword_error,
-)
+from .surface import _UFUNC_METHODS, FUNCTION_RULES, UFUNC_RULES, Traced, _ufunc_name
 
 __all__ = ["Staged", "StagingTag", "Node", "Graph", "Pack", "call", "StagingError"]
 
@@ -472,12 +470,7 @@ class Staged(Traced):
         if rule is not None and not (stack and stack[-1] is func):
             stack.append(func)
             try:
-                return rule(*args, **kwargs)
-            except TypeError as e:
-                ours = keyword_error(func, _qualname(func), e)
-                if ours is None:
-                    raise
-                raise ours from e
+                return Traced.__array_function__(self, func, types, args, kwargs)  # (the rule)
             finally:
                 stack.pop()
         return call(func, *args, **kwargs)
