@@ -126,14 +126,14 @@ class TapeTag(Tag):
         # LazyVar); None once the recording is closed and a value never read can no longer be.
         self.lazy: Optional[bool] = False
         # The last few basic indices taken of this tape's values: (slot, index) -> the
-        # result's slot and value. See _index_again.
-        self.indexed: Dict[tuple, tuple] = {}
+        # result's slot and value (None until the first). See _index_again.
+        self.indexed: Optional[Dict[tuple, tuple]] = None
 
     def close(self) -> None:
         """End the recording: its Vars are leaked from now on, and the values remembered for
         repeated indexing (see _index_again) are let go before the sweep."""
         self.active = False
-        self.indexed.clear()
+        self.indexed = None
 
     def new_var(self, value: Any) -> "Var":
         return self.new_vars([value])[0]
@@ -166,8 +166,7 @@ class TapeTag(Tag):
             deferred = _defer(self, prim, args, params)
             if deferred is not None:
                 return deferred
-        index = None
-        if prim is GETITEM:
+        if prim is GETITEM:  # (`index` is bound for getitem alone: scalar code pays one test)
             index = _index_again(self, args[0], params)
             if type(index) is Var:
                 return index
@@ -266,7 +265,7 @@ class TapeTag(Tag):
             raise subclass_error(out, f"a value in f ('{prim.name}' with a constant)")
         else:
             cplx = is_complex(stop_gradient(out))
-        if type(index) is int:  # taken before: its slot again, with this value (see _index_again)
+        if prim is GETITEM and type(index) is int:  # its slot again, with this value (see _index_again)
             v = _new(Var)
             v.primal = out
             v.slot = index
@@ -295,10 +294,10 @@ class TapeTag(Tag):
         v.primal = out
         v.slot = slot
         v.tag = self
-        if index is not None:
+        if prim is GETITEM and index is not None:
             indexed = self.indexed
-            if len(indexed) >= _INDEXED_KEPT:
-                indexed.clear()
+            if indexed is None or len(indexed) >= _INDEXED_KEPT:
+                indexed = self.indexed = {}
             indexed[index] = (slot, out)
         return v
 
@@ -333,7 +332,8 @@ def _index_again(tag: TapeTag, x: Any, params: dict) -> Any:
     if key is None:
         return None
     key = (x.slot, key)
-    hit = tag.indexed.get(key)
+    indexed = tag.indexed
+    hit = None if indexed is None else indexed.get(key)
     if hit is None:
         return key
     slot, value = hit

@@ -311,7 +311,7 @@ def _reverse_grad_of_floats(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recor
         if type(out) is not Var or out.tag is not tag:
             out = _output(out)
     finally:
-        tag.close()
+        tag.active = False  # (floats are never indexed: nothing remembered to let go)
     if type(out) is not Var or out.tag is not tag or type(out.primal) not in _FLOAT64:
         rec = _Recording.__new__(_Recording)
         rec._made(tape, tag, out, *flatten(x))

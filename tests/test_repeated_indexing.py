@@ -116,7 +116,7 @@ def test_the_recording_lets_its_remembered_values_go():
     y = x[1:] + x[1:]
     assert tag.indexed
     tag.close()
-    assert not tag.indexed
+    assert tag.indexed is None
     assert y.slot is not None
 
 
