@@ -113,8 +113,11 @@ def flatten(x: Any, what: str = "x") -> Tuple[List[Any], Treedef]:
     if isinstance(x, tuple):
         leaves: List[Any] = []
         children = []
-        for item in x:
-            sub, d = flatten(item, what)
+        for i, item in enumerate(x):
+            try:
+                sub, d = flatten(item, what)
+            except TypeError as e:
+                raise _at(e, what, f"[{i}]")
             leaves += sub
             children.append(_LEAF if d is None else (len(sub), d))
         return leaves, ("tuple", type(x), children)
@@ -122,11 +125,28 @@ def flatten(x: Any, what: str = "x") -> Tuple[List[Any], Treedef]:
         leaves = []
         children = []
         for key, item in x.items():
-            sub, d = flatten(item, what)
+            try:
+                sub, d = flatten(item, what)
+            except TypeError as e:
+                raise _at(e, what, f"[{key!r}]")
             leaves += sub
             children.append(_LEAF if d is None else (len(sub), d))
         return leaves, ("dict", list(x.keys()), children)
     return [as_value(x, what)], None
+
+
+def _at(error: TypeError, what: str, step: str) -> TypeError:
+    """``error`` about a leaf, said of its place in x (x['act'] for x = {..., 'act': 'tanh'}),
+    with what to do with settings kept beside the parameters."""
+    message = str(error)
+    if not message.startswith(what):
+        return error
+    settings = (" not str", " not NoneType", " not bytes")
+    hint = ("" if "another argument" in message or not any(s in message for s in settings) else
+            " (settings kept beside the parameters, such as a string or None, are no numbers to "
+            "differentiate: pass them as another argument, dd.grad(loss)(params, settings), "
+            "which differentiates the first alone)")
+    return TypeError(what + step + message[len(what):] + hint)
 
 
 # The structure of one leaf inside a tuple/dict: one shared object, so that a flat tuple is

@@ -454,3 +454,29 @@ def test_a_generator_is_told_to_be_a_list(call):
     # (it said "x must be a number or an array of numbers, not generator of dtype object")
     with pytest.raises(TypeError, match=r"which numpy reads as one object.*list\("):
         call()
+
+
+# --- a setting kept in the parameters' dict -------------------------------------------------
+
+@pytest.mark.parametrize("params, place", [
+    ({"W": np.ones((2, 2)), "b": np.zeros(2), "act": "tanh"}, r"x\['act'\]"),
+    ({"layer": {"W": np.ones((2, 2)), "b": np.zeros(2), "act": None}}, r"x\['layer'\]\['act'\]"),
+    ((np.ones((2, 2)), np.zeros(2), "tanh"), r"x\[2\]"),
+])
+def test_a_setting_among_the_parameters_is_named_with_its_place(params, place):
+    # (it said "x must be a number or an array of numbers, not str of dtype <U4": which x?)
+    def loss(p):
+        return 0.0
+    with pytest.raises(TypeError, match=place + r" must be a number.*another argument"):
+        dd.grad(loss, params)
+
+
+def test_settings_passed_as_another_argument():
+    W, b = np.array([[0.5, -1.0], [2.0, 0.25]]), np.array([0.1, -0.2])
+
+    def loss(p, act):
+        h = p["W"] @ np.array([1.0, 2.0]) + p["b"]
+        return np.sum(np.tanh(h) ** 2 if act == "tanh" else h ** 2)
+    g = dd.grad(loss)({"W": W, "b": b}, "square")
+    h = W @ np.array([1.0, 2.0]) + b
+    assert np.allclose(g["b"], 2 * h) and np.allclose(g["W"], np.outer(2 * h, [1.0, 2.0]))
