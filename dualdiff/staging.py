@@ -382,6 +382,7 @@ class Staged(Traced):
     node: Node
     tag: StagingTag
     _fresh: bool  # see Traced._fresh: a simplified x * 1.0, -(-x), recorded as x's node
+    _recorded = 1  # see Traced._recorded: the graph holds each value it computed
 
     def __repr__(self) -> str:
         return f"Staged({self.node.label} #{self.node.id}, shape={np.shape(self.primal)})"

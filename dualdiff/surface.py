@@ -236,27 +236,31 @@ def _writes_through_value(y: Any) -> bool:
     """Whether writing into the traced value y would, for numpy, change another live value too
     (:func:`_writes_through` of its array), unless some level of it is :attr:`Traced._fresh`."""
     x = y
+    recorded = 0
     while type(x) in TRACED:
         if x._fresh:
             return False
+        recorded |= x._recorded
         x = x.primal
-    return _writes_through(x)
+    return _writes_through(x, recorded)
 
 
-def _writes_through(plain: Any) -> bool:
+def _writes_through(plain: Any, recorded: int = 0) -> bool:
     """Whether writing into ``plain`` would, for numpy, change another live value too.
 
     ``plain`` is a traced value's array (:func:`concrete`). A view (``x[1:]``, ``x.T``) shares its base's memory;
     when the base is held by nothing but the view (the value it came from is gone), nobody can
-    see the write. Without exact reference counts every view counts as writing through, and
-    so does every view while ``dd.compile`` records (its graph holds every value).
+    see the write. Without exact reference counts every view counts as writing through.
+    ``recorded`` is 1 for a value dd.compile records, whose graph holds one more reference to
+    every value it computed (``h = (W @ x).T; h[0] = v`` then takes the write as in eager mode).
     """
     if type(plain) is not np.ndarray or owns_memory(plain):
         return False
     # The base's holders when nothing else has it: the view, the local `base`, the argument
-    # (and the buffer pool, which holds large arrays for reuse: dualdiff.buffers).
+    # (and the buffer pool, which holds large arrays for reuse: dualdiff.buffers; and while
+    # dd.compile records, the graph node whose value it is: ``recorded``).
     base = plain.base
-    return not REFCOUNTS_EXACT or sys.getrefcount(base) > 3 + tracked(base)
+    return not REFCOUNTS_EXACT or sys.getrefcount(base) > 3 + tracked(base) + recorded
 
 
 def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
@@ -410,6 +414,8 @@ class Traced:
     #: A value in new memory in eager mode that shares its argument's (dd.compile keeps x * 1.0
     #: as x's node): a write into it (y += v, y[i] = v) writes through to nothing.
     _fresh = False
+    #: 1 for dd.compile's staged values, whose arrays the recorded graph also holds.
+    _recorded = 0
 
     @property
     def _kind(self) -> str:

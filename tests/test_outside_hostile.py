@@ -480,3 +480,43 @@ def test_settings_passed_as_another_argument():
     g = dd.grad(loss)({"W": W, "b": b}, "square")
     h = W @ np.array([1.0, 2.0]) + b
     assert np.allclose(g["b"], 2 * h) and np.allclose(g["W"], np.outer(2 * h, [1.0, 2.0]))
+
+
+# --- dd.compile and a write into a view of a value nothing else holds -------------------------
+#
+# docs/api.md: "A view of a value nothing else holds, such as h = (W @ x).T, takes the
+# assignment." Under dd.compile the recorded graph holds every value once more, so the write
+# was refused there (in a compiled gradient too); a view of a value still held is refused in
+# both.
+
+_W23 = np.arange(6.0).reshape(2, 3)
+
+
+def _writes_into_a_transposed_product(x):
+    h = (_W23 @ x).T
+    h[0] = 0.0
+    return np.sum(h * h)
+
+
+def _adds_into_a_roll(x):
+    y = np.roll(x, 3)
+    y += 1.0
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("f", [_writes_into_a_transposed_product, _adds_into_a_roll])
+def test_compile_writes_into_a_view_of_a_value_nothing_else_holds(f):
+    x = np.arange(1.0, 10.0).reshape(3, 3)
+    assert dd.compile(f)(x) == f(x.copy())
+    assert np.array_equal(dd.compile(lambda x: dd.grad(f, x))(x), dd.grad(f, x))
+
+
+@pytest.mark.parametrize("body", ["c = np.concatenate([x, x])\n    y = c.reshape(-1)\n    y += 1.0",
+                                  "c = x * 2.0\n    y = c[1:]\n    y[0] = 5.0"])
+def test_compile_refuses_a_write_through_a_view_of_a_value_still_held(body):
+    scope = {"np": np}
+    exec(f"def f(x):\n    {body}\n    return np.sum(c)\n", scope)
+    x = np.arange(1.0, 10.0).reshape(3, 3)
+    for run in (lambda: dd.grad(scope["f"], x), lambda: dd.compile(scope["f"])(x)):
+        with pytest.raises(TypeError, match="view of another value"):
+            run()
