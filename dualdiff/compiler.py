@@ -195,6 +195,7 @@ class Compiled:
         for name, final in written:
             outputs.append(final)
             writes.append((name, len(outputs) - 1))
+            prologue.unshared(name)
         program = generate(tag.graph, outputs)
         source, run = _build(self.fn, prologue, program, template, tag, writes)
         graph = tag.graph
@@ -300,6 +301,22 @@ class _Prologue:
         s = self.tag.new_input(value)
         self.lines.append(f"v{s.node.id} = {expr}")
         return s
+
+    def unshared(self, name: str) -> None:
+        """The array ``name``, which fn writes into, shares memory with no other argument (f(x, x),
+        or x and a view of it): the recording read the other one's old values, where numpy's
+        write would show through it. Refused when recording; checked on every call after."""
+        mine = self.given[name]
+        for other, array in self.given.items():
+            if other == name:
+                continue
+            if np.may_share_memory(mine, array):
+                raise TypeError(
+                    "dd.compile: the function writes into an array that another of its arguments "
+                    "shares memory with (f(x, x), or x and a view of it); the compiled code would "
+                    "read the other one's old values. Pass a copy, or call the function without "
+                    "dd.compile")
+            self.lines.append(f"if _may_share({name}, {other}): raise _Miss")
 
     def written(self) -> List[Tuple[str, Any]]:
         """The caller's arrays that fn wrote into, by their names in the generated code, each
@@ -461,7 +478,7 @@ def _build(fn: Any, prologue: _Prologue, program: Program, template: Any,
     ns: Dict[str, Any] = dict(program.namespace)
     ns.update(prologue.ns)
     ns.update(_nd=np.ndarray, _asarray=np.asarray, _array_equal=np.array_equal,
-              _copyto=np.copyto)
+              _copyto=np.copyto, _may_share=np.may_share_memory)
     ret = "return " + _render(template, program.outputs, ns)
     name = getattr(fn, "__name__", "fn")
     name = _ident(name) if name != "<lambda>" else "lambda_"

@@ -520,3 +520,20 @@ def test_compile_refuses_a_write_through_a_view_of_a_value_still_held(body):
     for run in (lambda: dd.grad(scope["f"], x), lambda: dd.compile(scope["f"])(x)):
         with pytest.raises(TypeError, match="view of another value"):
             run()
+
+
+def test_compile_refuses_writing_into_an_argument_another_one_shares():
+    def f(a, b):
+        a += 1.0
+        return np.sum(b * b)           # numpy: b is a, so it sees the write
+    x = np.array([1.0, 2.0])
+    g = dd.compile(f)
+    with pytest.raises(TypeError, match="shares memory"):
+        g(x, x)
+    with pytest.raises(TypeError, match="shares memory"):
+        g(x, x[::-1])
+    y, z = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    assert g(y, z) == 25.0 and np.array_equal(y, [2.0, 3.0])   # recorded apart, then
+    with pytest.raises(TypeError, match="shares memory"):        # called with one array twice
+        g(y, y)
+    assert np.array_equal(y, [2.0, 3.0])
