@@ -228,9 +228,10 @@ class Recycled:
         return arr
 
 
-def frozen_copy(c: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``c`` with ``c``'s exact strides (shape (), (n,), ... as ``c``), in
-    memory of its own that starts on an :data:`ALIGN`-byte boundary.
+def frozen_copy(c: np.ndarray, writeable: bool = False) -> np.ndarray:
+    """A read-only copy of ``c`` (``writeable=True``: a writeable one) with ``c``'s exact strides
+    (shape (), (n,), ... as ``c``), in memory of its own that starts on an :data:`ALIGN`-byte
+    boundary.
 
     The strides matter for bitwise equality with eager mode: numpy runs exp, log, power, expm1
     and others through SIMD code on contiguous data and through libm on strided data, and the
@@ -254,7 +255,8 @@ def frozen_copy(c: np.ndarray) -> np.ndarray:
         buf = aligned_empty(((high - low) // item + 1,), c.dtype)
         out = np.lib.stride_tricks.as_strided(buf[-low // item:], c.shape, c.strides)
         out[...] = c
-    out.flags.writeable = False
+    if not writeable:
+        out.flags.writeable = False
     return out
 
 

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import buffers
-from .codegen import Miss, Program, generate
+from .codegen import Miss, Program, frozen_copy, generate
 from .primitives import is_traced, leaked_error
 from .staging import Staged, StagingError, StagingTag
 
@@ -146,6 +146,9 @@ class Compiled:
 
     # -- introspection ---------------------------------------------------------------------------
     def _spec_for(self, args: tuple, kwargs: dict) -> _Spec:
+        # (on copies of the arrays: a function that writes into its arguments would write into
+        # the caller's arrays, which asking for the source or the statistics should not do)
+        args, kwargs = _copies(args), _copies(kwargs)
         for spec in self._specs:
             try:
                 spec.run(*args, **kwargs)
@@ -211,6 +214,18 @@ class Compiled:
         for (name, index), (_, final) in zip(writes, written):
             np.copyto(prologue.given[name], values[index])
         return _assemble(template, values)
+
+
+def _copies(x: Any) -> Any:
+    """``x`` with each float or complex array in it copied, with its strides (the specialisations
+    check them); everything else as it is."""
+    if type(x) is np.ndarray and x.dtype.kind in _FLOAT_KINDS:
+        return frozen_copy(x, writeable=True)
+    if type(x) in (tuple, list):
+        return type(x)(_copies(item) for item in x)
+    if type(x) is dict:
+        return {key: _copies(item) for key, item in x.items()}
+    return x
 
 
 def compile(fn: Optional[Callable[..., Any]] = None, *,
