@@ -329,3 +329,30 @@ def test_compiled_code_gives_the_scaled_cotangents_bits():
     grad = dd.compile(lambda W: dd.grad(f, W))
     for _ in range(2):
         np.testing.assert_array_equal(grad(W), dd.grad(f, W))
+
+
+# -- mid-size adjoints: ȳ·∂ into the partial's memory; tanh's partial in one array ------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mid_size_products_into_the_partial_give_the_general_bits(dtype, monkeypatch):
+    n = partials._VJP_IN_PLACE_MIN // np.dtype(dtype).itemsize + 5  # under the owned threshold
+    assert n * np.dtype(dtype).itemsize < tape._OWNED_MIN_BYTES
+    x, _ = data(n, dtype)
+    f = lambda x: np.sum(np.sin(np.tanh(x) * x))  # noqa: E731
+    g = dd.grad(f, x)
+    assert g.dtype == dtype
+    t = np.tanh(x)
+    want = np.cos(t * x) * ((1 - t * t) * x + t)  # the closed form
+    np.testing.assert_allclose(g, want, rtol=1e-5 if dtype == np.float32 else 1e-14)
+    monkeypatch.setattr(partials, "_VJP_IN_PLACE_MIN", float("inf"))
+    np.testing.assert_array_equal(g, dd.grad(f, x))
+
+
+@pytest.mark.parametrize("o", [np.linspace(-1.0, 1.0, 7), np.linspace(-1.0, 1.0, 7, dtype=np.float32),
+                               np.array(0.5), np.zeros(0), np.array([0.5 + 1j, -1.0]), 0.5,
+                               np.tanh(np.linspace(-20.0, 20.0, 9))])
+def test_tanh_partial_is_one_minus_the_square_bit_for_bit(o):
+    from dualdiff.rules.ufuncs import _one_minus_square
+    got, want = _one_minus_square(o), 1.0 - o * o
+    assert type(got) is type(want) and np.asarray(got).dtype == np.asarray(want).dtype
+    np.testing.assert_array_equal(got, want)

@@ -178,8 +178,9 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             elif scalar is None:
                 # The product in place in the partial's temporary (cos(x) for sin) instead of
                 # another array, when the partial is one (see _times).
-                if type(ct) is _ND and ct.nbytes >= _ELIDE_MIN:  # (small ones skip the call)
-                    c = _times(p(*primals, out), ct)
+                # (from a hidden layer's size on: new memory costs more than the call)
+                if type(ct) is _ND and ct.nbytes >= _VJP_IN_PLACE_MIN:
+                    c = _times(p(*primals, out), ct, _VJP_IN_PLACE_MIN)
                 else:
                     c = p(*primals, out) * ct
             elif scaled is not None and scalar != 1.0:
@@ -430,6 +431,9 @@ _FUSE_MIN_BYTES = 4 * _BLOCK_BYTES
 # numpy reuses a temporary operand's memory for the result from this size on (its temporary
 # elision); _times does the same for the partials it is handed, from the same size.
 _ELIDE_MIN = 1 << 18
+# The adjoint rule's ȳ·∂ goes into the partial's own memory from this size on (a layer's
+# activations, 100×64 float64, are 51 KiB): a new array's first writes miss the cache.
+_VJP_IN_PLACE_MIN = 1 << 15
 getrefcount = sys.getrefcount
 _ND = np.ndarray
 
@@ -482,7 +486,7 @@ def _scaled(p: Callable[..., Value], primals: Any, out: Value, t: Value) -> Valu
     return p(primals[0], primals[1], out) * t
 
 
-def _times(d: Value, t: Value) -> Value:
+def _times(d: Value, t: Value, least: int = _ELIDE_MIN) -> Value:
     """``d * t`` for a partial ``d`` just computed: into d's own memory when d is a temporary
     (an array held by nothing but this call, and the buffer pool) of the product's shape and
     dtype, as numpy's temporary elision would do, which the pool's reference defeats; into
@@ -490,8 +494,9 @@ def _times(d: Value, t: Value) -> Value:
 
     Called as ``_times(p(...), t)``: the argument is then d's only reference besides the pool's
     (a caller holding d in a variable of its own counts once more, and d is left alone).
+    Arrays under ``least`` bytes are left to ``d * t``.
     """
-    if (type(d) is np.ndarray and type(t) is np.ndarray and d.nbytes >= _ELIDE_MIN
+    if (type(d) is np.ndarray and type(t) is np.ndarray and d.nbytes >= least
             and d.shape == t.shape and d.dtype == t.dtype):
         if (buffers.REFCOUNTS and getrefcount(d) <= 2 + buffers.tracked(d)
                 and buffers.owns_memory(d)):
