@@ -204,7 +204,7 @@ def test_compiled_code_gives_the_blocked_rules_bits():
 
 # W of an L2 penalty: above the threshold (float32 too), the last block of add_into not full.
 # (The sweep meets the penalty first when it is the loss's last term: each case below is so.)
-W_SHAPE = (2 * tape._SCALED_MIN_BYTES // 4 // 520 + 1, 520)
+W_SHAPE = (2 * tape._SCALED_MIN_BYTES // 4 // 521 + 1, 521)
 
 
 @pytest.fixture

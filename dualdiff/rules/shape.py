@@ -99,6 +99,10 @@ def _broadcast_impl(x, shape):
         if type(x) is not float and type(x) is not np.float64:
             return np.broadcast_to(x, shape)
         x = np.asarray(x)
+        if min(shape, default=0) >= 0:  # a number everywhere (a full sum's cotangent)
+            out = np.ndarray(shape, x.dtype, x, 0, (0,) * len(shape))
+            out.setflags(write=False)
+            return out
     lead = len(shape) - x.ndim
     if lead < 0 or not x.size:
         return np.broadcast_to(x, shape)
