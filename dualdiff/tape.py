@@ -799,15 +799,35 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             elif type(old) is Scaled:
                 if c is old:  # x * x: both arguments' product, summed
                     table[p] = old.doubled()
+                elif not old.makes_array():
+                    # ȳ = 1: the rule's cotangent is the partial d itself, summed into in place
+                    # as above when the table alone holds it (the counts: the table, `old` and
+                    # getrefcount's argument for the Scaled; then its d, `old` and the argument)
+                    alone = _REFCOUNTS and getrefcount(old) <= 3
+                    old = old.d
+                    if (alone and type(c) is np.ndarray and getrefcount(old) <= 3 + tracked(old)
+                            and _exclusive(old, c)):
+                        np.add(old, c, out=old)
+                        table[p] = old
+                        tape.inplace += 1
+                    else:
+                        table[p] = old + c if type(c) is np.ndarray else add(old, c)
                 # c held by the rule's result alone (the count: cts, the local `c`, getrefcount's
-                # argument): old + c written into it
-                elif (type(c) is np.ndarray and _REFCOUNTS and getrefcount(c) <= 3 + tracked(c)
+                # argument, and `ct` where the rule wrote into its cotangent): old + c written
+                # into it
+                elif (type(c) is np.ndarray and _REFCOUNTS
+                      and getrefcount(c) <= 3 + tracked(c) + (c is ct) and not _pending(c, cts, j)
                       and _owns_memory(c) and old.fits(c)):
                     table[p] = old.add_into(c)
                     tape.inplace += 1
                 else:
                     old = old.value()
-                    table[p] = old + c if type(c) is np.ndarray else add(old, c)
+                    if _exclusive(old, c):  # (the product just made: the table's alone)
+                        np.add(old, c, out=old)
+                        table[p] = old
+                        tape.inplace += 1
+                    else:
+                        table[p] = old + c if type(c) is np.ndarray else add(old, c)
             else:
                 # two plain arrays: add() would compute old + c itself
                 table[p] = old + c if type(old) is np.ndarray and type(c) is np.ndarray else add(old, c)

@@ -356,3 +356,18 @@ def test_tanh_partial_is_one_minus_the_square_bit_for_bit(o):
     got, want = _one_minus_square(o), 1.0 - o * o
     assert type(got) is type(want) and np.asarray(got).dtype == np.asarray(want).dtype
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scaled_cotangents_of_ybar_one_give_the_general_bits(dtype, general_scaled):
+    # ȳ = 1: the rule's cotangents are the partials themselves (x ** 2's 2x, a temporary; the
+    # product's sin x and exp x, values the tape keeps), summed as the general path sums them
+    x, _ = data(tape._SCALED_MIN_BYTES // np.dtype(dtype).itemsize + 7, dtype)
+    f = lambda x: np.sum(np.sin(x) * np.exp(x) + x ** 2)  # noqa: E731
+    g = dd.grad(f, x)
+    want = (np.cos(x) + np.sin(x)) * np.exp(x) + 2 * x
+    np.testing.assert_allclose(g, want, rtol=1e-5 if dtype == np.float32 else 1e-14)
+    kept = x.copy()
+    general_scaled()
+    np.testing.assert_array_equal(g, dd.grad(f, x))
+    np.testing.assert_array_equal(x, kept)

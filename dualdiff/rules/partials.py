@@ -381,6 +381,10 @@ class Scaled:
         """This cotangent summed with itself (x * x gives both arguments one product)."""
         return Scaled(self.d, self.s, True)
 
+    def makes_array(self) -> bool:
+        """Whether :meth:`value` makes a new array (else it is ``d`` itself)."""
+        return self.twice or self.s != 1.0
+
     def value(self) -> np.ndarray:
         """The cotangent as an array."""
         d = self.d
