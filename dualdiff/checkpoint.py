@@ -199,7 +199,7 @@ class _Call:
             args, kwargs = _unflatten_call(self.structure, leaves)
             out = self.fn(*args, **kwargs)
         finally:
-            tag.close()
+            tag.active = False
         out_slots = self._computed(out, tag)
         seeds: Dict[int, Any] = {}
         if len(out_slots) == 1:

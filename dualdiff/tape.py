@@ -29,8 +29,7 @@ from .primitives import (
     TRACED, Primitive, Tag, bind, is_complex, register_traced, shape_of, stop_gradient,
 )
 from .surface import Traced, refuse_ndarray_names
-from .dual import Dual, ForwardTag, _static as _index_key
-from .rules.indexing import GETITEM
+from .dual import Dual, ForwardTag
 
 __all__ = ["Var", "LazyVar", "Tape", "TapeTag", "Entry", "backward"]
 
@@ -117,7 +116,7 @@ class Tape:
 class TapeTag(Tag):
     """The tag of one reverse-mode recording; it appends operations on its Vars to the tape."""
 
-    __slots__ = ("tape", "lazy", "indexed")
+    __slots__ = ("tape", "lazy")
 
     def __init__(self, tape: Tape, owner: str = "vjp"):
         Tag.__init__(self, None, None, owner)  # (positional: one is made per recording)
@@ -125,15 +124,6 @@ class TapeTag(Tag):
         # True: the values of linear and product operations are computed only when read (see
         # LazyVar); None once the recording is closed and a value never read can no longer be.
         self.lazy: Optional[bool] = False
-        # The last few basic indices taken of this tape's values: (slot, index) -> the
-        # result's slot and value (None until the first). See _index_again.
-        self.indexed: Optional[Dict[tuple, tuple]] = None
-
-    def close(self) -> None:
-        """End the recording: its Vars are leaked from now on, and the values remembered for
-        repeated indexing (see _index_again) are let go before the sweep."""
-        self.active = False
-        self.indexed = None
 
     def new_var(self, value: Any) -> "Var":
         return self.new_vars([value])[0]
@@ -166,10 +156,6 @@ class TapeTag(Tag):
             deferred = _defer(self, prim, args, params)
             if deferred is not None:
                 return deferred
-        if prim is GETITEM:  # (`index` is bound for getitem alone: scalar code pays one test)
-            index = _index_again(self, args[0], params)
-            if type(index) is Var:
-                return index
         n = len(args)
         scalar = False
         if n == 2:
@@ -265,12 +251,6 @@ class TapeTag(Tag):
             raise subclass_error(out, f"a value in f ('{prim.name}' with a constant)")
         else:
             cplx = is_complex(stop_gradient(out))
-        if prim is GETITEM and type(index) is int:  # its slot again, with this value (see _index_again)
-            v = _new(Var)
-            v.primal = out
-            v.slot = index
-            v.tag = self
-            return v
         self.count += 1
         slot = tape.nslots
         tape.nslots = slot + 1
@@ -294,65 +274,7 @@ class TapeTag(Tag):
         v.primal = out
         v.slot = slot
         v.tag = self
-        if prim is GETITEM and index is not None:
-            indexed = self.indexed
-            if indexed is None or len(indexed) >= _INDEXED_KEPT:
-                indexed = self.indexed = {}
-            indexed[index] = (slot, out)
         return v
-
-
-# How many basic indices a recording remembers (see _index_again): a repeated slice is usually
-# taken again within a few operations, and each remembered value is held until the recording
-# closes.
-_INDEXED_KEPT = 16
-
-
-def _index_again(tag: TapeTag, x: Any, params: dict) -> Any:
-    """x[idx] when ``tag``'s tape recorded it before: a new Var of that slot, or the slot alone
-    when the value must be taken again; else the key to remember this one under; None for an
-    index not to remember.
-
-    A value is the same wherever it is taken from, so x[:-1] written twice (Rosenbrock's
-    function), or x[0] read in several places of scalar code, is one entry and one slot whose
-    cotangent is the sum of every use's; the sweep then takes index_add's transpose once
-    instead of once per use (a tenth of an n = 100 Hessian of Rosenbrock's function). Each use
-    gets a value object of its own, as numpy's indexing gives: a new view of the same memory
-    (of a Dual's value, its tangent shared: tangents are never written into), a number as it
-    is. Two uses sharing one array object would hide each other from the check that refuses
-    writing through a view while another sees the memory (surface._writes_through). Only for
-    basic indices (ints, slices, None, ...), whose result depends on nothing but x's value, and
-    for a Var x: its slot names that value for the whole recording (an in-place write into x
-    gives x a new slot, Var._become). The values are let go when the recording closes. Not on
-    dd.trace's tape (``keep_all``), which shows every operation as the program wrote it.
-    """
-    if type(x) is not Var or x.tag is not tag or tag.tape.keep_all:
-        return None
-    key = _index_key(params["idx"])
-    if key is None:
-        return None
-    key = (x.slot, key)
-    indexed = tag.indexed
-    hit = None if indexed is None else indexed.get(key)
-    if hit is None:
-        return key
-    slot, value = hit
-    t = type(value)
-    if t is _ND:
-        value = value.view()
-    elif t is Dual and type(value.primal) is _ND:  # forward over reverse
-        d = _new(Dual)
-        d.primal = value.primal.view()
-        d.tangent = value.tangent
-        d.tag = value.tag
-        value = d
-    elif t is not float and t is not np.float64:
-        return slot  # (anything else is computed again by its impl)
-    v = _new(Var)
-    v.primal = value
-    v.slot = slot
-    v.tag = tag
-    return v
 
 
 def _outer(prim: Primitive, values: tuple, params: dict) -> Any:

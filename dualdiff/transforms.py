@@ -240,7 +240,7 @@ class _Recording:
                 tag.lazy = None  # (f failed: what it deferred is never computed)
             raise
         finally:
-            tag.close()
+            tag.active = False
         self._made(tape, tag, out, leaves, treedef)
         if meter is not None:
             meter.watch(tape)
@@ -311,7 +311,7 @@ def _reverse_grad_of_floats(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recor
         if type(out) is not Var or out.tag is not tag:
             out = _output(out)
     finally:
-        tag.active = False  # (floats are never indexed: nothing remembered to let go)
+        tag.active = False
     if type(out) is not Var or out.tag is not tag or type(out.primal) not in _FLOAT64:
         rec = _Recording.__new__(_Recording)
         rec._made(tape, tag, out, *flatten(x))
