@@ -497,14 +497,15 @@ def _reciprocal_impl(x):
     return _div_impl(1.0, x)
 
 
-# complex="holomorphic" where numpy takes complex input and each partial is the complex
-# derivative; "real" where numpy refuses complex input or the function is built on an ordering.
-_HOLO, _REAL = "holomorphic", "real"
 def _square_partial(x, o):
     return 2.0 * x
 
 
 _square_partial.times_scalar = lambda x, o, s: _twice_times(x, s)  # type: ignore[attr-defined]
+
+# complex="holomorphic" where numpy takes complex input and each partial is the complex
+# derivative; "real" where numpy refuses complex input or the function is built on an ordering.
+_HOLO, _REAL = "holomorphic", "real"
 SQUARE = elementwise("square", _square_impl, (_square_partial,), needs="args", complex=_HOLO)
 RECIPROCAL = elementwise(
     "reciprocal", _reciprocal_impl, (lambda x, o: -(o * o),), needs="out", complex=_HOLO,
