@@ -852,8 +852,7 @@ def _jacobian_forward(f: Callable, x: Any, chunk: Union[int, str], scalar_output
     elif scalars:
         passes = [(range(n), [1.0])]
     elif vector:
-        eye = identity_seed(n, float)
-        passes = [(range(n), [eye if leaves[0].ndim == 1 else eye.reshape((n,) + leaves[0].shape)])]
+        passes = [(range(n), [_vector_seed(leaves[0])])]
     else:
         passes = ((columns, _split_seed(S, leaves, chunked))
                   for S, columns in seed_directions(n, k, _seed_dtype(leaves)))
@@ -943,6 +942,15 @@ def _scalar_seeds(n: int) -> List[np.ndarray]:
         if n <= 16:
             _SCALAR_SEEDS[n] = seeds
     return seeds
+
+
+def _vector_seed(x: np.ndarray) -> np.ndarray:
+    """The seed of one pass over all of a float64 array x's directions: the cached identity,
+    shaped (x.size,) + x.shape. One place, so that a pass the one-pass Hessian runs is the pass
+    _jacobian_forward would run when it is handed over (``first=``)."""
+    n = x.size
+    eye = identity_seed(n, float)
+    return eye if x.ndim == 1 else eye.reshape((n,) + x.shape)
 
 
 def _fresh_array(t: Any) -> bool:
@@ -1142,9 +1150,7 @@ def _hessian_one_pass(f: Callable, x: np.ndarray) -> Any:
     """
     n = x.size
     grad_f = partial(_gradient_for, "hessian", f)
-    eye = identity_seed(n, float)
-    seed = eye if x.ndim == 1 else eye.reshape((n,) + x.shape)  # (as _jacobian_forward's)
-    first = _forward_pass(grad_f, [x], None, [seed], n, "jacobian")
+    first = _forward_pass(grad_f, [x], None, [_vector_seed(x)], n, "jacobian")
     g, t = first[0], first[1]
     if (type(g) is np.ndarray and type(t) is np.ndarray and t.dtype is _F64
             and g.shape == x.shape and t.shape == (n,) + x.shape):
