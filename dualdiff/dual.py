@@ -60,11 +60,21 @@ def resolve(t: Deferred) -> Any:
         if top.prim is None:
             stack.pop()
             continue
-        pending = [u for u in top.tangents if type(u) is Deferred and u.prim is not None]
-        if pending:
-            stack.extend(pending)
+        # (loops, not comprehensions: each of those is a call, and most operations have one
+        # or two tangents, at most one of them deferred)
+        waiting = False
+        deferred = False
+        for u in top.tangents:
+            if type(u) is Deferred:
+                deferred = True
+                if u.prim is not None:
+                    stack.append(u)
+                    waiting = True
+        if waiting:
             continue
-        tangents = tuple([u.value if type(u) is Deferred else u for u in top.tangents])
+        tangents = top.tangents
+        if deferred or type(tangents) is not tuple:
+            tangents = tuple([u.value if type(u) is Deferred else u for u in tangents])
         if top.keep and top.prim.tangent_reads is not None:
             top.value = kept_jvp(top.prim, top.primals, tangents, top.out, top.params, top.chunked)
         else:

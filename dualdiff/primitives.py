@@ -115,9 +115,9 @@ class Primitive:
         self.partials = tuple(partials) if partials is not None else None
         self.doc = doc
         # For a primitive whose adjoint puts its cotangent into one part of a zero array
-        # (getitem: index_add): ``accumulate_at(x, params, chunked)``, the view of an
-        # argument-shaped array x where it lands and the views of the rest (the margins), or
-        # None for an index it does not handle. The sweep then adds the cotangent into that
+        # (getitem: index_add): ``accumulate_at(shape, params, chunked)``, the index of the
+        # part of an argument-shaped array where it lands and the indices of the rest (the
+        # margins), or None for an index it does not handle. The sweep then adds the cotangent into that
         # part of the argument's running sum, in place, instead of building the zero array and
         # adding it whole (see tape._sum_into_part).
         self.accumulate_at: Optional[Callable[[Any, dict, bool], Any]] = None

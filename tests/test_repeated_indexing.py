@@ -7,6 +7,8 @@ Merging such uses into one entry was measured (7% of an n = 100 Hessian of Rosen
 function) and not kept: summing the uses' adjoints before adding them into x's sum rounds
 differently from adding them one by one, and a checkpoint boundary between two uses would then
 change the gradient's last bit, which dd.checkpoint promises it never does (the last test).
+What the sweep does instead changes no bit: only while x's sum holds one term from an index is
+a second term from the same index summed with it (tests/test_pending_scatter.py).
 """
 
 from __future__ import annotations

@@ -86,24 +86,24 @@ GETITEM = register(Primitive(
     "getitem", lambda x, idx: x[idx], _getitem_jvp, _getitem_vjp, needs="none", kind="linear", complex="holomorphic"))
 
 
-def _getitem_adjoint_view(x: Any, params: dict, chunked: bool) -> Any:
-    """Where getitem's adjoint (index_add) puts its cotangent in an array x of the argument's
-    shape (k directions first when chunked): the view x[idx], and the views of the margins it
-    does not reach, for an index of unit-step slices; None for anything else.
+def _getitem_adjoint_part(shape: tuple, params: dict, chunked: bool) -> Any:
+    """Where getitem's adjoint (index_add) puts its cotangent in an array of ``shape`` (the
+    argument's, k directions first when chunked): the index of that part, and the indices of
+    the margins it does not reach, for an index of unit-step slices; None for anything else.
 
     The sum adds index_add's zeros to the margins: x + 0.0 is x, except that -0.0 becomes 0.0,
     so the caller adds 0.0 to them (a few elements for x[1:]) to give the same bits.
     """
     idx = params["idx"]
-    margins = _margins(idx, shape_of(x)[1:] if chunked else shape_of(x))
+    margins = _margins(idx, shape[1:] if chunked else shape)
     if margins is None:
         return None
     if chunked:
-        return x[_chunk_index(idx)], [x[_chunk_index(m)] for m in margins]
-    return x[idx], [x[m] for m in margins]
+        return _chunk_index(idx), [_chunk_index(m) for m in margins]
+    return idx, margins
 
 
-GETITEM.accumulate_at = _getitem_adjoint_view
+GETITEM.accumulate_at = _getitem_adjoint_part
 # Its tangent rule reads the index alone. (index_add's does too, but is left undeclared: its
 # output is where the sweep sums an input's cotangents in place, which a kept tangent refuses.)
 GETITEM.tangent_reads = ((),)
