@@ -668,10 +668,12 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             swept += 1
             prim = e.prim
             at = prim.accumulate_at
-            if at is not None and e.real is None and e.parents[0] is not None:
+            if (at is not None and (type(ct) is _ND or type(ct) is Dual) and e.real is None
+                    and e.parents[0] is not None):
                 # getitem: ct added into the part of the parent's running sum it came from, when
                 # the table alone holds that sum (the count: the table, `old`, the argument;
-                # the last step's results may hold it still: two slices swept one after the other)
+                # the last step's results may hold it still: two slices swept one after the other).
+                # (Numbers, scalar code's cotangents, take the rule: nothing to sum in place.)
                 cts = c = None
                 p = e.parents[0]
                 old = table[p]
