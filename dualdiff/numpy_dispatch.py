@@ -118,7 +118,7 @@ def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
                 return _masked_reductions.sum_where(_in_dtype("sum", a, dtype), True, axis,
                                                     _keep(keepdims), initial)
             return F.add(_np_sum(a, axis, dtype, None, keepdims), initial)
-    return F.sum(_in_dtype("sum", a, dtype), axis=axis, keepdims=bool(keepdims))
+    return F.sum(a if dtype is None else _in_dtype("sum", a, dtype), axis, keepdims)
 
 
 def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True, **kw):

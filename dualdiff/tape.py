@@ -472,70 +472,72 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
                 break
     else:
         return None
+    # One pass over the (one or two) arguments: each one's shape, kind (its dtype, or a Python
+    # number itself, weak) and slot, in locals rather than lists (a deferred operation's
+    # bookkeeping is its whole cost).
     n = len(args)
-    shapes: List[tuple] = []
-    kinds: List[Any] = []  # the dtype of each argument, or the Python number itself (weak)
-    parents: List[Optional[int]] = []
+    if n > 2:
+        return None
     worth = False  # a large array, or a value deferred already, among the arguments
     depth = 1  # the longest chain of deferred values this one would end
-    for a in args:
+    sb: tuple = ()  # (the second argument's, when there is one)
+    kb: Any = None
+    pb: Optional[int] = None
+    for k in range(n):
+        a = args[k]
         t = type(a)
-        if t is Var or t is LazyVar:
+        if t is Var:
             if a.tag is not tag:
                 return None
-            if t is Var:
-                value = _get_primal(a)
-                tv = type(value)
-                if tv is np.ndarray:
-                    if value.size >= DEFER_MIN_SIZE:
-                        worth = True
-                elif tv is not np.float64 and tv is not np.float32:
-                    return None
-                dtype = value.dtype
-                if dtype.kind != "f":
-                    return None
-                shapes.append(value.shape)
-                kinds.append(dtype)
-            else:
-                worth = True
-                lazy = _get_primal(a)
-                if lazy[6] >= MAX_DEFERRED_DEPTH:
-                    return None  # (computed now, and the chain with it)
-                if lazy[6] >= depth:
-                    depth = lazy[6] + 1
-                shapes.append(lazy[3])
-                kinds.append(lazy[4])
-            parents.append(a.slot)
+            value = _get_primal(a)
+            tv = type(value)
+            if tv is np.ndarray:
+                if value.size >= DEFER_MIN_SIZE:
+                    worth = True
+            elif tv is not np.float64 and tv is not np.float32:
+                return None
+            kind = value.dtype
+            if kind.kind != "f":
+                return None
+            shape, parent = value.shape, a.slot
+        elif t is LazyVar:
+            if a.tag is not tag:
+                return None
+            worth = True
+            lazy = _get_primal(a)
+            if lazy[6] >= MAX_DEFERRED_DEPTH:
+                return None  # (computed now, and the chain with it)
+            if lazy[6] >= depth:
+                depth = lazy[6] + 1
+            shape, kind, parent = lazy[3], lazy[4], a.slot
         elif t is float or t is int and -_EXACT_INT <= a <= _EXACT_INT:
             # (a larger int may not convert at all: numpy's OverflowError is raised at once)
-            shapes.append(())
-            kinds.append(a)
-            parents.append(None)
+            shape, kind, parent = (), a, None
         else:
             return None
+        if k:
+            sb, kb, pb = shape, kind, parent
+        else:
+            sa, ka, pa = shape, kind, parent
     if not worth:
         return None
     if prim is SUM:
-        shape = shapes[0]
         axis = params["axis"]
-        keep = params["keepdims"]
         if axis is None:
-            shape = (1,) * len(shape) if keep else ()
+            shape = (1,) * len(sa) if params["keepdims"] else ()
         else:
-            shape = tuple([1 if i in axis else d for i, d in enumerate(shape)] if keep else
-                          [d for i, d in enumerate(shape) if i not in axis])
-        dtype = kinds[0]
+            shape = tuple([1 if i in axis else d for i, d in enumerate(sa)] if params["keepdims"]
+                          else [d for i, d in enumerate(sa) if i not in axis])
+        dtype = ka
     elif n == 1:
-        shape, dtype = shapes[0], kinds[0]
+        shape, dtype = sa, ka
     else:
-        sa, sb = shapes
         if sa == sb or sb == ():
             shape = sa
         elif sa == ():
             shape = sb
         else:
             return None
-        ka, kb = kinds
         # (a Python number beside an array or numpy scalar takes its dtype, as numpy does)
         if type(kb) is float or type(kb) is int or ka is kb:
             dtype = ka
@@ -543,15 +545,14 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
             dtype = kb
         else:
             dtype = ka if ka == kb else np.result_type(ka, kb)
-        if (prim is DIV or prim is POW) and parents[1] is not None:
+        if (prim is DIV or prim is POW) and pb is not None:
             return None  # (the divisor's or exponent's adjoint reads the output)
     # The arguments the adjoint reads: a product's factor whose partner is on the tape (forced
     # now if deferred), a quotient's divisor (a constant); nothing for the linear ones.
     values: Tuple[Any, ...]
     if prim is MUL:
         a, b = args
-        values = (_value(a) if parents[1] is not None else None,
-                  _value(b) if parents[0] is not None else None)
+        values = (_value(a) if pb is not None else None, _value(b) if pa is not None else None)
     elif prim is DIV:
         values = (None, args[1])
     elif prim is POW:
@@ -564,19 +565,24 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
     tape = tag.tape
     slot = tape.nslots
     tape.nslots = slot + 1
-    wants = (parents[0] is not None,) if n == 1 else (parents[0] is not None, parents[1] is not None)
-    if shape == () and not params and shapes[0] == () and shapes[-1] == ():
+    if n == 1:
+        parents: Tuple[Optional[int], ...] = (pa,)
+        shapes: Tuple[tuple, ...] = (sa,)
+        wants: Tuple[bool, ...] = (pa is not None,)
+    else:
+        parents, shapes, wants = (pa, pb), (sa, sb), (pa is not None, pb is not None)
+    if shape == () and not params and sa == () and (n == 1 or sb == ()):
         # numbers (a loss's last sums and products): the float entry the sweep takes without
         # the general bookkeeping, as TapeTag.process records their computed counterparts
-        tape.entries.append((prim, slot, tuple(parents), values, None, wants))
+        tape.entries.append((prim, slot, parents, values, None, wants))
     else:
         e = _new(Entry)
         e.prim = prim
-        e.parents = tuple(parents)
+        e.parents = parents
         e.args = values
         e.out = None
         e.params = params
-        e.shapes = tuple(shapes)
+        e.shapes = shapes
         e.slot = slot
         e.wants = wants
         e.real = None

@@ -216,6 +216,14 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     if len(terms) == 1:
         def vjp(ct, primals, out, params, shapes, wants):  # noqa: F811
             if shapes[0] != () or (type(ct) is np.ndarray and ct.ndim) or not wants[0]:
+                if type(ct) is _ND and k0 == 0 and wants[0] and ct.ndim and any(ct.strides):
+                    # An array that is not one number broadcast (tanh's in a layer's sweep):
+                    # the loop below for its one argument, without the loop.
+                    if ct.nbytes >= _VJP_IN_PLACE_MIN:
+                        c = _times(p0(primals[0], out), ct, _VJP_IN_PLACE_MIN)
+                    else:
+                        c = p0(primals[0], out) * ct
+                    return (c if type(c) is _ND and c.shape == shapes[0] else sum_to(c, shapes[0]),)
                 return general_vjp(ct, primals, out, params, shapes, wants)
             return (p0(primals[0], out) * ct if k0 == 0 else (ct if k0 == 1 else -ct),)
 
@@ -265,9 +273,11 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     # rule above computes.
     def vjp_scaled(ct, primals, out, params, shapes, wants):
         scalar = _broadcast_scalar(ct)
-        if (scalar is None or ct.dtype.kind != "f" or type(out) in TRACED
-                or any(type(p) in TRACED for p in primals)):
+        if scalar is None or ct.dtype.kind != "f" or type(out) in TRACED:
             return vjp(ct, primals, out, params, shapes, wants)
+        for p in primals:  # (a loop, not any() of a generator: one sweep step of a loss's few)
+            if type(p) in TRACED:
+                return vjp(ct, primals, out, params, shapes, wants)
         cts = []
         last_d = last_c = None
         for (p, kind), shape, want in zip(terms, shapes, wants):

@@ -22,7 +22,7 @@ from .assembly import concatenate, where
 from .complex_parts import real
 from .cumulative import cumprod_along, flip_along, shift_along
 from .indexing import getitem
-from .ufuncs import add, divide, exp, log, multiply, sqrt, square, subtract
+from .ufuncs import EXP, add, divide, exp, log, multiply, sqrt, square, subtract
 from .shape import astype, broadcast_to, reshape, sum, transpose
 from .table import Value, norm_axes, register
 
@@ -93,7 +93,13 @@ def _logsumexp_jvp(primals, tangents, out, params, chunked):
 
 def _logsumexp_vjp(ct, primals, out, params, shapes, wants):
     axes, keepdims = params["axis"], params["keepdims"]
-    return (_expand(ct, shapes[0], axes, keepdims) * _softmax_of(primals[0], out, axes, keepdims),)
+    x = primals[0]
+    if type(x) is np.ndarray and type(out) is np.ndarray and type(ct) is np.ndarray and not keepdims:
+        # Plain arrays (a loss's sweep): the operations of the line below, on the same values
+        # in the same order (reshape, subtract, exp, multiply), without its calls in between.
+        kept = _kept_shape(shapes[0], axes)
+        return (ct.reshape(kept) * EXP.impl(x - out.reshape(kept)),)
+    return (_expand(ct, shapes[0], axes, keepdims) * _softmax_of(x, out, axes, keepdims),)
 
 
 # One entry rather than the five operations it is made of (shift, exp, sum, log, add back): a
