@@ -24,7 +24,8 @@ def as_value(x: Any, what: str) -> Any:
     """A float (or complex) ndarray or scalar from numeric input; a clear TypeError otherwise."""
     if type(x) is float:  # the common scalar, checked first: it is returned as it is
         return x
-    if type(x) is np.ndarray and x.ndim and x.dtype.kind in "fc":  # the common array: as it is
+    if type(x) is np.ndarray and x.dtype.kind in "fc":  # the common array: as it is
+        # (a 0-d array too: numpy writes into it in place, u += 1, where a scalar is rebound)
         return x
     if is_traced(x):
         return x

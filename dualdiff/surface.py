@@ -18,6 +18,7 @@ import inspect
 import operator
 import re
 import sys
+import weakref
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
@@ -277,9 +278,13 @@ def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
     """
     y_shape = shape_of(y)
     if not y_shape:
-        # numpy's 0-d results (x[0], x.sum()) are scalars, which are immutable: there
-        # y op= v rebinds y (and may broadcast), so it does here.
-        return new
+        if type(concrete(y)) is not np.ndarray:
+            # numpy's 0-d results (x[0], x.sum()) are scalars, which are immutable: there
+            # y op= v rebinds y (and may broadcast), so it does here.
+            return new
+        if shape_of(new) == () and type(concrete(new)) is not np.ndarray:
+            # a 0-d array (an argument, x[..., 0]) is written in place and stays an array
+            new = F.reshape(new, ())
     new_shape = shape_of(new)
     if new_shape != y_shape:
         raise ValueError(
@@ -300,6 +305,12 @@ def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
         # A plain result (y //= v has no derivative) or one carrying an inner transformation's
         # derivative: y cannot hold it, so the name is rebound, as Python does without __iop__.
         return new
+    source = _source_of(y)
+    if refs > 3 and _writable(source):
+        # a view taken by basic indexing (v = z[1:]; v *= 2): written into z, as numpy writes
+        # (not z[1:] *= 2, whose own assignment writes into z next)
+        _put(source[0], source[1], new)
+        return y
     # Without exact counts (CPython 3.14+) a temporary cannot be told from a name: y takes the
     # value, and a write numpy would pass through a view into its base goes undetected.
     through = REFCOUNTS_EXACT and _writes_through_value(y)
@@ -312,6 +323,7 @@ def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
             f"traced value cannot. Write y = y {sym} v (y alone changes), z[idx] {sym}= v on the "
             f"value itself, or y = y.copy() first")
     y._become(new, f"y {sym}= v")
+    _refresh(y)
     return y
 
 
@@ -337,6 +349,159 @@ def _inplace_operator(binary: Callable[[Any, Any], Any], sym: str, name: str
 
 _SCALAR_PRIMALS = frozenset({float, int, complex})
 getrefcount = sys.getrefcount
+
+
+# -- views: what numpy's basic indexing shares ---------------------------------------------------
+#
+# numpy's x[1:] (a basic index whose result is an array) is a view: it shares x's memory, so a
+# later write into x shows in it and a write into it shows in x. A traced value cannot share
+# memory (a write records a new value and rebinds the object: Traced._become), so the view is
+# kept as a recipe instead: the view holds (x, idx), as numpy's holds its base, and reaches x's
+# _Views (a weak reference to x listing weak references to its views), which the views alone
+# hold, so it goes when they go. A write into x makes each view still alive x[idx] again
+# (recorded, derivative and all); a write into the view is written into x[idx]. Taking a view
+# costs two weak references; only a write does more.
+
+_weakref = weakref.ref
+_getweakrefs = weakref.getweakrefs
+
+
+class _Views(weakref.ref):
+    """A weak reference to a value, held by its views: ``views``, weak references to them (the
+    dead dropped when there are ``limit``)."""
+
+    __slots__ = ("views", "limit")
+    views: list
+    limit: int
+
+
+class _Recipe:
+    """How a view that is not a basic index (a reshape of one, after ``x.shape = s``) is made
+    again from its source, ``fn(source)``, and how a value is written into it,
+    ``put(source, value)`` (None: a write into the view is refused)."""
+
+    __slots__ = ("fn", "put")
+
+    def __init__(self, fn: Callable[[Any], Any], put: Optional[Callable[[Any, Any], None]]):
+        self.fn = fn
+        self.put = put
+
+
+def _remake(source: Any, how: Any) -> Any:
+    """The view ``how`` (an index, or a :class:`_Recipe`) of ``source``, recorded anew."""
+    return how.fn(source) if type(how) is _Recipe else F.getitem(source, how)
+
+
+def _writable(source: Any) -> bool:
+    """Whether a write into the view ``source`` (see _source_of) can be written into its source."""
+    return source is not None and (type(source[1]) is not _Recipe or source[1].put is not None)
+
+
+def _put(source: Any, how: Any, value: Any) -> None:
+    """Write ``value`` into the view ``how`` of ``source``: numpy's write into a view."""
+    if type(how) is _Recipe:
+        put = how.put
+        if put is not None:  # (see _writable)
+            put(source, value)
+    else:
+        source[how] = value
+
+
+def _views_of(source: Any) -> Optional[_Views]:
+    for ref in _getweakrefs(source):
+        if type(ref) is _Views:
+            return ref
+    return None
+
+
+def _take_view(source: Any, view: Any, how: Any) -> None:
+    """Record that ``view`` is numpy's view ``source[how]`` (see above)."""
+    for views in _getweakrefs(source):
+        if type(views) is _Views:
+            refs = views.views
+            refs.append(_weakref(view))
+            if len(refs) >= views.limit:  # (x[i] in a loop: the dead are dropped, amortised)
+                refs[:] = [r for r in refs if r() is not None]
+                views.limit = 2 * len(refs) + 64
+            break
+    else:
+        views = _Views(source)
+        views.views = [_weakref(view)]
+        views.limit = 64
+    view._source = (source, how, views)
+
+
+def _is_view_index(idx: Any, out: Any) -> bool:
+    """Whether numpy's x[idx] is a view: a basic index (ints, slices, None, Ellipsis) unless
+    integers index every axis (a scalar: a copy). ``out`` is the result."""
+    if type(idx) is not tuple:
+        idx = (idx,)
+    ints = True
+    for i in idx:
+        t = type(i)
+        if t is slice or i is None or i is Ellipsis:
+            ints = False
+        elif t is bool or not (t is int or isinstance(i, np.integer)):
+            return False  # an advanced index (an array, a list, a bool): numpy copies
+    return not ints or bool(shape_of(out))
+
+
+def _source_of(y: Any) -> Any:
+    """``(source, how, views)`` for a view (see _take_view), else None."""
+    try:
+        return y._source
+    except AttributeError:
+        return None
+
+
+def _refresh(source: Any) -> None:
+    """After a write into ``source``: each of its views still alive becomes its view again."""
+    views = _views_of(source)
+    if views is None:
+        return
+    for ref in views.views:
+        view = ref()
+        if view is not None:
+            view._become(_remake(source, view._source[1]), "a view of a value written into")
+            _refresh(view)
+
+
+def refuse_writes(x: Any, why: str) -> None:
+    """Make a write into the traced value ``x`` (x[idx] = v, x op= v, x.sort(), and through its
+    views) a TypeError that says ``why``: for an argument whose memory another argument shares,
+    where numpy's write would show in both."""
+    def put(source: Any, value: Any) -> None:
+        raise TypeError(why)
+    x._source = (None, _Recipe(lambda s: s, put), None)
+
+
+def _reshaped_in_place(x: Any, old: tuple, new: tuple) -> None:
+    """``x.shape = new`` keeps x's views, and x's tie to its own source, as numpy's memory does:
+    the recipes now go through the old shape."""
+    source = _source_of(x)
+    if source is not None:
+        src, how, views = source
+        x._source = (src, _Recipe(lambda s: F.reshape(_remake(s, how), new),
+                                  lambda s, v: _put(s, how, F.reshape(v, old))), views)
+    views = _views_of(x)
+    if views is None:
+        return
+    for ref in views.views:
+        view = ref()
+        if view is not None:
+            _, how, v = view._source
+            view._source = (x, _through_old_shape(how, old, new), v)
+
+
+def _through_old_shape(how: Any, old: tuple, new: tuple) -> _Recipe:
+    """The recipe of a view ``how`` of x once x.shape = new (it was ``old``)."""
+    def remake(s: Any) -> Any:
+        return _remake(F.reshape(s, old), how)
+
+    def put(s: Any, value: Any) -> None:
+        s[...] = F.reshape(F.index_update(F.reshape(s, old), how, value), new)
+    return _Recipe(remake, None if type(how) is _Recipe else put)
+
 
 
 # Who asked for the plain array, and what to write instead: (module prefix, the function names
@@ -408,7 +573,10 @@ _GUFUNC_KEYWORDS = frozenset(("axes", "axis", "keepdims"))
 class Traced:
     """Operators, ndarray attributes and numpy dispatch for a type with ``primal`` and ``tag``."""
 
-    __slots__ = ()
+    #: ``(source, idx, source's _Views)`` on a view taken by basic indexing (x[0] of a matrix,
+    #: x[1:]), unset on other values: the view follows later writes into the source, and a
+    #: write into it reaches the source, as numpy's (see _take_view).
+    __slots__ = ("_source", "__weakref__")
     primal: Any  # supplied by the subclass's slots
     tag: Any
     #: A value in new memory in eager mode that shares its argument's (dd.compile keeps x * 1.0
@@ -432,7 +600,9 @@ class Traced:
     def shape(self, shape: Any) -> None:
         # numpy's x.shape = s reshapes x in place (every name bound to x sees it): x becomes
         # its reshape, as x.sort() becomes its sort
+        old = self.shape
         self._become(F.reshape(self, shape), "x.shape = s")
+        _reshaped_in_place(self, old, self.shape)
 
     @property
     def ndim(self) -> int:
@@ -473,8 +643,12 @@ class Traced:
         if not shape:
             raise TypeError("iteration over a 0-d (scalar) value")
         getitem = GETITEM  # the index is a plain int: skip getitem()'s checks
+        views = len(shape) > 1  # (numpy's rows of a matrix are views of it)
         for i in range(shape[0]):
-            yield bind1(getitem, self, {"idx": (i,)})
+            row = bind1(getitem, self, {"idx": (i,)})
+            if views:
+                _take_view(self, row, i)
+            yield row
 
     # -- arithmetic -------------------------------------------------------------------------
     __add__, __radd__ = _operator(E.ADD, "__add__"), _operator(E.ADD, "__radd__", True)
@@ -533,18 +707,30 @@ class Traced:
 
     # -- array-like methods -----------------------------------------------------------------
     def __getitem__(self, idx):
-        """x[idx] with numpy's indexing (ints, slices, None, ..., integer and boolean arrays)."""
-        return F.getitem(self, idx)
+        """x[idx] with numpy's indexing (ints, slices, None, ..., integer and boolean arrays);
+        a basic index's result follows later writes into x, and writes into it reach x, as
+        numpy's view does."""
+        out = F.getitem(self, idx)
+        if type(idx) is slice or _is_view_index(idx, out):
+            _take_view(self, out, idx)
+        return out
 
     def __setitem__(self, idx, value):
-        """y[idx] = v: y's content becomes dd.index_update(y, idx, v), numpy's rules (into a view of a live value: refused)."""
+        """y[idx] = v: y's content becomes dd.index_update(y, idx, v), numpy's rules; every view
+        of y follows, and into a view (x[1:][0] = v) x is written (into a view made otherwise,
+        of a live value: refused)."""
+        source = _source_of(self)
+        if _writable(source):  # numpy writes into the base: so does this, which remakes self
+            _put(source[0], source[1], F.index_update(self, idx, value))
+            return
         if _writes_through_value(self):
             raise TypeError(
                 f"y[...] = v on a {self._kind} that is a view of another value (made "
-                f"by slicing, reshape, .T, ...): numpy would write through to that value too, "
+                f"by reshape, .T, ...): numpy would write through to that value too, "
                 f"which a traced value cannot. Assign into a copy (y = x[...].copy()), or build "
                 f"the result with dd.index_update(y, idx, v)")
         self._become(F.index_update(self, idx, value), "y[idx] = v")
+        _refresh(self)
 
     # -- in-place operators: y op= v, numpy's semantics (see _inplace) ----------------------
     __iadd__ = _inplace_operator(operator.add, "+", "__iadd__")
@@ -761,13 +947,18 @@ class Traced:
                        "x.partition()", "np.partition")
 
     def _in_place(self, new: Any, what: str, function: str) -> None:
-        # x[:2].sort() sorts x's own elements in numpy; the view's object alone would change
+        # x[:2].sort() sorts x's own elements in numpy: written into x[:2]
+        source = _source_of(self)
+        if _writable(source):
+            _put(source[0], source[1], new)
+            return
         if _writes_through_value(self):
             raise TypeError(
-                f"{what} on a {self._kind} that is a view of another value (made by slicing, "
+                f"{what} on a {self._kind} that is a view of another value (made by "
                 f"reshape, .T, ...): numpy would reorder that value's elements too, which a "
                 f"traced value cannot. Assign the result instead: x[idx] = {function}(x[idx], ...)")
         self._become(new, what)
+        _refresh(self)
 
 
     # -- ndarray methods for complex values ----------------------------------------------------

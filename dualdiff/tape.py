@@ -15,6 +15,7 @@ that are themselves Duals (forward-over-reverse Hessians) differentiates through
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -519,7 +520,7 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
             sb, kb, pb = shape, kind, parent
         else:
             sa, ka, pa = shape, kind, parent
-    if not worth:
+    if not worth or not _errors_may_wait():
         return None
     if prim is SUM:
         axis = params["axis"]
@@ -592,6 +593,30 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
     v.slot = slot
     v.tag = tag
     return v
+
+
+# np.errstate(over="raise") (or "call", "log", or a warnings filter that makes numpy's
+# RuntimeWarning an error) is a promise that the operation raises where it runs: a value that
+# grad never reads would never raise. Under such a state nothing is deferred. The answer is kept
+# for the last state and filters looked at (the list, its length and its first filter: what
+# np.errstate, warnings.simplefilter and catch_warnings change), in one tuple swapped whole.
+_ERRORS_SEEN: Tuple[Any, ...] = (None, None, -1, None, True)
+_QUIET = frozenset(("ignore", "warn", "print"))
+
+
+def _errors_may_wait() -> bool:
+    """Whether numpy's error state lets an operation's floating-point errors wait: each kind
+    ignored or warned of, and no warnings filter that makes a RuntimeWarning an error."""
+    state, filters = _ERRSTATE.get(), warnings.filters
+    first = filters[0] if filters else None
+    seen = _ERRORS_SEEN
+    if seen[0] is state and seen[1] is filters and seen[2] == len(filters) and seen[3] is first:
+        return seen[4]
+    quiet = all(mode in _QUIET for mode in np.geterr().values()) and not any(
+        action == "error" and issubclass(RuntimeWarning, category)
+        for action, _, category, _, _ in filters)
+    globals()["_ERRORS_SEEN"] = (state, filters, len(filters), first, quiet)
+    return quiet
 
 
 def _value(a: Any) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from .memory import MemoryInfo
 from .primitives import TRACED, is_complex, is_traced, shape_of, stop_gradient
 from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_identity_seed  # noqa: F401 (tests read them)
 from .sparsity import detect
-from .surface import plain_assignment_error
+from .surface import plain_assignment_error, refuse_writes
 from .staging import Staged, call
 from .tape import DEFER_MIN_SIZE, LAZY_SUPPORTED, LazyVar, Tape, TapeTag, Var, backward, take
 from .transform_checks import (
@@ -89,14 +89,50 @@ def _at_argnums(transform: Callable, f: Any, argnums: Any, settings: dict, *args
         raise ValueError(f"{transform.__name__}: argnums {argnums!r} names a position f was not "
                          f"given: it was called with {n} positional argument(s)")
     positions = tuple(i % n for i in positions)
+    shared = _sharing_memory(args, kwargs, positions)
 
     def of_chosen(x: Any) -> Any:
         full = list(args)
         for i, xi in zip(positions, x if many else (x,)):
+            if i in shared:
+                for leaf in flatten(xi)[0]:
+                    if is_traced(leaf):
+                        refuse_writes(leaf, shared[i])
             full[i] = xi
         return f(*full, **kwargs)
     x = tuple(args[i] for i in positions) if many else args[positions[0]]
     return transform(of_chosen, x, **settings)
+
+
+def _sharing_memory(args: tuple, kwargs: dict, positions: Tuple[int, ...]) -> Dict[int, str]:
+    """The differentiated positions whose arrays share memory with another argument's (f(x, x),
+    or x and a view of it), each with the error a write into it raises: numpy's write would
+    show in the other argument too, which is a value apart here (as dd.compile refuses it)."""
+    def arrays(a: Any) -> List[np.ndarray]:
+        if type(a) is np.ndarray:
+            return [a]
+        if type(a) in (tuple, list, dict):
+            return [leaf for leaf in flatten(a)[0] if type(leaf) is np.ndarray]
+        return []
+    found = [(name, arrays(a)) for name, a in
+             list(enumerate(args)) + list(kwargs.items())]
+    roots: Dict[int, List[Any]] = {}
+    for name, group in found:
+        for a in group:
+            roots.setdefault(id(a if a.base is None else a.base), []).append((name, a))
+    shared: Dict[int, str] = {}
+    for users in roots.values():
+        for i, a in users:
+            if i in positions and i not in shared:
+                for j, b in users:
+                    if j != i and np.may_share_memory(a, b):
+                        shared[i] = (
+                            f"f writes into its argument {i}, which shares memory with argument "
+                            f"{j!r} (f(x, x), or x and a view of it): numpy's write would show in "
+                            f"both, where the differentiated argument is a value of its own. "
+                            f"Pass a copy (x.copy()) as one of them")
+                        break
+    return shared
 
 
 def _at_first(transform: Callable, f: Any, settings: dict, *args: Any, **kwargs: Any) -> Any:

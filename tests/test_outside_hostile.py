@@ -324,12 +324,12 @@ def test_assigning_shape_to_a_large_deferred_value():
 
 # --- x[:2].sort(): numpy sorts x's own elements through the view ------------------------------
 
-@pytest.mark.parametrize("body", ["x[:2].sort()", "x[::-1].sort()", "x[1:].partition(0)",
-                                  "x.reshape(3, 1)[:2].sort(axis=0)"])
+@pytest.mark.parametrize("body", ["x.reshape(3, 1)[:2].sort(axis=0)", "x.T.sort()"])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_sorting_a_view_in_place_is_refused(body, mode):
     # (the view's object alone was sorted, so x kept its order: value and gradient silently
-    # those of another program)
+    # those of another program). A view taken by basic indexing sorts x's own elements, as
+    # numpy: tests/test_outside_views.py.
     scope = {"np": np}
     exec(f"def f(x):\n    x = x * 1.0\n    {body}\n    return np.sum(x * np.array([1.0, 2.0, 3.0]))\n",
          scope)
@@ -514,8 +514,9 @@ def test_compile_writes_into_a_view_of_a_value_nothing_else_holds(f):
 
 
 @pytest.mark.parametrize("body", ["c = np.concatenate([x, x])\n    y = c.reshape(-1)\n    y += 1.0",
-                                  "c = x * 2.0\n    y = c[1:]\n    y[0] = 5.0"])
+                                  "c = x * 2.0\n    y = c.T\n    y[0] = 5.0"])
 def test_compile_refuses_a_write_through_a_view_of_a_value_still_held(body):
+    # (c[1:] written into writes into c, as numpy: tests/test_outside_views.py)
     scope = {"np": np}
     exec(f"def f(x):\n    {body}\n    return np.sum(c)\n", scope)
     x = np.arange(1.0, 10.0).reshape(3, 3)

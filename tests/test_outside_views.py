@@ -1,0 +1,329 @@
+"""dualdiff checked from outside, fourth round: numpy's views, written into and read after.
+
+``a = X[0]; X[0] = 5.0; np.sum(a)``: numpy's ``a`` is a view, so it sees the write. A traced
+value is written by recording a new value and rebinding the object, so the view kept the old
+content, and value and derivative were silently those of another program, in every mode (eager
+forward and reverse, the Hessian's nesting, dd.compile's recording). The oracles: numpy running
+the same program on plain arrays, central differences of that program (first and second
+differences for the Hessian), and the caller's array after a compiled call.
+"""
+
+import numpy as np
+import pytest
+
+import dualdiff as dd
+
+W = np.array([1.0, -2.0, 0.5, 3.0, -1.5, 2.5])
+
+
+def _central(f, x, h=1e-6):
+    """∂f/∂x by central differences of the plain program."""
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)])
+
+
+def _central_hessian(f, x, h=1e-3):
+    """∂²f/∂x² by central second differences (exact but for rounding on cubics)."""
+    n = x.size
+    e = np.eye(n) * h
+    return np.array([[(f(x + e[i] + e[j]) - f(x + e[i] - e[j]) - f(x - e[i] + e[j])
+                       + f(x - e[i] - e[j])) / (4 * h * h) for j in range(n)] for i in range(n)])
+
+
+# Each program takes a view, writes (into its source, or into it), and reads what numpy's
+# memory holds afterwards. x is a vector of 6.
+PROGRAMS = {
+    "row read after the matrix is written": """
+    X = x.reshape(2, 3) * 1.0
+    a = X[0]
+    X[0] = 5.0 * X[1]
+    return np.sum(a * X[1]) + np.sum(a ** 2)""",
+    "slice read after an element is written": """
+    y = x * 1.0
+    tail = y[1:]
+    y[2] = y[0] ** 2
+    return np.sum(tail * W[1:])""",
+    "slice read after y += v": """
+    y = x * 1.0
+    a = y[::2]
+    y += x ** 2
+    return np.sum(a * a)""",
+    "slice read after y *= v (the only name but the view)": """
+    y = x ** 2
+    a = y[1:4]
+    y *= x
+    return np.sum(a)""",
+    "write into a slice reaches its source": """
+    y = x * 1.0
+    a = y[1:]
+    a[0] = 7.0 * x[5]
+    return np.sum(y * W)""",
+    "y op= v on a slice reaches its source": """
+    y = x * 1.0
+    a = y[:3]
+    a *= x[3:]
+    return np.sum(y * y * W)""",
+    "a view of a view follows": """
+    y = x * 1.0
+    a = y[1:]
+    b = a[1:]
+    y[2] = 9.0 * x[0]
+    a[3] = x[1] ** 2
+    return np.sum(b * W[2:]) + np.sum(y)""",
+    "two views of one value see each other's writes": """
+    t = x * 2.0
+    a = t[1:]
+    b = t[1:]
+    del t
+    a += 1.0
+    return np.sum(a * b)""",
+    "rows of a matrix by iteration": """
+    X = x.reshape(3, 2) * 1.0
+    rows = list(X)
+    X[1] = X[2] * X[0]
+    return np.sum(rows[1] * rows[0])""",
+    "a negative stride": """
+    y = x * 1.0
+    r = y[::-1]
+    y[0] = x[1] * x[2]
+    r[1] = 3.0
+    return np.sum(r * W) + np.sum(y)""",
+    "a 0-d view (x[..., 0])": """
+    y = x * 1.0
+    a = y[..., 0]
+    y[0] = x[3] ** 2
+    return a * x[1]""",
+    "x[:2].sort() sorts x's own elements": """
+    y = x * 1.0
+    y[:2].sort()
+    return np.sum(y * W)""",
+    "a view reshaped in place (a.shape = s) still follows": """
+    y = x * 1.0
+    a = y[1:5]
+    a.shape = (2, 2)
+    y[2] = x[0] ** 2
+    a[1] = x[4:]
+    return np.sum(a * W[:2]) + np.sum(y * W)""",
+    "the argument itself written": """
+    a = x[2:]
+    x[3] = x[0] * x[1]
+    return np.sum(a * W[2:])""",
+    "a row of a column written by its element": """
+    X = x.reshape(3, 2) * 1.0
+    c = X[:, 1]
+    X[1, 1] = X[0, 0] ** 2
+    return np.sum(c * c)""",
+}
+
+
+def _make(body):
+    scope = {"np": np, "W": W}
+    exec("def f(x):" + body + "\n", scope)
+    return scope["f"]
+
+
+X0 = np.array([0.7, -1.3, 2.1, 0.4, -0.6, 1.9])
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_a_view_follows_writes_as_numpys_in_both_modes(name):
+    f = _make(PROGRAMS[name])
+    want = _central(f, X0.copy())
+    assert np.allclose(dd.grad(f, X0.copy()), want, atol=1e-6)
+    assert np.allclose(dd.grad(f, X0.copy(), mode="forward"), want, atol=1e-6)
+    value, g = dd.value_and_grad(f, X0.copy())
+    assert np.isclose(value, f(X0.copy()), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_a_view_follows_writes_under_the_hessian(name):
+    f = _make(PROGRAMS[name])
+    assert np.allclose(dd.hessian(f, X0.copy()), _central_hessian(f, X0.copy()), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_a_view_follows_writes_under_compile(name):
+    f = _make(PROGRAMS[name])
+    g = dd.compile(f)
+    for x in (X0, X0[::-1] * 2.0, X0):  # recorded, then run
+        mine, theirs = x.copy(), x.copy()
+        assert g(mine) == f(theirs)
+        assert np.array_equal(mine, theirs)  # what f wrote into its argument, as numpy
+    grad = dd.compile(lambda x: dd.grad(f, x))
+    assert np.array_equal(grad(X0.copy()), dd.grad(f, X0.copy()))
+
+
+def test_the_briefs_case_a_row_read_after_its_matrix_is_written():
+    def f(X):
+        a = X[0]
+        X[0] = 5.0
+        return np.sum(a * X[1])
+    X = np.arange(6.0).reshape(2, 3)
+    assert f(X.copy()) == 60.0                   # numpy: a is [5, 5, 5]
+    want = np.array([[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]])
+    assert np.array_equal(dd.grad(f, X.copy()), want)
+    assert np.array_equal(dd.grad(f, X.copy(), mode="forward"), want)
+    assert dd.compile(f)(X.copy()) == 60.0
+    assert np.array_equal(dd.hessian(f, X.copy()), np.zeros((2, 3, 2, 3)))
+
+
+def test_views_in_a_loop_are_let_go():
+    # x[i] read in a loop (numpy's row views) must not keep every row alive, nor make each
+    # write cost the loop's length
+    import gc
+    import weakref
+
+    def f(x):
+        X = x.reshape(50, 2) * 1.0
+        total = 0.0
+        for i in range(50):
+            row = X[i]
+            X[i] = row * row      # the row is alive here: it is made X[i] again
+            total = total + np.sum(row)
+        return total
+    x = np.linspace(-1.0, 1.0, 100)
+    assert np.allclose(dd.grad(f, x), 2 * x)
+    assert np.isclose(dd.value_and_grad(f, x)[0], np.sum(x * x))
+    captured = []
+
+    def g(x):
+        X = x.reshape(50, 2) * 1.0
+        for i in range(50):
+            captured.append(weakref.ref(X[i]))
+        return np.sum(X)
+    dd.grad(g, x)
+    gc.collect()
+    assert all(r() is None for r in captured)
+
+
+@pytest.mark.parametrize("body", ["h = y.T\n    h[0] = 1.0", "h = y.reshape(3, 2)\n    h += 1.0",
+                                  "a = y[1:]\n    y.shape = (3, 2)\n    y[0] = 1.0"])
+def test_a_write_into_a_view_made_otherwise_is_still_refused(body):
+    scope = {"np": np}
+    exec(f"def f(x):\n    y = x.reshape(2, 3) * 1.0\n    {body}\n    return np.sum(y)\n", scope)
+    with pytest.raises(TypeError, match="view of another value"):
+        dd.grad(scope["f"], X0)
+
+
+# --- a 0-d array written in place: numpy writes into it (a scalar would be rebound) -----------
+
+def _adds_into_a_0d_argument(u):
+    z = u              # a second name: it sees the write, as with numpy
+    u += 1.0
+    u *= u
+    return z * 2.0
+
+
+def test_a_0d_argument_written_in_place_under_compile():
+    # the compiled code rebound u, as for numpy's immutable scalars: value 6 (not 32) and the
+    # caller's array never written
+    g = dd.compile(_adds_into_a_0d_argument)
+    for start in (3.0, 0.5, 3.0):
+        mine, theirs = np.array(start), np.array(start)
+        assert g(mine) == _adds_into_a_0d_argument(theirs)
+        assert mine == theirs and type(mine) is np.ndarray and mine.shape == ()
+    assert g(np.array(3.0)) == 32.0
+
+
+def test_a_0d_argument_written_in_place_in_eager_mode():
+    u = np.array(3.0)
+    value, g = dd.value_and_grad(_adds_into_a_0d_argument, u)
+    assert value == 32.0 and g == 4.0 * (3.0 + 1.0)   # 2 (u + 1)², closed form
+    assert dd.grad(_adds_into_a_0d_argument, u, mode="forward") == 16.0
+    assert dd.hessian(_adds_into_a_0d_argument, u) == 4.0
+    assert u == 3.0                                  # the caller's array: grad's own copy
+
+
+def test_a_numpy_scalar_is_still_rebound_as_numpy():
+    def f(x):
+        s = x[0]           # numpy's scalar: immutable, so s += 1 rebinds s alone
+        t = s
+        s += 1.0
+        return t * s
+    x = np.array([2.0, 5.0])
+    assert f(x) == 6.0
+    assert dd.grad(f, x)[0] == 5.0 and dd.compile(f)(x) == 6.0
+
+
+# --- np.errstate(over="raise") under dd.grad, which defers values it never reads --------------
+
+_BIG = np.full((300, 300), 1e200)   # large enough to be deferred (tape.DEFER_MIN_SIZE)
+
+
+def _penalised(w):
+    penalty = np.sum(w * w)           # overflows; never read by the gradient
+    return np.sum(np.sin(w)) + 0.0 * penalty
+
+
+@pytest.mark.parametrize("state", [{"over": "raise"}, {"all": "raise"},
+                                   {"over": "call", "invalid": "ignore"}])
+def test_an_error_state_that_raises_raises_under_grad(state):
+    calls = []
+    old = np.seterrcall(lambda kind, flag: calls.append(kind))
+    try:
+        with np.errstate(**state):
+            if "call" in state.values():
+                _penalised(_BIG.copy())
+                numpy_calls, calls[:] = len(calls), []
+                dd.grad(_penalised, _BIG)
+                assert len(calls) == numpy_calls > 0
+            else:
+                with pytest.raises(FloatingPointError):
+                    _penalised(_BIG.copy())      # numpy's own behaviour: the oracle
+                with pytest.raises(FloatingPointError, match="overflow"):
+                    dd.grad(_penalised, _BIG)
+    finally:
+        np.seterrcall(old)
+
+
+def test_a_warnings_filter_that_makes_numpys_warning_an_error_raises_under_grad():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(RuntimeWarning):
+            _penalised(_BIG.copy())
+        with pytest.raises(RuntimeWarning, match="overflow"):
+            dd.grad(_penalised, _BIG)
+    # numpy's default state ('warn'): a value grad never reads is never computed, so it never
+    # warns (docs/api.md); the gradient is numpy's cos(w) either way
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.array_equal(dd.grad(_penalised, _BIG), np.cos(_BIG))
+
+
+# --- argnums=(0, 1) at (x, x): one array given twice, written into inside f ------------------
+
+def _writes_into_its_first(a, b):
+    a[0] = 5.0
+    return np.sum(a * b)
+
+
+@pytest.mark.parametrize("argnums", [(0, 1), 0])
+@pytest.mark.parametrize("second", [lambda x: x, lambda x: x[::-1], lambda x: x.reshape(3, 1)[:, 0]])
+def test_an_argument_another_shares_is_refused_when_written(argnums, second):
+    # numpy's write shows in b too (the sum is 38 at x below); the eager transforms made a and
+    # b values apart, so b kept its old content: value 18 and b's derivative [5, 2, 3], silently
+    x = np.array([1.0, 2.0, 3.0])
+    plain = x.copy()
+    assert _writes_into_its_first(plain, plain) == 38.0
+    for mode in ("reverse", "forward"):
+        with pytest.raises(TypeError, match="shares memory with argument 1.*Pass a copy"):
+            dd.grad(_writes_into_its_first, argnums=argnums, mode=mode)(x, second(x))
+    with pytest.raises(TypeError, match="shares memory"):
+        dd.hessian(_writes_into_its_first, argnums=argnums)(x, second(x))
+    # a copy, as the message says: numpy's program on two arrays, and its gradient
+    got = dd.grad(_writes_into_its_first, argnums=(0, 1))(x, x.copy())
+    assert np.array_equal(got[0], [0.0, 2.0, 3.0]) and np.array_equal(got[1], [5.0, 2.0, 3.0])
+    assert np.array_equal(x, [1.0, 2.0, 3.0])
+
+
+def test_arguments_that_share_memory_but_are_not_written_are_differentiated():
+    x = np.array([1.0, 2.0, 3.0])
+    ga, gb = dd.grad(lambda a, b: np.sum(a * b), argnums=(0, 1))(x, x)
+    assert np.array_equal(ga, x) and np.array_equal(gb, x)
+    halves = np.arange(1.0, 7.0)        # two halves of one array: no element shared
+
+    def written(a, b):
+        a = a * 1.0
+        a[0] = 5.0
+        return np.sum(a * b)
+    assert np.array_equal(dd.grad(written, argnums=0)(halves[:3], halves[3:]), [0.0, 5.0, 6.0])
