@@ -725,18 +725,19 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
             if (type(ct) is np.ndarray and ct.nbytes >= _OWNED_MIN_BYTES
                     and prim.vjp_owning is not None):
                 cts = c = old = None  # (the last step's results may hold this very array)
-                # ct held by the local `ct` alone (and getrefcount's argument): no entry, no other
-                # slot, no caller's seed, no view of it (the buffer pool's reference aside: see
-                # dualdiff.buffers). The rule may write into it.
-                if _REFCOUNTS and getrefcount(ct) <= 2 + tracked(ct) and _owns_memory(ct):
-                    rule = prim.vjp_owning
-                elif (ct.nbytes >= _SCALED_MIN_BYTES and not any(ct.strides) and e.real is None
-                      and _open(table, e.parents, e.wants)):
+                if (ct.nbytes >= _SCALED_MIN_BYTES and not any(ct.strides) and e.real is None
+                        and _open(table, e.parents, e.wants)):
                     # a sum's cotangent, one number broadcast (an L2 penalty's): the products
-                    # are left to the sums below (see rules.partials.Scaled)
+                    # are left to the sums below (see rules.partials.Scaled). (Asked first: a
+                    # view with every stride 0 owns no memory, so the test below would fail.)
                     rule = SCALED_VJPS.get(prim, rule)
                     if rule is not prim.vjp:
                         scaled += [p for p in e.parents if p is not None]
+                # ct held by the local `ct` alone (and getrefcount's argument): no entry, no other
+                # slot, no caller's seed, no view of it (the buffer pool's reference aside: see
+                # dualdiff.buffers). The rule may write into it.
+                elif _REFCOUNTS and getrefcount(ct) <= 2 + tracked(ct) and _owns_memory(ct):
+                    rule = prim.vjp_owning
             cts = rule(ct, e.args, e.out, e.params, e.shapes, e.wants)
             if e.real is not None:
                 cts = [real(c) if r and c is not None else c for c, r in zip(cts, e.real)]

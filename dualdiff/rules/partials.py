@@ -273,7 +273,10 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
     # rule above computes.
     def vjp_scaled(ct, primals, out, params, shapes, wants):
         scalar = _broadcast_scalar(ct)
-        if scalar is None or ct.dtype.kind != "f" or type(out) in TRACED:
+        if scalar is None or type(out) in TRACED:
+            return vjp(ct, primals, out, params, shapes, wants)
+        dtype, cshape = ct.dtype, ct.shape  # (a plain array: _broadcast_scalar says so)
+        if dtype.kind != "f":
             return vjp(ct, primals, out, params, shapes, wants)
         for p in primals:  # (a loop, not any() of a generator: one sweep step of a loss's few)
             if type(p) in TRACED:
@@ -284,12 +287,12 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             if not want:
                 cts.append(None)
                 continue
-            if kind != 0 or shape != ct.shape:
+            if kind != 0 or shape != cshape:
                 return vjp(ct, primals, out, params, shapes, wants)
             d = p(*primals, out)
             if d is last_d:
                 c = last_c  # x * x: one product for both arguments, as the rule above
-            elif (type(d) is _ND and d.shape == ct.shape and d.dtype == ct.dtype
+            elif (type(d) is _ND and d.shape == cshape and d.dtype == dtype
                   and d.flags.c_contiguous):
                 c = Scaled(d, scalar)
             else:
