@@ -160,3 +160,16 @@ def test_random_uses_of_indices_same_bits(uses, second_order):
         _without_scatter(m)
         want = transform(f, x)
     assert _same_bits(got, want)
+
+
+def test_a_plain_term_and_a_dual_term_of_one_index(monkeypatch):
+    # Under hessian sum(x[:-1])'s cotangent is a plain array (it does not move with x) and
+    # x[:-1] ** 2's a Dual: they are not summed while waiting, but one after the other
+    def f(x):
+        return np.sum(x[:-1]) + np.sum(x[:-1] ** 2) + np.sum(x[:-1])
+
+    x = np.linspace(-1.2, 1.0, 6)
+    got, want = _both(monkeypatch, dd.hessian, f, x)
+    assert _same_bits(got, want)
+    np.testing.assert_array_equal(got, np.diag([2.0] * 5 + [0.0]))
+    np.testing.assert_array_equal(dd.grad(f, x), np.r_[2.0 + 2.0 * x[:-1], 0.0])
