@@ -36,7 +36,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from .primitives import TRACED, Primitive, Tag, leaked_error, register_traced
-from .surface import _UFUNC_METHODS, FUNCTION_RULES, UFUNC_RULES, Traced, _ufunc_name
+from .surface import _UFUNC_METHODS, FUNCTION_RULES, UFUNC_RULES, Traced, _follow, _ufunc_name
 
 __all__ = ["Staged", "StagingTag", "Node", "Graph", "Pack", "call", "StagingError"]
 
@@ -342,6 +342,7 @@ _METHODS = ("astype", "copy", "max", "min", "any", "all", "argmax", "argmin", "i
             "cumsum", "clip", "round", "conj", "conjugate", "std", "var", "squeeze", "repeat",
             "take", "diagonal", "trace", "nonzero")
 _METHOD_CALLERS: Dict[str, Callable[..., Any]] = {}
+_VIEW_METHODS = {"squeeze": "view", "diagonal": "read-only"}
 
 
 def _method(name: str) -> Callable[..., Any]:
@@ -485,7 +486,12 @@ def _recorded_method(name: str) -> Callable[..., Any]:
         out = call(_method(name), self, *args, **kwargs)
         # Where numpy returns x itself (x.astype(x.dtype, copy=False), x.conj() of a real x) so
         # does the recording: a later write into the result (y += v) then rebinds x, as in numpy.
-        return self if type(out) is Staged and out.primal is self.primal else out
+        if type(out) is Staged and out.primal is self.primal:
+            return self
+        if name in _VIEW_METHODS:  # numpy's views of x, as Traced's own methods (surface._follow)
+            return _follow(self, out, lambda s: getattr(s, name)(*args, **kwargs), f"x.{name}()",
+                           _VIEW_METHODS[name])
+        return out
     method.__name__ = name
     return method
 

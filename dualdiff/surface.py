@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dis
 import inspect
+import math
 import operator
 import re
 import sys
@@ -466,6 +467,66 @@ def _refresh(source: Any) -> None:
             _refresh(view)
 
 
+def _shares_memory(out: Any, source: Any) -> bool:
+    """Whether the traced ``out`` holds a view of the traced ``source``'s memory (numpy keeps
+    a view's base as the array that owns the memory)."""
+    o, x = concrete(out), concrete(source)
+    if type(o) is not np.ndarray or type(x) is not np.ndarray or o is x:
+        return False
+    base = o.base
+    return base is not None and (base is x or base is x.base)
+
+
+def _read_only(what: str) -> Callable[[Any, Any], None]:
+    def put(source: Any, value: Any) -> None:
+        raise ValueError(f"assignment destination is read-only: {what} is a read-only view, "
+                         f"as numpy's; take .copy() to write into it")
+    return put
+
+
+def _follow(source: Any, out: Any, make: Callable[[Any], Any], what: str,
+            kind: str = "view") -> Any:
+    """``out = make(source)`` made otherwise than by indexing (x.T, x.reshape(...), np.flip(x),
+    the pieces of np.split, ...) is numpy's view of source: it follows writes into source, and a
+    write into it is written into source's elements, as numpy's view. ``make`` works on traced
+    and plain arrays alike: applied to source's positions (an arange) it says which element of
+    source each of out's is. ``kind``: "view" (numpy always gives a view), "maybe" (a reshape:
+    a view where out shares source's memory, as numpy decides), "read-only" (numpy's view
+    refuses writes: np.broadcast_to, np.diagonal), "part" (the real or imaginary part of a
+    complex source: written as z = ...). Returns out."""
+    if type(out) in (list, tuple):
+        for i, piece in enumerate(out):
+            _follow(source, piece, _piece(make, i), what, kind)
+        return out
+    if not isinstance(source, Traced) or not isinstance(out, Traced) or out is source             or (kind == "maybe" and not _shares_memory(out, source)):
+        return out
+
+    def write(s: Any, value: Any) -> None:
+        shape = shape_of(s)
+        where = make(np.arange(math.prod(shape)).reshape(shape))
+        s[...] = F.reshape(F.index_update(F.reshape(s, (-1,)), where, value), shape)
+    put: Callable[[Any, Any], None] = write
+    if kind == "read-only":
+        put = _read_only(what)
+    elif kind == "part":
+        put = _part_write(what)
+    _take_view(source, out, _Recipe(make, put))
+    return out
+
+
+def _piece(make: Callable[[Any], Any], i: int) -> Callable[[Any], Any]:
+    """The i-th of the pieces ``make`` gives (np.split)."""
+    return lambda s: make(s)[i]
+
+
+def _part_write(what: str) -> Callable[[Any, Any], None]:
+    def put(source: Any, value: Any) -> None:
+        raise TypeError(f"a write into {what} writes part of a complex value in place, which a "
+                        f"traced value does not do: write z = v + 1j * z.imag (or "
+                        f"z.real + 1j * v), which dualdiff differentiates")
+    return put
+
+
 def refuse_writes(x: Any, why: str) -> None:
     """Make a write into the traced value ``x`` (x[idx] = v, x op= v, x.sort(), and through its
     views) a TypeError that says ``why``: for an argument whose memory another argument shares,
@@ -473,6 +534,22 @@ def refuse_writes(x: Any, why: str) -> None:
     def put(source: Any, value: Any) -> None:
         raise TypeError(why)
     x._source = (None, _Recipe(lambda s: s, put), None)
+
+
+def _transposed(s: Any) -> Any:
+    return s.T
+
+
+def _matrix_transposed(s: Any) -> Any:
+    return s.mT
+
+
+def _real(s: Any) -> Any:
+    return s.real
+
+
+def _imag(s: Any) -> Any:
+    return s.imag
 
 
 def _reshaped_in_place(x: Any, old: tuple, new: tuple) -> None:
@@ -760,27 +837,27 @@ class Traced:
 
     @property
     def T(self):
-        """The axes reversed, as ndarray.T."""
-        return F.transpose(self)
+        """The axes reversed, as ndarray.T (a view: see __getitem__)."""
+        return _follow(self, F.transpose(self), _transposed, "x.T")
 
     @property
     def mT(self):
         """Each matrix of a stack transposed (the last two axes swapped), as ndarray.mT."""
-        return F.linalg.matrix_transpose(self)
+        return _follow(self, F.linalg.matrix_transpose(self), _matrix_transposed, "x.mT")
 
     def transpose(self, *axes):
         """The axes permuted (reversed by default), as ndarray.transpose."""
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
             axes = axes[0]
-        return F.transpose(self, axes or None)
+        axes = axes or None
+        return _follow(self, F.transpose(self, axes), lambda s: s.transpose(axes), "x.transpose()")
 
     def reshape(self, *shape, order="C"):
         """The elements in a new shape (C order, or ``order=`` 'F'/'A'), as ndarray.reshape."""
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = shape[0]
-        if order == "C":
-            return F.reshape(self, shape)
-        return reshape_ordered(self, shape, order)
+        out = F.reshape(self, shape) if order == "C" else reshape_ordered(self, shape, order)
+        return _follow(self, out, lambda s: s.reshape(shape, order=order), "x.reshape()", "maybe")
 
     def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
         """The sum over ``axis``, as ndarray.sum."""
@@ -800,7 +877,8 @@ class Traced:
 
     def ravel(self, order="C"):
         """The elements as a 1-d value (C order, or ``order=`` 'F'/'A'/'K'), as ndarray.ravel."""
-        return ravel_ordered(self, order)
+        return _follow(self, ravel_ordered(self, order), lambda s: s.ravel(order), "x.ravel()",
+                       "maybe")
 
     def flatten(self, order="C"):
         """The elements as a 1-d value (C order, or ``order=`` 'F'/'A'/'K'), as ndarray.flatten."""
@@ -871,7 +949,7 @@ class Traced:
 
     def squeeze(self, axis=None):
         """x without its axes of length 1, as ndarray.squeeze."""
-        return _squeeze(self, axis)
+        return _follow(self, _squeeze(self, axis), lambda s: s.squeeze(axis), "x.squeeze()")
 
     def item(self, *args):
         """One element as a 0-d traced value (not a Python number, so the derivative is kept), as ndarray.item."""
@@ -927,11 +1005,13 @@ class Traced:
 
     def swapaxes(self, axis1, axis2):
         """Two axes exchanged, as ndarray.swapaxes."""
-        return F.swapaxes(self, axis1, axis2)
+        return _follow(self, F.swapaxes(self, axis1, axis2),
+                       lambda s: s.swapaxes(axis1, axis2), "x.swapaxes()")
 
     def diagonal(self, offset=0, axis1=0, axis2=1):
-        """The diagonal of the plane (axis1, axis2), as ndarray.diagonal."""
-        return F.diagonal(self, offset, axis1, axis2)
+        """The diagonal of the plane (axis1, axis2), as ndarray.diagonal (numpy's read-only view)."""
+        return _follow(self, F.diagonal(self, offset, axis1, axis2),
+                       lambda s: s.diagonal(offset, axis1, axis2), "x.diagonal()", "read-only")
 
     def take(self, indices, axis=None, out=None, mode="raise"):
         """The elements at ``indices``, as ndarray.take."""
@@ -963,14 +1043,14 @@ class Traced:
 
     # -- ndarray methods for complex values ----------------------------------------------------
     @property
-    def real(self): return F.real(self)
+    def real(self): return _follow(self, F.real(self), _real, "z.real", "part")
 
     @real.setter
     def real(self, value: Any) -> None:
         raise self._no_part_assignment("real", "v + 1j * z.imag")
 
     @property
-    def imag(self): return F.imag(self)
+    def imag(self): return _follow(self, F.imag(self), _imag, "z.imag", "part")
 
     @imag.setter
     def imag(self, value: Any) -> None:
@@ -1077,12 +1157,33 @@ class Traced:
         if rule is None:
             raise _no_rule(func, _qualname(func))
         try:
-            return rule(*args, **kwargs)
+            out = rule(*args, **kwargs)
         except TypeError as e:
             ours = keyword_error(func, _qualname(func), e)
             if ours is None:
                 raise
             raise ours from e
+        kind = _VIEW_FUNCTIONS.get(func)
+        if kind is not None and args:  # (np.reshape(x, ...), np.split(x, ...): views of x)
+            rest = args[1:]
+            if not (kind == "one" and rest):
+                _follow(args[0], out, lambda s: func(s, *rest, **kwargs),
+                        f"numpy.{func.__name__}'s result", "view" if kind == "one" else kind)
+        return out
+
+
+#: numpy's functions whose result is a view of their first argument, and of which kind (see
+#: _follow; "one": a view when given one array, as np.atleast_1d(x)).
+_VIEW_FUNCTIONS = {getattr(np, name): kind for name, kind in (
+    ("reshape", "maybe"), ("ravel", "maybe"), ("transpose", "view"), ("swapaxes", "view"),
+    ("moveaxis", "view"), ("rollaxis", "view"), ("squeeze", "view"), ("expand_dims", "view"),
+    ("atleast_1d", "one"), ("atleast_2d", "one"), ("atleast_3d", "one"), ("flip", "view"),
+    ("fliplr", "view"), ("flipud", "view"), ("rot90", "view"), ("split", "view"),
+    ("array_split", "view"), ("hsplit", "view"), ("vsplit", "view"), ("dsplit", "view"),
+    ("matrix_transpose", "view"), ("permute_dims", "view"), ("unstack", "view"),
+    ("diagonal", "read-only"), ("broadcast_to", "read-only"), ("real", "part"),
+    ("imag", "part")) if hasattr(np, name)}
+_VIEW_FUNCTIONS[np.lib.stride_tricks.sliding_window_view] = "read-only"
 
 
 #: The ufuncs whose rule binds one primitive to its one argument (``np.sin(x)``: SIN), which
