@@ -89,7 +89,17 @@ def _at_argnums(transform: Callable, f: Any, argnums: Any, settings: dict, *args
         raise ValueError(f"{transform.__name__}: argnums {argnums!r} names a position f was not "
                          f"given: it was called with {n} positional argument(s)")
     positions = tuple(i % n for i in positions)
-    shared = _sharing_memory(args, kwargs, positions)
+    shared, frozen = _sharing_memory(args, kwargs, positions)
+    if frozen:
+        given, kwargs = list(args), dict(kwargs)
+        for j in frozen:
+            view = (given[j] if type(j) is int else kwargs[j]).view()
+            view.flags.writeable = False
+            if type(j) is int:
+                given[j] = view
+            else:
+                kwargs[j] = view
+        args = tuple(given)
 
     def of_chosen(x: Any) -> Any:
         full = list(args)
@@ -104,10 +114,13 @@ def _at_argnums(transform: Callable, f: Any, argnums: Any, settings: dict, *args
     return transform(of_chosen, x, **settings)
 
 
-def _sharing_memory(args: tuple, kwargs: dict, positions: Tuple[int, ...]) -> Dict[int, str]:
+def _sharing_memory(args: tuple, kwargs: dict, positions: Tuple[int, ...]
+                    ) -> Tuple[Dict[int, str], List[Any]]:
     """The differentiated positions whose arrays share memory with another argument's (f(x, x),
     or x and a view of it), each with the error a write into it raises: numpy's write would
-    show in the other argument too, which is a value apart here (as dd.compile refuses it)."""
+    show in the other argument too, which is a value apart here (as dd.compile refuses it).
+    And the arguments held fixed that are such arrays themselves: f gets them read-only (a
+    write into one would change the differentiated argument's values under its derivative)."""
     def arrays(a: Any) -> List[np.ndarray]:
         if type(a) is np.ndarray:
             return [a]
@@ -132,7 +145,10 @@ def _sharing_memory(args: tuple, kwargs: dict, positions: Tuple[int, ...]) -> Di
                             f"both, where the differentiated argument is a value of its own. "
                             f"Pass a copy (x.copy()) as one of them")
                         break
-    return shared
+    frozen = [j for users in roots.values() for j, b in users
+              if j not in positions and type(args[j] if type(j) is int else kwargs[j]) is np.ndarray
+              and any(i in positions and np.may_share_memory(a, b) for i, a in users)]
+    return shared, frozen
 
 
 def _at_first(transform: Callable, f: Any, settings: dict, *args: Any, **kwargs: Any) -> Any:

@@ -424,3 +424,20 @@ def test_arguments_that_share_memory_but_are_not_written_are_differentiated():
         a[0] = 5.0
         return np.sum(a * b)
     assert np.array_equal(dd.grad(written, argnums=0)(halves[:3], halves[3:]), [0.0, 5.0, 6.0])
+
+
+def test_an_argument_held_fixed_that_shares_a_differentiated_ones_memory_is_read_only():
+    # f(x, x) with argnums=0 and a write into the second: numpy's write changes the first too,
+    # under its derivative; the eager transform now gives f that array read-only (numpy's own
+    # ValueError), never a gradient computed from values changed under it
+    def f(a, b):
+        b[0] = 5.0
+        return np.sum(a * b)
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="read-only"):
+        dd.grad(f, argnums=0)(x, x)
+    with pytest.raises(ValueError, match="read-only"):
+        dd.grad(f, argnums=0)(x, b=x[::-1])
+    assert np.array_equal(x, [1.0, 2.0, 3.0])
+    assert np.array_equal(dd.grad(f, argnums=0)(x, x.copy()), [5.0, 2.0, 3.0])
+    assert np.array_equal(dd.grad(lambda a, b: np.sum(a * b), argnums=0)(x, x), x)  # read only
