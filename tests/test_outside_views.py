@@ -441,3 +441,18 @@ def test_an_argument_held_fixed_that_shares_a_differentiated_ones_memory_is_read
     assert np.array_equal(x, [1.0, 2.0, 3.0])
     assert np.array_equal(dd.grad(f, argnums=0)(x, x.copy()), [5.0, 2.0, 3.0])
     assert np.array_equal(dd.grad(lambda a, b: np.sum(a * b), argnums=0)(x, x), x)  # read only
+
+
+# --- pickling a compiled function: by its module and name, as any function (docs/compile.md) --
+
+@dd.compile
+def _compiled_square_sum(x):
+    return np.sum(x * x)
+
+
+def test_a_compiled_function_pickles_by_its_name_as_any_function():
+    import pickle
+    again = pickle.loads(pickle.dumps(_compiled_square_sum))
+    assert again is _compiled_square_sum and again(np.array([1.0, 2.0])) == 5.0
+    with pytest.raises((pickle.PicklingError, AttributeError)):   # pickle's own, as for f
+        pickle.dumps(dd.compile(lambda x: np.sum(x)))
