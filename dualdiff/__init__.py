@@ -41,7 +41,8 @@ from .rules import (  # shape, assembly, indexing and sorting
     sort, split, swapaxes, take, take_along_axis, tile, tril, triu, vsplit, vstack,
     broadcast_arrays, meshgrid, delete, insert, resize, trim_zeros, unstack,
 )
-from .primitives import Primitive, stop_gradient
+from .primitives import Primitive
+from .primitives import stop_gradient_read_only as stop_gradient
 from .sparsity import COO, Pattern
 from .tape import Var
 from .trace import trace

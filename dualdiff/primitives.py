@@ -362,6 +362,28 @@ def stop_gradient(x: Any) -> Any:
     return x
 
 
+def stop_gradient_read_only(x: Any) -> Any:
+    """The value under every derivative tag, read-only: ``dd.stop_gradient``.
+
+    What :func:`stop_gradient` gives, with an array handed back as a read-only view: it is the
+    traced value's own memory (for the x grad was given, the caller's array), so a write into it
+    (``s = dd.stop_gradient(y); s[0] = 0.0``) would change y's value under its derivative, and a
+    gradient computed from the changed value as if it were not. numpy's ValueError says so
+    instead; take ``.copy()`` to have an array to write into.
+
+    >>> import dualdiff as dd, numpy as np
+    >>> float(dd.grad(lambda x: x * dd.stop_gradient(x), 3.0))   # d/dx (x · c) at c = x = 3
+    3.0
+    >>> dd.grad(lambda x: np.sum(dd.stop_gradient(x).copy() * x), np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
+    value = stop_gradient(x)
+    if value is not x and type(value) is np.ndarray and value.flags.writeable:
+        value = value.view()
+        value.flags.writeable = False
+    return value
+
+
 def concrete(x: Any) -> Any:
     """The plain number or array under every tag, dd.compile's recording included.
 

@@ -605,8 +605,10 @@ def jvp(f: Callable, x: Any, v: Any) -> Tuple[Any, Any]:
     out_dtype = getattr(stop_gradient(value), "dtype", None)
     t_dtype = getattr(stop_gradient(tangent), "dtype", None)
     if (out_dtype is not None and t_dtype is not None and t_dtype != out_dtype
-            and np.can_cast(t_dtype, out_dtype, "safe")):
-        tangent = F.astype(tangent, out_dtype)  # f(x)'s dtype, where constants widened the value
+            and np.can_cast(t_dtype, out_dtype, "same_kind")):
+        # f(x)'s dtype, where constants widened the value, or where v was wider than x (a
+        # float64 v for a float32 x gave a float64 tangent beside a float32 value)
+        tangent = F.astype(tangent, out_dtype)
     return _finish(value), _finish(tangent)
 
 

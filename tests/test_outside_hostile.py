@@ -552,3 +552,47 @@ def test_asking_a_compiled_function_for_its_source_writes_into_nothing():
         before = u.copy()
         g.source(u), g.stats(u)      # (they run the specialisation, on copies)
         assert np.array_equal(u, before) and g.recordings == 1 + (u.base is not None)
+
+
+# --- a jvp direction wider than x: the tangent has f(x)'s dtype, as docs/api.md says ---------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_a_float64_direction_for_a_narrower_x_gives_the_outputs_dtype(dtype):
+    # (a float64 v for a float32 x gave a float64 tangent beside the float32 value)
+    x = np.array([0.5, 1.0, 2.0], dtype=dtype)
+    v = np.array([1.0, -0.5, 0.25])
+    value, tangent = dd.jvp(np.sin, x, v)
+    assert value.dtype == tangent.dtype == np.sin(x).dtype == dtype
+    want = np.cos(x.astype(np.float64)) * v   # the closed form, rounded once
+    np.testing.assert_allclose(tangent, want.astype(dtype), rtol=2 * np.finfo(dtype).eps)
+    s, t = dd.jvp(lambda z: np.sum(z * z), x, v)
+    assert s.dtype == t.dtype == dtype
+
+
+# --- a write into dd.stop_gradient's array: it was the traced value's own memory --------------
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_write_into_stop_gradients_array_is_refused_as_numpys_read_only(mode):
+    # (s[0] = 100 changed y under its derivative: value 10004 with gradient [200, 4], where y0
+    # no longer depends on x0; for y = x itself it wrote into the caller's array)
+    def f(x):
+        y = x * 1.0
+        s = dd.stop_gradient(y)
+        s[0] = 100.0
+        return np.sum(y * y)
+
+    def g(x):
+        dd.stop_gradient(x)[0] = 100.0
+        return np.sum(x * x)
+    x = np.array([1.0, 2.0])
+    for fn in (f, g):
+        with pytest.raises(ValueError, match="read-only"):
+            dd.grad(fn, x, mode=mode)
+    assert np.array_equal(x, [1.0, 2.0])
+
+    def copied(x):   # what the message's .copy() gives: a constant of its own
+        s = dd.stop_gradient(x).copy()
+        s[0] = 100.0
+        return np.sum(s * x)
+    assert np.array_equal(dd.grad(copied, x, mode=mode), [100.0, 2.0])
+    assert dd.stop_gradient(x) is x   # a plain array is its own value, as before
