@@ -79,7 +79,10 @@ for _cmp in (np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.
 def _reject(name: str, kwargs: dict, allowed: tuple = ()) -> None:
     extra = [k for k, v in kwargs.items() if k not in allowed and v is not None]
     if extra:
-        raise TypeError(f"numpy.{name} with {', '.join(extra)}= is not supported on Duals/tape variables")
+        advice = (f": assign the result instead (y = numpy.{name}(...) without out=; y[...] = "
+                  f"numpy.{name}(...) to write into y)") if "out" in extra else ""
+        raise TypeError(f"numpy.{name} with {', '.join(extra)}= is not supported on Duals/tape "
+                        f"variables{advice}")
 
 
 def astype_as_numpy(x: Any, dtype: Any, copy: bool) -> Any:

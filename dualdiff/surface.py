@@ -20,7 +20,7 @@ import operator
 import re
 import sys
 import weakref
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import numpy as np
 
@@ -117,9 +117,7 @@ def _no_rule(func: Any, name: str) -> TypeError:
 #: Any other public ndarray name a Dual or Var lacks is refused the same way (``__getattr__``),
 #: so code written for ndarrays meets dualdiff's explanation, never a bare AttributeError.
 REFUSED_METHODS: "dict[str, str]" = {
-    "fill": "writes in place; build the value with np.full_like(x, c) or dd.where",
     "resize": "resizes in place; use np.resize or x.reshape",
-    "put": "writes in place; use index assignment y[idx] = v on a traced y",
     "itemset": "writes in place; use index assignment y[idx] = v on a traced y",
     "view": "reinterprets memory, which has no derivative; use .astype for a dtype change",
     "tofile": "writes the plain value; use x.primal.tofile",
@@ -349,6 +347,7 @@ def _inplace_operator(binary: Callable[[Any, Any], Any], sym: str, name: str
 
 
 _SCALAR_PRIMALS = frozenset({float, int, complex})
+_np_put_any: Any = np.put  # (its stubs take ndarrays only: a traced value dispatches to dualdiff)
 getrefcount = sys.getrefcount
 
 
@@ -455,16 +454,19 @@ def _source_of(y: Any) -> Any:
         return None
 
 
-def _refresh(source: Any) -> None:
-    """After a write into ``source``: each of its views still alive becomes its view again."""
+def _live_views(source: Any) -> List[Any]:
+    """The views of ``source`` still alive (see _take_view)."""
     views = _views_of(source)
     if views is None:
-        return
-    for ref in views.views:
-        view = ref()
-        if view is not None:
-            view._become(_remake(source, view._source[1]), "a view of a value written into")
-            _refresh(view)
+        return []
+    return [view for view in (ref() for ref in views.views) if view is not None]
+
+
+def _refresh(source: Any) -> None:
+    """After a write into ``source``: each of its views still alive becomes its view again."""
+    for view in _live_views(source):
+        view._become(_remake(source, view._source[1]), "a view of a value written into")
+        _refresh(view)
 
 
 def _shares_memory(out: Any, source: Any) -> bool:
@@ -560,14 +562,9 @@ def _reshaped_in_place(x: Any, old: tuple, new: tuple) -> None:
         src, how, views = source
         x._source = (src, _Recipe(lambda s: F.reshape(_remake(s, how), new),
                                   lambda s, v: _put(s, how, F.reshape(v, old))), views)
-    views = _views_of(x)
-    if views is None:
-        return
-    for ref in views.views:
-        view = ref()
-        if view is not None:
-            _, how, v = view._source
-            view._source = (x, _through_old_shape(how, old, new), v)
+    for view in _live_views(x):  # (names apart from the lambdas' above, which they close over)
+        _, made, held = view._source
+        view._source = (x, _through_old_shape(made, old, new), held)
 
 
 def _through_old_shape(how: Any, old: tuple, new: tuple) -> _Recipe:
@@ -1026,6 +1023,14 @@ class Traced:
         self._in_place(F.partition(self, kth, axis=axis, kind=kind, order=order),
                        "x.partition()", "np.partition")
 
+    def fill(self, value: Any) -> None:
+        """Every element set to ``value`` in place, as ndarray.fill: ``y[...] = value``."""
+        self[...] = value
+
+    def put(self, indices: Any, values: Any, mode: str = "raise") -> None:
+        """``y.flat[indices] = values`` in place, values repeated as needed, as ndarray.put."""
+        _np_put_any(self, indices, values, mode=mode)
+
     def _in_place(self, new: Any, what: str, function: str) -> None:
         # x[:2].sort() sorts x's own elements in numpy: written into x[:2]
         source = _source_of(self)
@@ -1043,14 +1048,18 @@ class Traced:
 
     # -- ndarray methods for complex values ----------------------------------------------------
     @property
-    def real(self): return _follow(self, F.real(self), _real, "z.real", "part")
+    def real(self):
+        """The real part, as ndarray.real: x itself for a real x, numpy's view of a complex one."""
+        return _follow(self, F.real(self), _real, "z.real", "part")
 
     @real.setter
     def real(self, value: Any) -> None:
         raise self._no_part_assignment("real", "v + 1j * z.imag")
 
     @property
-    def imag(self): return _follow(self, F.imag(self), _imag, "z.imag", "part")
+    def imag(self):
+        """The imaginary part, as ndarray.imag: numpy's view of a complex x, zeros for a real one."""
+        return _follow(self, F.imag(self), _imag, "z.imag", "part")
 
     @imag.setter
     def imag(self, value: Any) -> None:

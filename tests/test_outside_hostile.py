@@ -596,3 +596,28 @@ def test_a_write_into_stop_gradients_array_is_refused_as_numpys_read_only(mode):
         return np.sum(s * x)
     assert np.array_equal(dd.grad(copied, x, mode=mode), [100.0, 2.0])
     assert dd.stop_gradient(x) is x   # a plain array is its own value, as before
+
+
+# --- ndarray.fill and ndarray.put on a traced array: numpy's writes, recorded ------------------
+
+@pytest.mark.parametrize("body", ["y.fill(0.5)", "y.put([0, 2], [5.0])", "y[1:].fill(x[0])",
+                                  "y.put([-1], x[:1] * 3.0, mode='wrap')"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_fill_and_put_write_into_a_traced_array_as_numpy(body, mode):
+    # (refused before: "writes in place; build the value with np.full_like ...")
+    scope = {"np": np}
+    exec(f"def f(x):\n    y = x * 1.0\n    {body}\n    return np.sum(y * y * np.array([1.0, 2.0, 3.0]))\n",
+         scope)
+    x = np.array([1.0, 2.0, 3.0])
+    assert dd.value_and_grad(scope["f"], x, mode=mode)[0] == scope["f"](x.copy())
+    assert np.allclose(dd.grad(scope["f"], x, mode=mode), _central(scope["f"], x), atol=1e-6)
+    assert dd.compile(scope["f"])(x) == scope["f"](x.copy())
+
+
+def test_out_into_a_traced_array_names_the_assignment_to_write():
+    def f(x):
+        y = x * 1.0
+        np.clip(y, 0.0, 2.0, out=y)
+        return np.sum(y)
+    with pytest.raises(TypeError, match=r"numpy\.clip with out= .*assign the result instead"):
+        dd.grad(f, np.array([1.0, 3.0]))

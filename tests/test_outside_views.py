@@ -103,6 +103,14 @@ PROGRAMS = {
     y[2] = x[0] ** 2
     a[1] = x[4:]
     return np.sum(a * W[:2]) + np.sum(y * W)""",
+    "a view with views of its own reshaped in place": """
+    y = x * 1.0
+    a = y[1:5]
+    b = a[1:]
+    a.shape = (2, 2)
+    y[2] = x[0] ** 2
+    b[0] = 7.0 * x[5]
+    return np.sum(a * W[:2]) + np.sum(y * y) + np.sum(b)""",
     "the argument itself written": """
     a = x[2:]
     x[3] = x[0] * x[1]
