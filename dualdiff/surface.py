@@ -785,7 +785,9 @@ class Traced:
         a basic index's result follows later writes into x, and writes into it reach x, as
         numpy's view does."""
         out = F.getitem(self, idx)
-        if type(idx) is slice or _is_view_index(idx, out):
+        t = type(idx)
+        # (x[i] of a vector, scalar code's x1 and x2, is a number: told without the call)
+        if t is slice or (len(shape_of(self)) > 1 if t is int else _is_view_index(idx, out)):
             _take_view(self, out, idx)
         return out
 
