@@ -1,6 +1,7 @@
 """The plain-array shortcuts of the reverse sweep give the general paths' bits.
 
-A full sum's cotangent made into its broadcast view directly, logsumexp's adjoint on plain arrays,
+A full sum's cotangent made into its broadcast view directly (and handed on by a difference,
+and through an axis sum, as the view it stays), logsumexp's adjoint on plain arrays,
 a one-argument elementwise adjoint on a plain array and np.sum's axis read without norm_axes:
 each is checked against numpy (the oracle: the same operations written out) and against the
 general path, with float32, nan and inf, and where the gradient goes on through dd.compile
@@ -41,6 +42,33 @@ def test_other_full_sum_cotangents_take_the_general_path(ct):
                    ((2, 3),), (True,))
     want = np.broadcast_to(ct, (2, 3))
     assert bits(got) == bits(want) and not got.flags.writeable
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape, axis", [((3, 4), (0,)), ((3, 4), (1,)), ((2, 3, 5), (0, 2)),
+                                         ((4, 1), (1,)), ((1, 4), (0,))])
+def test_an_axis_sums_broadcast_cotangent_is_numpys_view(shape, axis, dtype):
+    kept = tuple(1 if i in axis else n for i, n in enumerate(shape))
+    reduced = tuple(n for i, n in enumerate(shape) if i not in axis)
+    for ct in (np.broadcast_to(dtype(-1.5), reduced), np.broadcast_to(dtype(np.nan), reduced),
+               R.standard_normal(reduced).astype(dtype)):
+        got, = SUM.vjp(ct, (None,), None, {"axis": axis, "keepdims": False}, (shape,), (True,))
+        want = np.broadcast_to(ct.reshape(kept), shape)
+        assert bits(got) == bits(want) and not got.flags.writeable
+        if not any(ct.strides):
+            assert not any(got.strides) and np.shares_memory(got, ct)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_difference_under_a_sum_hands_on_the_negated_number(dtype):
+    x, y = R.standard_normal((3, 5)).astype(dtype), R.standard_normal((3, 5)).astype(dtype)
+    gx, gy = dd.grad(lambda p: 0.5 * np.sum(np.sum(p[0] - p[1], axis=0)), (x, y))
+    assert gx.dtype == dtype and gy.dtype == dtype
+    assert bits(gx) == bits(np.full((3, 5), 0.5, dtype))
+    assert bits(gy) == bits(np.full((3, 5), -0.5, dtype))
+    # the same bits through dd.compile (the general path's operations, recorded)
+    c = dd.compile(lambda p: dd.grad(lambda q: 0.5 * np.sum(np.sum(q[0] - q[1], axis=0)), p))
+    assert all(bits(a) == bits(b) for a, b in zip(c((x, y)), (gx, gy)))
 
 
 def test_a_full_sum_with_a_negative_shape_keeps_numpys_error():

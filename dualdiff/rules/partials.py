@@ -15,7 +15,7 @@ import numpy as np
 from .. import buffers
 from ..primitives import TRACED, Primitive, is_complex, shape_of, stop_gradient
 from .complex_parts import conj, real
-from .shape import align_chunk, broadcast_to, sum_to
+from .shape import align_chunk, broadcast_to, number_view, sum_to
 from . import table
 from .table import SCALAR_TYPES, Value
 
@@ -174,7 +174,8 @@ def elementwise(name: str, impl: Callable[..., Any], partials: Sequence[Any], *,
             if kind == 1:
                 c = ct
             elif kind == -1:
-                c = -ct if scalar is None else broadcast_to(-scalar, ct.shape)
+                c = (-ct if scalar is None else number_view(-scalar, ct.shape)
+                     if type(scalar) is np.float64 else broadcast_to(-scalar, ct.shape))
             elif scalar is None:
                 # The product in place in the partial's temporary (cos(x) for sin) instead of
                 # another array, when the partial is one (see _times).

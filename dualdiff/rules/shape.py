@@ -44,8 +44,14 @@ def _sum_vjp(ct, primals, out, params, shapes, wants):
     if axis is None:
         if type(ct) is float or type(ct) is np.float64:
             # (a loss's sums: the number's read-only view, as broadcast_to makes it, directly)
-            return (_number_view(ct, shape),)
+            return (number_view(ct, shape),)
     elif not params["keepdims"]:
+        if type(ct) is np.ndarray and ct.size > 1 and not any(ct.strides):
+            # One number broadcast (a full sum's cotangent handed on by a difference): the view
+            # of its first element, every stride 0, that the two calls below make.
+            out = np.ndarray(shape, ct.dtype, ct.reshape(-1)[:1], 0, (0,) * len(shape))
+            out.setflags(write=False)
+            return (out,)
         ct = reshape(ct, tuple([1 if i in axis else n for i, n in enumerate(shape)]))
     return (broadcast_to(ct, shape),)
 
@@ -95,7 +101,7 @@ def _broadcast_jvp(primals, tangents, out, params, chunked):
     return broadcast_to(t, shape)
 
 
-def _number_view(x: Any, shape: tuple) -> np.ndarray:
+def number_view(x: Any, shape: tuple) -> np.ndarray:
     """A float (or np.float64) seen everywhere in ``shape`` (no negative size): the read-only
     view np.broadcast_to gives."""
     out = np.ndarray(shape, _F64, np.asarray(x), 0, (0,) * len(shape))
@@ -114,7 +120,7 @@ def _broadcast_impl(x, shape):
         if type(x) is not float and type(x) is not np.float64:
             return np.broadcast_to(x, shape)
         if min(shape, default=0) >= 0:  # a number everywhere (a full sum's cotangent)
-            return _number_view(x, shape)
+            return number_view(x, shape)
         x = np.asarray(x)
     lead = len(shape) - x.ndim
     if lead < 0 or not x.size:
