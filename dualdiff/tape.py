@@ -638,17 +638,14 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
     single sweep (grad), memory then shrinks as the sweep goes instead of peaking at the end.
     """
     table: List[Optional[Any]] = [None] * tape.nslots
-    # the slots that may hold a Scaled cotangent (a product not computed yet), computed before
-    # the table is returned
+    # the slots that may hold a Scaled cotangent (a product not computed yet) or a _Scatter (an
+    # index_add not computed yet), computed before the table is returned
     scaled: List[int] = []
-    # the slots that may hold a _Scatter (an index_add not computed yet), computed likewise
-    scatters: List[int] = []
     for slot, ct in seeds.items():
         table[slot] = ct
-        if type(ct) is Scaled:  # (a checkpoint's re-run starts from the outer sweep's sums)
+        # (a checkpoint's re-run starts from the outer sweep's sums)
+        if type(ct) is Scaled or type(ct) is _Scatter:
             scaled.append(slot)
-        elif type(ct) is _Scatter:
-            scatters.append(slot)
     tape.table = table  # read by checkpoint entries (dualdiff.checkpoint) during this sweep
     entries = tape.entries
     # (consume: entries.pop() in the loop itself; a generator's resumption costs as much as a
@@ -711,7 +708,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 if old is None:
                     if _REFCOUNTS and _Scatter.takes(ct, e.params):
                         table[p] = _Scatter(ct, e)
-                        scatters.append(p)
+                        scaled.append(p)
                         continue
                 elif type(old) is _Scatter:
                     if old.merge(ct, e):
@@ -810,11 +807,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 table[p] = old + c if type(old) is np.ndarray and type(c) is np.ndarray else add(old, c)
     for slot in scaled:
         left = table[slot]
-        if type(left) is Scaled:
-            table[slot] = left.value()
-    for slot in scatters:
-        left = table[slot]
-        if type(left) is _Scatter:
+        if type(left) is Scaled or type(left) is _Scatter:
             table[slot] = left.value()
     tape.swept += swept
     tape.table = None
