@@ -342,36 +342,56 @@ def _leaf_cotangent(table: List[Any], slot: int, x: Any) -> Any:
     return _zero_cotangent(x) if c is None else _like_input(c, x)
 
 
-def _reverse_grad_of_floats(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recording]]:
-    """``grad(f, x)`` for x a tuple of Python floats (the worked example): ``(gradient, None)``;
+def _reverse_grad_of_leaves(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recording]]:
+    """``grad(f, x)`` for x a tuple whose items are each one leaf, Python floats (the worked
+    example) or plain real floating arrays (a model's parameters): ``(gradient, None)``;
     ``(None, None)``, having run nothing, for any other x.
 
     The recording and sweep of the general path without its bookkeeping (flattening, the
-    structure rebuilt twice, the checks a float output does not need). Anything but a float64
-    output of this recording (no dependence on x, a float32, complex or non-scalar f) is handed
-    back as ``(None, recording)`` for the general path to go on with, so f runs once either way.
+    structure rebuilt twice, the checks a float64 output does not need): on scalar code that is
+    most of the cost, and on a layer's gradient it is code run cold between the matrix products.
+    Anything but a float64 number as f's output (no dependence on x, a float32, complex or
+    non-scalar f) is handed back as ``(None, recording)`` for the general path to go on with,
+    so f runs once either way.
     """
+    lazy = False
     for v in x:
-        if type(v) is not float:
+        t = type(v)
+        if t is float:
+            continue
+        # (what flatten and as_value return as they are: an array that is its own leaf)
+        if t is not np.ndarray or v.dtype.kind != "f":
             return None, None
+        if v.size >= DEFER_MIN_SIZE:
+            lazy = LAZY_SUPPORTED  # (as _plain_arrays would find, see _Recording)
     if not x:
         return None, None
     tape = Tape()
     tag = TapeTag(tape, owner="grad")
+    tag.lazy = lazy
     try:
         out = _call(f, tuple(tag.new_vars(x)))
         if type(out) is not Var or out.tag is not tag:
             out = _output(out)
+    except BaseException:
+        if tag.lazy:
+            tag.lazy = None  # (f failed: what it deferred is never computed)
+        raise
     finally:
         tag.active = False
-    if type(out) is not Var or out.tag is not tag or type(out.primal) not in _FLOAT64:
+    if not ((type(out) is Var and out.tag is tag and type(out.primal) in _FLOAT64) or
+            (type(out) is LazyVar and out.tag is tag and out.shape == () and out.dtype == _F64)):
         rec = _Recording.__new__(_Recording)
         rec._made(tape, tag, out, *flatten(x))
         return None, rec
     # ȳ = 1.0, a Python float as in the general path; the inputs hold slots 0 … n-1
-    table = backward(tape, {out.slot: 1.0}, consume=True)
-    return tuple([np.float64(table[s]) if type(table[s]) is float
-                  else _finish(_leaf_cotangent(table, s, x[s])) for s in range(len(x))]), None
+    try:
+        table = backward(tape, {out.slot: 1.0}, consume=True)
+        return tuple([np.float64(table[s]) if type(table[s]) is float
+                      else _finish(_leaf_cotangent(table, s, x[s])) for s in range(len(x))]), None
+    finally:
+        if tag.lazy:  # (a value of f never computed by now never will be: see grad)
+            tag.lazy = None
 
 
 def _plain_arrays(leaves: List[Any]) -> bool:
@@ -744,7 +764,7 @@ def grad(f: Callable, x: Any = _NO_X, mode: str = "reverse", chunk: Union[int, s
     if mode == "reverse":
         rec = None
         if type(x) is tuple and not full_output and aux is None:
-            g, rec = _reverse_grad_of_floats(f, x)
+            g, rec = _reverse_grad_of_leaves(f, x)
             if g is not None:
                 return g
         leaves, treedef = _leaves(x)
