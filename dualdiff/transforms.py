@@ -356,22 +356,21 @@ def _reverse_grad_of_leaves(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recor
     """
     lazy = False
     for v in x:
-        t = type(v)
-        if t is float:
-            continue
-        # (what flatten and as_value return as they are: an array that is its own leaf)
-        if t is not np.ndarray or v.dtype.kind != "f":
-            return None, None
-        if v.size >= DEFER_MIN_SIZE:
-            lazy = LAZY_SUPPORTED  # (as _plain_arrays would find, see _Recording)
+        if type(v) is not float:
+            # (what flatten and as_value return as they are: an array that is its own leaf)
+            if type(v) is not np.ndarray or v.dtype.kind != "f":
+                return None, None
+            if v.size >= DEFER_MIN_SIZE:
+                lazy = LAZY_SUPPORTED  # (as _plain_arrays would find, see _Recording)
     if not x:
         return None, None
     tape = Tape()
     tag = TapeTag(tape, owner="grad")
-    tag.lazy = lazy
+    if lazy:
+        tag.lazy = True
     try:
         out = _call(f, tuple(tag.new_vars(x)))
-        if type(out) is not Var or out.tag is not tag:
+        if (type(out) is not Var and type(out) is not LazyVar) or out.tag is not tag:
             out = _output(out)
     except BaseException:
         if tag.lazy:
