@@ -366,13 +366,21 @@ _weakref = weakref.ref
 _getweakrefs = weakref.getweakrefs
 
 
-class _Views(weakref.ref):
-    """A weak reference to a value, held by its views: ``views``, weak references to them (the
-    dead dropped when there are ``limit``)."""
+class _Refs(list):
+    """Weak references to views; the dead are dropped when there are ``limit``."""
 
-    __slots__ = ("views", "limit")
-    views: list
+    __slots__ = ("limit",)
     limit: int
+
+
+class _Views(weakref.ref):
+    """A weak reference to a value, held by its views: ``views``, weak references to them, and
+    ``rows`` (None until needed), those of one position of the first axis (x[i], x[i, 1:]) by
+    that position, so that a write into a row looks at that row's views alone."""
+
+    __slots__ = ("views", "rows")
+    views: _Refs
+    rows: "Optional[dict[int, _Refs]]"
 
 
 class _Recipe:
@@ -418,17 +426,40 @@ def _take_view(source: Any, view: Any, how: Any) -> None:
     """Record that ``view`` is numpy's view ``source[how]`` (see above)."""
     for views in _getweakrefs(source):
         if type(views) is _Views:
-            refs = views.views
-            refs.append(_weakref(view))
-            if len(refs) >= views.limit:  # (x[i] in a loop: the dead are dropped, amortised)
-                refs[:] = [r for r in refs if r() is not None]
-                views.limit = 2 * len(refs) + 64
             break
     else:
         views = _Views(source)
-        views.views = [_weakref(view)]
-        views.limit = 64
+        views.views = _refs()
+        views.rows = None
+    t = type(how)
+    row = _row(source, how) if t is int or t is tuple else None
+    if row is None:
+        refs = views.views
+    else:
+        rows = views.rows
+        if rows is None:
+            rows = views.rows = {}
+        found = rows.get(row)
+        refs = rows[row] = _refs() if found is None else found
+    refs.append(_weakref(view))
+    if len(refs) >= refs.limit:  # (x[i] in a loop: the dead are dropped, amortised)
+        refs[:] = [r for r in refs if r() is not None]
+        refs.limit = 2 * len(refs) + 64
     view._source = (source, how, views)
+
+
+def _refs() -> _Refs:
+    refs = _Refs()
+    refs.limit = 64
+    return refs
+
+
+def _row(source: Any, how: Any) -> Optional[int]:
+    """The position of the first axis an index starts with (x[i], x[i, 1:]), else None."""
+    i = how if type(how) is int else how[0] if type(how) is tuple and how else None
+    if type(i) is not int:
+        return None
+    return i + shape_of(source)[0] if i < 0 else i
 
 
 def _is_view_index(idx: Any, out: Any) -> bool:
@@ -454,19 +485,68 @@ def _source_of(y: Any) -> Any:
         return None
 
 
-def _live_views(source: Any) -> List[Any]:
-    """The views of ``source`` still alive (see _take_view)."""
+def _live_views(source: Any, where: Any = None) -> List[Any]:
+    """The views of ``source`` still alive (see _take_view); with ``where``, an index written,
+    not those of another row than where's."""
     views = _views_of(source)
     if views is None:
         return []
-    return [view for view in (ref() for ref in views.views) if view is not None]
+    refs = list(views.views)
+    rows = views.rows
+    if rows:
+        row = None if where is None else _row(source, where)
+        if row is None:
+            for more in rows.values():
+                refs += more
+        else:
+            refs += rows.get(row, ())
+    return [view for view in (ref() for ref in refs) if view is not None]
 
 
-def _refresh(source: Any) -> None:
-    """After a write into ``source``: each of its views still alive becomes its view again."""
-    for view in _live_views(source):
-        view._become(_remake(source, view._source[1]), "a view of a value written into")
+def _refresh(source: Any, where: Any = None) -> None:
+    """After a write into ``source`` (into ``source[where]``; None: all of it): each of its views
+    still alive that the write reaches becomes its view again. One it does not reach keeps its
+    value and derivative, which are the new source's there (index_update passes them on): rows
+    kept in a list while the matrix is written row by row cost one remake each, not one per
+    write."""
+    for view in _live_views(source, where):
+        how = view._source[1]
+        if where is not None and not _overlap(shape_of(source), where, how):
+            continue
+        view._become(_remake(source, how), "a view of a value written into")
         _refresh(view)
+
+
+_PLACES: "dict[tuple, np.ndarray]" = {}
+
+
+def _overlap(shape: tuple, where: Any, how: Any) -> bool:
+    """Whether the write ``x[where] = v`` may reach the view ``how`` of x (shape ``shape``): asked
+    of numpy, on a stand-in array of x's shape whose memory is never read. True where numpy's
+    index copies (an advanced one) or the answer is unsure."""
+    places = _PLACES.get(shape)
+    if places is None:
+        if len(_PLACES) >= 8:
+            _PLACES.clear()
+        places = _PLACES[shape] = np.empty(shape, np.uint8)
+    written, seen = _place(places, where), _place(places, how)
+    return written is None or seen is None or np.may_share_memory(written, seen)
+
+
+def _place(places: np.ndarray, how: Any) -> Optional[np.ndarray]:
+    """``places[how]`` (an index, or a view's recipe) as a view of ``places``, else None."""
+    try:
+        if type(how) is _Recipe:
+            part = how.fn(places)
+        else:
+            part = places[how]
+            if type(part) is not np.ndarray:  # one element: numpy's scalar, a view with ...
+                part = places[(how if type(how) is tuple else (how,)) + (Ellipsis,)]
+    except Exception:  # (a recipe numpy takes otherwise on uint8: unsure)
+        return None
+    if type(part) is not np.ndarray or not np.may_share_memory(part, places):
+        return None
+    return part
 
 
 def _shares_memory(out: Any, source: Any) -> bool:
@@ -565,6 +645,11 @@ def _reshaped_in_place(x: Any, old: tuple, new: tuple) -> None:
     for view in _live_views(x):  # (names apart from the lambdas' above, which they close over)
         _, made, held = view._source
         view._source = (x, _through_old_shape(made, old, new), held)
+    views = _views_of(x)
+    if views is not None and views.rows:  # (rows of the old shape: no longer x's rows)
+        for more in views.rows.values():
+            views.views += more
+        views.rows = None
 
 
 def _through_old_shape(how: Any, old: tuple, new: tuple) -> _Recipe:
@@ -806,7 +891,7 @@ class Traced:
                 f"which a traced value cannot. Assign into a copy (y = x[...].copy()), or build "
                 f"the result with dd.index_update(y, idx, v)")
         self._become(F.index_update(self, idx, value), "y[idx] = v")
-        _refresh(self)
+        _refresh(self, idx)
 
     # -- in-place operators: y op= v, numpy's semantics (see _inplace) ----------------------
     __iadd__ = _inplace_operator(operator.add, "+", "__iadd__")

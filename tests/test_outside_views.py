@@ -464,3 +464,24 @@ def test_a_compiled_function_pickles_by_its_name_as_any_function():
     assert again is _compiled_square_sum and again(np.array([1.0, 2.0])) == 5.0
     with pytest.raises((pickle.PicklingError, AttributeError)):   # pickle's own, as for f
         pickle.dumps(dd.compile(lambda x: np.sum(x)))
+
+
+def _rows_kept_while_written(x):
+    X = x.reshape(-1, 2) * 1.0
+    rows = [X[i] for i in range(X.shape[0])]      # numpy's views, all alive
+    for i in range(X.shape[0]):
+        X[i] = rows[i] * 3.0                       # rows[i] sees it: the others do not change
+    return np.sum(rows[1] * rows[1]) + np.sum(X)
+
+
+def test_rows_kept_while_the_matrix_is_written_row_by_row():
+    x = np.arange(1.0, 9.0)
+    assert np.isclose(dd.value_and_grad(_rows_kept_while_written, x)[0],
+                      _rows_kept_while_written(x.copy()))
+    want = np.full(8, 3.0)
+    want[2:4] += 18.0 * x[2:4]                     # rows[1] = 3 x[2:4], read squared
+    assert np.allclose(dd.grad(_rows_kept_while_written, x), want)
+    # each write remakes its own row alone (it once remade every live row: n² operations)
+    counts = [dd.grad(_rows_kept_while_written, np.ones(2 * n), full_output=True)[1].operations
+              for n in (20, 40)]
+    assert counts[1] < 2.2 * counts[0]
