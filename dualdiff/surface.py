@@ -424,15 +424,20 @@ def _views_of(source: Any) -> Optional[_Views]:
 
 def _take_view(source: Any, view: Any, how: Any) -> None:
     """Record that ``view`` is numpy's view ``source[how]`` (see above)."""
+    t = type(how)
+    row = _row(source, how) if t is int or t is tuple else None
     for views in _getweakrefs(source):
         if type(views) is _Views:
             break
-    else:
+    else:  # the first view of source: nothing to look up or prune (x[1:] of a fresh x)
         views = _Views(source)
-        views.views = _refs()
+        views.views = refs = _Refs()
+        refs.limit = 64
         views.rows = None
-    t = type(how)
-    row = _row(source, how) if t is int or t is tuple else None
+        if row is None:
+            refs.append(_weakref(view))
+            view._source = (source, how, views)
+            return
     if row is None:
         refs = views.views
     else:
