@@ -242,10 +242,24 @@ def _writes_through_value(y: Any) -> bool:
             return False
         recorded |= x._recorded
         x = x.primal
-    return _writes_through(x, recorded)
+    return _writes_through(x, recorded, y)
 
 
-def _writes_through(plain: Any, recorded: int = 0) -> bool:
+def _held_by_views(y: Any, base: Any) -> int:
+    """How many arrays of y's views (see _take_view; theirs too) hold ``base``: each is a view of
+    y's memory that the write remakes, so it is no other live value numpy would write into."""
+    arrays = set()
+    todo = [y]
+    while todo:
+        for view in _live_views(todo.pop()):
+            todo.append(view)
+            plain = concrete(view)
+            if type(plain) is np.ndarray and plain.base is base:
+                arrays.add(id(plain))
+    return len(arrays)
+
+
+def _writes_through(plain: Any, recorded: int = 0, owner: Any = None) -> bool:
     """Whether writing into ``plain`` would, for numpy, change another live value too.
 
     ``plain`` is a traced value's array (:func:`concrete`). A view (``x[1:]``, ``x.T``) shares its base's memory;
@@ -253,6 +267,8 @@ def _writes_through(plain: Any, recorded: int = 0) -> bool:
     see the write. Without exact reference counts every view counts as writing through.
     ``recorded`` is 1 for a value dd.compile records, whose graph holds one more reference to
     every value it computed (``h = (W @ x).T; h[0] = v`` then takes the write as in eager mode).
+    ``owner``: the traced value written into, whose own views hold the base too (the write
+    remakes them: _refresh), as for x = np.arange(6.0).reshape(2, 3); a = x[0]; x[0] = v.
     """
     if type(plain) is not np.ndarray or owns_memory(plain):
         return False
@@ -260,7 +276,8 @@ def _writes_through(plain: Any, recorded: int = 0) -> bool:
     # (and the buffer pool, which holds large arrays for reuse: dualdiff.buffers; and while
     # dd.compile records, the graph node whose value it is: ``recorded``).
     base = plain.base
-    return not REFCOUNTS_EXACT or sys.getrefcount(base) > 3 + tracked(base) + recorded
+    held = 0 if owner is None else _held_by_views(owner, base)
+    return not REFCOUNTS_EXACT or sys.getrefcount(base) > 3 + tracked(base) + recorded + held
 
 
 def _inplace(refs: int, y: Any, new: Any, sym: str) -> Any:
@@ -366,21 +383,16 @@ _weakref = weakref.ref
 _getweakrefs = weakref.getweakrefs
 
 
-class _Refs(list):
-    """Weak references to views; the dead are dropped when there are ``limit``."""
-
-    __slots__ = ("limit",)
-    limit: int
-
-
 class _Views(weakref.ref):
-    """A weak reference to a value, held by its views: ``views``, weak references to them, and
-    ``rows`` (None until needed), those of one position of the first axis (x[i], x[i, 1:]) by
-    that position, so that a write into a row looks at that row's views alone."""
+    """A weak reference to a value, held by its views: ``views``, weak references to them (the
+    dead dropped when there are ``limit``), and ``rows`` (None until needed), those of one
+    position of the first axis (x[i], x[i, 1:]) by that position, so that a write into a row
+    looks at that row's views alone."""
 
-    __slots__ = ("views", "rows")
-    views: _Refs
-    rows: "Optional[dict[int, _Refs]]"
+    __slots__ = ("views", "limit", "rows")
+    views: list
+    limit: int
+    rows: "Optional[dict[int, list]]"
 
 
 class _Recipe:
@@ -431,32 +443,30 @@ def _take_view(source: Any, view: Any, how: Any) -> None:
             break
     else:  # the first view of source: nothing to look up or prune (x[1:] of a fresh x)
         views = _Views(source)
-        views.views = refs = _Refs()
-        refs.limit = 64
+        views.limit = 64
         views.rows = None
         if row is None:
-            refs.append(_weakref(view))
+            views.views = [_weakref(view)]
             view._source = (source, how, views)
             return
+        views.views = []
     if row is None:
         refs = views.views
+        refs.append(_weakref(view))
+        if len(refs) >= views.limit:  # (x[i] in a loop: the dead are dropped, amortised)
+            refs[:] = [r for r in refs if r() is not None]
+            views.limit = 2 * len(refs) + 64
     else:
         rows = views.rows
         if rows is None:
             rows = views.rows = {}
         found = rows.get(row)
-        refs = rows[row] = _refs() if found is None else found
-    refs.append(_weakref(view))
-    if len(refs) >= refs.limit:  # (x[i] in a loop: the dead are dropped, amortised)
-        refs[:] = [r for r in refs if r() is not None]
-        refs.limit = 2 * len(refs) + 64
+        kept = rows[row] = [] if found is None else found
+        kept.append(_weakref(view))
+        n = len(kept)
+        if n >= 64 and not n & (n - 1):  # (one row taken again and again: amortised too)
+            kept[:] = [r for r in kept if r() is not None]
     view._source = (source, how, views)
-
-
-def _refs() -> _Refs:
-    refs = _Refs()
-    refs.limit = 64
-    return refs
 
 
 def _row(source: Any, how: Any) -> Optional[int]:
@@ -876,8 +886,15 @@ class Traced:
         numpy's view does."""
         out = F.getitem(self, idx)
         t = type(idx)
-        # (x[i] of a vector, scalar code's x1 and x2, is a number: told without the call)
-        if t is slice or (len(shape_of(self)) > 1 if t is int else _is_view_index(idx, out)):
+        if t is slice:
+            _take_view(self, out, idx)
+        elif t is int:
+            # x[i] of a vector (scalar code's x1 and x2) is a number: told by its value's type,
+            # an ndarray for a row of a matrix (under nesting the value is traced: its shape)
+            p = type(out.primal)
+            if p is np.ndarray or (p in TRACED and shape_of(out)):
+                _take_view(self, out, idx)
+        elif _is_view_index(idx, out):
             _take_view(self, out, idx)
         return out
 

@@ -247,6 +247,23 @@ def test_the_briefs_case_a_row_read_after_its_matrix_is_written():
     assert np.array_equal(dd.hessian(f, X.copy()), np.zeros((2, 3, 2, 3)))
 
 
+def test_a_view_of_an_argument_that_is_itself_a_view_of_the_callers_array():
+    # x = np.arange(6.0).reshape(2, 3) is a view: its row a held the memory too, so the write
+    # was refused as one numpy would pass on to another live value (a is remade instead)
+    def f(X):
+        a = X[0]
+        b = a[1:]
+        X[0] = 5.0 * X[1, 0]
+        return np.sum(a * X[1]) + np.sum(b * b)
+    X = np.arange(6.0).reshape(2, 3)
+    assert X.base is not None and f(X.copy()) == 15.0 * 12.0 + 2 * 225.0
+    want = np.array([[0.0, 0.0, 0.0], [15.0 + 5.0 * 12.0 + 2 * 2 * 15.0 * 5.0, 15.0, 15.0]])
+    assert np.allclose(dd.grad(f, X), want)
+    assert np.allclose(dd.grad(f, X, mode="forward"), want)
+    assert dd.compile(f)(X.copy()) == f(X.copy())
+    assert np.array_equal(X, np.arange(6.0).reshape(2, 3))
+
+
 def test_views_in_a_loop_are_let_go():
     # x[i] read in a loop (numpy's row views) must not keep every row alive, nor make each
     # write cost the loop's length
