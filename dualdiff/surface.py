@@ -364,6 +364,9 @@ def _inplace_operator(binary: Callable[[Any, Any], Any], sym: str, name: str
 
 
 _SCALAR_PRIMALS = frozenset({float, int, complex})
+#: The values of x[i] that are numbers (numpy's scalars: copies, never views).
+_NUMBERS = frozenset({float, complex, np.float64, np.float32, np.float16, np.complex128,
+                      np.complex64, np.longdouble, np.clongdouble})
 _np_put_any: Any = np.put  # (its stubs take ndarrays only: a traced value dispatches to dualdiff)
 getrefcount = sys.getrefcount
 
@@ -885,16 +888,8 @@ class Traced:
         a basic index's result follows later writes into x, and writes into it reach x, as
         numpy's view does."""
         out = F.getitem(self, idx)
-        t = type(idx)
-        if t is slice:
-            _take_view(self, out, idx)
-        elif t is int:
-            # x[i] of a vector (scalar code's x1 and x2) is a number: told by its value's type,
-            # an ndarray for a row of a matrix (under nesting the value is traced: its shape)
-            p = type(out.primal)
-            if p is np.ndarray or (p in TRACED and shape_of(out)):
-                _take_view(self, out, idx)
-        elif _is_view_index(idx, out):
+        # (x[i] of a vector, scalar code's x1 and x2, is a number: told by its value's type)
+        if type(idx) is slice or (type(out.primal) not in _NUMBERS and _is_view_index(idx, out)):
             _take_view(self, out, idx)
         return out
 
