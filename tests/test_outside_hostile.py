@@ -48,6 +48,13 @@ MADE_FROM_X = {
 WRITES = ["y += 1.5", "y *= 2.0", "y[0] = 7.0", "y[1] += 3.0"]
 
 
+def _lines(*lines):
+    """f(x) whose body is these lines (as the user types them)."""
+    scope = {"np": np}
+    exec("def f(x):\n" + "".join(f"    {line}\n" for line in lines), scope)
+    return scope["f"]
+
+
 def _program(make, write):
     """f(x): y made from x, written into by the statement ``write`` (as the user types it)."""
     scope = {"np": np, "make": make}
@@ -330,11 +337,9 @@ def test_assigning_shape_to_a_large_deferred_value():
 def test_sorting_a_view_in_place_sorts_x_as_numpy(body, mode):
     # (the view's object alone was sorted, so x kept its order: value and gradient silently
     # those of another program; then refused; now numpy's: tests/test_outside_views.py)
-    scope = {"np": np}
-    exec(f"def f(x):\n    x = x * 1.0\n    {body}\n    return np.sum(x * np.array([1.0, 2.0, 3.0]))\n",
-         scope)
+    f = _lines("x = x * 1.0", body, "return np.sum(x * np.array([1.0, 2.0, 3.0]))")
     x = np.array([3.0, 1.0, 2.0])
-    assert np.allclose(dd.grad(scope["f"], x, mode=mode), _central(scope["f"], x), atol=1e-6)
+    assert np.allclose(dd.grad(f, x, mode=mode), _central(f, x), atol=1e-6)
 
 
 def test_sorting_a_part_by_assignment():
@@ -605,13 +610,11 @@ def test_a_write_into_stop_gradients_array_is_refused_as_numpys_read_only(mode):
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_fill_and_put_write_into_a_traced_array_as_numpy(body, mode):
     # (refused before: "writes in place; build the value with np.full_like ...")
-    scope = {"np": np}
-    exec(f"def f(x):\n    y = x * 1.0\n    {body}\n    return np.sum(y * y * np.array([1.0, 2.0, 3.0]))\n",
-         scope)
+    f = _lines("y = x * 1.0", body, "return np.sum(y * y * np.array([1.0, 2.0, 3.0]))")
     x = np.array([1.0, 2.0, 3.0])
-    assert dd.value_and_grad(scope["f"], x, mode=mode)[0] == scope["f"](x.copy())
-    assert np.allclose(dd.grad(scope["f"], x, mode=mode), _central(scope["f"], x), atol=1e-6)
-    assert dd.compile(scope["f"])(x) == scope["f"](x.copy())
+    assert dd.value_and_grad(f, x, mode=mode)[0] == f(x.copy())
+    assert np.allclose(dd.grad(f, x, mode=mode), _central(f, x), atol=1e-6)
+    assert dd.compile(f)(x) == f(x.copy())
 
 
 def test_out_into_a_traced_array_names_the_assignment_to_write():
