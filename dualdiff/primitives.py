@@ -47,7 +47,7 @@ class Tag:
     silently joining a different derivative.
     """
 
-    __slots__ = ("level", "chunk", "active", "owner", "count", "__weakref__")
+    __slots__ = ("level", "chunk", "active", "owner", "count", "views", "__weakref__")
 
     def __init__(self, chunk: Optional[int] = None, level: Optional[int] = None, owner: str = ""):
         self.level = next(_levels) if level is None else level
@@ -55,6 +55,7 @@ class Tag:
         self.active = True
         self.owner = owner
         self.count = 0  # operations interpreted: the honest cost of a pass
+        self.views = None  # weak references to the views taken of its values (surface._take_view)
 
     def process(self, prim: "Primitive", args: tuple, params: dict) -> Any:  # pragma: no cover
         raise NotImplementedError

@@ -376,26 +376,21 @@ getrefcount = sys.getrefcount
 # numpy's x[1:] (a basic index whose result is an array) is a view: it shares x's memory, so a
 # later write into x shows in it and a write into it shows in x. A traced value cannot share
 # memory (a write records a new value and rebinds the object: Traced._become), so the view is
-# kept as a recipe instead: the view holds (x, idx), as numpy's holds its base, and reaches x's
-# _Views (a weak reference to x listing weak references to its views), which the views alone
-# hold, so it goes when they go. A write into x makes each view still alive x[idx] again
-# (recorded, derivative and all); a write into the view is written into x[idx]. Taking a view
-# costs two weak references; only a write does more.
+# kept as a recipe instead: the view holds (x, idx), as numpy's holds its base, and the tag of
+# the computation (Tag.views) holds a weak reference to it. A write into x makes each view of x
+# still alive that the write reaches x[idx] again (recorded, derivative and all); a write into
+# the view is written into x[idx]. Taking a view costs a weak reference, a tuple and an append;
+# a write looks through the computation's live views.
 
 _weakref = weakref.ref
-_getweakrefs = weakref.getweakrefs
 
 
-class _Views(weakref.ref):
-    """A weak reference to a value, held by its views: ``views``, weak references to them (the
-    dead dropped when there are ``limit``), and ``rows`` (None until needed), those of one
-    position of the first axis (x[i], x[i, 1:]) by that position, so that a write into a row
-    looks at that row's views alone."""
+class _Refs(list):
+    """A computation's weak references to its views (Tag.views); the dead are dropped when
+    there are ``limit``."""
 
-    __slots__ = ("views", "limit", "rows")
-    views: list
+    __slots__ = ("limit",)
     limit: int
-    rows: "Optional[dict[int, list]]"
 
 
 class _Recipe:
@@ -430,46 +425,19 @@ def _put(source: Any, how: Any, value: Any) -> None:
         source[how] = value
 
 
-def _views_of(source: Any) -> Optional[_Views]:
-    for ref in _getweakrefs(source):
-        if type(ref) is _Views:
-            return ref
-    return None
-
-
 def _take_view(source: Any, view: Any, how: Any) -> None:
     """Record that ``view`` is numpy's view ``source[how]`` (see above)."""
     t = type(how)
-    row = _row(source, how) if t is int or t is tuple else None
-    for views in _getweakrefs(source):
-        if type(views) is _Views:
-            break
-    else:  # the first view of source: nothing to look up or prune (x[1:] of a fresh x)
-        views = _Views(source)
-        views.limit = 64
-        views.rows = None
-        if row is None:
-            views.views = [_weakref(view)]
-            view._source = (source, how, views)
-            return
-        views.views = []
-    if row is None:
-        refs = views.views
-        refs.append(_weakref(view))
-        if len(refs) >= views.limit:  # (x[i] in a loop: the dead are dropped, amortised)
-            refs[:] = [r for r in refs if r() is not None]
-            views.limit = 2 * len(refs) + 64
-    else:
-        rows = views.rows
-        if rows is None:
-            rows = views.rows = {}
-        found = rows.get(row)
-        kept = rows[row] = [] if found is None else found
-        kept.append(_weakref(view))
-        n = len(kept)
-        if n >= 64 and not n & (n - 1):  # (one row taken again and again: amortised too)
-            kept[:] = [r for r in kept if r() is not None]
-    view._source = (source, how, views)
+    view._source = (source, how, _row(source, how) if t is int or t is tuple else None)
+    tag = source.tag
+    refs = tag.views
+    if refs is None:
+        refs = tag.views = _Refs()
+        refs.limit = 64
+    refs.append(_weakref(view))
+    if len(refs) >= refs.limit:  # (x[i] in a loop: the dead are dropped, amortised)
+        refs[:] = [r for r in refs if r() is not None]
+        refs.limit = 2 * len(refs) + 64
 
 
 def _row(source: Any, how: Any) -> Optional[int]:
@@ -505,20 +473,19 @@ def _source_of(y: Any) -> Any:
 
 def _live_views(source: Any, where: Any = None) -> List[Any]:
     """The views of ``source`` still alive (see _take_view); with ``where``, an index written,
-    not those of another row than where's."""
-    views = _views_of(source)
-    if views is None:
+    not those of another row (first-axis position) than where's."""
+    refs = getattr(source.tag, "views", None)
+    if not refs:
         return []
-    refs = list(views.views)
-    rows = views.rows
-    if rows:
-        row = None if where is None else _row(source, where)
-        if row is None:
-            for more in rows.values():
-                refs += more
-        else:
-            refs += rows.get(row, ())
-    return [view for view in (ref() for ref in refs) if view is not None]
+    row = None if where is None else _row(source, where)
+    found = []
+    for ref in refs:
+        view = ref()
+        if view is not None:
+            made = view._source
+            if made[0] is source and (row is None or made[2] is None or made[2] == row):
+                found.append(view)
+    return found
 
 
 def _refresh(source: Any, where: Any = None) -> None:
@@ -654,20 +621,15 @@ def _imag(s: Any) -> Any:
 
 def _reshaped_in_place(x: Any, old: tuple, new: tuple) -> None:
     """``x.shape = new`` keeps x's views, and x's tie to its own source, as numpy's memory does:
-    the recipes now go through the old shape."""
+    the recipes now go through the old shape (and no longer start with a row of x)."""
     source = _source_of(x)
     if source is not None:
-        src, how, views = source
+        src, how, _ = source
         x._source = (src, _Recipe(lambda s: F.reshape(_remake(s, how), new),
-                                  lambda s, v: _put(s, how, F.reshape(v, old))), views)
+                                  lambda s, v: _put(s, how, F.reshape(v, old))), None)
     for view in _live_views(x):  # (names apart from the lambdas' above, which they close over)
-        _, made, held = view._source
-        view._source = (x, _through_old_shape(made, old, new), held)
-    views = _views_of(x)
-    if views is not None and views.rows:  # (rows of the old shape: no longer x's rows)
-        for more in views.rows.values():
-            views.views += more
-        views.rows = None
+        made = view._source[1]
+        view._source = (x, _through_old_shape(made, old, new), None)
 
 
 def _through_old_shape(how: Any, old: tuple, new: tuple) -> _Recipe:
@@ -750,9 +712,10 @@ _GUFUNC_KEYWORDS = frozenset(("axes", "axis", "keepdims"))
 class Traced:
     """Operators, ndarray attributes and numpy dispatch for a type with ``primal`` and ``tag``."""
 
-    #: ``(source, idx, source's _Views)`` on a view taken by basic indexing (x[0] of a matrix,
-    #: x[1:]), unset on other values: the view follows later writes into the source, and a
-    #: write into it reaches the source, as numpy's (see _take_view).
+    #: ``(source, idx, row)`` on a view taken by basic indexing (x[0] of a matrix, x[1:]; row:
+    #: the first-axis position idx starts with, or None), unset on other values: the view
+    #: follows later writes into the source, and a write into it reaches the source, as
+    #: numpy's (see _take_view). __weakref__: the computation's tag refers to its views weakly.
     __slots__ = ("_source", "__weakref__")
     primal: Any  # supplied by the subclass's slots
     tag: Any
