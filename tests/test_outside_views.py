@@ -397,19 +397,19 @@ def test_an_error_state_that_raises_raises_under_grad(state):
         np.seterrcall(old)
 
 
-def test_a_warnings_filter_that_makes_numpys_warning_an_error_raises_under_grad():
+def test_under_numpys_default_a_value_never_read_never_warns_as_documented():
+    # docs/architecture.md: under "warn" a deferred value grad never reads is never computed, so
+    # its warning never comes, a warnings filter that makes it an error included; an error
+    # state that raises is what makes grad compute it (above). The gradient is numpy's cos(w).
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(RuntimeWarning):
-            _penalised(_BIG.copy())
-        with pytest.raises(RuntimeWarning, match="overflow"):
-            dd.grad(_penalised, _BIG)
-    # numpy's default state ('warn'): a value grad never reads is never computed, so it never
-    # warns (docs/api.md); the gradient is numpy's cos(w) either way
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+            _penalised(_BIG.copy())                    # numpy's own program warns
         assert np.array_equal(dd.grad(_penalised, _BIG), np.cos(_BIG))
+        with np.errstate(over="raise"):
+            with pytest.raises(FloatingPointError):
+                dd.grad(_penalised, _BIG)
 
 
 # --- argnums=(0, 1) at (x, x): one array given twice, written into inside f ------------------
