@@ -118,9 +118,9 @@ class Primitive:
         # For a primitive whose adjoint puts its cotangent into one part of a zero array
         # (getitem: index_add): ``accumulate_at(shape, params, chunked)``, the index of the
         # part of an argument-shaped array where it lands and the indices of the rest (the
-        # margins), or None for an index it does not handle. The sweep then adds the cotangent into that
-        # part of the argument's running sum, in place, instead of building the zero array and
-        # adding it whole (see tape._sum_into_part).
+        # margins), or None for an index it does not handle. The sweep then adds the cotangent
+        # into that part of the argument's running sum, in place, instead of building the zero
+        # array and adding it whole (see tape._sum_into_part).
         self.accumulate_at: Optional[Callable[[Any, dict, bool], Any]] = None
         # ``vjp`` for a cotangent the sweep holds alone (a plain array nothing else refers to,
         # proved by tape._owned): the same results, but it may compute one of them into ct's

@@ -765,9 +765,6 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 np.add(old.tangent, c.tangent, out=old.tangent)
                 old.tag.count += 1  # the add it stands for
                 tape.inplace += 1
-            elif type(old) is _Scatter:
-                old = old.value()
-                table[p] = old + c if type(old) is np.ndarray and type(c) is np.ndarray else add(old, c)
             elif type(old) is Scaled:
                 if c is old:  # x * x: both arguments' product, summed
                     table[p] = old.doubled()
@@ -801,6 +798,8 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                     else:
                         table[p] = old + c if type(c) is np.ndarray else add(old, c)
             else:
+                if type(old) is _Scatter:  # (a pending index_add met by a term of another kind)
+                    old = old.value()
                 # two plain arrays: add() would compute old + c itself
                 table[p] = old + c if type(old) is np.ndarray and type(c) is np.ndarray else add(old, c)
     for slot in scaled:
