@@ -40,7 +40,7 @@ import numpy as np
 
 from .primitives import REFCOUNTS_EXACT as REFCOUNTS
 
-__all__ = ["empty", "call", "paused", "owns_memory", "tracked", "clear", "tracked_bytes", "MIN_BYTES",
+__all__ = ["empty", "call", "paused", "owns_memory", "tracked", "sole", "clear", "tracked_bytes", "MIN_BYTES",
            "MAX_BYTES", "REFCOUNTS"]
 
 #: Arrays from this size on are pooled (256 KiB: glibc serves smaller blocks from its heap's
@@ -202,6 +202,27 @@ def owns_memory(a: np.ndarray) -> bool:
 def tracked(a: Any) -> int:
     """1 if the pool holds a reference to ``a`` (to be discounted when counting its holders), else 0."""
     return 1 if _arrays.get(id(a)) is a else 0
+
+
+def sole(a: np.ndarray) -> bool:
+    """Whether the caller may hand ``a`` out as its own result: the caller's one reference
+    (passed here) is the only one, the pool's aside, and ``a`` owns its memory and is
+    writeable. False where reference counts prove nothing.
+
+    >>> import numpy as np
+    >>> from dualdiff import buffers
+    >>> a = np.ones(3)
+    >>> buffers.sole(a), buffers.sole(a[1:])
+    (True, False)
+    >>> b = a
+    >>> buffers.sole(a)
+    False
+    """
+    if not REFCOUNTS:
+        return False
+    pooled = _arrays.get(id(a)) is a
+    # (the counts: the caller's reference, `a`, getrefcount's argument, and the pool's)
+    return _getrefcount(a) <= 3 + pooled and (pooled or a.base is None) and a.flags.writeable
 
 
 def tracked_bytes() -> int:

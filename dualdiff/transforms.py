@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from . import rules as F
-from .buffers import owns_memory
+from .buffers import owns_memory, sole
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
@@ -386,8 +386,25 @@ def _reverse_grad_of_leaves(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recor
     # ȳ = 1.0, a Python float as in the general path; the inputs hold slots 0 … n-1
     try:
         table = backward(tape, {out.slot: 1.0}, consume=True)
-        return tuple([np.float64(table[s]) if type(table[s]) is float
-                      else _finish(_leaf_cotangent(table, s, x[s])) for s in range(len(x))]), None
+        g: List[Any] = []
+        for s in range(len(x)):
+            c = table[s]
+            if type(c) is float:
+                g.append(np.float64(c))
+                continue
+            v = x[s]
+            # An array of x's dtype that nobody else holds is what _leaf_cotangent and _finish
+            # give back as it is: handed out without their calls (this runs right after the
+            # sweep's last, largest product, with the interpreter's caches cold).
+            if type(c) is np.ndarray and c.ndim and type(v) is np.ndarray and c.dtype is v.dtype:
+                table[s] = None
+                if sole(c):
+                    g.append(c)
+                    continue
+                table[s] = c
+            c = None  # (take() counts the references)
+            g.append(_finish(_leaf_cotangent(table, s, v)))
+        return tuple(g), None
     finally:
         if tag.lazy:  # (a value of f never computed by now never will be: see grad)
             tag.lazy = None

@@ -107,3 +107,70 @@ def test_compiled_equals_eager():
     c = dd.compile(lambda p: dd.grad(_layer, p))
     for _ in range(2):
         _same(c(p), dd.grad(_layer, p))
+
+
+def _own(g, *others):
+    """Each array of g is its own: writeable, sharing memory with no other gradient and with
+    none of ``others`` (the inputs, the user's constants)."""
+    arrays = [a for a in g if type(a) is np.ndarray]
+    for i, a in enumerate(arrays):
+        assert a.flags.writeable
+        for b in arrays[i + 1:] + [o for o in others if type(o) is np.ndarray]:
+            assert not np.shares_memory(a, b)
+
+
+_W = np.linspace(-1.0, 1.0, 300 * 300).reshape(300, 300)
+_V = np.linspace(0.5, 1.5, 7)
+# (f, x, what the gradient's arrays are: handed out as the sweep left them, or copied/cast)
+_HAND_OUT = {
+    # the sweep's own new arrays, nobody else's: handed out as they are
+    "fresh": (lambda p: np.sum(np.tanh(p[0] @ p[1][:300] * 0.01)) + 0.5 * np.sum(p[0] * p[0]),
+              (_W, np.linspace(-1.0, 1.0, 300))),
+    "float32": (lambda p: np.sum(np.sin(p[0]).astype(np.float64)) + float(p[1].size),
+                (_W.astype(np.float32), _V)),
+    "empty": (lambda p: np.sum(np.sin(p[0])) + np.sum(p[1] ** 2), (np.zeros((0, 3)), _V)),
+    "strided input": (lambda p: np.sum(np.sin(p[0])) + np.sum(p[1] ** 3),
+                      (_W[:, ::2], _V[::2])),
+    "0-d": (lambda p: np.sum(np.sin(p[0])) * p[1], (_V, np.array(2.0))),
+    # ... and where it must not apply: arrays someone else holds, views, another dtype
+    "the user's constant": (lambda p: np.sum(p[0] * _W), (_W + 1.0,)),
+    "one number broadcast": (lambda p: np.sum(p[0]) + np.sum(p[1]), (_W, _V)),
+    "one array for both": (lambda p: np.sum(np.sin(p[0] + p[1])), (_V, _V * 2.0)),
+    "the other input": (lambda p: np.sum(p[0] * p[1]), (_V, _V + 1.0)),
+    "cast to x's dtype": (lambda p: np.sum(np.sin(p[0] * np.linspace(1.0, 2.0, 7))),
+                          (_V.astype(np.float32),)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_HAND_OUT))
+def test_the_gradient_arrays_handed_out_against_the_general_path_and_numpy(case):
+    f, x = _HAND_OUT[case]
+    before = [np.array(v, copy=True) for v in x]
+    g = dd.grad(f, x)
+    _same(g, _general(f, x))
+    _own(g, *x, _W, _V)
+    for a, v in zip(g, x):  # x's dtype and shape, as numpy's x has them
+        assert np.asarray(a).dtype == v.dtype and np.shape(a) == v.shape
+    for a in g:  # writing into a gradient changes nothing of the caller's
+        if type(a) is np.ndarray:
+            a[...] = 7.0
+    for v, b in zip(x, before):
+        assert np.array_equal(v, b)
+    np.testing.assert_array_equal(_W[0, :2], [-1.0, -1.0 + 2.0 / (300 * 300 - 1)])
+
+
+def test_the_handed_out_gradients_against_numpy_closed_forms():
+    x = (_W[:, ::2], _V[::2])
+    g = dd.grad(_HAND_OUT["strided input"][0], x)
+    np.testing.assert_array_equal(g[0], np.cos(x[0]))
+    np.testing.assert_array_equal(g[1], 3.0 * x[1] ** 2)
+    g = dd.grad(_HAND_OUT["the user's constant"][0], (_W + 1.0,))
+    np.testing.assert_array_equal(g[0], _W)
+    g = dd.grad(_HAND_OUT["one array for both"][0], (_V, _V * 2.0))
+    np.testing.assert_array_equal(g[0], np.cos(_V + _V * 2.0))
+    np.testing.assert_array_equal(g[1], g[0])
+    x = _V.astype(np.float32)
+    g = dd.grad(_HAND_OUT["cast to x's dtype"][0], (x,))
+    w = np.linspace(1.0, 2.0, 7)
+    assert g[0].dtype == np.float32
+    np.testing.assert_array_equal(g[0], (np.cos(x * w) * w).astype(np.float32))
