@@ -30,7 +30,8 @@ from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_iden
 from .sparsity import detect
 from .surface import plain_assignment_error, refuse_writes
 from .staging import Staged, call
-from .tape import DEFER_MIN_SIZE, LAZY_SUPPORTED, LazyVar, Tape, TapeTag, Var, backward, take
+from .replay import backward
+from .tape import DEFER_MIN_SIZE, LAZY_SUPPORTED, LazyVar, Tape, TapeTag, Var, take
 from .transform_checks import (
     _Aux, _check_cauchy_riemann, _check_holomorphic_input, _complex_jacobian_error,
     _complex_output_error, _concrete, _output, _real_output_holomorphic_error, _returns,
