@@ -30,7 +30,8 @@ from test_properties import (
 def defer_small_arrays(monkeypatch, request):
     """Defer from one element on, so that small arrays exercise what large ones do."""
     if request.function.__name__ not in ("test_only_large_arrays_are_deferred",
-                                         "test_random_programs_deferred_as_computed"):
+                                         "test_random_programs_deferred_as_computed") \
+            and not request.function.__name__.startswith("test_small_"):
         monkeypatch.setattr(tape_module, "DEFER_MIN_SIZE", 1)
         monkeypatch.setattr(transforms, "DEFER_MIN_SIZE", 1)
 
@@ -317,9 +318,10 @@ def test_only_large_arrays_are_deferred():
     # small inputs: nothing deferred (numpy computes it in less time than deferring takes)
     assert seen == [tape_module.Var, tape_module.LazyVar]
     seen.clear()
-    # a large input, small operations: computed at once, unless they read a deferred value
-    dd.grad(lambda w: f(w[:3]) + f(np.sum(w * w)), large)
-    assert seen == [tape_module.Var, tape_module.LazyVar]
+    # a large input, small operations: computed at once, unless they read a deferred value or
+    # start what most often only f's value reads (a sum, a square: see test_small_...)
+    dd.grad(lambda w: f(w[:3] + w[3:6]) + f(np.sum(w * w)), large)
+    assert seen == [tape_module.LazyVar, tape_module.LazyVar]
 
 
 @settings(**SETTINGS)
@@ -393,3 +395,77 @@ def test_a_long_sum_in_a_loop_holds_a_bounded_number_of_terms():
     # terms would add 1.6 MB)
     assert deferred <= eager + 2 * 16 * 8000
     np.testing.assert_allclose(dd.grad(f, x), sum(np.cos(x + i) for i in range(200)), rtol=1e-12)
+
+
+# Small operations on a tape with a large input (a model's parameters): sums and squares start
+# what most often only the loss's value reads, and are deferred; anything else small runs at once
+# (a bias add's or a residual's value is read by the next layer). The real DEFER_MIN_SIZE here.
+_LARGE = np.linspace(-1.0, 1.0, tape_module.DEFER_MIN_SIZE).reshape(256, -1)
+_SMALL = np.linspace(0.5, 1.5, 12).reshape(3, 4)
+_LABELS = np.eye(3)[[0, 2, 1, 1]].T  # one-hot, classes along axis 0
+
+
+def _kinds(f, x):
+    """f's gradient on grad's tape, and the type (Var or LazyVar) of each value f noted."""
+    seen = []
+
+    def noting(p):
+        return f(p, lambda v: seen.append(type(v)) or v)
+
+    return dd.grad(noting, x), seen
+
+
+_SMALL_PROGRAMS = {
+    # (f(p, note), the types noted: L deferred, V computed)
+    "the mlp's loss": (lambda p, n: np.sum(n(np.sum(n(_LABELS * n(p[1] @ np.tanh(p[0][:4, :4]))), axis=0)))
+                       + 0.5 * n(np.sum(n(p[1] * p[1]))), "VVLLL"),
+    "square, float32": (lambda p, n: np.sum(np.tanh(p[0][0, :3])) + n(np.square(p[1].astype(np.float32))).sum(), "L"),
+    "0-d and empty sums": (lambda p, n: n(np.sum(p[1][0, 0, ...])) * n(np.sum(p[1][:0]))
+                           + n(np.sum(p[1][0, 1])) + np.sum(p[0]), "LLV"),  # (a number: at once)
+    "strided and broadcast": (lambda p, n: n(np.sum(n((lambda q: q * q)(p[1][:, ::2])), axis=1)).sum()
+                              + n(np.sum(np.broadcast_to(p[1][0], (5, 4)))) + np.sum(p[0]), "LLL"),
+    # ... and what runs at once: a sum of two values, a product of two, a value read at once
+    "bias and residual": (lambda p, n: np.sum(np.tanh(n(p[1] + p[1][::-1])) * n(p[1] * 2.0)
+                                             + np.sum(p[0])), "VV"),
+    "a sum read at once": (lambda p, n: np.sum(np.tanh(p[1] / n(np.sum(p[1])))) + np.sum(p[0]), "L"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SMALL_PROGRAMS))
+def test_small_sums_and_squares_deferred_bitwise_as_computed(name):
+    f, kinds = _SMALL_PROGRAMS[name]
+    x = (_LARGE, _SMALL)
+    g, seen = _kinds(f, x)
+    assert "".join("L" if t is tape_module.LazyVar else "V" for t in seen) == kinds
+    plain = lambda p: f(p, lambda v: v)  # noqa: E731
+    expected = vjp_gradient(plain, x)  # vjp's tape computes every value as it goes
+    for a, b in zip(g, expected):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    value, g2 = dd.value_and_grad(plain, x)
+    assert value == plain(x)
+    for a, b in zip(g, g2):
+        assert a.tobytes() == b.tobytes()
+    # against central differences of the plain numpy program
+    h, rng = (1e-3 if "float32" in name else 1e-6), np.random.default_rng(5)
+    u = (rng.standard_normal(_LARGE.shape), rng.standard_normal(_SMALL.shape))
+    fd = (plain((_LARGE + h * u[0], _SMALL + h * u[1]))
+          - plain((_LARGE - h * u[0], _SMALL - h * u[1]))) / (2 * h)
+    np.testing.assert_allclose(np.vdot(g[0], u[0]) + np.vdot(g[1], u[1]), fd,
+                               rtol=1e-3 if "float32" in name else 1e-6)
+
+
+def test_small_operations_with_small_inputs_only_are_computed():
+    f, kinds = _SMALL_PROGRAMS["the mlp's loss"]
+    x = (_LARGE[:4, :4].copy(), _SMALL)  # no large input: nothing deferred
+    g, seen = _kinds(f, x)
+    assert tape_module.LazyVar not in seen and len(seen) == 5
+
+
+def test_small_values_never_read_are_never_computed(monkeypatch):
+    calls = []
+    for prim in (ufuncs.MUL, ufuncs.SQUARE):
+        monkeypatch.setattr(prim, "impl", lambda *a, _impl=prim.impl: calls.append(1) or _impl(*a))
+    g = dd.grad(lambda p: np.sum(np.tanh(p[0])) + np.sum(np.square(p[1])) + np.sum(p[1] * p[1]),
+                (_LARGE, _SMALL))
+    assert calls == []
+    np.testing.assert_array_equal(g[1], 2 * _SMALL + 2 * _SMALL)
