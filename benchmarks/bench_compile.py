@@ -71,14 +71,49 @@ def report_cost(key, text, cost_calls):
     print(f"COST  {key:<22} {cost * 1e3:9.2f} ms  = {calls:.1f} eager calls   {text}")
 
 
-def compare_three(key, what, plain, base, compiled, eager, target, repeats, settings, cost):
+def check_replayed(what, run):
+    """Run ``run`` until its sweep is replayed (dualdiff.replay), and check the replayed result
+    equals the interpreted one bit for bit: the eager lines below time replayed sweeps."""
+    replay = sys.modules["dualdiff.replay"]
+    expected = interpreted(run)()
+    before = replay.stats()["replayed"]
+    for _ in range(replay.RECORD_AT + 1):
+        got = run()
+    replayed = replay.stats()["replayed"] > before
+    check_close(f"{what}: replayed == interpreted, bitwise", got, expected, rtol=0, atol=0)
+    if not replayed:
+        print(f"  NOTE {what}: its sweep was not replayed (dualdiff.replay off or refused)")
+
+
+def interpreted(fn):
+    """fn with dualdiff.replay off: every sweep interpreted, as before replayed sweeps existed."""
+    replay = sys.modules["dualdiff.replay"]
+
+    def call(*args):
+        replay.ENABLED = False
+        try:
+            return fn(*args)
+        finally:
+            replay.ENABLED = True
+    return call
+
+
+def compare_three(key, what, plain, base, compiled, eager, target, repeats, settings, cost,
+                  sweeps=False):
     """Time f, its compiled derivative and the eager one interleaved; print both ratios and the
-    compile cost (``cost`` = compile_cost's arguments) under ``cmp.<key>``/``eager.<key>``."""
+    compile cost (``cost`` = compile_cost's arguments) under ``cmp.<key>``/``eager.<key>``.
+    ``sweeps``: eager also with every sweep interpreted (replay off), ``eager.<key>.interp``."""
     group = [base, compiled, eager]
+    if sweeps:
+        group.append(Bench(eager.label + ", sweeps interpreted", interpreted(eager.fn), eager.args))
     time_group(group, repeats, settings.min_time)
     print_times(group)
     report_ratio(f"cmp.{key}", f"compiled {what} / {plain}", compiled, base, target)
-    report_ratio(f"eager.{key}", f"eager {what} / {plain}", eager, base)
+    report_ratio(f"eager.{key}", f"eager {what} / {plain} (sweeps replayed, the default)"
+                 if sweeps else f"eager {what} / {plain}", eager, base)
+    if sweeps:
+        report_ratio(f"eager.{key}.interp", f"eager {what} / {plain}, every sweep interpreted",
+                     group[3], base)
     report_cost(f"cmp.{key}.compile", f"first call of dd.compile({cost[2].__name__})",
                 compile_cost(*cost))
 
@@ -195,12 +230,14 @@ def bench_mlp(settings) -> None:
     check_close("compiled grad vs hand backprop (1e-10)", tuple(grad(params)), hand, rtol=0, atol=1e-10)
     check_close("compiled == eager, bitwise", tuple(grad(params)), tuple(dd.grad(loss, params)),
                 rtol=0, atol=0)
+    check_replayed("eager grad", lambda: tuple(dd.grad(loss, params)))
     base = Bench("numpy loss(W1, W2)", loss_np, (params,))
     c_grad = Bench("dd.compile(grad)((W1, W2))", grad, (params,))
     e_grad = Bench("dd.grad(loss, (W1, W2)) eager", dd.grad, (loss, params))
     compare_three("mlp", "grad", "numpy loss", base, c_grad, e_grad, MLP_TARGET,
                   settings.repeats_big, settings,
-                  (lambda: dd.compile(lambda p: dd.grad(loss, p)), (params,), dd.grad, (loss, params)))
+                  (lambda: dd.compile(lambda p: dd.grad(loss, p)), (params,), dd.grad, (loss, params)),
+                  sweeps=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,10 +307,11 @@ def bench_hess(settings) -> None:
     base = Bench("numpy f(x)", rosenbrock, (x,))
     c_h = Bench("dd.compile(hessian)(x)", hess, (x,))
     e_h = Bench("dd.hessian(f, x) eager", dd.hessian, (rosenbrock, x))
+    check_replayed("eager Hessian", lambda: dd.hessian(rosenbrock, x))
     compare_three("hess", "Hessian", "numpy f", base, c_h, e_h, HESS_TARGET,
                   settings.repeats_small, settings,
                   (lambda: dd.compile(lambda x: dd.hessian(rosenbrock, x)), (x,), dd.hessian,
-                   (rosenbrock, x)))
+                   (rosenbrock, x)), sweeps=True)
 
 
 def main(argv=None) -> int:

@@ -86,6 +86,7 @@ MAX_KEYS = 64
 #: constant that changes every call: recording after recording would be made for nothing).
 MAX_MISSES = 8
 
+_SEEDS = (float, np.float64, np.float32)  # grad's ȳ = 1, as a number of f's dtype
 _lock = threading.Lock()
 _specs: Dict[Any, List["_Spec"]] = {}
 _seen: Dict[Any, int] = {}
@@ -130,7 +131,10 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
     # the generated code would run no faster)
     if (not ENABLED or keep or not MIN_ENTRIES <= len(entries) <= MAX_ENTRIES
             or type(entries[0]) is not Entry
-            or tape.meter is not None or tape.keep_all or len(seeds) != 1):
+            or tape.meter is not None or tape.keep_all or len(seeds) != 1
+            or type(next(iter(seeds.values()))) not in _SEEDS):
+        # (an array ȳ, a vjp's or a reverse Jacobian's row: its values would need checks of
+        # their own; such a tape's grad, with ȳ = 1, is still replayed)
         return interpreted_backward(tape, seeds, keep, consume)
     key = tuple([e.prim if type(e) is Entry else e[0] for e in entries])
     specs = _specs.get(key)
@@ -243,7 +247,6 @@ class _Spec:
 
 
 _SCALARS = (float, int, bool)
-_SEEDS = (float, np.float64, np.float32)  # grad's ȳ = 1, as a number of f's dtype
 
 
 def _params_ok(v: Any) -> bool:

@@ -30,7 +30,7 @@ from .rules.table import _IDENTITIES, _IDENTITY_ELEMENTS, identity_seed, is_iden
 from .sparsity import detect
 from .surface import plain_assignment_error, refuse_writes
 from .staging import Staged, call
-from .replay import backward
+from .replay import backward, interpreted_backward
 from .tape import DEFER_MIN_SIZE, LAZY_SUPPORTED, LazyVar, Tape, TapeTag, Var, take
 from .transform_checks import (
     _Aux, _check_cauchy_riemann, _check_holomorphic_input, _complex_jacobian_error,
@@ -386,7 +386,11 @@ def _reverse_grad_of_leaves(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recor
         return None, rec
     # ȳ = 1.0, a Python float as in the general path; the inputs hold slots 0 … n-1
     try:
-        table = backward(tape, {out.slot: 1.0}, consume=True)
+        # (scalar code, a tape opening with a float entry, is never replayed: straight to the
+        # interpreted sweep, without replay's call in between)
+        entries = tape.entries
+        table = (interpreted_backward if entries and type(entries[0]) is tuple
+                 else backward)(tape, {out.slot: 1.0}, consume=True)
         g: List[Any] = []
         for s in range(len(x)):
             c = table[s]
