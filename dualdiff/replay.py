@@ -173,15 +173,15 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
     _seen[key] = 0
     try:
         spec, table = _record(tape, seeds)
-    except _Refused:
+    except Exception:
+        # Whatever the recording met (a value or rule it does not model, a guard it cannot
+        # place, an error under np.errstate(all='raise')), the interpreted sweep meets it as
+        # eager mode always has; the structure is not tried again.
         _counts["refused"] += 1
         with _lock:
+            if len(_given_up) > 4 * MAX_KEYS:
+                _given_up.clear()
             _given_up.add(key)
-        return interpreted_backward(tape, seeds, keep, consume)
-    except Exception:
-        # Whatever the recording met (an error under np.errstate(all='raise'), a guard it
-        # cannot place), the interpreted sweep meets it as eager mode always has.
-        _counts["refused"] += 1
         return interpreted_backward(tape, seeds, keep, consume)
     with _lock:
         if key not in _specs and len(_specs) >= MAX_KEYS:
@@ -477,7 +477,20 @@ class _Walk:
 
 
 def _record(tape: Tape, seeds: Dict[int, Any]) -> Tuple[_Spec, List[Optional[Any]]]:
-    """Record the sweep of ``tape`` from ``seeds`` as generated code; also this call's table."""
+    """Record the sweep of ``tape`` from ``seeds`` as generated code; also this call's table.
+    A recording that fails leaves the forward tag's operation count as it found it (the
+    interpreted sweep then counts)."""
+    counts: List[Tuple[Any, int]] = []
+    try:
+        return _recording(tape, seeds, counts)
+    except BaseException:
+        for dual_tag, start in counts:
+            dual_tag.count = start
+        raise
+
+
+def _recording(tape: Tape, seeds: Dict[int, Any],
+               counts: List[Tuple[Any, int]]) -> Tuple[_Spec, List[Optional[Any]]]:
     (slot, ct), = seeds.items()
     if type(ct) not in _SEEDS or ct != ct:
         raise _Refused  # (a vjp's array ȳ: its shape and values would need checks of their own)
@@ -497,6 +510,8 @@ def _record(tape: Tape, seeds: Dict[int, Any]) -> Tuple[_Spec, List[Optional[Any
         if walk.nbytes > MAX_BYTES:
             raise _Refused
         counted = walk.dual_tag.count if walk.dual_tag is not None else 0
+        if walk.dual_tag is not None:
+            counts.append((walk.dual_tag, counted))
         # (the recording's values are kept as first results, not the pool's reusable memory)
         with buffers.paused():
             table = interpreted_backward(shadow, {slot: ct})

@@ -378,3 +378,58 @@ def test_gradients_handed_back_are_the_callers():
         for a in g:
             a[...] = np.nan
     _identical(_interpreted(dd.grad, loss, params), dd.grad(loss, params), "gradient")
+
+
+@pytest.mark.parametrize("program", ["hessian-chunk-3", "hvp", "grad-of-jvp", "writes-and-views",
+                                     "dict-params", "float32-mlp", "where-mask", "jacobian-of-grad"])
+def test_more_programs_replayed_equal_interpreted(program):
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0.5, 1.5, 7)
+    v = rng.normal(size=7)
+    f = lambda z: np.sum(np.sin(z) * np.exp(z[::-1]) + z[1:] @ z[:-1] + np.cumsum(z) ** 2)
+
+    def writes(z):
+        y = z * 1.0
+        y[1:] += z[:-1] ** 2
+        row = y[2:5]
+        y[3] = 2.0 * z[0]
+        return np.sum(row * y[:3]) + np.sum(y ** 3)
+
+    X, loss, params = _mlp()
+    programs = {
+        "hessian-chunk-3": lambda: dd.jacobian(lambda z: dd.grad(f, z), x, chunk=3),
+        "hvp": lambda: dd.hvp(f, x, v),
+        "grad-of-jvp": lambda: dd.grad(lambda z: dd.jvp(f, z, v)[1], x),
+        "writes-and-views": lambda: (dd.grad(writes, x), dd.hessian(writes, x)),
+        "dict-params": lambda: dd.grad(lambda p: np.sum(np.tanh(p["w"] @ p["b"]) ** 2)
+                                       + np.sum(p["b"] ** 4),
+                                       {"w": rng_w, "b": x[:4]}),
+        "float32-mlp": lambda: dd.grad(loss, tuple(p.astype(np.float32) for p in params)),
+        "where-mask": lambda: dd.grad(lambda z: np.sum(np.where(z > 1.0, z ** 2, np.sin(z))), x),
+        "jacobian-of-grad": lambda: dd.jacobian(lambda z: dd.grad(f, z), x),
+    }
+    rng_w = rng.normal(size=(3, 4))
+    run = programs[program]
+    expected = _interpreted(run)
+    for i in range(5):
+        _identical(expected, run(), f"{program}, call {i}")
+    # (x[...] = v and where's condition: parameters that hold arrays, never replayed)
+    assert (replay.stats()["replayed"] > 0) == (program not in ("writes-and-views", "where-mask"))
+
+
+def test_a_failed_recording_leaves_the_counts_and_results_alone(monkeypatch):
+    def f(z):
+        return np.sum(np.sin(z) * z + z ** 3)
+
+    x = np.linspace(0.1, 1.0, 5)
+    _, info = _interpreted(lambda: dd.jacobian(lambda z: dd.grad(f, z), x, full_output=True))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("codegen failed")
+
+    monkeypatch.setattr(replay, "generate", broken)
+    for _ in range(4):
+        h, got = dd.jacobian(lambda z: dd.grad(f, z), x, full_output=True)
+        assert (got.passes, got.operations) == (info.passes, info.operations)
+    assert replay.stats()["refused"] == 1 and replay.stats()["replayed"] == 0
+    _identical(_interpreted(dd.hessian, f, x), h, "Hessian")
