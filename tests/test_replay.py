@@ -433,3 +433,29 @@ def test_a_failed_recording_leaves_the_counts_and_results_alone(monkeypatch):
         assert (got.passes, got.operations) == (info.passes, info.operations)
     assert replay.stats()["refused"] == 1 and replay.stats()["replayed"] == 0
     _identical(_interpreted(dd.hessian, f, x), h, "Hessian")
+
+
+@pytest.mark.parametrize("size", ["small", "pooled"])
+def test_gradients_kept_across_calls_are_never_overwritten(size):
+    # a training loop that keeps every step's gradient (a history, a running average); the
+    # pooled size's weight gradient (100×784, 627 KB) is written into the buffer pool's memory
+    X, loss, params = _mlp()
+    if size == "pooled":
+        rng = np.random.default_rng(5)
+        X = rng.normal(size=(784, 16))
+
+        def loss(p):  # noqa: F811
+            W1, W2 = p
+            return np.sum(np.tanh(W2 @ np.tanh(W1 @ X)) ** 2) + 0.01 * np.sum(W1 * W1)
+
+        params = (rng.normal(size=(100, 784)) * 0.05, rng.normal(size=(10, 100)) * 0.1)
+    kept, copies = [], []
+    p = params
+    for step in range(12):
+        g = dd.grad(loss, p)
+        kept.append(g)
+        copies.append(tuple(a.copy() for a in g))
+        p = tuple(w - 0.05 * a for w, a in zip(p, g))
+    assert replay.stats()["replayed"] >= 8
+    for g, c in zip(kept, copies):
+        _identical(c, g, "a gradient kept from an earlier step")
