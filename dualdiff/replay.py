@@ -27,9 +27,10 @@ What stays eager, and why the results are the ones the interpreted sweep gives, 
 * The operation counts (``JacobianInfo``, ``python -m dualdiff.compare``) are the interpreted
   sweep's: a replay adds what the recording counted.
 
-A tape's structure is recorded the :data:`RECORD_AT`-th time it is seen (a gradient taken a
-few times pays nothing), its code is used from then on; a structure whose code keeps missing
-stops being tried.
+A tape's structure is recorded once its interpreted sweeps have taken about as long as a
+recording costs (:data:`RECORD_BUDGET`, at least :data:`RECORD_AT` sightings: a gradient taken
+a few times pays nothing, and a loop pays at most about twice what it would have without
+replay), its code is used from then on; a structure whose code keeps missing stops being tried.
 ``ENABLED = False`` (or the environment variable ``DUALDIFF_REPLAY=0``) turns replay off;
 :func:`clear` forgets every recording; :func:`stats` counts what happened.
 
@@ -38,7 +39,7 @@ stops being tried.
 >>> replay.clear()
 >>> x = np.linspace(0.0, 1.0, 50)
 >>> f = lambda x: np.sum(np.sin(x) * x + np.exp(-x) ** 2)
->>> g = [dd.grad(f, x) for _ in range(replay.RECORD_AT + 2)]
+>>> g = [dd.grad(f, x) for _ in range(500)]
 >>> replay.stats()["replayed"] >= 1 or not replay.ENABLED
 True
 >>> all(np.array_equal(g[0], gi) for gi in g[1:])
@@ -52,6 +53,7 @@ import itertools
 import os
 import re
 import threading
+from time import perf_counter
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -75,10 +77,14 @@ MAX_BYTES = 4 << 20
 #: (an unrolled loop: its recording and checks would cost more than a few sweeps save).
 MIN_ENTRIES = 4
 MAX_ENTRIES = 2000
-#: A structure is recorded when seen this many times (again after a miss). A recording costs
-#: about 25 interpreted sweeps of a small Hessian (7.5 ms against 0.3 ms), so a loop of a few
-#: calls pays nothing, and one of hundreds (training, a Newton iteration) gains.
-RECORD_AT = 16
+#: A structure is recorded once seen this many times (again after a miss) and once its
+#: interpreted sweeps took RECORD_BUDGET = (base, per entry) seconds in all: about what its
+#: recording costs (measured: 1.1 ms for a 7-entry gradient, 3.4 ms for the 11-entry sweep of
+#: a Hessian at n = 100, 4.4 ms for a 16-entry MLP gradient), so a loop never pays more than
+#: about twice the sweeps it would have interpreted (a rent-or-buy rule), and one of hundreds
+#: of calls (training, a Newton iteration) gains.
+RECORD_AT = 4
+RECORD_BUDGET = (5e-4, 2e-4)
 #: Recordings kept per structure (shapes or constants that alternate) and structures kept.
 MAX_SPECS = 4
 MAX_KEYS = 64
@@ -89,7 +95,7 @@ MAX_MISSES = 8
 _SEEDS = (float, np.float64, np.float32)  # grad's ȳ = 1, as a number of f's dtype
 _lock = threading.Lock()
 _specs: Dict[Any, List["_Spec"]] = {}
-_seen: Dict[Any, int] = {}
+_seen: Dict[Any, List[float]] = {}  # [sightings, seconds of interpreted sweeps] by structure
 _misses: Dict[Any, int] = {}
 _given_up: set = set()
 _counts = {"replayed": 0, "recorded": 0, "missed": 0, "interpreted": 0, "refused": 0}
@@ -163,14 +169,19 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
         _counts["interpreted"] += 1
         return interpreted_backward(tape, seeds, keep, consume)
     # (a structure recorded already that missed: another recording once it is seen as often)
-    seen = _seen.get(key, 0) + 1
-    if len(_seen) > 4 * MAX_KEYS:
-        _seen.clear()  # (structures seen once each: a program that keeps changing)
-    _seen[key] = seen
-    if seen < RECORD_AT:
+    seen = _seen.get(key)
+    if seen is None:
+        if len(_seen) > 4 * MAX_KEYS:
+            _seen.clear()  # (structures seen once each: a program that keeps changing)
+        seen = _seen[key] = [0, 0.0]
+    seen[0] += 1
+    if seen[0] < RECORD_AT or seen[1] < RECORD_BUDGET[0] + RECORD_BUDGET[1] * len(entries):
         _counts["interpreted"] += 1
-        return interpreted_backward(tape, seeds, keep, consume)
-    _seen[key] = 0
+        start = perf_counter()
+        table = interpreted_backward(tape, seeds, keep, consume)
+        seen[1] += perf_counter() - start
+        return table
+    seen[0], seen[1] = 0, 0.0
     try:
         spec, table = _record(tape, seeds)
     except Exception:

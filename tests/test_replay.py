@@ -33,6 +33,7 @@ def fresh(monkeypatch):
     monkeypatch.setattr(replay, "ENABLED", True)
     monkeypatch.setattr(replay, "MIN_ENTRIES", 1)
     monkeypatch.setattr(replay, "RECORD_AT", 2)
+    monkeypatch.setattr(replay, "RECORD_BUDGET", (0.0, 0.0))
     replay.clear()
     yield
     replay.clear()
