@@ -150,6 +150,14 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 out = spec.run(entries, seeds, tape)
             except Miss:
                 continue
+            except Exception:
+                # (an error the code met: numpy's under np.errstate(all='raise'), or a flaw of
+                # the recording; either way the interpreted sweep decides, as it always has, and
+                # the structure is not replayed again)
+                with _lock:
+                    _specs.pop(key, None)
+                    _given_up.add(key)
+                return interpreted_backward(tape, seeds, keep, consume)
             _counts["replayed"] += 1
             if key in _misses:  # (a miss is forgiven by a replay: only a run of them gives up)
                 left = _misses[key] - 1

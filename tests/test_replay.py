@@ -460,3 +460,18 @@ def test_gradients_kept_across_calls_are_never_overwritten(size):
     assert replay.stats()["replayed"] >= 8
     for g, c in zip(kept, copies):
         _identical(c, g, "a gradient kept from an earlier step")
+
+
+def test_an_error_in_the_replayed_code_hands_over_to_the_interpreted_sweep(monkeypatch):
+    f = lambda z: np.sum(np.sin(z) * z + np.exp(z) ** 2)
+    x = np.linspace(0.1, 1.0, 5)
+    for _ in range(3):
+        dd.grad(f, x)
+    (spec,), = replay._specs.values()
+
+    def broken(*args):
+        raise NameError("a flaw of the generated code")
+
+    monkeypatch.setattr(spec, "run", broken)
+    _identical(_interpreted(dd.grad, f, x), dd.grad(f, x), "gradient")
+    assert replay.stats()["structures"] == 0
