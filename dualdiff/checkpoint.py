@@ -38,6 +38,7 @@ import math
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
+from .constants import keep, release
 from .primitives import TRACED, Primitive, Tag, bind, leaked_error, shape_of
 from .tape import Entry, Tape, TapeTag, Var, backward, force_all
 from .memory import MemoryInfo
@@ -200,6 +201,8 @@ class _Call:
             out = self.fn(*args, **kwargs)
         finally:
             tag.active = False
+            if inner.held:
+                release(inner.held)
         out_slots = self._computed(out, tag)
         seeds: Dict[int, Any] = {}
         if len(out_slots) == 1:
@@ -470,7 +473,8 @@ def _record(fn: Callable, label: str, leaves: List[Any], structure: Any, top: Ta
     if computed:
         call = _Call(fn, label, structure, tuple(parents), tape, (out_structure, index),
                      [shape_of(o.primal) for o in computed])
-        vals = tuple(values)
+        # (constant arrays copied, or held read-only until f returns: constants.py)
+        vals = keep(tape.held, tuple(values), tuple(parents))
         slot = _append(top, CHECKPOINT, tuple(parents), vals, {"call": call},
                        tuple(shape_of(v) for v in vals))
         if len(computed) == 1:

@@ -35,6 +35,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .constants import strided_copy
 from .primitives import TRACED, Primitive, Tag, leaked_error, register_traced
 from .surface import _UFUNC_METHODS, FUNCTION_RULES, UFUNC_RULES, Traced, _follow, _ufunc_name
 
@@ -90,6 +91,8 @@ class Graph:
         # (node, kind, expected): kind "bool", "float", "int", "index" or "complex"
         self.guards: List[Tuple[Node, str, Any]] = []
         self.cse: Dict[Any, Node] = {}
+        # id -> (a plain array the recording read, the copy it keeps of it): see constant()
+        self.snapshots: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
         self.recorded = 0      # operations handed to the staging tag, before CSE/simplification
         self.simplified = 0    # operations that simplification or CSE removed
 
@@ -145,13 +148,36 @@ class StagingTag(Tag):
                                    f"compiled function, not with hand-made Duals")
             else:
                 vals.append(a)
-                refs.append(a)
+                refs.append(self.constant(a))
         cparams, pparams = params, params
         if params and any(type(v) is Staged for v in params.values()):
             cparams = {k: (v.primal if type(v) is Staged else v) for k, v in params.items()}
             pparams = {k: (v.node if type(v) is Staged else v) for k, v in params.items()}
+        if params:
+            pparams = {k: self.constant(v) for k, v in pparams.items()}
         out = prim.impl(*vals, **cparams)
         return self._node(prim.impl, prim, tuple(refs), pparams, out, prim.name, args)
+
+    def constant(self, c: Any) -> Any:
+        """A plain array the recording reads, as it is now: a copy, so that a later write into
+        it (f's state updated in place, a buffer refilled) does not reach the compiled code,
+        which must compute what numpy computed here. One copy while its contents stay the
+        same (arrays in tuples and Packs too; anything else as it is)."""
+        t = type(c)
+        if t is np.ndarray:
+            seen = self.graph.snapshots.get(id(c))
+            if (seen is not None and seen[0] is c and seen[1].dtype == c.dtype
+                    and seen[1].shape == c.shape and seen[1].tobytes() == c.tobytes()):
+                return seen[1]
+            copy = strided_copy(c)
+            self.graph.snapshots[id(c)] = (c, copy)
+            return copy
+        if t is tuple or t is list:
+            return t(self.constant(x) for x in c) if any(
+                type(x) in (np.ndarray, tuple, list, Pack) for x in c) else c
+        if t is Pack:
+            return Pack(c.kind, tuple(self.constant(x) for x in c.items))
+        return c
 
     def _node(self, fn, prim, refs: tuple, kwargs: dict, out: Any, label: str,
               args: tuple = ()) -> "Staged":
@@ -321,6 +347,8 @@ def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     out = fn(*vals, **kvals)
     if isinstance(out, np.dtype) or fn in _STATIC:
         return out  # shapes and dtypes are fixed by the specialisation's input checks: constants
+    refs = [tag.constant(r) for r in refs]
+    krefs = {k: tag.constant(r) for k, r in krefs.items()}
     if not isinstance(out, _RESULTS):
         raise StagingError(
             f"{_name(fn)} of a value being compiled returned a {type(out).__name__}; dd.compile "

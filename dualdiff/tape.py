@@ -20,8 +20,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .buffers import owns_memory, tracked
+from .constants import keep, keep_params
 from .containers import subclass_error
 from .rules import add, real
+from .rules.assembly import WHERE
+from .rules.indexing import GETITEM, INDEX_ADD
+from .rules.masked_reductions import SUM_WHERE
 from .rules.partials import SCALED_VJPS, Scaled
 from .rules.shape import SUM
 from .rules.ufuncs import ADD, DIV, FLOAT_OPS, MUL, NEG, POW, SQUARE, SUB
@@ -41,6 +45,8 @@ _SCALAR_SHAPE = ((),)  # and of one
 _NO_PARAMS: dict = {}
 # What an entry keeps of the operation, by the primitive's ``needs``: (arguments, output).
 _KEEPS = {"args": (True, False), "out": (False, True), "both": (True, True), "none": (False, False)}
+# The primitives whose parameters may hold the caller's arrays (an index, a condition, a mask)
+_INDEXING = frozenset((GETITEM, INDEX_ADD, WHERE, SUM_WHERE))
 
 
 class Entry:
@@ -94,7 +100,7 @@ class Tape:
     """
 
     __slots__ = ("entries", "inputs", "nslots", "keep_all", "values", "swept", "inplace",
-                 "table", "meter", "inner_operations", "regions", "__weakref__")
+                 "table", "meter", "inner_operations", "regions", "held", "__weakref__")
 
     def __init__(self, keep_all: bool = False):
         self.entries: List[Any] = []  # Entry objects, and tuples for float entries (see above)
@@ -102,6 +108,8 @@ class Tape:
         self.nslots = 0
         self.keep_all = keep_all
         self.values: Dict[int, Any] = {}
+        # the large constant arrays the entries keep, read-only until f returns (constants.py)
+        self.held: List[Any] = []
         self.swept = 0  # entries visited by all backward sweeps so far
         self.inplace = 0  # cotangent sums done in place (see _exclusive)
         self.table: Optional[List[Optional[Any]]] = None
@@ -157,7 +165,7 @@ class TapeTag(Tag):
             if deferred is not None:
                 return deferred
         n = len(args)
-        scalar = False
+        scalar = consts = False  # consts: a plain array among the arguments (see constants.py)
         if n == 2:
             a, b = args
             if type(a) is Var and a.tag is self:
@@ -183,6 +191,7 @@ class TapeTag(Tag):
                 shapes: Tuple[tuple, ...] = _SCALAR_SHAPES
             else:
                 nested = ta in TRACED or tb in TRACED
+                consts = (ta is _ND and sa is None) or (tb is _ND and sb is None)
                 # (a Dual's shape written in too: forward over reverse records Duals)
                 shapes = (va.shape if ta is _ND else () if ta is float or ta is np.float64
                           else va.primal.shape if ta is Dual and type(va.primal) is _ND
@@ -220,11 +229,14 @@ class TapeTag(Tag):
                 else:
                     vals.append(a)
                     pars.append(None)
+                    consts = consts or type(a) is _ND
                 nested = nested or type(vals[-1]) in TRACED
             values, parents = tuple(vals), tuple(pars)
             wants = tuple([p is not None for p in pars])
             shapes = tuple([shape_of(v) for v in values])
         tape = self.tape
+        if params and prim in _INDEXING:  # (an index, a condition: copied, or held read-only)
+            params = keep_params(tape.held, params)
         if scalar:
             if type(out) in _PLAIN_FLOATS and not tape.keep_all:
                 self.count += 1
@@ -238,6 +250,9 @@ class TapeTag(Tag):
                 return v
         # Values carrying an older perturbation must see this operation too: bind again.
         elif nested:
+            if consts:  # (kept before the forward interpreter defers a tangent that reads them)
+                values = keep(tape.held, values, parents)
+                consts = False
             out = _outer(prim, values, params)
         elif params:
             out = prim.impl(*values, **params)
@@ -264,7 +279,12 @@ class TapeTag(Tag):
         e = _new(Entry)
         e.prim = prim
         e.parents = parents
-        e.args = values if keep_args else (None,) * n
+        if not keep_args:
+            e.args = (None,) * n
+        elif consts:  # (a constant array: copied, or held read-only until f returns)
+            e.args = keep(tape.held, values, parents)
+        else:
+            e.args = values
         e.out = out if keep_out else None
         e.params = params
         e.shapes = shapes

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import rules as F
 from .buffers import owns_memory, sole
+from .constants import release, written_error
 from .containers import as_value, flatten, flatten_like, pieces, unflatten
 from .compression import compressed_hessian, compressed_jacobian
 from .executors import tasks_chunk
@@ -288,12 +289,17 @@ class _Recording:
             out = _call(f, unflatten(treedef, tag.new_vars(leaves)))
             if type(out) is not Var or out.tag is not tag:  # (one of ours needs no checks)
                 out = _output(out)
-        except BaseException:
+        except BaseException as e:
             if tag.lazy:
                 tag.lazy = None  # (f failed: what it deferred is never computed)
+            written = written_error(e, tape.held)
+            if written is not None:
+                raise written from e
             raise
         finally:
             tag.active = False
+            if tape.held:  # (a pullback or a trace outlives f: it keeps copies)
+                release(tape.held, tape.entries if owner in ("vjp", "trace") else None)
         self._made(tape, tag, out, leaves, treedef)
         if meter is not None:
             meter.watch(tape)
@@ -373,12 +379,17 @@ def _reverse_grad_of_leaves(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recor
         out = _call(f, tuple(tag.new_vars(x)))
         if (type(out) is not Var and type(out) is not LazyVar) or out.tag is not tag:
             out = _output(out)
-    except BaseException:
+    except BaseException as e:
         if tag.lazy:
             tag.lazy = None  # (f failed: what it deferred is never computed)
+        written = written_error(e, tape.held)
+        if written is not None:
+            raise written from e
         raise
     finally:
         tag.active = False
+        if tape.held:
+            release(tape.held)
     if not ((type(out) is Var and out.tag is tag and type(out.primal) in _FLOAT64) or
             (type(out) is LazyVar and out.tag is tag and out.shape == () and out.dtype == _F64)):
         rec = _Recording.__new__(_Recording)
