@@ -53,8 +53,9 @@ def strided_copy(a: np.ndarray) -> np.ndarray:
     >>> y.strides == x.strides, bool(np.array_equal(x, y)), np.shares_memory(x, y)
     (True, True, False)
     """
-    if a.flags.c_contiguous or a.flags.f_contiguous or a.size == 0 or a.dtype.hasobject:
-        return np.array(a, order="K")
+    flags = a.flags
+    if flags.c_contiguous or flags.f_contiguous or a.size == 0 or a.dtype.hasobject:
+        return a.copy(order="K")
     item = a.itemsize
     if any(st % item for st in a.strides):
         return np.array(a, order="K")
@@ -77,11 +78,9 @@ def _exposed(a: np.ndarray) -> bool:
     return False
 
 
-def _keep_one(held: List[Any], a: np.ndarray) -> np.ndarray:
-    """``a`` as a recording keeps it: a copy when small, else ``a`` held read-only (and its
-    array bases with it: a write through the base reaches the view too)."""
-    if a.nbytes <= COPY_MAX_BYTES:
-        return strided_copy(a)
+def _hold(held: List[Any], a: np.ndarray) -> np.ndarray:
+    """``a`` held read-only until :func:`release`, and the arrays it is a view of with it (a
+    write through the base reaches the view too)."""
     with _lock:
         v: Any = a
         while isinstance(v, _ND):
@@ -90,39 +89,47 @@ def _keep_one(held: List[Any], a: np.ndarray) -> np.ndarray:
                 found[1] += 1
                 held.append(v)
             elif v.flags.writeable:
-                v.flags.writeable = False
+                v.setflags(write=False)
                 _held[id(v)] = [v, 1]
                 held.append(v)
             v = v.base
     return a
 
 
+def _kept(held: List[Any], a: np.ndarray) -> np.ndarray:
+    """``a`` as a recording keeps it: a copy when small, else ``a`` held read-only."""
+    return strided_copy(a) if a.nbytes <= COPY_MAX_BYTES else _hold(held, a)
+
+
 def keep(held: List[Any], values: tuple, parents: tuple) -> tuple:
-    """``values`` with their constant arrays (parent None) that a write can reach copied or held: what an
-    entry keeps. ``held`` collects the arrays made read-only, for :func:`release`."""
-    out = list(values)
-    for i, (v, p) in enumerate(zip(values, parents)):
-        if p is None and type(v) is _ND and _exposed(v):
-            out[i] = _keep_one(held, v)
-    return tuple(out)
+    """``values`` with their constant arrays (parent None) that a write can reach copied or
+    held: what an entry keeps. ``held`` collects the arrays made read-only, for :func:`release`."""
+    out = None
+    for i in range(len(values)):
+        v = values[i]
+        if type(v) is _ND and parents[i] is None and _exposed(v):
+            if out is None:
+                out = list(values)
+            out[i] = _kept(held, v)
+    return values if out is None else tuple(out)
 
 
 def keep_params(held: List[Any], params: dict) -> dict:
-    """``params`` with the writeable arrays among them (an index, a condition, a mask; in a
-    tuple too) copied or held."""
-    new: Optional[dict] = None
+    """``params`` with the arrays among them that a write can reach (an index, a condition, a
+    mask; in a tuple too) copied or held."""
+    for p in params.values():  # (a slice's index, the common case, has none: found out first)
+        if type(p) is _ND or (type(p) is tuple and _ND in map(type, p)):
+            break
+    else:
+        return params
+    new = dict(params)
     for k, p in params.items():
-        tp = type(p)
-        if tp is _ND:
+        if type(p) is _ND:
             if _exposed(p):
-                new = dict(params) if new is None else new
-                new[k] = _keep_one(held, p)
-        elif tp is tuple:
-            if any(type(q) is _ND and _exposed(q) for q in p):
-                new = dict(params) if new is None else new
-                new[k] = tuple(_keep_one(held, q) if type(q) is _ND and _exposed(q) else q
-                               for q in p)
-    return params if new is None else new
+                new[k] = _kept(held, p)
+        elif type(p) is tuple:
+            new[k] = tuple(_kept(held, q) if type(q) is _ND and _exposed(q) else q for q in p)
+    return new
 
 
 def release(held: List[Any], entries: Optional[List[Any]] = None) -> None:
@@ -154,9 +161,7 @@ def release(held: List[Any], entries: Optional[List[Any]] = None) -> None:
     with _lock:
         free = []
         for a in reversed(held):  # (a view was held before its base: bases come first here)
-            found = _held.get(id(a))
-            if found is None or found[0] is not a:  # pragma: no cover (released twice)
-                continue
+            found = _held[id(a)]
             found[1] -= 1
             if not found[1]:
                 del _held[id(a)]
@@ -166,7 +171,7 @@ def release(held: List[Any], entries: Optional[List[Any]] = None) -> None:
             left = []
             for a in free:
                 try:
-                    a.flags.writeable = True
+                    a.setflags(write=True)
                 except ValueError:
                     left.append(a)
             if len(left) == len(free):

@@ -24,7 +24,7 @@ from .constants import keep, keep_params
 from .containers import subclass_error
 from .rules import add, real
 from .rules.assembly import WHERE
-from .rules.indexing import GETITEM, INDEX_ADD
+from .rules.indexing import INDEX_ADD
 from .rules.masked_reductions import SUM_WHERE
 from .rules.partials import SCALED_VJPS, Scaled
 from .rules.shape import SUM
@@ -45,8 +45,9 @@ _SCALAR_SHAPE = ((),)  # and of one
 _NO_PARAMS: dict = {}
 # What an entry keeps of the operation, by the primitive's ``needs``: (arguments, output).
 _KEEPS = {"args": (True, False), "out": (False, True), "both": (True, True), "none": (False, False)}
-# The primitives whose parameters may hold the caller's arrays (an index, a condition, a mask)
-_INDEXING = frozenset((GETITEM, INDEX_ADD, WHERE, SUM_WHERE))
+# The primitives whose parameters may hold the caller's arrays (an index, a condition, a mask;
+# getitem copies its index arrays itself: its plain indices are scalar code's x[0])
+_INDEXING = frozenset((INDEX_ADD, WHERE, SUM_WHERE))
 
 
 class Entry:

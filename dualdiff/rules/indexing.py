@@ -213,14 +213,20 @@ def getitem(x: Value, idx: Any) -> Value:
         idx = (idx,)
     if not is_traced(x):
         return (x if type(x) is np.ndarray else np.asarray(x))[idx]
-    check_plain_index(idx)
+    if check_plain_index(idx):
+        # An index array is copied: the adjoint reads it in the sweep, after f has run, and f
+        # may have written into it meanwhile (docs/architecture.md, "Arrays f writes into").
+        idx = tuple([i.copy() if type(i) is np.ndarray else i for i in idx])
     return bind1(GETITEM, x, {"idx": idx})
 
 
-def check_plain_index(idx: tuple) -> None:
-    """Refuse a traced index (x[y] or y[idx] = v), saying why."""
+def check_plain_index(idx: tuple) -> bool:
+    """Refuse a traced index (x[y] or y[idx] = v), saying why; whether it holds an array."""
+    arrays = False
     for i in idx:
-        if type(i) is not int and is_traced(i):
+        if type(i) is int:
+            continue
+        if is_traced(i):
             if stop_gradient(i) is i:  # a value being recorded by dd.compile: x[x > 0]
                 raise TypeError(
                     "an index computed from the values (a mask such as x > 0, an argmax) "
@@ -229,6 +235,9 @@ def check_plain_index(idx: tuple) -> None:
                     "without dd.compile")
             raise TypeError("an index cannot be a Dual or tape variable: indices are not "
                             "differentiable; use an int or an integer array")
+        if type(i) is np.ndarray:
+            arrays = True
+    return arrays
 
 
 
