@@ -111,7 +111,9 @@ def test_a_write_after_use_leaves_the_gradient_numpys(name, how):
     f = SMALL[name]
     want = _oracle(f, W)
     if how == "grad":
-        got = dd.grad(f, W)
+        for _ in range(20):  # (the sweep is replayed from the 16th on: dualdiff/replay.py)
+            got = dd.grad(f, W)
+            np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
     elif how == "grad forward":
         got = dd.grad(f, W, mode="forward")
     elif how == "value_and_grad":
@@ -134,7 +136,8 @@ def test_a_write_after_use_leaves_the_gradient_numpys(name, how):
 def test_a_write_after_use_leaves_the_hessian_right(name):
     f = SMALL[name]
     want = np.array([_central_grad(lambda z: _oracle(f, z)[i], W, 1e-5) for i in range(3)])
-    np.testing.assert_allclose(dd.hessian(f, W), want, rtol=1e-5, atol=1e-4)
+    for _ in range(20):
+        np.testing.assert_allclose(dd.hessian(f, W), want, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(dd.hvp(f, W, np.array([1.0, -2.0, 0.5])),
                                want @ np.array([1.0, -2.0, 0.5]), rtol=1e-5, atol=1e-4)
 
