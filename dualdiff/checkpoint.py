@@ -474,7 +474,7 @@ def _record(fn: Callable, label: str, leaves: List[Any], structure: Any, top: Ta
         call = _Call(fn, label, structure, tuple(parents), tape, (out_structure, index),
                      [shape_of(o.primal) for o in computed])
         # (constant arrays copied, or held read-only until f returns: constants.py)
-        vals = keep(tape.held, tuple(values), tuple(parents))
+        vals = keep(tape, tuple(values), tuple(parents))
         slot = _append(top, CHECKPOINT, tuple(parents), vals, {"call": call},
                        tuple(shape_of(v) for v in vals))
         if len(computed) == 1:

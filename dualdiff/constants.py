@@ -78,9 +78,12 @@ def _exposed(a: np.ndarray) -> bool:
     return False
 
 
-def _hold(held: List[Any], a: np.ndarray) -> np.ndarray:
+def _hold(tape: Any, a: np.ndarray) -> np.ndarray:
     """``a`` held read-only until :func:`release`, and the arrays it is a view of with it (a
-    write through the base reaches the view too)."""
+    write through the base reaches the view too); ``tape.held`` lists them."""
+    held = tape.held
+    if held is None:
+        held = tape.held = []
     with _lock:
         v: Any = a
         while isinstance(v, _ND):
@@ -96,25 +99,26 @@ def _hold(held: List[Any], a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _kept(held: List[Any], a: np.ndarray) -> np.ndarray:
+def _kept(tape: Any, a: np.ndarray) -> np.ndarray:
     """``a`` as a recording keeps it: a copy when small, else ``a`` held read-only."""
-    return strided_copy(a) if a.nbytes <= COPY_MAX_BYTES else _hold(held, a)
+    return strided_copy(a) if a.nbytes <= COPY_MAX_BYTES else _hold(tape, a)
 
 
-def keep(held: List[Any], values: tuple, parents: tuple) -> tuple:
+def keep(tape: Any, values: tuple, parents: tuple) -> tuple:
     """``values`` with their constant arrays (parent None) that a write can reach copied or
-    held: what an entry keeps. ``held`` collects the arrays made read-only, for :func:`release`."""
+    held: what an entry of ``tape`` keeps. ``tape.held`` lists the arrays made read-only, for
+    :func:`release`."""
     out = None
     for i in range(len(values)):
         v = values[i]
         if type(v) is _ND and parents[i] is None and _exposed(v):
             if out is None:
                 out = list(values)
-            out[i] = _kept(held, v)
+            out[i] = _kept(tape, v)
     return values if out is None else tuple(out)
 
 
-def keep_params(held: List[Any], params: dict) -> dict:
+def keep_params(tape: Any, params: dict) -> dict:
     """``params`` with the arrays among them that a write can reach (an index, a condition, a
     mask; in a tuple too) copied or held."""
     for p in params.values():  # (a slice's index, the common case, has none: found out first)
@@ -126,9 +130,9 @@ def keep_params(held: List[Any], params: dict) -> dict:
     for k, p in params.items():
         if type(p) is _ND:
             if _exposed(p):
-                new[k] = _kept(held, p)
+                new[k] = _kept(tape, p)
         elif type(p) is tuple:
-            new[k] = tuple(_kept(held, q) if type(q) is _ND and _exposed(q) else q for q in p)
+            new[k] = tuple(_kept(tape, q) if type(q) is _ND and _exposed(q) else q for q in p)
     return new
 
 
@@ -183,7 +187,7 @@ def release(held: List[Any], entries: Optional[List[Any]] = None) -> None:
 _NUMPY_READ_ONLY = ("assignment destination is read-only", "output array is read-only")
 
 
-def written_error(e: BaseException, held: List[Any]) -> Optional[ValueError]:
+def written_error(e: BaseException, held: Optional[List[Any]]) -> Optional[ValueError]:
     """Our explanation of numpy's refusal to write into a read-only array, raised in f while
     the recording holds arrays (maybe the one written), or None."""
     if not held or not isinstance(e, ValueError) or not any(m in str(e) for m in _NUMPY_READ_ONLY):

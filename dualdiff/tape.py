@@ -109,8 +109,9 @@ class Tape:
         self.nslots = 0
         self.keep_all = keep_all
         self.values: Dict[int, Any] = {}
-        # the large constant arrays the entries keep, read-only until f returns (constants.py)
-        self.held: List[Any] = []
+        # the large constant arrays the entries keep, read-only until f returns (constants.py;
+        # a list once there is one)
+        self.held: Optional[List[Any]] = None
         self.swept = 0  # entries visited by all backward sweeps so far
         self.inplace = 0  # cotangent sums done in place (see _exclusive)
         self.table: Optional[List[Optional[Any]]] = None
@@ -237,7 +238,7 @@ class TapeTag(Tag):
             shapes = tuple([shape_of(v) for v in values])
         tape = self.tape
         if params and prim in _INDEXING:  # (an index, a condition: copied, or held read-only)
-            params = keep_params(tape.held, params)
+            params = keep_params(tape, params)
         if scalar:
             if type(out) in _PLAIN_FLOATS and not tape.keep_all:
                 self.count += 1
@@ -252,7 +253,7 @@ class TapeTag(Tag):
         # Values carrying an older perturbation must see this operation too: bind again.
         elif nested:
             if consts:  # (kept before the forward interpreter defers a tangent that reads them)
-                values = keep(tape.held, values, parents)
+                values = keep(tape, values, parents)
                 consts = False
             out = _outer(prim, values, params)
         elif params:
@@ -283,7 +284,7 @@ class TapeTag(Tag):
         if not keep_args:
             e.args = (None,) * n
         elif consts:  # (a constant array: copied, or held read-only until f returns)
-            e.args = keep(tape.held, values, parents)
+            e.args = keep(tape, values, parents)
         else:
             e.args = values
         e.out = out if keep_out else None
