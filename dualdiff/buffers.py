@@ -94,6 +94,8 @@ def empty(shape: tuple, dtype: Any) -> Optional[np.ndarray]:
                 # reference would see the pool's next write: such an array is left idle, and
                 # freed, its weak references cleared, when the pool lets it go.)
                 if _getrefcount(a) == 3 and not _getweakrefcount(a):
+                    if not a.flags.writeable:  # (a caller made it read-only, then let it go)
+                        a.flags.writeable = True
                     return a
         if _bytes + nbytes > MAX_BYTES:
             _evict(nbytes)

@@ -224,6 +224,27 @@ def test_repeated_calls_reuse_memory_and_never_touch_what_the_caller_holds():
     np.testing.assert_allclose(g2, big_grad(x), rtol=1e-12, atol=1e-12)
 
 
+def test_a_result_the_caller_made_read_only_and_let_go_is_written_again():
+    # a caller caching results immutably: the next call's results are right and writeable
+    x, _ = data()
+    W = np.linspace(-1.0, 1.0, 300 * 300).reshape(300, 300)
+    mlp = lambda p: np.sum(np.tanh(p[0] @ p[1])) + 0.5 * np.sum(p[0] * p[0])  # noqa: E731
+    want = (dd.grad(big_f, x), dd.grad(mlp, (W, W[:, :3].copy())))
+    for _ in range(20):  # (replayed sweeps included)
+        g, h = dd.grad(big_f, x), dd.grad(mlp, (W, W[:, :3].copy()))
+        for a, b in zip((g,) + h, (want[0],) + want[1]):
+            assert a.flags.writeable and a.tobytes() == b.tobytes()
+            a.flags.writeable = False
+        del g, h, a
+    a = buffers.empty((N,), np.float64)
+    a.flags.writeable = False
+    address = a.ctypes.data
+    del a
+    b = buffers.empty((N,), np.float64)  # the same memory, nobody's: writeable again
+    assert b.ctypes.data == address and b.flags.writeable
+    b[:] = 1.0
+
+
 def _sweep(f, x):
     tape = Tape()
     y = f(TapeTag(tape).new_var(x.copy()))
