@@ -30,7 +30,13 @@ def as_value(x: Any, what: str) -> Any:
     if is_traced(x):
         return x
     if isinstance(x, (bool, int)) and not isinstance(x, np.ndarray):
-        return float(x)
+        try:
+            return float(x)
+        except OverflowError:
+            raise ValueError(
+                f"{what} is an integer of {len(str(abs(x)))} digits, beyond the largest float64 "
+                f"(about 1.8e308): derivatives are computed in floating point. Rescale it, or "
+                f"differentiate with respect to its logarithm") from None
     if isinstance(x, (float, complex)):
         return x
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray and not isinstance(x, np.memmap):

@@ -253,3 +253,38 @@ def test_read_only_arrays_and_seeds_are_left_alone():
     g = dd.grad(lambda w: np.sum(A @ w), np.ones(3))
     np.testing.assert_array_equal(g, A.sum(axis=0))
     assert not A.flags.writeable
+
+
+# --- a Python integer beyond float64 as x: said in words, not Python's OverflowError ----------
+
+@pytest.mark.parametrize("call", [
+    lambda x: dd.grad(lambda z: z * 2.0, x),
+    lambda x: dd.jacobian(lambda z: z * 2.0, x),
+    lambda x: dd.hessian(lambda z: z * z, x),
+    lambda x: dd.jvp(lambda z: z * 2.0, x, 1.0),
+    lambda x: dd.derivative(lambda z: z * 2.0, x),
+    lambda x: dd.grad(lambda p: p["a"] * 2.0, {"a": x}),
+])
+def test_an_integer_beyond_float64_is_refused_in_words(call):
+    with pytest.raises(ValueError, match="401 digits, beyond the largest float64"):
+        call(10 ** 400)
+    with pytest.raises(ValueError, match="beyond the largest float64"):
+        call(-10 ** 400)
+    # the largest integers a float holds are numbers like any other
+    assert call(2 ** 1000) is not None
+
+
+# --- np.select with conditions on the values under dd.compile ----------------------------------
+
+def test_select_on_traced_conditions_compiles_to_numpys_values():
+    def f(x):
+        return np.select([x < 1.0, x > 1.5], [x ** 2, np.sin(x)], default=-x)
+
+    def grad_by_cases(x):
+        return np.where(x < 1.0, 2 * x, np.where(x > 1.5, np.cos(x), -1.0))
+    fast = dd.compile(f)
+    fast_grad = dd.compile(lambda x: dd.grad(lambda z: np.sum(f(z)), x))
+    for x in (np.array([0.5, 1.2, 1.8]), np.array([1.7, 0.2, 1.25]), np.array([1.1, 1.9, 0.3])):
+        np.testing.assert_array_equal(fast(x), f(x))
+        np.testing.assert_allclose(fast_grad(x), grad_by_cases(x), rtol=1e-15)
+    assert fast.recordings == 1

@@ -628,10 +628,11 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Value], default: Value 
     """
     if len(condlist) != len(choicelist):
         raise ValueError("select: condlist and choicelist must have the same length")
-    conds = [np.asarray(stop_gradient(c)) for c in condlist]
+    # (a condition dd.compile is recording stays its staged value: where() records its test)
+    conds = [c if is_traced(c) else np.asarray(c) for c in map(stop_gradient, condlist)]
     if any(c.dtype != bool for c in conds):
         raise TypeError("select: the conditions must be boolean arrays")
-    shapes = [c.shape for c in conds] + [shape_of(c) for c in choicelist] + [shape_of(default)]
+    shapes = [shape_of(c) for c in conds] + [shape_of(c) for c in choicelist] + [shape_of(default)]
     out = default
     for cond, choice in zip(conds[::-1], list(choicelist)[::-1]):
         out = where(cond, choice, out)
