@@ -43,6 +43,21 @@ from .numpy_dispatch import (  # noqa: F401 (the maps are read through this modu
 __all__ = ["Traced", "UFUNC_RULES", "FUNCTION_RULES", "UFUNC_METHOD_RULES", "refuse_ndarray_names"]
 
 
+def _into_out(ufunc: Any, rule: Callable, inputs: tuple, y: Any, where: Any) -> Any:
+    """``ufunc(*inputs, out=y, where=where)`` into a traced y, as numpy: y's elements where
+    ``where`` holds become the ufunc's values there (the ufunc runs on those elements alone, so
+    neither its value nor its derivative is taken where it was not asked: a division where the
+    divisor is 0, a log of 0), the others keep y's; y itself is returned, written."""
+    if where is True:
+        y[...] = rule(*inputs)
+        return y
+    mask = np.broadcast_to(np.asarray(stop_gradient(where), dtype=bool), shape_of(y))
+    picked = [F.getitem(F.broadcast_to(a, shape_of(y)), (mask,)) if shape_of(a) != ()
+              else a for a in inputs]
+    y[mask] = rule(*picked)
+    return y
+
+
 def _qualname(func: Any) -> str:
     module = getattr(func, "__module__", None) or "numpy"
     if module.startswith("numpy._core") or module == "numpy.core":
@@ -1210,7 +1225,12 @@ class Traced:
                 f"{_UFUNC_METHODS.get(method, 'call the ufunc itself')}. What is supported: "
                 f"{SUPPORT_PAGE}")
         if kwargs.get("out") is not None:
-            if any(isinstance(o, Traced) for o in kwargs["out"]):
+            out = kwargs["out"]
+            rule = UFUNC_RULES.get(ufunc)
+            if (len(out) == 1 and isinstance(out[0], Traced) and rule is not None
+                    and set(kwargs) <= {"out", "where"}):
+                return _into_out(ufunc, rule, inputs, out[0], kwargs.get("where", True))
+            if any(isinstance(o, Traced) for o in out):
                 raise TypeError(
                     f"{_ufunc_name(ufunc)}(..., out=y) into a traced y: assign the result "
                     f"instead (y = np.{ufunc.__name__}(...), or y += v, y[idx] = v, which "
@@ -1218,7 +1238,10 @@ class Traced:
             raise TypeError(
                 f"{_ufunc_name(ufunc)} with out= would write a traced value into plain memory "
                 f"and lose its derivative; assign the result instead. (This is also what "
-                f"a += v does when a is a plain ndarray and v is traced: write a = a + v.)")
+                f"a += v does when a is a plain ndarray and v is traced: write a = a + v.)"
+                + ("" if "where" not in kwargs else
+                   f" With where=, make out a traced array (out=np.zeros_like(x) of a traced "
+                   f"x is one): dualdiff then writes the chosen elements into it, as numpy"))
         rule = UFUNC_RULES.get(ufunc) or special_ufunc_rule(ufunc)
         if rule is None:
             raise _no_rule(ufunc, _ufunc_name(ufunc))

@@ -288,3 +288,49 @@ def test_select_on_traced_conditions_compiles_to_numpys_values():
         np.testing.assert_array_equal(fast(x), f(x))
         np.testing.assert_allclose(fast_grad(x), grad_by_cases(x), rtol=1e-15)
     assert fast.recordings == 1
+
+
+# --- a ufunc's out= and where= into a traced array: numpy's masked computation -----------------
+#
+# np.divide(a, b, out=np.zeros_like(a), where=b != 0) is how numpy code avoids dividing by zero;
+# it was refused ("assign the result instead"). numpy computes the ufunc only where the mask
+# holds and leaves out's other elements; so must the derivative (no nan from the elements
+# never computed).
+
+X_WHERE = np.array([-1.0, 0.5, 2.5, -0.3, 3.0])
+OUT_WHERE = {
+    "sqrt where x > 0": lambda x: np.sqrt(x, where=x > 0, out=np.zeros_like(x)),
+    "log where x > 0, out full": lambda x: np.log(x, where=x > 0, out=np.full_like(x, -5.0)),
+    "1 / x where x != 0": lambda x: np.divide(1.0, x, where=x != 0, out=np.zeros_like(x)),
+    "x / (x - 2) where": lambda x: np.divide(x, x - 2.0, out=np.zeros_like(x), where=x != 2.0),
+    "power into a copy of x": lambda x: np.power(x, 2.0, where=x > 0, out=x * 1.0),
+    "arcsin where |x| < 0.9": lambda x: np.arcsin(x, where=np.abs(x) < 0.9,
+                                                 out=np.ones_like(x)),
+    "add into x itself": lambda x: (lambda y: np.add(y, x ** 2, out=y) * 2.0)(x * 1.0),
+    "mask broadcast over rows": lambda x: np.multiply(
+        np.reshape(x[:4], (2, 2)), 3.0, where=np.array([True, False]),
+        out=np.reshape(x[1:], (2, 2)) * 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUT_WHERE))
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_out_and_where_into_a_traced_array_are_numpys(name, mode):
+    f = OUT_WHERE[name]
+    with np.errstate(all="ignore"):
+        want = f(X_WHERE.copy())
+    np.testing.assert_array_equal(dd.jvp(f, X_WHERE, np.ones(5))[0] if mode == "forward"
+                                  else dd.vjp(f, X_WHERE)[0], want)
+    J = dd.jacobian(f, X_WHERE, mode=mode)
+    with np.errstate(all="ignore"):
+        Jn = np.stack([(f(X_WHERE + 1e-7 * e) - f(X_WHERE - 1e-7 * e)) / 2e-7
+                       for e in np.eye(5)], -1)
+    np.testing.assert_allclose(J, Jn, atol=1e-5)
+    H = dd.hessian(lambda z: np.sum(f(z) ** 2), X_WHERE)
+    assert np.isfinite(H).all()
+
+
+def test_out_with_where_into_plain_memory_names_the_traced_out():
+    with pytest.raises(TypeError, match=r"With where=, make out a traced array "
+                                        r"\(out=np\.zeros_like\(x\)"):
+        dd.grad(lambda x: np.sum(np.sqrt(x, where=x > 0, out=np.zeros(3))), np.ones(3))
