@@ -59,6 +59,15 @@ def reused_index(w):
     return np.sum(first * np.array([1.0, 2.0, 3.0])) + np.sum(second ** 3)
 
 
+def reused_index_list(w):
+    """An index list (numpy reads it as an array) changed after a gather."""
+    idx = [0, 0, 1]
+    first = w[idx]
+    idx[0] = 2
+    second = w[:, None][idx, 0]
+    return np.sum(first * np.array([1.0, 2.0, 3.0])) + np.sum(np.sin(second))
+
+
 def reused_mask(w):
     """A boolean mask rewritten after np.where and a masked sum."""
     m = np.array([True, False, True])
@@ -92,6 +101,7 @@ SMALL = {
     "state loop (h += v)": state_loop,
     "refilled buffer (buf[:] = row)": refilled_buffer,
     "reused index array": reused_index,
+    "reused index list": reused_index_list,
     "reused mask (where, sum where=)": reused_mask,
     "power with an exponent state": power_of_a_state,
 }
@@ -99,7 +109,7 @@ W = np.array([0.3, -0.7, 1.1])
 
 
 def _oracle(f, x):
-    if f is reused_mask or f is reused_index:
+    if f is reused_mask or f is reused_index or f is reused_index_list:
         return _central_grad(f, x)  # (np.sum(where=) and indexing with complex values: fine too,
     return _complex_step_grad(f, x)  # but central differences keep this oracle obviously plain)
 

@@ -214,9 +214,10 @@ def getitem(x: Value, idx: Any) -> Value:
     if not is_traced(x):
         return (x if type(x) is np.ndarray else np.asarray(x))[idx]
     if check_plain_index(idx):
-        # An index array is copied: the adjoint reads it in the sweep, after f has run, and f
-        # may have written into it meanwhile (docs/architecture.md, "Arrays f writes into").
-        idx = tuple([i.copy() if type(i) is np.ndarray else i for i in idx])
+        # An index array (or list) is copied: the adjoint reads it in the sweep, after f has
+        # run, and f may have written into it meanwhile (docs/architecture.md, "Arrays f
+        # writes into").
+        idx = tuple([_index_copy(i) for i in idx])
     return bind1(GETITEM, x, {"idx": idx})
 
 
@@ -235,9 +236,20 @@ def check_plain_index(idx: tuple) -> bool:
                     "without dd.compile")
             raise TypeError("an index cannot be a Dual or tape variable: indices are not "
                             "differentiable; use an int or an integer array")
-        if type(i) is np.ndarray:
+        if type(i) is np.ndarray or type(i) is list:
             arrays = True
     return arrays
+
+
+def _index_copy(i: Any) -> Any:
+    """An index array or list as a new array of its own (what numpy reads a list as: an empty
+    one is an integer index); anything else as it is."""
+    if type(i) is np.ndarray:
+        return i.copy()
+    if type(i) is list:
+        a = np.array(i)
+        return a.astype(np.intp) if a.size == 0 else a
+    return i
 
 
 
