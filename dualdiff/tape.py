@@ -237,8 +237,6 @@ class TapeTag(Tag):
             wants = tuple([p is not None for p in pars])
             shapes = tuple([shape_of(v) for v in values])
         tape = self.tape
-        if params and prim in _INDEXING:  # (an index, a condition: copied, or held read-only)
-            params = keep_params(tape, params)
         if scalar:
             if type(out) in _PLAIN_FLOATS and not tape.keep_all:
                 self.count += 1
@@ -255,8 +253,12 @@ class TapeTag(Tag):
             if consts:  # (kept before the forward interpreter defers a tangent that reads them)
                 values = keep(tape, values, parents)
                 consts = False
+            if params and prim in _INDEXING:  # (an index, a condition: copied, or held)
+                params = keep_params(tape, params)
             out = _outer(prim, values, params)
         elif params:
+            if prim in _INDEXING:
+                params = keep_params(tape, params)
             out = prim.impl(*values, **params)
         else:  # (a call without ** is cheaper: most operations have no parameters)
             out = prim.impl(*values)
