@@ -146,7 +146,10 @@ def render() -> str:
     lines += _table(["numpy", "dualdiff", "derivative and conventions"],
                     _rows(numpy_dispatch.FUNCTION_RULES, lambda fn: not _is_pass_through(fn)))
     lines += ["", "## numpy ufuncs", "",
-              "Elementwise, with numpy's broadcasting; `out=` and `where=` are refused.", ""]
+              "Elementwise, with numpy's broadcasting. `out=y` into a traced y writes y as numpy "
+              "does (`out=np.zeros_like(x)` of a traced x is one); with `where=` the ufunc is "
+              "computed at the chosen elements alone, value and derivative. `out=` into a "
+              "plain array is refused: it would drop the derivative.", ""]
     lines += _table(["numpy", "dualdiff", "derivative and conventions"],
                     _rows(numpy_dispatch.UFUNC_RULES, lambda fn: not _is_pass_through(fn)))
     lines += ["", "The generalized ufuncs " + ", ".join(
