@@ -184,7 +184,10 @@ def release(held: List[Any], entries: Optional[List[Any]] = None) -> None:
     held.clear()
 
 
-_NUMPY_READ_ONLY = ("assignment destination is read-only", "output array is read-only")
+# numpy's refusals, and Cython's for a typed memoryview that asks for a writeable buffer (a
+# library's routine handed one of them: it may only read, but cannot tell)
+_NUMPY_READ_ONLY = ("assignment destination is read-only", "output array is read-only",
+                    "buffer source array is read-only")
 
 
 def written_error(e: BaseException, held: Optional[List[Any]]) -> Optional[ValueError]:
@@ -193,7 +196,8 @@ def written_error(e: BaseException, held: Optional[List[Any]]) -> Optional[Value
     if not held or not isinstance(e, ValueError) or not any(m in str(e) for m in _NUMPY_READ_ONLY):
         return None
     return ValueError(
-        f"f wrote into a numpy array that is read-only ({e}). If f used that array earlier in "
+        f"f wrote into a numpy array that is read-only, or handed it to code that asks for a "
+        f"writeable one ({e}). If f used that array earlier in "
         f"a computation whose derivative reads it (x * c, W @ X, an index, a condition), "
         f"dualdiff keeps it, and a large one (over {COPY_MAX_BYTES // 1024} KiB) is read-only "
         f"until f returns: the derivative is computed after f has run, and would read the "

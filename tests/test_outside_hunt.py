@@ -344,3 +344,28 @@ def test_out_with_where_into_plain_memory_names_the_traced_out():
     with pytest.raises(TypeError, match=r"With where=, make out a traced array "
                                         r"\(out=np\.zeros_like\(x\)"):
         dd.grad(lambda x: np.sum(np.sqrt(x, where=x > 0, out=np.zeros(3))), np.ones(3))
+
+
+def test_a_library_asking_for_a_writeable_buffer_gets_the_explanation():
+    # Cython's typed memoryviews refuse a read-only array ("buffer source array is read-only")
+    # even to read it; a large constant the tape holds is read-only until f returns.
+    X = np.linspace(0.0, 1.0, 100_000)
+
+    def cython_like(a):
+        if not a.flags.writeable:
+            raise ValueError("buffer source array is read-only")
+        return float(a[0])
+
+    def f(w):
+        total = np.sum(w * X)
+        return total + cython_like(X)
+    with pytest.raises(ValueError, match=r"handed it to code that asks for a writeable one"):
+        dd.grad(f, np.ones(100_000))
+    assert X.flags.writeable
+    # numpy's own refusals are explained only while the recording holds an array
+    def g(w):
+        a = np.broadcast_to(1.0, (3,))
+        a[0] = 2.0
+        return np.sum(w)
+    with pytest.raises(ValueError, match="^assignment destination is read-only$"):
+        dd.grad(g, np.ones(3))
