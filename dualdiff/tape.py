@@ -400,8 +400,10 @@ MAX_DEFERRED_DEPTH = 16
 class LazyVar(Var):
     """A Var of grad's tape whose value has not been computed yet (see above).
 
-    Its slot holds ``(prim, args, params, shape, dtype, errstate, depth)``. Reading ``primal`` computes
-    the value (and those it depends on), after which the object is an ordinary :class:`Var`.
+    Its slot holds ``(prim, args, params, shape, dtype, errstate, depth)``, args the computed
+    arguments' values themselves (a later write rebinds the Var, not what was read) and the
+    deferred ones' LazyVars. Reading ``primal`` computes the value (and those it depends on),
+    after which the object is an ordinary :class:`Var`.
     """
 
     __slots__ = ()
@@ -514,6 +516,7 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
     sb: tuple = ()  # (the second argument's, when there is one)
     kb: Any = None
     pb: Optional[int] = None
+    hb: Any = None
     for k in range(n):
         a = args[k]
         t = type(a)
@@ -527,7 +530,9 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
             kind = value.dtype
             if kind.kind != "f":
                 return None
-            shape, parent = value.shape, a.slot
+            # (the value itself is held, not the Var: a later write into the Var rebinds it to
+            # a new value, which this operation, deferred or not, never reads)
+            shape, parent, held = value.shape, a.slot, value
         elif t is LazyVar:
             if a.tag is not tag:
                 return None
@@ -536,16 +541,16 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
                 return None  # (computed now, and the chain with it)
             if lazy[6] >= depth:
                 depth = lazy[6] + 1
-            shape, kind, parent = lazy[3], lazy[4], a.slot
+            shape, kind, parent, held = lazy[3], lazy[4], a.slot, a
         elif t is float or t is int and -_EXACT_INT <= a <= _EXACT_INT:
             # (a larger int may not convert at all: numpy's OverflowError is raised at once)
-            shape, kind, parent = (), a, None
+            shape, kind, parent, held = (), a, None, a
         else:
             return None
         if k:
-            sb, kb, pb = shape, kind, parent
+            sb, kb, pb, hb = shape, kind, parent, held
         else:
-            sa, ka, pa = shape, kind, parent
+            sa, ka, pa, ha = shape, kind, parent, held
     errstate = _ERRSTATE.get()
     seen = _ERRORS_SEEN
     if not (seen[1] if seen[0] is errstate else _errors_may_wait(errstate)):
@@ -617,7 +622,7 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
         e.real = None
         tape.entries.append(e)
     v = _new(LazyVar)
-    _set_primal(v, (prim, args, params, shape, dtype, errstate, depth))
+    _set_primal(v, (prim, (ha,) if n == 1 else (ha, hb), params, shape, dtype, errstate, depth))
     v.slot = slot
     v.tag = tag
     return v

@@ -469,3 +469,26 @@ def test_small_values_never_read_are_never_computed(monkeypatch):
                 (_LARGE, _SMALL))
     assert calls == []
     np.testing.assert_array_equal(g[1], 2 * _SMALL + 2 * _SMALL)
+
+
+@pytest.mark.parametrize("n", [3, 300])  # (a small square, deferred by the rule above; a large sum)
+def test_small_and_large_deferred_values_keep_what_they_read_before_a_write(n):
+    # a computed value written after a deferred operation read it: the operation's value is
+    # the one numpy gives, computed from what it read, not from the value written since
+    def f(w):
+        h = np.tanh(w[:n, :n])
+        q = h * h
+        s = np.sum(h)
+        h[0, 0] = 7.0
+        return np.sum(q) + s * 0.5 + np.sum(h)
+
+    x = (_LARGE[:300, :256].copy() * 0.01,)
+    value, g = dd.value_and_grad(lambda p: f(p[0]), x)
+    assert value == f(x[0].copy())
+    g2 = vjp_gradient(lambda p: f(p[0]), x)
+    assert g[0].tobytes() == g2[0].tobytes()
+    h = np.tanh(x[0][:n, :n])
+    expected = np.zeros_like(x[0])
+    expected[:n, :n] = (2 * h + 0.5 + 1.0) * (1 - h * h)
+    expected[0, 0] = (2 * h[0, 0] + 0.5) * (1 - h[0, 0] ** 2)  # (the write cut h[0, 0] off)
+    np.testing.assert_allclose(g[0], expected, rtol=1e-14, atol=0)
