@@ -402,8 +402,9 @@ class LazyVar(Var):
 
     Its slot holds ``(prim, args, params, shape, dtype, errstate, depth)``, args the computed
     arguments' values themselves (a later write rebinds the Var, not what was read) and the
-    deferred ones' LazyVars. Reading ``primal`` computes the value (and those it depends on),
-    after which the object is an ordinary :class:`Var`.
+    deferred ones' nodes. The LazyVar f holds is an alias of its own node (see _Alias). Reading
+    ``primal`` computes the value (and those it depends on), after which the object is an
+    ordinary :class:`Var`.
     """
 
     __slots__ = ()
@@ -541,7 +542,8 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
                 return None  # (computed now, and the chain with it)
             if lazy[6] >= depth:
                 depth = lazy[6] + 1
-            shape, kind, parent, held = lazy[3], lazy[4], a.slot, a
+            # (its node, which a later write into `a` never rebinds: see _Alias)
+            shape, kind, parent, held = lazy[3], lazy[4], a.slot, lazy[1][0]
         elif t is float or t is int and -_EXACT_INT <= a <= _EXACT_INT:
             # (a larger int may not convert at all: numpy's OverflowError is raised at once)
             shape, kind, parent, held = (), a, None, a
@@ -621,11 +623,32 @@ def _defer(tag: "TapeTag", prim: Primitive, args: tuple, params: dict) -> Option
         e.wants = wants
         e.real = None
         tape.entries.append(e)
+    node = _new(LazyVar)
+    _set_primal(node, (prim, (ha,) if n == 1 else (ha, hb), params, shape, dtype, errstate, depth))
+    node.slot = slot
+    node.tag = tag
     v = _new(LazyVar)
-    _set_primal(v, (prim, (ha,) if n == 1 else (ha, hb), params, shape, dtype, errstate, depth))
+    _set_primal(v, (_ALIAS, (node,), _NO_PARAMS, shape, dtype, errstate, depth))
     v.slot = slot
     v.tag = tag
     return v
+
+
+class _Alias:
+    """The operation of a deferred value f sees: its node's value, as it is.
+
+    A deferred operation reads its deferred arguments' nodes, never the LazyVar objects f holds:
+    a write into such an object (``a[0] = 5``, ``a += 1``) rebinds it to a new value, and an
+    operation that read it before must still compute from what it read, as numpy does."""
+
+    name = "alias"
+
+    @staticmethod
+    def impl(value: Any) -> Any:
+        return value
+
+
+_ALIAS = _Alias()
 
 
 # np.errstate(over="raise") (or "call", "log") is a promise that the operation raises where it

@@ -492,3 +492,39 @@ def test_small_and_large_deferred_values_keep_what_they_read_before_a_write(n):
     expected[:n, :n] = (2 * h + 0.5 + 1.0) * (1 - h * h)
     expected[0, 0] = (2 * h[0, 0] + 0.5) * (1 - h[0, 0] ** 2)  # (the write cut h[0, 0] off)
     np.testing.assert_allclose(g[0], expected, rtol=1e-14, atol=0)
+
+
+def _write_setitem(a):
+    a[0, 0] = 7.0
+    return a
+
+
+def _write_iadd(a):
+    a += 1.5
+    return a
+
+
+def _write_imul(a):
+    a *= 3.0
+    return a
+
+
+@pytest.mark.parametrize("write", [_write_setitem, _write_iadd, _write_imul])
+@pytest.mark.parametrize("n", [3, 300])  # (a small square: deferred by the rule above; large)
+def test_small_and_large_deferred_values_written_after_another_read_them(write, n):
+    # a deferred value written after a deferred operation read it: the operation computes from
+    # what it read, as numpy does, however late it is computed
+    def f(w):
+        a = np.tanh(w[:n, :n]) * 1.0 if n > 3 else (lambda h: h * h)(np.tanh(w[:n, :n]))
+        b = a + 1.0
+        s = np.sum(a)
+        a = write(a)
+        c = a * 2.0
+        return np.sum(b) + 0.5 * s + np.sum(c)
+
+    x = (_LARGE[:300, :256].copy() * 0.01,)
+    value, g = dd.value_and_grad(lambda p: f(p[0]), x)
+    assert value == f(x[0].copy())
+    g2 = vjp_gradient(lambda p: f(p[0]), x)
+    assert g[0].tobytes() == g2[0].tobytes()
+    assert dd.grad(lambda p: f(p[0]), x)[0].tobytes() == g2[0].tobytes()
