@@ -290,9 +290,7 @@ class _Recording:
             if type(out) is not Var or out.tag is not tag:  # (one of ours needs no checks)
                 out = _output(out)
         except BaseException as e:
-            if tag.lazy:
-                tag.lazy = None  # (f failed: what it deferred is never computed)
-            written = written_error(e, tape.held)
+            written = _f_failed(tag, tape, e)
             if written is not None:
                 raise written from e
             raise
@@ -343,6 +341,15 @@ class _Recording:
         return out
 
 
+def _f_failed(tag: TapeTag, tape: Tape, e: BaseException) -> Optional[BaseException]:
+    """f raised ``e`` while ``tag`` recorded it on ``tape``: what it deferred is never computed,
+    and the error to raise instead of ``e`` when e is a write into an array the tape holds
+    (constants.written_error), else None."""
+    if tag.lazy:
+        tag.lazy = None
+    return written_error(e, tape.held)
+
+
 def _leaf_cotangent(table: List[Any], slot: int, x: Any) -> Any:
     """Input x's cotangent, taken from the grad_table at its slot, in x's dtype."""
     c = take(table, slot)  # never the caller's ybar, a tape value, or another input's array
@@ -380,9 +387,7 @@ def _reverse_grad_of_leaves(f: Callable, x: tuple) -> Tuple[Any, Optional[_Recor
         if (type(out) is not Var and type(out) is not LazyVar) or out.tag is not tag:
             out = _output(out)
     except BaseException as e:
-        if tag.lazy:
-            tag.lazy = None  # (f failed: what it deferred is never computed)
-        written = written_error(e, tape.held)
+        written = _f_failed(tag, tape, e)
         if written is not None:
             raise written from e
         raise
