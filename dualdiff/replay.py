@@ -88,6 +88,9 @@ RECORD_BUDGET = (5e-4, 2e-4)
 #: Recordings kept per structure (shapes or constants that alternate) and structures kept.
 MAX_SPECS = 4
 MAX_KEYS = 64
+#: The arrays all recordings read in all, at most (the memory their code keeps between calls,
+#: its workspace, is about that of the arrays it reads): the oldest structures are forgotten.
+MAX_TOTAL_BYTES = 64 << 20
 #: A structure whose recordings missed this many times more than they ran is given up (a
 #: constant that changes every call: recording after recording would be made for nothing).
 MAX_MISSES = 8
@@ -208,6 +211,9 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
         kept = _specs.setdefault(key, [])
         kept.insert(0, spec)
         del kept[MAX_SPECS:]
+        while (len(_specs) > 1 and sum(sp.nbytes for specs in _specs.values() for sp in specs)
+               > MAX_TOTAL_BYTES):
+            _specs.pop(next(k for k in _specs if k != key))  # (the oldest other structure)
     _counts["recorded"] += 1
     if consume:
         entries.clear()
@@ -235,12 +241,12 @@ class _PoolOut:
 class _Spec:
     """One recorded sweep: the generated function and how its results fill a grad_table."""
 
-    __slots__ = ("run", "source", "slots", "kinds", "swept", "counted")
+    __slots__ = ("run", "source", "slots", "kinds", "swept", "counted", "nbytes")
 
     def __init__(self, run: Any, source: str, slots: List[int], kinds: List[Any],
-                 swept: int, counted: int):
+                 swept: int, counted: int, nbytes: int = 0):
         self.run, self.source, self.slots, self.kinds = run, source, slots, kinds
-        self.swept, self.counted = swept, counted
+        self.swept, self.counted, self.nbytes = swept, counted, nbytes
 
     def table(self, tape: Tape, out: tuple, consume: bool) -> List[Optional[Any]]:
         tag, values = out[0], out[1:]
@@ -590,7 +596,7 @@ def _recording(tape: Tape, seeds: Dict[int, Any],
     source = "def replay(E, S, TAPE):\n" + "\n".join(body) + "\n"
     code = builtins.compile(source, f"<dd.replay #{next(_serial)}>", "exec")
     exec(code, ns)
-    spec = _Spec(ns["replay"], source, slots, kinds, shadow.swept, counted)
+    spec = _Spec(ns["replay"], source, slots, kinds, shadow.swept, counted, walk.nbytes)
     # This call's results are the recording's (running the code again would compute them twice).
     values = program.recorded_outputs()
     # The recording's forward tag counted the sweep's operations as they were recorded.

@@ -371,6 +371,23 @@ def test_off_switch_clear_and_large_tapes():
     assert replay.stats()["structures"] == 0
 
 
+def test_the_recordings_memory_is_bounded(monkeypatch):
+    # the arrays all recordings read stay under MAX_TOTAL_BYTES: the oldest structure goes
+    monkeypatch.setattr(replay, "MAX_TOTAL_BYTES", 3 * 8 * 1000)
+    f = lambda z: np.sum(np.sin(z) * z)
+    g = lambda z: np.sum(np.cos(z) * z * z)
+    x = np.linspace(0.0, 1.0, 1000)
+    for _ in range(3):
+        dd.grad(f, x)
+    assert replay.stats()["structures"] == 1
+    for _ in range(3):
+        dd.grad(g, x)
+    assert replay.stats()["structures"] == 1 and replay.stats()["recorded"] == 2
+    (specs,) = replay._specs.values()
+    assert specs[0].nbytes <= replay.MAX_TOTAL_BYTES
+    _identical(_interpreted(dd.grad, g, x), dd.grad(g, x), "gradient")
+
+
 def test_gradients_handed_back_are_the_callers():
     # a replayed gradient is fresh memory: writing into it changes no later result
     X, loss, params = _mlp()
