@@ -157,9 +157,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
                 # (an error the code met: numpy's under np.errstate(all='raise'), or a flaw of
                 # the recording; either way the interpreted sweep decides, as it always has, and
                 # the structure is not replayed again)
-                with _lock:
-                    _specs.pop(key, None)
-                    _given_up.add(key)
+                _give_up(key)
                 return interpreted_backward(tape, seeds, keep, consume)
             _counts["replayed"] += 1
             if key in _misses:  # (a miss is forgiven by a replay: only a run of them gives up)
@@ -172,9 +170,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
         _counts["missed"] += 1
         missed = _misses[key] = _misses.get(key, 0) + 1
         if missed > MAX_MISSES:
-            with _lock:
-                _specs.pop(key, None)
-                _given_up.add(key)
+            _give_up(key)
             return interpreted_backward(tape, seeds, keep, consume)
     elif key in _given_up:
         _counts["interpreted"] += 1
@@ -200,10 +196,7 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
         # place, an error under np.errstate(all='raise')), the interpreted sweep meets it as
         # eager mode always has; the structure is not tried again.
         _counts["refused"] += 1
-        with _lock:
-            if len(_given_up) > 4 * MAX_KEYS:
-                _given_up.clear()
-            _given_up.add(key)
+        _give_up(key)
         return interpreted_backward(tape, seeds, keep, consume)
     with _lock:
         if key not in _specs and len(_specs) >= MAX_KEYS:
@@ -218,6 +211,15 @@ def backward(tape: Tape, seeds: Dict[int, Any], keep: bool = False,
     if consume:
         entries.clear()
     return table
+
+
+def _give_up(key: Any) -> None:
+    """Never replay this structure again (its recordings forgotten)."""
+    with _lock:
+        _specs.pop(key, None)
+        if len(_given_up) > 4 * MAX_KEYS:
+            _given_up.clear()  # (bounded: a program whose structures keep changing)
+        _given_up.add(key)
 
 
 class _PoolOut:
@@ -248,7 +250,10 @@ class _Spec:
         self.run, self.source, self.slots, self.kinds = run, source, slots, kinds
         self.swept, self.counted, self.nbytes = swept, counted, nbytes
 
-    def table(self, tape: Tape, out: tuple, consume: bool) -> List[Optional[Any]]:
+    def table(self, tape: Tape, out: tuple, consume: bool,
+              counted: bool = False) -> List[Optional[Any]]:
+        """The grad_table of a run's results ``out`` (its forward tag first), with the counts
+        the interpreted sweep would have made; ``counted``: the tag's are made already."""
         tag, values = out[0], out[1:]
         table: List[Optional[Any]] = [None] * tape.nslots
         j = 0
@@ -264,7 +269,7 @@ class _Spec:
             else:
                 table[s] = kind[1]
         tape.swept += self.swept
-        if tag is not None:
+        if tag is not None and not counted:
             tag.count += self.counted
         if consume:
             tape.entries.clear()
@@ -599,9 +604,5 @@ def _recording(tape: Tape, seeds: Dict[int, Any],
     spec = _Spec(ns["replay"], source, slots, kinds, shadow.swept, counted, walk.nbytes)
     # This call's results are the recording's (running the code again would compute them twice).
     values = program.recorded_outputs()
-    # The recording's forward tag counted the sweep's operations as they were recorded.
-    counted, spec.counted = spec.counted, 0
-    try:
-        return spec, spec.table(tape, (walk.dual_tag,) + tuple(values), False)
-    finally:
-        spec.counted = counted
+    # (the recording's forward tag counted the sweep's operations as they were recorded)
+    return spec, spec.table(tape, (walk.dual_tag,) + tuple(values), False, counted=True)
